@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ * csv_stream.c
+ *	  Feeds the tokenizer from any byte source and owns its buffers.
+ *
+ * Bytes arrive through a read function (a spool file, an HTTP body) into
+ * one buffer.  A record cut by the end of the buffer is moved to its start
+ * and the buffer refilled; when such a record fills more than half of the
+ * buffer, the buffer doubles, so a long record costs O(length) in all.  The
+ * output area always has room for a whole buffer, so the tokenizer runs out
+ * of output space only when it reports fields for the header.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "hvcsv_fdw.h"
+
+#define INITIAL_BUFFER_SIZE (1024 * 1024)
+/* The longest record we accept; beyond it we report an error, not OOM. */
+#define MAX_RECORD_BYTES (128 * 1024 * 1024)
+
+/* Sizes the output area and the slot arrays for the buffer and nslots. */
+static void
+size_output(CsvStream *s, int nslots)
+{
+	CsvRecord  *rec = &s->rec;
+	size_t		out_cap = s->buf_size + nslots + 1;
+
+	if (rec->out == NULL)
+		rec->out = palloc(out_cap);
+	else if (rec->out_cap < out_cap)
+		rec->out = repalloc(rec->out, out_cap);
+	rec->out_cap = Max(rec->out_cap, out_cap);
+
+	if (nslots > rec->nslots || rec->slot_state == NULL)
+	{
+		int			n = Max(nslots, 1);
+
+		if (rec->slot_state)
+		{
+			pfree(rec->slot_state);
+			pfree(rec->slot_offset);
+			pfree(rec->slot_length);
+		}
+		rec->slot_state = palloc0(n);
+		rec->slot_offset = palloc0(n * sizeof(size_t));
+		rec->slot_length = palloc0(n * sizeof(size_t));
+	}
+	rec->nslots = nslots;
+}
+
+/* Creates a stream over a read function, copying out no field yet. */
+CsvStream *
+csv_stream_create(const CsvDialect *dialect, CsvReadFunction read, void *read_arg)
+{
+	CsvStream  *s = palloc0(sizeof(CsvStream));
+
+	csv_tokenizer_init(&s->tok, dialect);
+	s->buf_size = INITIAL_BUFFER_SIZE;
+	s->buf = palloc(s->buf_size);
+	s->read = read;
+	s->read_arg = read_arg;
+	size_output(s, 0);
+	return s;
+}
+
+/* Copies out field i of each record into slot field_slot[i]. */
+void
+csv_stream_select_fields(CsvStream *stream, const int *field_slot,
+						 int nfield_slots, int nslots)
+{
+	stream->tok.all_fields = false;
+	stream->tok.field_slot = field_slot;
+	stream->tok.nfield_slots = nfield_slots;
+	size_output(stream, nslots);
+}
+
+/* Copies out every field of each record, field i into slot i. */
+void
+csv_stream_select_all_fields(CsvStream *stream)
+{
+	stream->tok.all_fields = true;
+	size_output(stream, Max(stream->rec.nslots, 64));
+}
+
+/* Reads more input, growing the buffer when a record fills most of it. */
+static void
+refill(CsvStream *s)
+{
+	size_t		pending = s->buf_end - s->buf_start;
+	size_t		n;
+
+	if (s->buf_start > 0)
+	{
+		memmove(s->buf, s->buf + s->buf_start, pending);
+		s->buf_offset += s->buf_start;
+		s->buf_start = 0;
+		s->buf_end = pending;
+	}
+	if (pending > s->buf_size / 2)
+	{
+		if (s->buf_size >= 2 * (size_t) MAX_RECORD_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("CSV record is too long"),
+					 errdetail("A record may hold at most %d bytes.", MAX_RECORD_BYTES)));
+		s->buf_size *= 2;
+		s->buf = repalloc_huge(s->buf, s->buf_size);
+		size_output(s, s->rec.nslots);
+	}
+	n = s->read(s->read_arg, s->buf + s->buf_end, s->buf_size - s->buf_end);
+	if (n == 0)
+		s->at_eof = true;
+	s->buf_end += n;
+}
+
+/*
+ * Reads the next record into stream->rec; false at the end of the input.
+ * A quoted field still open at the end of the input is an error.
+ */
+bool
+csv_stream_next(CsvStream *s)
+{
+	for (;;)
+	{
+		size_t		consumed;
+		CsvStatus	st;
+
+		st = csv_tokenize(&s->tok, s->buf + s->buf_start, s->buf_end - s->buf_start,
+						  s->at_eof, &consumed, &s->rec);
+		if (st == CSV_RECORD)
+			s->record_offset = s->buf_offset + s->buf_start + s->rec.start;
+		s->buf_start += consumed;
+
+		switch (st)
+		{
+			case CSV_RECORD:
+				return true;
+			case CSV_END:
+				return false;
+			case CSV_NEED_MORE:
+				refill(s);
+				break;
+			case CSV_NEED_SPACE:
+				/* Only when all fields are copied: make room for more slots. */
+				size_output(s, Max(s->rec.nfields, 2 * s->rec.nslots));
+				break;
+			case CSV_UNTERMINATED_QUOTE:
+				ereport(ERROR,
+						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+						 errmsg("unterminated CSV quoted field"),
+						 errdetail("The input ends inside a quoted field that starts on line " UINT64_FORMAT ".",
+								   (uint64) s->rec.line)));
+		}
+	}
+}
+
+/* Skips a UTF-8 byte order mark at the very start of the input. */
+void
+csv_stream_skip_bom(CsvStream *s)
+{
+	while (s->buf_end < 3 && !s->at_eof)
+		refill(s);
+	if (s->buf_offset == 0 && s->buf_start == 0 && s->buf_end >= 3 &&
+		memcmp(s->buf, "\xEF\xBB\xBF", 3) == 0)
+		s->buf_start = 3;
+}
+
+/*
+ * Forgets buffered input after the caller repositioned its source at
+ * offset, which lies after line_breaks line breaks.
+ */
+void
+csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
+{
+	s->buf_start = s->buf_end = 0;
+	s->buf_offset = offset;
+	s->at_eof = false;
+	s->tok.line_breaks = line_breaks;
+	s->tok.after_cr = false;
+}

@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ * csv_tokenizer.c
+ *	  Splits CSV bytes into records and fields, with COPY CSV's rules.
+ *
+ * The rules are those of COPY ... (FORMAT csv): a field may hold quoted
+ * sections anywhere; inside quotes the escape byte followed by the quote or
+ * the escape byte stands for that byte (with the default escape, a doubled
+ * quote); an unquoted field equal to the null string is NULL, a quoted one
+ * never is.  Unlike COPY, LF, CRLF and a lone CR all end a record (so files
+ * from any platform read the same), and lines holding nothing are skipped.
+ *
+ * Runs of ordinary bytes are found with a lookup table and copied with one
+ * memcpy, so the cost per field is small.  This file owns no memory and
+ * reports no errors itself: see csv_stream.c for that.
+ *-------------------------------------------------------------------------
+ */
+#include "csv_tokenizer.h"
+
+#include <string.h>
+
+/* Prepares a tokenizer for one input stream. */
+void
+csv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect)
+{
+	memset(tok, 0, sizeof(*tok));
+	tok->dialect = *dialect;
+
+	tok->plain_stop[dialect->delimiter] = 1;
+	tok->plain_stop[dialect->quote] = 1;
+	tok->plain_stop['\n'] = 1;
+	tok->plain_stop['\r'] = 1;
+
+	tok->quoted_stop[dialect->quote] = 1;
+	tok->quoted_stop[dialect->escape] = 1;
+	tok->quoted_stop['\n'] = 1;
+	tok->quoted_stop['\r'] = 1;
+}
+
+/* Appends n bytes to the record's output, keeping room for a NUL. */
+static inline bool
+append_bytes(CsvRecord *rec, size_t *out_len, const unsigned char *src, size_t n)
+{
+	if (*out_len + n + 1 > rec->out_cap)
+		return false;
+	memcpy(rec->out + *out_len, src, n);
+	*out_len += n;
+	return true;
+}
+
+/* Ends a copied field: NUL-terminates it and records it in its slot. */
+static inline bool
+finish_field(const CsvTokenizer *tok, CsvRecord *rec, int slot,
+			 size_t field_start, size_t *out_len, bool quoted)
+{
+	const CsvDialect *d = &tok->dialect;
+	size_t		flen = *out_len - field_start;
+	const char *value = rec->out + field_start;
+
+	if (*out_len + 1 > rec->out_cap)
+		return false;
+	rec->out[(*out_len)++] = '\0';
+	rec->slot_offset[slot] = field_start;
+	rec->slot_length[slot] = flen;
+	if (!quoted && flen == d->null_len && memcmp(value, d->null_string, flen) == 0)
+		rec->slot_state[slot] = CSV_SLOT_NULL;
+	else
+		rec->slot_state[slot] = CSV_SLOT_VALUE;
+	return true;
+}
+
+/*
+ * Reads the next record from input[0 .. len).
+ *
+ * *consumed is set to the bytes the caller may drop: the whole record on
+ * CSV_RECORD, or the blank lines before an incomplete one.  On CSV_NEED_MORE
+ * the caller appends input and calls again from the same place; at_eof says
+ * no more input will come.
+ */
+CsvStatus
+csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
+			 size_t *consumed, CsvRecord *rec)
+{
+	const CsvDialect *d = &tok->dialect;
+	const unsigned char *in = (const unsigned char *) input;
+	const unsigned char *end = in + len;
+	const unsigned char *p = in;
+	uint64_t	breaks = 0;
+	size_t		out_len = 0;
+	int			field = 0;
+
+	/* Lines holding nothing are no record: count them and skip them. */
+	while (p < end && (*p == '\n' || *p == '\r'))
+	{
+		if (*p == '\r' || !tok->after_cr)
+			tok->line_breaks++;
+		tok->after_cr = (*p == '\r');
+		p++;
+	}
+	*consumed = p - in;
+	if (p == end)
+		return at_eof ? CSV_END : CSV_NEED_MORE;
+	tok->after_cr = false;
+
+	rec->line = tok->line_breaks + 1;
+	rec->start = p - in;
+	for (int s = 0; s < rec->nslots; s++)
+		rec->slot_state[s] = CSV_SLOT_ABSENT;
+
+	for (;;)
+	{
+		int			slot;
+		bool		copy;
+		bool		quoted = false;
+		size_t		field_start = out_len;
+
+		if (tok->all_fields)
+			slot = field;
+		else
+			slot = field < tok->nfield_slots ? tok->field_slot[field] : -1;
+		if (slot >= rec->nslots)
+		{
+			rec->nfields = field + 1;
+			return CSV_NEED_SPACE;
+		}
+		copy = slot >= 0;
+
+		for (;;)
+		{
+			const unsigned char *run = p;
+
+			while (p < end && !tok->plain_stop[*p])
+				p++;
+			if (copy && !append_bytes(rec, &out_len, run, p - run))
+				return CSV_NEED_SPACE;
+			if (p == end)
+				goto end_of_input;
+			if (*p != d->quote)
+				break;			/* a delimiter or a line break */
+
+			/* A quoted section, up to its closing quote. */
+			quoted = true;
+			p++;
+			for (;;)
+			{
+				unsigned char c;
+
+				run = p;
+				while (p < end && !tok->quoted_stop[*p])
+					p++;
+				if (copy && !append_bytes(rec, &out_len, run, p - run))
+					return CSV_NEED_SPACE;
+				if (p == end)
+				{
+					if (!at_eof)
+						return CSV_NEED_MORE;
+					return CSV_UNTERMINATED_QUOTE;
+				}
+				c = *p;
+				if (c == d->escape)
+				{
+					/* The next byte decides; wait for it unless input ended. */
+					if (p + 1 == end && !at_eof)
+						return CSV_NEED_MORE;
+					if (p + 1 < end && (p[1] == d->quote || p[1] == d->escape))
+					{
+						if (copy && !append_bytes(rec, &out_len, p + 1, 1))
+							return CSV_NEED_SPACE;
+						p += 2;
+						continue;
+					}
+				}
+				if (c == d->quote)
+				{
+					p++;
+					break;
+				}
+				if (c == '\r')
+				{
+					/* CRLF inside quotes is one line break, not two. */
+					if (p + 1 == end && !at_eof)
+						return CSV_NEED_MORE;
+					if (p + 1 < end && p[1] == '\n')
+					{
+						if (copy && !append_bytes(rec, &out_len, p, 2))
+							return CSV_NEED_SPACE;
+						p += 2;
+						breaks++;
+						continue;
+					}
+				}
+				if (c == '\n' || c == '\r')
+					breaks++;
+				/* A line break, or an escape byte that escapes nothing. */
+				if (copy && !append_bytes(rec, &out_len, p, 1))
+					return CSV_NEED_SPACE;
+				p++;
+			}
+		}
+
+		/* *p is a delimiter or a line break. */
+		if (copy && !finish_field(tok, rec, slot, field_start, &out_len, quoted))
+			return CSV_NEED_SPACE;
+		field++;
+		if (*p == d->delimiter)
+		{
+			p++;
+			continue;
+		}
+		if (*p == '\r')
+		{
+			p++;
+			tok->after_cr = true;
+			if (p < end && *p == '\n')
+			{
+				p++;
+				tok->after_cr = false;
+			}
+		}
+		else
+			p++;
+		breaks++;
+		break;
+
+end_of_input:
+		/* Input ended outside quotes: at EOF that ends the record too. */
+		if (!at_eof)
+			return CSV_NEED_MORE;
+		if (copy && !finish_field(tok, rec, slot, field_start, &out_len, quoted))
+			return CSV_NEED_SPACE;
+		field++;
+		break;
+	}
+
+	rec->nfields = field;
+	rec->length = (p - in) - rec->start;
+	tok->line_breaks += breaks;
+	*consumed = p - in;
+	return CSV_RECORD;
+}

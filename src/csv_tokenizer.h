@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ * csv_tokenizer.h
+ *	  Splits CSV bytes into records and fields, with COPY CSV's rules.
+ *
+ * Pure C with no PostgreSQL dependency, so the same code runs in the server,
+ * in the differential check against libcsv and under the fuzzer.  It never
+ * allocates: the caller owns every buffer and grows it on CSV_NEED_SPACE.
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_CSV_TOKENIZER_H
+#define HVCSV_CSV_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct CsvDialect
+{
+	unsigned char delimiter;
+	unsigned char quote;
+	unsigned char escape;
+	const char *null_string;	/* an unquoted field equal to this is NULL */
+	size_t		null_len;
+} CsvDialect;
+
+typedef struct CsvTokenizer
+{
+	CsvDialect	dialect;
+	unsigned char plain_stop[256];	/* bytes that end a run outside quotes */
+	unsigned char quoted_stop[256]; /* bytes that end a run inside quotes */
+
+	/*
+	 * Which fields are copied out: field i goes to output slot field_slot[i]
+	 * (or nowhere if -1 or i >= nfield_slots).  With all_fields, field i goes
+	 * to slot i.
+	 */
+	const int  *field_slot;
+	int			nfield_slots;
+	bool		all_fields;
+
+	/* Position carried from record to record. */
+	uint64_t	line_breaks;	/* line breaks consumed so far */
+	bool		after_cr;		/* last byte consumed was a CR ending a line */
+} CsvTokenizer;
+
+/* What a slot holds after a record. */
+#define CSV_SLOT_ABSENT 0		/* the record has no such field */
+#define CSV_SLOT_VALUE	1
+#define CSV_SLOT_NULL	2
+
+typedef struct CsvRecord
+{
+	uint64_t	line;			/* 1-based line on which the record starts */
+	size_t		start;			/* offset of its first byte in the input */
+	size_t		length;			/* its bytes, terminator included */
+	int			nfields;
+
+	/* Caller-owned output: values are NUL-terminated inside out. */
+	char	   *out;
+	size_t		out_cap;
+	int			nslots;
+	unsigned char *slot_state;
+	size_t	   *slot_offset;
+	size_t	   *slot_length;
+} CsvRecord;
+
+typedef enum CsvStatus
+{
+	CSV_RECORD,					/* a whole record was read */
+	CSV_NEED_MORE,				/* the input ends inside a record */
+	CSV_END,					/* no more records */
+	CSV_NEED_SPACE,				/* grow out (or the slots) and call again */
+	CSV_UNTERMINATED_QUOTE		/* the input ends inside a quoted field */
+} CsvStatus;
+
+extern void csv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect);
+extern CsvStatus csv_tokenize(CsvTokenizer *tok, const char *input, size_t len,
+							  bool at_eof, size_t *consumed, CsvRecord *rec);
+
+#endif							/* HVCSV_CSV_TOKENIZER_H */

@@ -1,0 +1,470 @@
+/*-------------------------------------------------------------------------
+ * fetch.c
+ *	  HTTP(S) requests with libcurl: one attempt as a transfer that the
+ *	  caller drains piece by piece, and the retry loop around it.
+ *
+ * A transfer runs on libcurl's multi interface and waits on its sockets for
+ * at most POLL_INTERVAL_MS at a time, checking for interrupts in between, so
+ * query cancel and statement_timeout stop a download promptly.  The waits
+ * between attempts use the process latch for the same reason.  The curl
+ * handles are freed by a memory context callback, so an ERROR raised while
+ * a transfer is open leaks nothing.
+ *
+ * Retried: connection failures, timeouts, broken transfers, and HTTP 429,
+ * 500, 502, 503 and 504.  Every other status fails at once.  Messages name
+ * the URL without secrets; the Authorization header is never shown.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "hvcsv_fdw.h"
+
+#define POLL_INTERVAL_MS 100
+#define TRANSFER_BUFFER_SIZE (256 * 1024)
+
+typedef enum TransferEvent
+{
+	TRANSFER_DATA,				/* some body bytes arrived */
+	TRANSFER_DONE,				/* the response ended well */
+	TRANSFER_FAILED				/* see curl_result and status */
+} TransferEvent;
+
+/* One attempt at one request. */
+typedef struct Transfer
+{
+	CURLM	   *multi;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	MemoryContextCallback cleanup;
+
+	char	   *buf;			/* body bytes not yet handed out (malloc'd) */
+	size_t		buf_len;
+	size_t		buf_size;
+	bool		paused;			/* curl holds data until buf is drained */
+	bool		done;
+	CURLcode	curl_result;
+	char		errbuf[CURL_ERROR_SIZE];
+
+	/* from the response headers, reset at every new status line */
+	long		status;
+	char		etag[256];
+	char		last_modified[64];
+	double		retry_after;	/* seconds, or -1 */
+	int64		body_bytes;
+	int64		max_bytes;
+	bool		too_large;
+} Transfer;
+
+/* Frees the curl state of a transfer; runs on success and on ERROR alike. */
+static void
+transfer_cleanup(void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+
+	if (t->multi && t->easy)
+		curl_multi_remove_handle(t->multi, t->easy);
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	if (t->multi)
+		curl_multi_cleanup(t->multi);
+	if (t->headers)
+		curl_slist_free_all(t->headers);
+	free(t->buf);
+	t->multi = NULL;
+	t->easy = NULL;
+	t->headers = NULL;
+	t->buf = NULL;
+}
+
+/* Copies a header value without surrounding blanks into dst. */
+static void
+copy_header_value(char *dst, size_t dstsize, const char *value, size_t len)
+{
+	while (len > 0 && (*value == ' ' || *value == '\t'))
+		value++, len--;
+	while (len > 0 && (value[len - 1] == '\r' || value[len - 1] == '\n' ||
+					   value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
+	/* An over-long validator is dropped rather than cut. */
+	if (len >= dstsize)
+		len = 0;
+	memcpy(dst, value, len);
+	dst[len] = '\0';
+}
+
+/* Parses Retry-After, either seconds or an HTTP date; -1 if absent or bad. */
+static double
+parse_retry_after(const char *value, size_t len)
+{
+	char		text[128];
+	char	   *end;
+	double		seconds;
+	time_t		when;
+
+	copy_header_value(text, sizeof(text), value, len);
+	if (text[0] == '\0')
+		return -1;
+	seconds = strtod(text, &end);
+	if (end != text && *end == '\0')
+		return seconds >= 0 ? seconds : -1;
+	when = curl_getdate(text, NULL);
+	if (when < 0)
+		return -1;
+	seconds = difftime(when, time(NULL));
+	return seconds > 0 ? seconds : 0;
+}
+
+/* Collects the response headers we use; called by libcurl per header line. */
+static size_t
+header_callback(char *line, size_t size, size_t nitems, void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+	size_t		len = size * nitems;
+
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+	{
+		/* A new response (after a redirect or a 100 Continue). */
+		t->etag[0] = '\0';
+		t->last_modified[0] = '\0';
+		t->retry_after = -1;
+	}
+	else if (len > 5 && pg_strncasecmp(line, "ETag:", 5) == 0)
+		copy_header_value(t->etag, sizeof(t->etag), line + 5, len - 5);
+	else if (len > 14 && pg_strncasecmp(line, "Last-Modified:", 14) == 0)
+		copy_header_value(t->last_modified, sizeof(t->last_modified), line + 14, len - 14);
+	else if (len > 12 && pg_strncasecmp(line, "Retry-After:", 12) == 0)
+		t->retry_after = parse_retry_after(line + 12, len - 12);
+	return len;
+}
+
+/* Takes body bytes from libcurl; pauses it when our buffer is full. */
+static size_t
+write_callback(char *data, size_t size, size_t nmemb, void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+	size_t		len = size * nmemb;
+
+	if (t->max_bytes > 0 && t->body_bytes + (int64) len > t->max_bytes)
+	{
+		t->too_large = true;
+		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
+	}
+	if (t->buf_len + len > t->buf_size)
+	{
+		if (t->buf_len > 0)
+		{
+			t->paused = true;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		/* A single piece larger than the buffer: make room for it. */
+		free(t->buf);
+		t->buf = malloc(len);
+		if (t->buf == NULL)
+			return 0;
+		t->buf_size = len;
+	}
+	memcpy(t->buf + t->buf_len, data, len);
+	t->buf_len += len;
+	t->body_bytes += len;
+	return len;
+}
+
+/* Seconds as whole milliseconds for libcurl, at least 1. */
+static long
+seconds_to_ms(double seconds)
+{
+	return Max(1, (long) (seconds * 1000));
+}
+
+/* Starts one attempt at req.  The transfer lives in CurrentMemoryContext. */
+static Transfer *
+transfer_begin(const HvcsvRequest *req)
+{
+	Transfer   *t = palloc0(sizeof(Transfer));
+	CURL	   *easy;
+
+	t->retry_after = -1;
+	t->max_bytes = req->max_bytes;
+	t->cleanup.func = transfer_cleanup;
+	t->cleanup.arg = t;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &t->cleanup);
+
+	t->buf = malloc(TRANSFER_BUFFER_SIZE);
+	t->multi = curl_multi_init();
+	t->easy = easy = curl_easy_init();
+	if (t->buf == NULL || t->multi == NULL || t->easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while starting an HTTP request")));
+	t->buf_size = TRANSFER_BUFFER_SIZE;
+
+	if (req->authorization)
+	{
+		char	   *header = psprintf("Authorization: %s", req->authorization);
+
+		t->headers = curl_slist_append(t->headers, header);
+		/* The secret should not linger in memory longer than needed. */
+		explicit_bzero(header, strlen(header));
+		pfree(header);
+	}
+	if (req->if_none_match && req->if_none_match[0])
+		t->headers = curl_slist_append(t->headers,
+									   psprintf("If-None-Match: %s", req->if_none_match));
+	if (req->if_modified_since && req->if_modified_since[0])
+		t->headers = curl_slist_append(t->headers,
+									   psprintf("If-Modified-Since: %s", req->if_modified_since));
+
+	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, seconds_to_ms(req->connect_timeout));
+	/* A transfer slower than 1 byte/s for `timeout` seconds has stalled. */
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, Max(1L, (long) ceil(req->timeout)));
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "hvcsv_fdw/0.1");
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_callback);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	if (req->max_bytes > 0)
+		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
+
+	if (curl_multi_add_handle(t->multi, easy) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not start an HTTP request for \"%s\"", req->display_url)));
+	return t;
+}
+
+/* Tells whether an HTTP status is one whose body we read. */
+static bool
+status_has_body(long status)
+{
+	return status == 200 || status == 206;
+}
+
+/*
+ * Runs the transfer until it has body bytes for us or has ended.  On
+ * TRANSFER_DATA, *data and *len point into the transfer's buffer, valid
+ * until the next call.  A response whose status is not 200 or 206 is
+ * stopped at its first body byte: we never read an error page.
+ */
+static TransferEvent
+transfer_read(Transfer *t, const char **data, size_t *len)
+{
+	t->buf_len = 0;
+	if (t->paused)
+	{
+		t->paused = false;
+		curl_easy_pause(t->easy, CURLPAUSE_CONT);
+	}
+
+	for (;;)
+	{
+		int			running;
+		int			queued;
+		CURLMsg    *msg;
+
+		if (t->buf_len > 0)
+		{
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+			if (!status_has_body(t->status))
+				return TRANSFER_FAILED;
+			*data = t->buf;
+			*len = t->buf_len;
+			return TRANSFER_DATA;
+		}
+		if (t->done)
+		{
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+			return (t->curl_result == CURLE_OK) ? TRANSFER_DONE : TRANSFER_FAILED;
+		}
+
+		CHECK_FOR_INTERRUPTS();
+		if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("HTTP transfer failed inside libcurl")));
+		while ((msg = curl_multi_info_read(t->multi, &queued)) != NULL)
+		{
+			if (msg->msg == CURLMSG_DONE)
+			{
+				t->done = true;
+				t->curl_result = msg->data.result;
+			}
+		}
+		if (t->buf_len == 0 && !t->done)
+			(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
+	}
+}
+
+/* Ends a transfer and frees its handles at once. */
+static void
+transfer_end(Transfer *t)
+{
+	transfer_cleanup(t);
+}
+
+/* Tells whether a failed attempt may succeed if tried again. */
+static bool
+failure_is_transient(const Transfer *t)
+{
+	if (t->curl_result == CURLE_OK)
+		return t->status == 429 || t->status == 500 || t->status == 502 ||
+			t->status == 503 || t->status == 504;
+	switch (t->curl_result)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_GOT_NOTHING:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+		case CURLE_SSL_CONNECT_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Sleeps, waking for interrupts, so cancel and statement_timeout work. */
+void
+hvcsv_sleep_interruptibly(double seconds)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  (int64) (seconds * 1000));
+
+	for (;;)
+	{
+		long		remaining;
+
+		CHECK_FOR_INTERRUPTS();
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+		if (remaining <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* Reports the failure of the last attempt; never returns. */
+static void
+report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
+{
+	const char *tries = attempts > 1 ?
+	psprintf("Gave up after %d attempts.", attempts) : NULL;
+
+	if (t->too_large || t->curl_result == CURLE_FILESIZE_EXCEEDED)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response from \"%s\" is larger than max_bytes (" INT64_FORMAT " bytes)",
+						req->display_url, req->max_bytes)));
+
+	if (t->curl_result != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not fetch \"%s\": %s", req->display_url,
+						t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->curl_result)),
+				 tries ? errdetail("%s", tries) : 0));
+
+	ereport(ERROR,
+			(errcode(t->status == 401 || t->status == 403 ?
+					 ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION :
+					 t->status == 404 || t->status == 410 ?
+					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
+			 errmsg("could not fetch \"%s\": HTTP status %ld", req->display_url, t->status),
+			 tries ? errdetail("%s", tries) : 0,
+			 t->status == 401 || t->status == 403 ?
+			 errhint("Check the api_key and auth_scheme options of the user mapping.") : 0));
+}
+
+/* Fills a request from a table's options. */
+void
+hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = opts->url;
+	req->display_url = hvcsv_redact_url(opts->url);
+	if (opts->api_key)
+		req->authorization = psprintf("%s %s", opts->auth_scheme, opts->api_key);
+	req->connect_timeout = opts->connect_timeout;
+	req->timeout = opts->timeout;
+	req->max_retries = opts->max_retries;
+	req->retry_delay = opts->retry_delay;
+	req->max_retry_delay = opts->max_retry_delay;
+	req->max_bytes = opts->max_bytes;
+}
+
+/*
+ * Performs req, retrying transient failures with exponential backoff, and
+ * hands the body to sink.  On return resp->status is 200, 206 or 304 (a 304
+ * delivers no body); any other outcome is an ERROR.
+ */
+void
+hvcsv_fetch(const HvcsvRequest *req, const HvcsvBodySink *sink, HvcsvResponse *resp)
+{
+	double		delay = req->retry_delay;
+
+	memset(resp, 0, sizeof(*resp));
+	for (int attempt = 1;; attempt++)
+	{
+		Transfer   *t = transfer_begin(req);
+		TransferEvent ev;
+		const char *data;
+		size_t		len;
+		double		wait;
+
+		if (attempt > 1)
+			sink->reset(sink->arg);
+		while ((ev = transfer_read(t, &data, &len)) == TRANSFER_DATA)
+			sink->write(sink->arg, data, len);
+
+		if (ev == TRANSFER_DONE && (status_has_body(t->status) || t->status == 304))
+		{
+			resp->status = t->status;
+			strlcpy(resp->etag, t->etag, sizeof(resp->etag));
+			strlcpy(resp->last_modified, t->last_modified, sizeof(resp->last_modified));
+			resp->body_bytes = t->body_bytes;
+			resp->attempts = attempt;
+			transfer_end(t);
+			return;
+		}
+		/* A completed response with another status is a failure too. */
+		if (ev == TRANSFER_DONE)
+			t->curl_result = CURLE_OK;
+
+		if (attempt >= req->max_retries || !failure_is_transient(t) || t->too_large)
+			report_failure(req, t, attempt);
+
+		wait = Min(delay, req->max_retry_delay);
+		if (t->retry_after >= 0)
+			wait = Min(t->retry_after, req->max_retry_delay);
+		ereport(LOG,
+				(errmsg("retrying \"%s\" in %.1f s after %s (attempt %d of %d)",
+						req->display_url, wait,
+						t->curl_result != CURLE_OK ? curl_easy_strerror(t->curl_result) :
+						psprintf("HTTP status %ld", t->status),
+						attempt + 1, req->max_retries)));
+		transfer_end(t);
+		hvcsv_sleep_interruptibly(wait);
+		delay *= 2;
+	}
+}

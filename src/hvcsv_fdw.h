@@ -1,0 +1,255 @@
+/*-------------------------------------------------------------------------
+ * hvcsv_fdw.h
+ *	  Declarations shared by the files of hvcsv_fdw, grouped by file.
+ *
+ * The way through: option.c reads the options; fetch.c talks HTTP; spool.c
+ * keeps complete downloads on disk; csv_stream.c and csv_tokenizer.c turn
+ * bytes into records; column_map.c matches the header to the table;
+ * tuple_build.c converts records to tuples; a reader (reader_*.c) chooses
+ * where bytes come from; hvcsv_fdw.c holds the FDW callbacks.
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_FDW_H
+#define HVCSV_FDW_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "commands/explain.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "nodes/execnodes.h"
+#include "utils/rel.h"
+
+#include "csv_tokenizer.h"
+
+/* in option.c */
+
+typedef enum HvcsvReaderKind
+{
+	HVCSV_READER_PROJECTED,
+	HVCSV_READER_PARTITIONED,
+	HVCSV_READER_STREAMING
+} HvcsvReaderKind;
+
+typedef enum HvcsvHeaderMode
+{
+	HVCSV_HEADER_NONE,			/* columns by position */
+	HVCSV_HEADER_NAMES,			/* columns by header name */
+	HVCSV_HEADER_MATCH			/* the header must list the columns in order */
+} HvcsvHeaderMode;
+
+typedef struct HvcsvOptions
+{
+	/* foreign server */
+	char	   *api_url;
+	double		connect_timeout;	/* seconds */
+	double		timeout;		/* seconds without progress before giving up */
+	int			max_retries;	/* attempts in all, the first included */
+	double		retry_delay;	/* seconds before the second attempt */
+	double		max_retry_delay;	/* seconds, cap of every wait */
+	double		max_age;		/* seconds a spool is used without asking */
+	int64		max_bytes;		/* largest body accepted; 0 means no limit */
+
+	/* user mapping; api_key is a secret and is never printed */
+	Oid			umid;			/* InvalidOid if there is no user mapping */
+	char	   *api_key;
+	char	   *auth_scheme;
+
+	/* foreign table */
+	char	   *path;
+	HvcsvReaderKind reader;
+	HvcsvHeaderMode header;
+	char		delimiter;
+	char		quote;
+	char		escape;
+	char	   *null_string;
+	int			encoding;		/* the file's encoding */
+	int64		block_size;
+	int			batch_rows;
+	bool		on_error_skip;
+	int64		reject_limit;	/* 0 means no limit */
+	char	   *target;
+	char	   *key;
+	char	   *cursor_column;
+
+	/* derived */
+	char	   *url;			/* api_url followed by path */
+} HvcsvOptions;
+
+extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
+extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
+extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
+
+/* in url.c */
+extern char *hvcsv_redact_url(const char *url);
+extern bool hvcsv_url_is_http(const char *url, char **scheme_out);
+
+/* in fetch.c */
+
+/* What one HTTP request asks for; authorization is a secret. */
+typedef struct HvcsvRequest
+{
+	const char *url;
+	const char *display_url;	/* url without secrets, for messages */
+	const char *authorization;	/* whole header value, or NULL */
+	const char *if_none_match;
+	const char *if_modified_since;
+	double		connect_timeout;
+	double		timeout;
+	int			max_retries;
+	double		retry_delay;
+	double		max_retry_delay;
+	int64		max_bytes;
+} HvcsvRequest;
+
+/* What the last response said. */
+typedef struct HvcsvResponse
+{
+	long		status;
+	char		etag[256];
+	char		last_modified[64];
+	int64		body_bytes;
+	int			attempts;
+} HvcsvResponse;
+
+/* Where a body goes; reset discards what a failed attempt delivered. */
+typedef struct HvcsvBodySink
+{
+	void		(*write) (void *arg, const char *data, size_t len);
+	void		(*reset) (void *arg);
+	void	   *arg;
+} HvcsvBodySink;
+
+extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
+extern void hvcsv_fetch(const HvcsvRequest *req, const HvcsvBodySink *sink,
+						HvcsvResponse *resp);
+extern void hvcsv_sleep_interruptibly(double seconds);
+
+/* in spool.c */
+
+/* A complete download on disk, opened for reading. */
+typedef struct HvcsvSpool
+{
+	int			fd;
+	char	   *data_path;
+	int64		size;
+	char	   *url;			/* without secrets */
+	char	   *etag;
+	char	   *last_modified;
+	TimestampTz fetched_at;
+	bool		fetched_now;	/* this call downloaded the body */
+	bool		revalidated;	/* this call got a 304 */
+} HvcsvSpool;
+
+extern char *hvcsv_spool_directory;
+extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
+extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
+extern void hvcsv_spool_close(HvcsvSpool *spool);
+
+/* in csv_stream.c */
+
+/* Fills buf with up to size bytes; returns 0 at the end of the input. */
+typedef size_t (*CsvReadFunction) (void *arg, char *buf, size_t size);
+
+typedef struct CsvStream
+{
+	CsvTokenizer tok;
+	CsvRecord	rec;
+	char	   *buf;
+	size_t		buf_size;
+	size_t		buf_start;		/* first byte not yet tokenized */
+	size_t		buf_end;		/* end of the bytes read */
+	bool		at_eof;
+	uint64		buf_offset;		/* input offset of buf[0] */
+	uint64		record_offset;	/* input offset of the current record */
+	CsvReadFunction read;
+	void	   *read_arg;
+} CsvStream;
+
+extern CsvStream *csv_stream_create(const CsvDialect *dialect,
+									CsvReadFunction read, void *read_arg);
+extern void csv_stream_select_fields(CsvStream *stream, const int *field_slot,
+									 int nfield_slots, int nslots);
+extern void csv_stream_select_all_fields(CsvStream *stream);
+extern bool csv_stream_next(CsvStream *stream);
+extern void csv_stream_skip_bom(CsvStream *stream);
+extern void csv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_breaks);
+
+/* in column_map.c */
+
+/* Which CSV field feeds each table column. */
+typedef struct HvcsvColumnMap
+{
+	int			natts;
+	int		   *field_of_att;	/* per attribute; -1 for dropped columns */
+	char	  **csv_names;		/* per field: header names, or NULL */
+	int			nfields;		/* fields every record must have */
+} HvcsvColumnMap;
+
+extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
+											   const CsvRecord *header_record,
+											   int file_encoding);
+
+/* in tuple_build.c */
+
+typedef struct HvcsvTupleBuilder
+{
+	Relation	rel;
+	HvcsvColumnMap *map;
+	int			nneeded;
+	AttrNumber *needed;			/* 0-based attribute of each output slot */
+	FmgrInfo   *in_functions;	/* per attribute */
+	Oid		   *typioparams;
+	int32	   *typmods;
+	int			file_encoding;
+	MemoryContext tuple_cxt;	/* reset for every tuple */
+
+	/* where we are, for the error context */
+	uint64		line;
+	int			current_att;	/* -1 when not in one column */
+	const char *current_value;
+} HvcsvTupleBuilder;
+
+extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map,
+													 List *needed_atts, int file_encoding);
+extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *stream);
+extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
+							  TupleTableSlot *slot);
+extern void hvcsv_error_context(void *arg);
+
+/* in hvcsv_fdw.c and the readers */
+
+/* The state of one scan, shared by the FDW callbacks and the reader. */
+typedef struct HvcsvScan
+{
+	Relation	rel;
+	MemoryContext cxt;			/* lives as long as the scan */
+	HvcsvOptions *opts;
+	const struct HvcsvReaderRoutine *reader;
+	List	   *needed_atts;	/* 0-based attributes the query reads */
+	CsvStream  *stream;
+	HvcsvTupleBuilder *builder;
+	void	   *reader_state;
+	bool		started;		/* the reader has begun */
+	bool		at_end;
+	uint64		rows;
+	ErrorContextCallback errcallback;
+} HvcsvScan;
+
+/* How a reader gets records; chosen once per scan, at plan time. */
+typedef struct HvcsvReaderRoutine
+{
+	const char *name;
+	void		(*begin) (HvcsvScan *scan);
+	bool		(*next) (HvcsvScan *scan);	/* next record in scan->stream */
+	void		(*rescan) (HvcsvScan *scan);
+	void		(*end) (HvcsvScan *scan);
+	void		(*explain) (const HvcsvOptions *opts, ExplainState *es);
+} HvcsvReaderRoutine;
+
+extern const HvcsvReaderRoutine hvcsv_projected_reader;
+
+extern void hvcsv_scan_read_header(HvcsvScan *scan);
+
+#endif							/* HVCSV_FDW_H */

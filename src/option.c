@@ -1,0 +1,545 @@
+/*-------------------------------------------------------------------------
+ * option.c
+ *	  The options of hvcsv_fdw: which object each belongs on, how its value
+ *	  is checked, and how a table's options are gathered for a scan.
+ *
+ * One function, apply_option, parses every value; the validator calls it at
+ * CREATE/ALTER time and hvcsv_get_options calls it again at scan time, so a
+ * value is judged the same way in both places.  No message ever shows the
+ * value of api_key.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/namespace.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+
+#include "hvcsv_fdw.h"
+
+PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
+
+typedef struct HvcsvOption
+{
+	const char *name;
+	Oid			catalog;
+} HvcsvOption;
+
+static const HvcsvOption valid_options[] = {
+	{"api_url", ForeignServerRelationId},
+	{"connect_timeout", ForeignServerRelationId},
+	{"timeout", ForeignServerRelationId},
+	{"max_retries", ForeignServerRelationId},
+	{"retry_delay", ForeignServerRelationId},
+	{"max_retry_delay", ForeignServerRelationId},
+	{"max_age", ForeignServerRelationId},
+	{"max_bytes", ForeignServerRelationId},
+
+	{"api_key", UserMappingRelationId},
+	{"auth_scheme", UserMappingRelationId},
+
+	{"path", ForeignTableRelationId},
+	{"reader", ForeignTableRelationId},
+	{"header", ForeignTableRelationId},
+	{"delimiter", ForeignTableRelationId},
+	{"quote", ForeignTableRelationId},
+	{"escape", ForeignTableRelationId},
+	{"null", ForeignTableRelationId},
+	{"encoding", ForeignTableRelationId},
+	{"block_size", ForeignTableRelationId},
+	{"batch_rows", ForeignTableRelationId},
+	{"on_error", ForeignTableRelationId},
+	{"reject_limit", ForeignTableRelationId},
+	{"target", ForeignTableRelationId},
+	{"key", ForeignTableRelationId},
+	{"cursor_column", ForeignTableRelationId},
+
+	{"column_name", AttributeRelationId},
+	{NULL, InvalidOid}
+};
+
+/* Names the kind of object a catalog holds, for messages. */
+static const char *
+catalog_object_name(Oid catalog)
+{
+	switch (catalog)
+	{
+		case ForeignServerRelationId:
+			return "foreign server";
+		case UserMappingRelationId:
+			return "user mapping";
+		case ForeignTableRelationId:
+			return "foreign table";
+		case AttributeRelationId:
+			return "foreign table column";
+		default:
+			return "object";
+	}
+}
+
+/* Reports a value that an option does not accept. */
+static void
+invalid_value(DefElem *def, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+			 errdetail_internal("%s", detail)));
+}
+
+/* Parses a duration in seconds; a number alone means seconds, units allowed. */
+static double
+parse_seconds(DefElem *def, double min_value)
+{
+	double		seconds;
+	const char *hint = NULL;
+
+	if (!parse_real(defGetString(def), &seconds, GUC_UNIT_S, &hint) ||
+		seconds < min_value || seconds > 86400.0 * 365)
+		invalid_value(def, min_value > 0 ?
+					  "The value must be a positive duration, such as \"30\", \"30s\" or \"5min\"." :
+					  "The value must be a duration of zero or more, such as \"0\", \"30s\" or \"5min\".");
+	return seconds;
+}
+
+/* Parses a size in bytes; units such as kB, MB and GB allowed. */
+static int64
+parse_bytes(DefElem *def, double min_value)
+{
+	double		bytes;
+	const char *hint = NULL;
+
+	if (!parse_real(defGetString(def), &bytes, GUC_UNIT_BYTE, &hint) ||
+		bytes < min_value || bytes > (double) PG_INT64_MAX / 2)
+		invalid_value(def, psprintf("The value must be a size of at least %.0f bytes, such as \"128MB\".",
+									min_value));
+	return (int64) bytes;
+}
+
+/* Parses an integer within [min_value, max_value]. */
+static int64
+parse_integer(DefElem *def, int64 min_value, int64 max_value)
+{
+	const char *value = defGetString(def);
+	char	   *end;
+	long long	n;
+
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < min_value || n > max_value)
+		invalid_value(def, psprintf("The value must be an integer from " INT64_FORMAT " to " INT64_FORMAT ".",
+									min_value, max_value));
+	return n;
+}
+
+/* Parses a single-byte character option such as delimiter. */
+static char
+parse_single_byte(DefElem *def)
+{
+	const char *value = defGetString(def);
+
+	if (strlen(value) != 1 || IS_HIGHBIT_SET(value[0]))
+		invalid_value(def, "The value must be a single one-byte character.");
+	if (value[0] == '\n' || value[0] == '\r')
+		invalid_value(def, "The value cannot be a newline or carriage return.");
+	return value[0];
+}
+
+/* Rejects control characters, which would break an HTTP request or a header. */
+static void
+check_printable(DefElem *def, bool secret)
+{
+	for (const char *p = defGetString(def); *p; p++)
+	{
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+		{
+			if (secret)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value for option \"%s\"", def->defname),
+						 errdetail("The value must not contain control characters.")));
+			invalid_value(def, "The value must not contain control characters.");
+		}
+	}
+}
+
+/* Parses one option's value into opts, or reports why it is invalid. */
+static void
+apply_option(HvcsvOptions *opts, DefElem *def)
+{
+	const char *name = def->defname;
+
+	if (strcmp(name, "api_url") == 0)
+	{
+		char	   *scheme = NULL;
+
+		check_printable(def, false);
+		if (!hvcsv_url_is_http(defGetString(def), &scheme))
+			invalid_value(def, scheme ?
+						  psprintf("The URL scheme \"%s\" is not supported; use http or https.", scheme) :
+						  "The value must be an absolute http or https URL.");
+		opts->api_url = defGetString(def);
+	}
+	else if (strcmp(name, "connect_timeout") == 0)
+		opts->connect_timeout = parse_seconds(def, 0.001);
+	else if (strcmp(name, "timeout") == 0)
+		opts->timeout = parse_seconds(def, 0.001);
+	else if (strcmp(name, "max_retries") == 0)
+		opts->max_retries = (int) parse_integer(def, 1, 100);
+	else if (strcmp(name, "retry_delay") == 0)
+		opts->retry_delay = parse_seconds(def, 0);
+	else if (strcmp(name, "max_retry_delay") == 0)
+		opts->max_retry_delay = parse_seconds(def, 0);
+	else if (strcmp(name, "max_age") == 0)
+		opts->max_age = parse_seconds(def, 0);
+	else if (strcmp(name, "max_bytes") == 0)
+		opts->max_bytes = parse_bytes(def, 1);
+	else if (strcmp(name, "api_key") == 0)
+	{
+		check_printable(def, true);
+		opts->api_key = defGetString(def);
+	}
+	else if (strcmp(name, "auth_scheme") == 0)
+	{
+		const char *value = defGetString(def);
+
+		if (value[0] == '\0' || strspn(value, "!#$%&'*+-.^_`|~0123456789"
+									   "abcdefghijklmnopqrstuvwxyz"
+									   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(value))
+			invalid_value(def, "The value must be an HTTP authentication scheme token, such as \"apiKey\" or \"Bearer\".");
+		opts->auth_scheme = defGetString(def);
+	}
+	else if (strcmp(name, "path") == 0)
+	{
+		check_printable(def, false);
+		if (strchr(defGetString(def), ' '))
+			invalid_value(def, "The value must not contain spaces; percent-encode them as %20.");
+		opts->path = defGetString(def);
+	}
+	else if (strcmp(name, "reader") == 0)
+	{
+		const char *value = defGetString(def);
+
+		if (strcmp(value, "projected") == 0)
+			opts->reader = HVCSV_READER_PROJECTED;
+		else if (strcmp(value, "partitioned") == 0 || strcmp(value, "streaming") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("reader \"%s\" is not available in this version of hvcsv_fdw", value),
+					 errhint("Use reader \"projected\".")));
+		else
+			invalid_value(def, "The value must be \"projected\", \"partitioned\" or \"streaming\".");
+	}
+	else if (strcmp(name, "header") == 0)
+	{
+		const char *value = defGetString(def);
+
+		if (pg_strcasecmp(value, "match") == 0)
+			opts->header = HVCSV_HEADER_MATCH;
+		else
+		{
+			bool		on;
+
+			if (!parse_bool(value, &on))
+				invalid_value(def, "The value must be a Boolean or \"match\".");
+			opts->header = on ? HVCSV_HEADER_NAMES : HVCSV_HEADER_NONE;
+		}
+	}
+	else if (strcmp(name, "delimiter") == 0)
+		opts->delimiter = parse_single_byte(def);
+	else if (strcmp(name, "quote") == 0)
+		opts->quote = parse_single_byte(def);
+	else if (strcmp(name, "escape") == 0)
+		opts->escape = parse_single_byte(def);
+	else if (strcmp(name, "null") == 0)
+	{
+		const char *value = defGetString(def);
+
+		if (strchr(value, '\n') || strchr(value, '\r'))
+			invalid_value(def, "The null string cannot contain a newline or carriage return.");
+		opts->null_string = defGetString(def);
+	}
+	else if (strcmp(name, "encoding") == 0)
+	{
+		int			enc = pg_char_to_encoding(defGetString(def));
+
+		if (enc < 0 || !PG_VALID_ENCODING(enc))
+			invalid_value(def, "The value must be the name of an encoding, such as \"UTF8\" or \"LATIN1\".");
+		opts->encoding = enc;
+	}
+	else if (strcmp(name, "block_size") == 0)
+		opts->block_size = parse_bytes(def, 64 * 1024);
+	else if (strcmp(name, "batch_rows") == 0)
+		opts->batch_rows = (int) parse_integer(def, 1, 10000000);
+	else if (strcmp(name, "on_error") == 0)
+	{
+		const char *value = defGetString(def);
+
+		if (strcmp(value, "stop") == 0)
+			opts->on_error_skip = false;
+		else if (strcmp(value, "skip") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("on_error \"skip\" is not available in this version of hvcsv_fdw"),
+					 errhint("Use on_error \"stop\".")));
+		else
+			invalid_value(def, "The value must be \"stop\" or \"skip\".");
+	}
+	else if (strcmp(name, "reject_limit") == 0)
+		opts->reject_limit = parse_integer(def, 0, PG_INT64_MAX);
+	else if (strcmp(name, "target") == 0)
+	{
+		List	   *names;
+		char	   *copy = pstrdup(defGetString(def));
+
+		/* A syntax check only: the table may be created later. */
+		if (!SplitIdentifierString(copy, '.', &names) || list_length(names) > 3)
+			invalid_value(def, "The value must be a table name, optionally schema-qualified.");
+		opts->target = defGetString(def);
+	}
+	else if (strcmp(name, "key") == 0)
+	{
+		List	   *names;
+		char	   *copy = pstrdup(defGetString(def));
+
+		if (!SplitIdentifierString(copy, ',', &names) || names == NIL)
+			invalid_value(def, "The value must be a comma-separated list of column names.");
+		opts->key = defGetString(def);
+	}
+	else if (strcmp(name, "cursor_column") == 0)
+		opts->cursor_column = defGetString(def);
+	else if (strcmp(name, "column_name") == 0)
+		 /* read by column_map.c from the column's own options */ ;
+	else
+		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", name);
+}
+
+/* Fills opts with every default. */
+static void
+set_defaults(HvcsvOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->connect_timeout = 10;
+	opts->timeout = 10;
+	opts->max_retries = 3;
+	opts->retry_delay = 1;
+	opts->max_retry_delay = 16;
+	opts->max_age = 0;
+	opts->max_bytes = 0;
+	opts->auth_scheme = "apiKey";
+	opts->path = "";
+	opts->reader = HVCSV_READER_PROJECTED;
+	opts->header = HVCSV_HEADER_NAMES;
+	opts->delimiter = ',';
+	opts->quote = '"';
+	opts->escape = '\0';		/* the quote, unless set */
+	opts->null_string = "";
+	opts->encoding = -1;		/* the database's, unless set */
+	opts->block_size = 128 * 1024 * 1024;
+	opts->batch_rows = 10000;
+	opts->on_error_skip = false;
+	opts->reject_limit = 0;
+}
+
+/* Checks the CSV options against each other, as COPY does. */
+static void
+check_dialect(const HvcsvOptions *opts)
+{
+	char		escape = opts->escape ? opts->escape : opts->quote;
+
+	if (opts->delimiter == opts->quote)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delimiter and quote must be different")));
+	if (escape == opts->delimiter)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delimiter and escape must be different")));
+	if (strchr(opts->null_string, opts->delimiter))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the null string must not contain the delimiter")));
+	if (strchr(opts->null_string, opts->quote))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the null string must not contain the quote character")));
+}
+
+/* Reports an option name that is not valid where it was given. */
+static void
+invalid_option_name(const char *name, Oid catalog)
+{
+	const HvcsvOption *opt;
+	const char *closest = NULL;
+	int			closest_distance = 3;
+	StringInfoData valid;
+
+	for (opt = valid_options; opt->name; opt++)
+	{
+		if (strcmp(opt->name, name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"%s\" cannot be set on a %s", name,
+							catalog_object_name(catalog)),
+					 errhint("Set it on the %s.", catalog_object_name(opt->catalog))));
+	}
+
+	initStringInfo(&valid);
+	for (opt = valid_options; opt->name; opt++)
+	{
+		int			distance;
+
+		if (opt->catalog != catalog)
+			continue;
+		appendStringInfo(&valid, "%s%s", valid.len > 0 ? ", " : "", opt->name);
+		distance = varstr_levenshtein(name, strlen(name), opt->name, strlen(opt->name),
+									  1, 1, 1, false);
+		if (distance < closest_distance)
+		{
+			closest = opt->name;
+			closest_distance = distance;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+			 errmsg("invalid option \"%s\"", name),
+			 closest ? errhint("Perhaps you meant the option \"%s\".", closest) :
+			 errhint("Valid options in this context are: %s", valid.data)));
+}
+
+/*
+ * Validates the options given to CREATE or ALTER of a foreign data wrapper,
+ * server, user mapping, foreign table or column.
+ */
+Datum
+hvcsv_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	HvcsvOptions opts;
+	ListCell   *cell;
+	bool		has_api_url = false;
+
+	set_defaults(&opts);
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+		const HvcsvOption *opt;
+
+		for (opt = valid_options; opt->name; opt++)
+			if (opt->catalog == catalog && strcmp(opt->name, def->defname) == 0)
+				break;
+		if (opt->name == NULL)
+			invalid_option_name(def->defname, catalog);
+
+		apply_option(&opts, def);
+		if (strcmp(def->defname, "api_url") == 0)
+			has_api_url = true;
+	}
+
+	if (catalog == ForeignServerRelationId && !has_api_url)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("option \"api_url\" is required for an hvcsv_fdw server")));
+	if (catalog == ForeignServerRelationId && opts.max_retry_delay < opts.retry_delay)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_retry_delay must not be less than retry_delay")));
+	if (catalog == ForeignTableRelationId)
+		check_dialect(&opts);
+
+	PG_RETURN_VOID();
+}
+
+/* Applies a list of options from the catalog. */
+static void
+apply_options(HvcsvOptions *opts, List *options)
+{
+	ListCell   *cell;
+
+	foreach(cell, options)
+		apply_option(opts, lfirst_node(DefElem, cell));
+}
+
+/* Finds the user mapping for userid (or PUBLIC) on a server, if there is one. */
+static UserMapping *
+find_user_mapping(Oid userid, Oid serverid)
+{
+	if (!SearchSysCacheExists2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
+							   ObjectIdGetDatum(serverid)) &&
+		!SearchSysCacheExists2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+							   ObjectIdGetDatum(serverid)))
+		return NULL;
+	return GetUserMapping(userid, serverid);
+}
+
+/*
+ * Gathers the options of a foreign table, its server and the user mapping
+ * of userid; a user mapping is optional, for exports that need no key.
+ */
+HvcsvOptions *
+hvcsv_get_options(Oid foreigntableid, Oid userid)
+{
+	HvcsvOptions *opts = palloc(sizeof(HvcsvOptions));
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	UserMapping *mapping = find_user_mapping(userid, server->serverid);
+
+	set_defaults(opts);
+	apply_options(opts, server->options);
+	if (mapping)
+	{
+		opts->umid = mapping->umid;
+		apply_options(opts, mapping->options);
+	}
+	apply_options(opts, table->options);
+	check_dialect(opts);
+
+	if (opts->api_url == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("option \"api_url\" is required for an hvcsv_fdw server")));
+	if (opts->encoding < 0)
+		opts->encoding = GetDatabaseEncoding();
+	opts->url = psprintf("%s%s", opts->api_url, opts->path);
+	return opts;
+}
+
+/* Names a reader as the reader option spells it. */
+const char *
+hvcsv_reader_name(HvcsvReaderKind kind)
+{
+	switch (kind)
+	{
+		case HVCSV_READER_PROJECTED:
+			return "projected";
+		case HVCSV_READER_PARTITIONED:
+			return "partitioned";
+		case HVCSV_READER_STREAMING:
+			return "streaming";
+	}
+	return "unknown";
+}
+
+/* Fills a tokenizer dialect from the table's CSV options. */
+void
+hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect)
+{
+	dialect->delimiter = (unsigned char) opts->delimiter;
+	dialect->quote = (unsigned char) opts->quote;
+	dialect->escape = (unsigned char) (opts->escape ? opts->escape : opts->quote);
+	dialect->null_string = opts->null_string;
+	dialect->null_len = strlen(opts->null_string);
+}

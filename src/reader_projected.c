@@ -1,0 +1,111 @@
+/*-------------------------------------------------------------------------
+ * reader_projected.c
+ *	  The projected reader: the whole spool, one pass, converting only the
+ *	  columns the query reads (the seed's Pandas+PyArrow with usecols).
+ *
+ * The spool is fetched (or revalidated) when the scan starts, then read
+ * sequentially in large blocks.  Fields of unread columns are skipped by
+ * the tokenizer without being copied.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/fd.h"
+
+#include "hvcsv_fdw.h"
+
+typedef struct ProjectedState
+{
+	HvcsvSpool *spool;
+	uint64		data_offset;	/* where the first record after the header is */
+	uint64		data_line_breaks;	/* line breaks before it */
+} ProjectedState;
+
+/* Reads the next block of the spool file. */
+static size_t
+read_spool(void *arg, char *buf, size_t size)
+{
+	ProjectedState *ps = (ProjectedState *) arg;
+
+	CHECK_FOR_INTERRUPTS();
+	for (;;)
+	{
+		ssize_t		n = read(ps->spool->fd, buf, size);
+
+		if (n >= 0)
+			return (size_t) n;
+		if (errno != EINTR)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read spool file \"%s\": %m", ps->spool->data_path)));
+	}
+}
+
+/* Opens the spool and reads the header. */
+static void
+projected_begin(HvcsvScan *scan)
+{
+	ProjectedState *ps = palloc0(sizeof(ProjectedState));
+	CsvDialect	dialect;
+
+	ps->spool = hvcsv_spool_open(scan->opts);
+	scan->reader_state = ps;
+	hvcsv_dialect(scan->opts, &dialect);
+	scan->stream = csv_stream_create(&dialect, read_spool, ps);
+	hvcsv_scan_read_header(scan);
+	ps->data_offset = scan->stream->buf_offset + scan->stream->buf_start;
+	ps->data_line_breaks = scan->stream->tok.line_breaks;
+}
+
+/* Reads the next record. */
+static bool
+projected_next(HvcsvScan *scan)
+{
+	return csv_stream_next(scan->stream);
+}
+
+/* Goes back to the first record. */
+static void
+projected_rescan(HvcsvScan *scan)
+{
+	ProjectedState *ps = (ProjectedState *) scan->reader_state;
+
+	if (lseek(ps->spool->fd, (off_t) ps->data_offset, SEEK_SET) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not seek in spool file \"%s\": %m", ps->spool->data_path)));
+	csv_stream_restart(scan->stream, ps->data_offset, ps->data_line_breaks);
+}
+
+/* Closes the spool. */
+static void
+projected_end(HvcsvScan *scan)
+{
+	ProjectedState *ps = (ProjectedState *) scan->reader_state;
+
+	hvcsv_spool_close(ps->spool);
+}
+
+/* Adds what EXPLAIN shows of the spool, without fetching. */
+static void
+projected_explain(const HvcsvOptions *opts, ExplainState *es)
+{
+	int64		size;
+
+	if (hvcsv_spool_peek_size(opts, &size))
+		ExplainPropertyInteger("Spool Size", "bytes", size, es);
+	else
+		ExplainPropertyText("Spool", "not fetched yet", es);
+}
+
+const HvcsvReaderRoutine hvcsv_projected_reader = {
+	.name = "projected",
+	.begin = projected_begin,
+	.next = projected_next,
+	.rescan = projected_rescan,
+	.end = projected_end,
+	.explain = projected_explain,
+};

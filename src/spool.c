@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ * spool.c
+ *	  Keeps complete downloads on disk and decides when to fetch again.
+ *
+ * A spool is a data file and a metadata file in the spool directory, named
+ * by a hash of the database, the user mapping, the URL and the credentials,
+ * so two user mappings (or two keys) never share one.  The body is written
+ * to a temporary file, fsynced, and given its final name; only then is the
+ * metadata, which names the data file, written and renamed into place.  A
+ * reader follows the metadata, so it sees a complete spool or none, whatever
+ * fails or crashes in between.
+ *
+ * One lock per spool (an advisory lock in a class of our own) is held while
+ * deciding, fetching and opening.  A second session that waited for it finds
+ * a spool fetched after its statement began and uses it without a request,
+ * so concurrent scans download once.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
+
+#include "hvcsv_fdw.h"
+
+/* The advisory lock class of spool locks; pg_advisory_lock uses 1 and 2. */
+#define SPOOL_LOCK_CLASS 0x4856
+
+char	   *hvcsv_spool_directory = NULL;
+
+typedef struct SpoolMeta
+{
+	char		data_name[128];
+	char		url[2048];
+	char		etag[256];
+	char		last_modified[64];
+	int64		size;
+	TimestampTz fetched_at;
+} SpoolMeta;
+
+/* The spool being written: its file, and whether it must be removed. */
+typedef struct SpoolWrite
+{
+	int			fd;
+	char		path[MAXPGPATH];
+	bool		keep;
+	int64		bytes;
+	MemoryContextCallback cleanup;
+} SpoolWrite;
+
+/* Computes the spool's name: a hash of everything that selects its content. */
+static void
+spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	char	   *identity;
+
+	identity = psprintf("db=%u um=%u scheme=%s url=%s key=%s", MyDatabaseId, opts->umid,
+						opts->auth_scheme, opts->url, opts->api_key ? opts->api_key : "");
+	if (ctx == NULL ||
+		pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) identity, strlen(identity)) < 0 ||
+		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute a SHA-256 hash");
+	pg_cryptohash_free(ctx);
+	explicit_bzero(identity, strlen(identity));
+
+	/* 16 bytes of the hash are plenty to tell spools apart. */
+	hex_encode((char *) digest, 16, key_out);
+	key_out[32] = '\0';
+}
+
+/*
+ * Fills the tag of the spool's lock: an advisory lock as SET_LOCKTAG_ADVISORY
+ * makes it, in a class of our own, keyed by the spool's hash.
+ */
+static void
+spool_lock_tag(LOCKTAG *tag, const uint8 *digest)
+{
+	memset(tag, 0, sizeof(*tag));
+	tag->locktag_field1 = MyDatabaseId;
+	tag->locktag_field2 = ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3];
+	tag->locktag_field3 = ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7];
+	tag->locktag_field4 = SPOOL_LOCK_CLASS;
+	tag->locktag_type = LOCKTAG_ADVISORY;
+	tag->locktag_lockmethodid = USER_LOCKMETHOD;
+}
+
+/* Returns the spool directory, creating it if needed. */
+static const char *
+spool_dir(bool create)
+{
+	const char *dir = hvcsv_spool_directory;
+
+	if (create && MakePGDirectory(dir) < 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create spool directory \"%s\": %m", dir)));
+	return dir;
+}
+
+/* Reads a metadata file; false if it does not exist or is not ours. */
+static bool
+read_meta(const char *path, SpoolMeta *m)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	char		line[4096];
+	bool		have_data = false;
+
+	memset(m, 0, sizeof(*m));
+	if (f == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open spool metadata \"%s\": %m", path)));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f))
+	{
+		char	   *value = strchr(line, ' ');
+
+		if (value == NULL)
+			continue;
+		*value++ = '\0';
+		value[strcspn(value, "\n")] = '\0';
+		if (strcmp(line, "data") == 0)
+			have_data = strlcpy(m->data_name, value, sizeof(m->data_name)) < sizeof(m->data_name);
+		else if (strcmp(line, "url") == 0)
+			strlcpy(m->url, value, sizeof(m->url));
+		else if (strcmp(line, "etag") == 0)
+			strlcpy(m->etag, value, sizeof(m->etag));
+		else if (strcmp(line, "last_modified") == 0)
+			strlcpy(m->last_modified, value, sizeof(m->last_modified));
+		else if (strcmp(line, "size") == 0)
+			m->size = strtoi64(value, NULL, 10);
+		else if (strcmp(line, "fetched_at") == 0)
+			m->fetched_at = strtoi64(value, NULL, 10);
+	}
+	FreeFile(f);
+	return have_data;
+}
+
+/* Writes a metadata file durably: temporary file, fsync, rename. */
+static void
+write_meta(const char *path, const SpoolMeta *m)
+{
+	char		tmp[MAXPGPATH];
+	FILE	   *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
+	f = AllocateFile(tmp, PG_BINARY_W);
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create spool metadata \"%s\": %m", tmp)));
+	fprintf(f, "data %s\nurl %s\netag %s\nlast_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
+			m->data_name, m->url, m->etag, m->last_modified, m->size, (int64) m->fetched_at);
+	if (fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+	{
+		int			save_errno = errno;
+
+		FreeFile(f);
+		unlink(tmp);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write spool metadata \"%s\": %m", tmp)));
+	}
+	FreeFile(f);
+	(void) durable_rename(tmp, path, ERROR);
+}
+
+/* Removes a partial download when its transaction ends without keeping it. */
+static void
+spool_write_cleanup(void *arg)
+{
+	SpoolWrite *w = (SpoolWrite *) arg;
+
+	if (!w->keep)
+		(void) unlink(w->path);
+}
+
+/* Appends body bytes to the spool being written. */
+static void
+spool_write_bytes(void *arg, const char *data, size_t len)
+{
+	SpoolWrite *w = (SpoolWrite *) arg;
+
+	while (len > 0)
+	{
+		ssize_t		n = write(w->fd, data, len);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write spool file \"%s\": %m", w->path)));
+		}
+		data += n;
+		len -= n;
+		w->bytes += n;
+	}
+}
+
+/* Throws away what a failed attempt wrote, before the next attempt. */
+static void
+spool_write_reset(void *arg)
+{
+	SpoolWrite *w = (SpoolWrite *) arg;
+
+	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not truncate spool file \"%s\": %m", w->path)));
+	w->bytes = 0;
+}
+
+/*
+ * Removes what an interrupted download of this spool left behind: temporary
+ * files, and data files the metadata does not name.  Runs under the lock.
+ */
+static void
+remove_leftovers(const char *dir, const char *key, const char *current_data)
+{
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	size_t		keylen = strlen(key);
+
+	while ((de = ReadDir(d, dir)) != NULL)
+	{
+		char		path[MAXPGPATH];
+
+		if (strncmp(de->d_name, key, keylen) != 0 || de->d_name[keylen] != '.')
+			continue;
+		if (strcmp(de->d_name + keylen, ".meta") == 0 ||
+			strcmp(de->d_name, current_data) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove old spool file \"%s\": %m", path)));
+	}
+	FreeDir(d);
+}
+
+/* Tells whether the metadata's data file exists and has the size it says. */
+static bool
+spool_is_complete(const char *dir, const SpoolMeta *m)
+{
+	char		path[MAXPGPATH];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, m->data_name);
+	return stat(path, &st) == 0 && st.st_size == m->size;
+}
+
+/* Opens the data file that the metadata names. */
+static HvcsvSpool *
+open_spool(const char *dir, const SpoolMeta *m)
+{
+	HvcsvSpool *spool = palloc0(sizeof(HvcsvSpool));
+
+	spool->data_path = psprintf("%s/%s", dir, m->data_name);
+	spool->fd = OpenTransientFile(spool->data_path, O_RDONLY | PG_BINARY);
+	if (spool->fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open spool file \"%s\": %m", spool->data_path)));
+	spool->size = m->size;
+	spool->url = pstrdup(m->url);
+	spool->etag = pstrdup(m->etag);
+	spool->last_modified = pstrdup(m->last_modified);
+	spool->fetched_at = m->fetched_at;
+	return spool;
+}
+
+/*
+ * Returns the table's spool, opened for reading: fetched now if there is
+ * none, revalidated with a conditional GET if it is older than max_age,
+ * else used as it is.
+ */
+HvcsvSpool *
+hvcsv_spool_open(const HvcsvOptions *opts)
+{
+	const char *dir = spool_dir(true);
+	char		key[33];
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char		meta_path[MAXPGPATH];
+	SpoolMeta	m;
+	bool		have;
+	LOCKTAG		tag;
+	TimestampTz now;
+	HvcsvRequest req;
+	HvcsvResponse resp;
+	SpoolWrite *w;
+	HvcsvBodySink sink;
+	HvcsvSpool *spool;
+	bool		fetched_now = false;
+	bool		revalidated = false;
+
+	spool_key(opts, key, digest);
+	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
+
+	spool_lock_tag(&tag, digest);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	have = read_meta(meta_path, &m) && spool_is_complete(dir, &m);
+	now = GetCurrentTimestamp();
+	if (have &&
+		(m.fetched_at >= GetCurrentStatementStartTimestamp() ||
+		 now - m.fetched_at < (int64) (opts->max_age * USECS_PER_SEC)))
+		goto open;
+
+	hvcsv_request_init(&req, opts);
+	if (have)
+	{
+		req.if_none_match = m.etag;
+		req.if_modified_since = m.last_modified;
+	}
+	remove_leftovers(dir, key, have ? m.data_name : "");
+
+	w = palloc0(sizeof(SpoolWrite));
+	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", dir, key, MyProcPid);
+	w->fd = OpenTransientFile(w->path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	if (w->fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create spool file \"%s\": %m", w->path)));
+	w->cleanup.func = spool_write_cleanup;
+	w->cleanup.arg = w;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
+
+	sink.write = spool_write_bytes;
+	sink.reset = spool_write_reset;
+	sink.arg = w;
+	hvcsv_fetch(&req, &sink, &resp);
+
+	if (resp.status == 304 && have)
+	{
+		CloseTransientFile(w->fd);
+		(void) unlink(w->path);
+		w->keep = true;
+		if (resp.etag[0])
+			strlcpy(m.etag, resp.etag, sizeof(m.etag));
+		m.fetched_at = GetCurrentTimestamp();
+		write_meta(meta_path, &m);
+		revalidated = true;
+	}
+	else if (resp.status == 200)
+	{
+		char		data_path[MAXPGPATH];
+		char		old_data[sizeof(m.data_name)];
+
+		if (pg_fsync(w->fd) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync spool file \"%s\": %m", w->path)));
+		CloseTransientFile(w->fd);
+
+		strlcpy(old_data, have ? m.data_name : "", sizeof(old_data));
+		snprintf(m.data_name, sizeof(m.data_name), "%s.%llx.csv",
+				 key, (unsigned long long) GetCurrentTimestamp());
+		snprintf(data_path, sizeof(data_path), "%s/%s", dir, m.data_name);
+		(void) durable_rename(w->path, data_path, ERROR);
+		w->keep = true;
+
+		strlcpy(m.url, req.display_url, sizeof(m.url));
+		strlcpy(m.etag, resp.etag, sizeof(m.etag));
+		strlcpy(m.last_modified, resp.last_modified, sizeof(m.last_modified));
+		m.size = w->bytes;
+		m.fetched_at = GetCurrentTimestamp();
+		PG_TRY();
+		{
+			write_meta(meta_path, &m);
+		}
+		PG_CATCH();
+		{
+			/* The metadata still names the old data, so the new is garbage. */
+			(void) unlink(data_path);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		if (old_data[0])
+		{
+			snprintf(data_path, sizeof(data_path), "%s/%s", dir, old_data);
+			(void) unlink(data_path);
+		}
+		fetched_now = true;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, req.display_url)));
+
+open:
+	spool = open_spool(dir, &m);
+	spool->fetched_now = fetched_now;
+	spool->revalidated = revalidated;
+	LockRelease(&tag, ExclusiveLock, false);
+	return spool;
+}
+
+/* Tells the size of the table's spool if one exists, without fetching. */
+bool
+hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size)
+{
+	char		key[33];
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char		meta_path[MAXPGPATH];
+	SpoolMeta	m;
+
+	spool_key(opts, key, digest);
+	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", spool_dir(false), key);
+	if (!read_meta(meta_path, &m))
+		return false;
+	*size = m.size;
+	return true;
+}
+
+/* Closes a spool opened by hvcsv_spool_open. */
+void
+hvcsv_spool_close(HvcsvSpool *spool)
+{
+	if (spool->fd >= 0)
+		CloseTransientFile(spool->fd);
+	spool->fd = -1;
+}

@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ * tuple_build.c
+ *	  Turns CSV records into tuples, converting only the columns a query
+ *	  reads, and says where a conversion failed.
+ *
+ * Each needed column's text goes through its type's input function, after
+ * an encoding check (or conversion, when the file's encoding differs from
+ * the database's).  Errors get a context line naming the foreign table, the
+ * line, the column and the value, as COPY does.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/tuptable.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "hvcsv_fdw.h"
+
+/* Longest value shown in an error context, in bytes. */
+#define MAX_SHOWN_VALUE 100
+
+/* Prepares conversion of the needed attributes (0-based) of rel. */
+HvcsvTupleBuilder *
+hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
+						   int file_encoding)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	HvcsvTupleBuilder *b = palloc0(sizeof(HvcsvTupleBuilder));
+	ListCell   *cell;
+
+	b->rel = rel;
+	b->map = map;
+	b->file_encoding = file_encoding;
+	b->needed = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
+	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
+	b->typioparams = palloc0(sizeof(Oid) * Max(desc->natts, 1));
+	b->typmods = palloc0(sizeof(int32) * Max(desc->natts, 1));
+	b->current_att = -1;
+
+	foreach(cell, needed_atts)
+	{
+		int			a = lfirst_int(cell);
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		Oid			in_function;
+
+		if (att->attisdropped)
+			continue;
+		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
+		fmgr_info(in_function, &b->in_functions[a]);
+		b->typmods[a] = att->atttypmod;
+		b->needed[b->nneeded++] = a;
+	}
+	b->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw tuple",
+										 ALLOCSET_DEFAULT_SIZES);
+	return b;
+}
+
+/* Tells the stream to copy out exactly the fields of the needed columns. */
+void
+hvcsv_tuple_builder_select(HvcsvTupleBuilder *b, CsvStream *stream)
+{
+	int		   *field_slot = palloc(sizeof(int) * Max(b->map->nfields, 1));
+
+	for (int f = 0; f < b->map->nfields; f++)
+		field_slot[f] = -1;
+	for (int i = 0; i < b->nneeded; i++)
+		field_slot[b->map->field_of_att[b->needed[i]]] = i;
+	csv_stream_select_fields(stream, field_slot, b->map->nfields, b->nneeded);
+}
+
+/* Converts one record into slot; columns not needed are left NULL. */
+void
+hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *slot)
+{
+	int			natts = slot->tts_tupleDescriptor->natts;
+	int			db_encoding = GetDatabaseEncoding();
+	MemoryContext old;
+
+	b->line = rec->line;
+	if (rec->nfields != b->map->nfields)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("wrong number of fields in CSV record"),
+				 errdetail("The record has %d fields, but %d are expected.",
+						   rec->nfields, b->map->nfields)));
+
+	MemoryContextReset(b->tuple_cxt);
+	old = MemoryContextSwitchTo(b->tuple_cxt);
+	memset(slot->tts_isnull, true, sizeof(bool) * natts);
+	for (int i = 0; i < b->nneeded; i++)
+	{
+		int			a = b->needed[i];
+		char	   *value;
+
+		if (rec->slot_state[i] != CSV_SLOT_VALUE)
+			continue;
+		value = rec->out + rec->slot_offset[i];
+		b->current_att = a;
+		b->current_value = value;
+		if (b->file_encoding != db_encoding)
+			value = pg_any_to_server(value, rec->slot_length[i], b->file_encoding);
+		else
+			(void) pg_verifymbstr(value, rec->slot_length[i], false);
+		slot->tts_values[a] = InputFunctionCall(&b->in_functions[a], value,
+												b->typioparams[a], b->typmods[a]);
+		slot->tts_isnull[a] = false;
+	}
+	b->current_att = -1;
+	MemoryContextSwitchTo(old);
+	ExecStoreVirtualTuple(slot);
+}
+
+/* Renders a value for a message: clipped, with bad bytes as \xNN. */
+static char *
+shown_value(const char *value)
+{
+	size_t		len = strlen(value);
+	StringInfoData buf;
+
+	if (pg_verifymbstr(value, len, true))
+	{
+		int			clip = pg_mbcliplen(value, len, MAX_SHOWN_VALUE);
+
+		return psprintf("%.*s%s", clip, value, (size_t) clip < len ? "..." : "");
+	}
+	initStringInfo(&buf);
+	for (size_t i = 0; i < len && i < MAX_SHOWN_VALUE; i++)
+	{
+		unsigned char c = (unsigned char) value[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			appendStringInfo(&buf, "\\x%02x", c);
+		else
+			appendStringInfoChar(&buf, c);
+	}
+	if (len > MAX_SHOWN_VALUE)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+/* Error context: the table, the line, and the column and value if any. */
+void
+hvcsv_error_context(void *arg)
+{
+	HvcsvScan  *scan = (HvcsvScan *) arg;
+	HvcsvTupleBuilder *b = scan->builder;
+	const char *relname = RelationGetRelationName(scan->rel);
+	uint64		line = scan->stream ? scan->stream->rec.line : 0;
+
+	if (b && b->current_att >= 0)
+		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
+				   relname, line,
+				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
+				   shown_value(b->current_value));
+	else if (line > 0)
+		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
+	else
+		errcontext("foreign table \"%s\"", relname);
+}

@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""Fixture HTTP/1.1 server playing the "vendor CSV API" for the hvcsv_fdw regression tests.
+
+Usage:
+    python3 test/fixture_server.py --port 18765 --root DIR [--api-key KEY]
+                                   [--pidfile F] [--host 127.0.0.1]
+
+Serves the files under DIR (GET and HEAD; 404 for anything missing, for
+directories and for paths escaping DIR) as text/csv with an ETag (first 16 hex
+digits of the SHA-1 of the content), Last-Modified, Accept-Ranges: bytes,
+If-None-Match / If-Modified-Since (304), single byte ranges "bytes=N-" and
+"bytes=N-M" (206, 416 when N >= size) and If-Range.  Binds to a loopback
+address only, prints "listening on HOST:PORT" once ready and exits on
+SIGTERM/SIGINT.
+
+With --api-key KEY every non-control request needs "Authorization: apiKey KEY"
+(401 otherwise).
+
+The query string never selects the file; it only injects faults.  A
+"scenario" is the full request target (path + query); the server counts the
+requests per target, and the *_times / fail limits refer to that count.
+Sticky faults (GET /_fault, below) add parameters to every request for a
+path; such requests are counted per path and sticky fault instead.
+    scheme=NAME      expect "Authorization: NAME KEY" instead of "apiKey KEY"
+    fail=N           the first N requests answer `status` (default 503)
+    status=S         status used by fail / always
+    always=1         every request answers `status` (default 503)
+    retry_after=R    send "Retry-After: R" with those injected failures
+    redirect=N       302 to the same target with redirect=N-1, until 0
+    delay=SEC        wait SEC seconds before sending anything
+    cut=K            send full headers but only K body bytes, then close
+                     abruptly (K counts bytes of a 206 body when ranged)
+    cut_times=N      ... only for the first N requests (default: always)
+    stall=SEC        after the headers and `stall_after` body bytes, hang for
+                     SEC seconds, then close without sending the rest
+    stall_after=B    body bytes sent before stalling (default 0)
+    stall_times=N    ... only for the first N requests (default: always)
+    rate=BPS         throttle the body to about BPS bytes per second
+    chunked=1        Transfer-Encoding: chunked instead of Content-Length (with
+                     cut/stall the terminating zero chunk is never sent)
+    noetag=1         no ETag / Last-Modified; conditional headers are ignored
+    etag=VALUE       use "VALUE" as the ETag instead of the content hash
+    norange=1        ignore Range / If-Range, no Accept-Ranges header
+Auth is checked first, then redirect, then injected failures, then the file.
+Body faults (cut, stall, rate, chunked) only apply to 200/206 file bodies;
+delay applies to every response.
+
+Control endpoints (no auth, not counted, not logged):
+    GET /_log.csv[?target_prefix=P]  CSV (header row first) of the logged
+      requests whose target starts with P, ordered by seq:
+        seq,method,target,status,range,if_none_match,if_modified_since,
+        if_range,auth,bytes_sent,complete
+      seq numbers requests on arrival from 1; range and the if_* columns are
+      the raw request headers (empty when absent); status is the one sent
+      (or about to be sent when the client left during a delay).
+      auth is ok/missing/bad (empty without --api-key); bytes_sent counts the
+      body bytes accepted by the socket (chunk framing excluded); complete is
+      t when the whole intended body (and final chunk) was sent.  A request is
+      logged as soon as its response ends, including client disconnects.
+    GET /_reset   clears the log, the counters, seq and every sticky fault;
+      answers "reset\\ntrue\\n".
+    GET /_fault?path=P&PARAM=VALUE...  sets the sticky faults of path P (the
+      percent-decoded request path, without query string; the same path
+      names the same file): from then on every request for P behaves as if
+      the PARAMs above were appended to its own query string, parameters of
+      its own query string winning on conflict (a sticky redirect=N appends
+      redirect=N-1 to the Location target, which then wins).  Such requests
+      are counted per path and sticky fault, not per target, so fail=2 makes
+      exactly the next 2 requests for P fail whatever their query strings.
+      A new /_fault for P replaces the previous one and restarts its count;
+      /_fault?path=P alone clears it.  Unknown parameters or bad numbers
+      answer 400 and change nothing; otherwise answers "fault\\ntrue\\n".
+      The log still shows each request's own target.
+"""
+import argparse
+import csv
+import dataclasses
+import hashlib
+import io
+import ipaddress
+import os
+import re
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+LOG_COLUMNS = ("seq", "method", "target", "status", "range", "if_none_match",
+               "if_modified_since", "if_range", "auth", "bytes_sent", "complete")
+CSV_TYPE = "text/csv; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+STEP = 0.05  # granularity of every sleep, so disconnects are noticed quickly
+# Fault parameters accepted by /_fault, with the type their value must parse as.
+FAULT_PARAMS = {
+    "scheme": str, "fail": int, "status": int, "always": str, "retry_after": str,
+    "redirect": int, "delay": float, "cut": int, "cut_times": int, "stall": float,
+    "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
+    "noetag": str, "etag": str, "norange": str,
+}
+
+
+@dataclasses.dataclass
+class Faults:
+    delay: float = 0.0
+    cut: int | None = None
+    stall: float | None = None
+    stall_after: int = 0
+    rate: int | None = None
+    chunked: bool = False
+
+
+class State:
+    """Request log, per-target counters and sticky faults shared by all handler threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.clear()
+
+    def clear(self):
+        with self.lock:
+            # Requests still running across a reset must not pollute the new log.
+            self.generation += 1
+            self.seq = 0
+            self.counts = {}  # target, or ("sticky", path), -> requests so far
+            self.sticky = {}  # decoded path -> sticky fault parameters
+            self.log = []
+
+    def set_sticky(self, path, params):
+        """Replace (or, when params is empty, clear) the sticky faults of path."""
+        with self.lock:
+            self.counts.pop(("sticky", path), None)
+            if params:
+                self.sticky[path] = dict(params)
+            else:
+                self.sticky.pop(path, None)
+
+    def arrive(self, target, path):
+        """(generation, seq, count, sticky params) of a new request for target."""
+        with self.lock:
+            self.seq += 1
+            sticky = self.sticky.get(path, {})
+            key = ("sticky", path) if sticky else target
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return self.generation, self.seq, self.counts[key], sticky
+
+    def record(self, generation, row):
+        with self.lock:
+            if generation == self.generation:
+                self.log.append(row)
+
+    def rows(self, prefix):
+        with self.lock:
+            return sorted((r for r in self.log if r[2].startswith(prefix)), key=lambda r: r[0])
+
+
+def num(query, name, default=None, kind=int):
+    value = query.get(name, "")
+    if value == "":
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"bad value for {name}: {value!r}") from None
+
+
+def http_date_ts(value):
+    """Seconds since the epoch for an HTTP-date, or None if unparsable."""
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class FixtureHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # lets idle keep-alive threads finish eventually
+
+    def version_string(self):
+        return "hvcsv-fixture/1.0"
+
+    def log_message(self, format, *args):
+        pass  # tests read /_log.csv instead
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        try:
+            if url.path == "/_log.csv":
+                prefix = dict(parse_qsl(url.query)).get("target_prefix", "")
+                out = io.StringIO()
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(LOG_COLUMNS)
+                writer.writerows(self.server.state.rows(prefix))
+                self.transmit(200, [("Content-Type", CSV_TYPE)], out.getvalue().encode(), Faults())
+            elif url.path == "/_reset":
+                self.server.state.clear()
+                self.transmit(200, [("Content-Type", CSV_TYPE)], b"reset\ntrue\n", Faults())
+            elif url.path == "/_fault":
+                self.set_fault(url)
+            else:
+                self.scenario(url)
+        except OSError:  # client went away; nothing more to say on this connection
+            self.close_connection = True
+
+    do_HEAD = do_GET
+
+    def set_fault(self, url):
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        path = params.pop("path", "")
+        try:
+            if not path.startswith("/"):
+                raise ValueError("path must be given and start with /")
+            for name in params:
+                kind = FAULT_PARAMS.get(name)
+                if kind is None:
+                    raise ValueError(f"unknown fault parameter {name!r}")
+                num(params, name, kind=kind)
+        except ValueError as e:
+            self.transmit(*self.text(400, f"{e}\n")[:3], Faults())
+            return
+        self.server.state.set_sticky(path, params)
+        self.transmit(200, [("Content-Type", CSV_TYPE)], b"fault\ntrue\n", Faults())
+
+    def scenario(self, url):
+        generation, seq, count, sticky = self.server.state.arrive(self.path, unquote(url.path))
+        self.sent, self.complete, self.auth = 0, False, ""
+        status = 0
+        try:
+            query = {**sticky, **dict(parse_qsl(url.query, keep_blank_values=True))}
+            try:
+                status, headers, body, file_body = self.plan(url, query, count)
+                faults = self.faults(query, count)
+            except ValueError as e:
+                status, headers, body, file_body = self.text(400, f"{e}\n")
+                faults = Faults()
+            if not file_body:
+                faults = Faults(delay=faults.delay)
+            self.transmit(status, headers, body, faults)
+        finally:
+            h = self.headers
+            self.server.state.record(generation, (
+                seq, self.command, self.path, status, h.get("Range", ""),
+                h.get("If-None-Match", ""), h.get("If-Modified-Since", ""),
+                h.get("If-Range", ""), self.auth, self.sent, "t" if self.complete else "f"))
+
+    @staticmethod
+    def faults(query, count):
+        def active(times_param):
+            times = num(query, times_param)
+            return times is None or count <= times
+
+        return Faults(
+            delay=num(query, "delay", 0.0, float),
+            cut=num(query, "cut") if active("cut_times") else None,
+            stall=num(query, "stall", None, float) if active("stall_times") else None,
+            stall_after=num(query, "stall_after", 0),
+            rate=num(query, "rate"),
+            chunked=query.get("chunked") == "1")
+
+    @staticmethod
+    def text(status, message, extra=()):
+        return status, [("Content-Type", TEXT_TYPE), *extra], message.encode(), False
+
+    def plan(self, url, query, count):
+        """Decide the response: (status, headers, body, is_file_body)."""
+        scheme = query.get("scheme", "apiKey")
+        self.auth = self.check_auth(scheme)
+        if self.auth in ("missing", "bad"):
+            return self.text(401, f"unauthorized ({self.auth} credentials)\n",
+                             [("WWW-Authenticate", scheme)])
+
+        redirect = num(query, "redirect", 0)
+        if redirect > 0:
+            # Rewrite only the redirect item so the other parameters stay byte-identical;
+            # a sticky redirect has none, so append one (which then wins over the sticky one).
+            items = [f"redirect={redirect - 1}" if item.startswith("redirect=") else item
+                     for item in (url.query.split("&") if url.query else [])]
+            if not any(item.startswith("redirect=") for item in items):
+                items.append(f"redirect={redirect - 1}")
+            return self.text(302, "redirect\n", [("Location", url.path + "?" + "&".join(items))])
+
+        if count <= num(query, "fail", 0) or query.get("always") == "1":
+            injected = num(query, "status", 503)
+            extra = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
+            return self.text(injected, f"injected failure {injected}\n", extra)
+
+        loaded = self.load(url.path)
+        if loaded is None:
+            return self.text(404, "not found\n")
+        content, mtime = loaded
+        noetag = query.get("noetag") == "1"
+        norange = query.get("norange") == "1"
+        etag = None
+        validators = []
+        if not noetag:
+            etag = '"%s"' % query.get("etag", hashlib.sha1(content).hexdigest()[:16])
+            validators = [("ETag", etag), ("Last-Modified", self.date_time_string(mtime))]
+            if self.not_modified(etag, mtime):
+                return 304, validators, b"", False
+        headers = [("Content-Type", CSV_TYPE), *validators]
+        if norange:
+            return 200, headers, content, True
+        headers.append(("Accept-Ranges", "bytes"))
+        span = self.byte_range()
+        if span is None or not (noetag or self.if_range_matches(etag, mtime)):
+            return 200, headers, content, True
+        size = len(content)
+        start, end = span
+        if start >= size:
+            return self.text(416, "range not satisfiable\n", [("Content-Range", f"bytes */{size}")])
+        end = size - 1 if end is None else min(end, size - 1)
+        headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        return 206, headers, content[start:end + 1], True
+
+    def check_auth(self, scheme):
+        key = self.server.api_key
+        if key is None:
+            return ""
+        given = (self.headers.get("Authorization") or "").strip()
+        if not given:
+            return "missing"
+        return "ok" if given == f"{scheme} {key}" else "bad"
+
+    def load(self, path):
+        """(content, mtime) of the file under the root, or None."""
+        root = self.server.root
+        full = os.path.realpath(os.path.join(root, unquote(path).lstrip("/")))
+        if os.path.commonpath([root, full]) != root or not os.path.isfile(full):
+            return None
+        try:
+            with open(full, "rb") as f:
+                return f.read(), int(os.fstat(f.fileno()).st_mtime)
+        except OSError:
+            return None
+
+    def not_modified(self, etag, mtime):
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            return "*" in tags or etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        ims_ts = http_date_ts(ims) if ims else None
+        return ims_ts is not None and ims_ts >= mtime
+
+    def if_range_matches(self, etag, mtime):
+        value = (self.headers.get("If-Range") or "").strip()
+        if not value:
+            return True
+        if value.startswith(('"', "W/")):
+            return value == etag  # strong comparison: weak tags never match
+        return http_date_ts(value) == mtime
+
+    def byte_range(self):
+        """(start, end or None) of a single "bytes=N-[M]" range; None means serve it all."""
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", (self.headers.get("Range") or "").strip())
+        if not m:
+            return None
+        start, end = int(m[1]), int(m[2]) if m[2] else None
+        return None if end is not None and end < start else (start, end)
+
+    def transmit(self, status, headers, body, faults):
+        """Send a response, tracking in self.sent/self.complete what reached the socket."""
+        self.sent, self.complete = 0, False
+        if faults.delay and not self.pause(faults.delay):
+            self.abort()
+            return
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if faults.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "HEAD" or status == 304:
+            self.complete = True
+            return
+
+        sock = self.connection
+        limit = len(body) if faults.cut is None else min(len(body), faults.cut)
+        if faults.stall is not None:
+            limit = min(limit, faults.stall_after)
+        block = 512 if faults.chunked else 16384
+        if faults.rate:
+            block = min(block, max(1, faults.rate // 20))
+        started, pos, gone = time.monotonic(), 0, False
+        while pos < limit and not gone:
+            if self.client_gone():
+                gone = True
+                break
+            chunk = body[pos:pos + block]
+            piece = chunk[:limit - pos]
+            if faults.chunked:
+                # The size line announces the whole chunk, so a cut lands mid-chunk.
+                sock.sendall(b"%X\r\n" % len(chunk))
+            self.send_counted(piece)
+            pos += len(piece)
+            if faults.chunked and len(piece) == len(chunk):
+                sock.sendall(b"\r\n")
+            if faults.rate:
+                ahead = started + pos / faults.rate - time.monotonic()
+                gone = ahead > 0 and not self.pause(ahead)
+        if not gone and faults.stall is not None:
+            self.pause(faults.stall)
+        if gone or faults.cut is not None or faults.stall is not None:
+            self.complete = pos == len(body) and not faults.chunked
+            self.abort()
+            return
+        if faults.chunked:
+            sock.sendall(b"0\r\n\r\n")
+        self.complete = True
+
+    def send_counted(self, data):
+        # send() instead of sendall() so a failure mid-way still leaves an exact count.
+        view = memoryview(data)
+        while view:
+            n = self.connection.send(view)
+            self.sent += n
+            view = view[n:]
+
+    def client_gone(self):
+        """True once the peer has closed or reset the connection."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def pause(self, seconds):
+        """Sleep in small steps; False as soon as the client has gone away."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.client_gone():
+                return False
+            time.sleep(min(STEP, left))
+        return True
+
+    def abort(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
+
+
+class FixtureServer(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 64  # parallel regression tests may connect in bursts
+
+    def __init__(self, address, root, api_key):
+        super().__init__(address, FixtureHandler)
+        self.root = os.path.realpath(root)
+        self.api_key = api_key
+        self.state = State()
+
+    def handle_error(self, request, client_address):
+        # Clients dropping connections is routine here; only report real bugs.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Fixture CSV HTTP server for hvcsv_fdw tests")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--root", required=True, help="directory whose files are served")
+    parser.add_argument("--api-key", help="require 'Authorization: apiKey KEY'")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--host", default="127.0.0.1", help="IPv4 loopback address to bind")
+    args = parser.parse_args(argv)
+    try:
+        loopback = ipaddress.IPv4Address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        parser.error("--host must be an IPv4 loopback address")
+    if not os.path.isdir(args.root):
+        parser.error(f"--root {args.root} is not a directory")
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server = FixtureServer((args.host, args.port), args.root, args.api_key)
+    try:
+        if args.pidfile:
+            with open(args.pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        host, port = server.server_address[:2]
+        print(f"listening on {host}:{port}", flush=True)
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if args.pidfile:
+            try:
+                os.unlink(args.pidfile)
+            except FileNotFoundError:
+                pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs, with apt, what building and testing hvcsv_fdw needs and a fresh
+# Debian 12 lacks.  Does nothing when everything is present.
+set -euo pipefail
+
+packages=(
+    build-essential
+    postgresql-15
+    postgresql-contrib
+    postgresql-server-dev-15
+    libcurl4-openssl-dev
+    libcsv-dev
+    libipc-run-perl
+    python3
+    curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing packages: ${missing[*]}; run as root to install them" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
