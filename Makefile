@@ -17,7 +17,7 @@ EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options scan projection fetch spool errors
+REGRESS = options setup scan projection errors fetch spool
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)

@@ -17,7 +17,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <curl/curl.h>
 
 #include "miscadmin.h"
@@ -62,6 +61,11 @@ typedef struct Transfer
 	int64		body_bytes;
 	int64		max_bytes;
 	bool		too_large;
+
+	/* stall detection: libcurl's low-speed check averages over seconds */
+	TimestampTz last_progress;
+	int64		stall_ms;
+	bool		stalled;
 } Transfer;
 
 /* Frees the curl state of a transfer; runs on success and on ERROR alike. */
@@ -130,6 +134,7 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 	Transfer   *t = (Transfer *) arg;
 	size_t		len = size * nitems;
 
+	t->last_progress = GetCurrentTimestamp();
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
 	{
 		/* A new response (after a redirect or a 100 Continue). */
@@ -175,6 +180,7 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 	memcpy(t->buf + t->buf_len, data, len);
 	t->buf_len += len;
 	t->body_bytes += len;
+	t->last_progress = GetCurrentTimestamp();
 	return len;
 }
 
@@ -194,6 +200,10 @@ transfer_begin(const HvcsvRequest *req)
 
 	t->retry_after = -1;
 	t->max_bytes = req->max_bytes;
+	/* Connecting has its own limit; the stall clock starts after it. */
+	t->last_progress = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   seconds_to_ms(req->connect_timeout));
+	t->stall_ms = seconds_to_ms(req->timeout);
 	t->cleanup.func = transfer_cleanup;
 	t->cleanup.arg = t;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &t->cleanup);
@@ -231,9 +241,6 @@ transfer_begin(const HvcsvRequest *req)
 	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, seconds_to_ms(req->connect_timeout));
-	/* A transfer slower than 1 byte/s for `timeout` seconds has stalled. */
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, Max(1L, (long) ceil(req->timeout)));
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "hvcsv_fdw/0.1");
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_callback);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
@@ -307,8 +314,18 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 				t->curl_result = msg->data.result;
 			}
 		}
-		if (t->buf_len == 0 && !t->done)
-			(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
+		if (t->buf_len > 0 || t->done)
+			continue;
+		if (TimestampDifferenceExceeds(t->last_progress, GetCurrentTimestamp(), t->stall_ms))
+		{
+			t->stalled = true;
+			t->done = true;
+			t->curl_result = CURLE_OPERATION_TIMEDOUT;
+			snprintf(t->errbuf, sizeof(t->errbuf),
+					 "No data arrived for " INT64_FORMAT " ms.", t->stall_ms);
+			continue;
+		}
+		(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
 	}
 }
 
@@ -378,12 +395,18 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 				 errmsg("response from \"%s\" is larger than max_bytes (" INT64_FORMAT " bytes)",
 						req->display_url, req->max_bytes)));
 
+	/* The stable text goes in the message, curl's own words in the detail. */
 	if (t->curl_result != CURLE_OK)
+	{
+		const char *said = t->stalled ? t->errbuf :
+		t->errbuf[0] ? psprintf("libcurl reported: %s.", t->errbuf) : "";
+
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not fetch \"%s\": %s", req->display_url,
-						t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->curl_result)),
-				 tries ? errdetail("%s", tries) : 0));
+						t->stalled ? "the transfer stalled" : curl_easy_strerror(t->curl_result)),
+				 errdetail("%s%s%s", said, said[0] && tries ? " " : "", tries ? tries : "")));
+	}
 
 	ereport(ERROR,
 			(errcode(t->status == 401 || t->status == 403 ?

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/reloptions.h"
+#include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
@@ -84,6 +85,8 @@ catalog_object_name(Oid catalog)
 			return "foreign table";
 		case AttributeRelationId:
 			return "foreign table column";
+		case ForeignDataWrapperRelationId:
+			return "foreign-data wrapper";
 		default:
 			return "object";
 	}
@@ -114,17 +117,17 @@ parse_seconds(DefElem *def, double min_value)
 	return seconds;
 }
 
-/* Parses a size in bytes; units such as kB, MB and GB allowed. */
+/* Parses a size in bytes of at least min_text; units such as kB and MB allowed. */
 static int64
-parse_bytes(DefElem *def, double min_value)
+parse_bytes(DefElem *def, double min_value, const char *min_text)
 {
 	double		bytes;
 	const char *hint = NULL;
 
 	if (!parse_real(defGetString(def), &bytes, GUC_UNIT_BYTE, &hint) ||
 		bytes < min_value || bytes > (double) PG_INT64_MAX / 2)
-		invalid_value(def, psprintf("The value must be a size of at least %.0f bytes, such as \"128MB\".",
-									min_value));
+		invalid_value(def, psprintf("The value must be a size of at least %s, such as \"128MB\".",
+									min_text));
 	return (int64) bytes;
 }
 
@@ -205,7 +208,7 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	else if (strcmp(name, "max_age") == 0)
 		opts->max_age = parse_seconds(def, 0);
 	else if (strcmp(name, "max_bytes") == 0)
-		opts->max_bytes = parse_bytes(def, 1);
+		opts->max_bytes = parse_bytes(def, 1, "1 byte");
 	else if (strcmp(name, "api_key") == 0)
 	{
 		check_printable(def, true);
@@ -280,7 +283,7 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		opts->encoding = enc;
 	}
 	else if (strcmp(name, "block_size") == 0)
-		opts->block_size = parse_bytes(def, 64 * 1024);
+		opts->block_size = parse_bytes(def, 64 * 1024, "64kB");
 	else if (strcmp(name, "batch_rows") == 0)
 		opts->batch_rows = (int) parse_integer(def, 1, 10000000);
 	else if (strcmp(name, "on_error") == 0)

@@ -1,0 +1,86 @@
+--
+-- Options are checked when they are set: names, the object they belong on,
+-- and their values.  Nothing here fetches anything.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION hvcsv_fdw;
+RESET client_min_messages;
+
+-- a server needs an http or https api_url
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw;
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'ftp://example.com/x.csv');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'file:///etc/passwd');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'example.com/x.csv');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://');
+
+-- unknown names get a hint; options on the wrong object say where they go
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', timout '5');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', bogus 'x');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', api_key 'k');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', reader 'projected');
+
+-- invalid values name the option and the value
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', connect_timeout '0');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', timeout 'abc');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', max_retries '0');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', max_retries '1.5');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', retry_delay '-1');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', max_bytes '0');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', max_age 'forever');
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/', retry_delay '10', max_retry_delay '5');
+
+-- every server option, with units
+CREATE SERVER s0 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (
+  api_url 'https://example.com/export.csv', connect_timeout '2s', timeout '1min',
+  max_retries '5', retry_delay '500ms', max_retry_delay '30', max_age '15min', max_bytes '10GB');
+ALTER SERVER s0 OPTIONS (DROP api_url);
+ALTER SERVER s0 OPTIONS (SET api_url 'gopher://example.com/');
+
+-- user mapping: the key is never echoed back, even when it is refused
+CREATE USER MAPPING FOR CURRENT_USER SERVER s0 OPTIONS (api_key E'my-secret\nkey');
+CREATE USER MAPPING FOR CURRENT_USER SERVER s0 OPTIONS (auth_scheme 'api Key');
+CREATE USER MAPPING FOR CURRENT_USER SERVER s0 OPTIONS (path '/x.csv');
+CREATE USER MAPPING FOR CURRENT_USER SERVER s0 OPTIONS (api_key 'my-secret', auth_scheme 'Bearer');
+
+-- foreign table options
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reader 'fast');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reader 'streaming');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (header 'maybe');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delimiter ',,');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delimiter E'\n');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (quote ',');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (null 'a,b');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (null '"');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (encoding 'klingon');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (block_size '1kB');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (batch_rows '0');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'ignore');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'skip');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reject_limit '-1');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (target 'a.b.c.d');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key '');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (path '/a b.csv');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_url 'http://example.com/');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_key 'my-secret');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (
+  path '/v2/export.csv', reader 'projected', header 'match', delimiter '|', quote '''',
+  escape '\', null 'NA', encoding 'LATIN1', block_size '64MB', batch_rows '5000',
+  on_error 'stop', reject_limit '10', target 'public.accounts', key 'has_id',
+  cursor_column 'created_at');
+ALTER FOREIGN TABLE t0 OPTIONS (SET delimiter '''');
+ALTER FOREIGN TABLE t0 OPTIONS (SET escape '|');
+ALTER FOREIGN TABLE t0 OPTIONS (SET header 'off');
+
+-- column options
+CREATE FOREIGN TABLE t1 (a int OPTIONS (colum_name 'A')) SERVER s0;
+CREATE FOREIGN TABLE t1 (a int OPTIONS (column_name 'A')) SERVER s0;
+ALTER FOREIGN TABLE t1 ALTER COLUMN a OPTIONS (ADD delimiter ';');
+
+-- the wrapper itself takes no options
+ALTER FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/');
+
+SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 's0';
+SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 't0'::regclass;
+
+SET client_min_messages = warning;
+DROP SERVER s0 CASCADE;
