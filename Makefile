@@ -33,9 +33,5 @@ include $(PGXS)
 test/csv_diff_check: test/csv_diff_check.c src/csv_tokenizer.c src/csv_tokenizer.h
 	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c src/csv_tokenizer.c -lcsv
 
-.PHONY: check-all demo bench
-check-all:
-	test/run_all.sh
-
 # Every object depends on the shared headers (PGXS tracks no dependencies).
 $(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/compat.h

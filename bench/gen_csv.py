@@ -6,15 +6,19 @@ Usage:
 
 Columns: has_id,name,city,created_at,email,country,amount,quantity,active,notes
 (header first, LF line ends, UTF-8).  The same --rows and --seed always give
-the same bytes.  Some names hold a comma or doubled quotes, some cities are
-non-ASCII, about 2% of the notes hold a quoted embedded newline and others
-quoted commas, so a reader has to do real CSV parsing.  Rows average about
-135 bytes.
+the same bytes.  has_id is unique (H0000001, H0000002, ...); some names hold
+a comma or doubled quotes, about a third of the cities are non-ASCII, about
+2% of the notes hold a quoted embedded newline and about 13% quoted commas,
+so a reader has to do real CSV parsing.  Rows average about 135 bytes.
 
-Speed (well over 300k rows/s) comes from building a block of rows at once:
-adjacent columns are drawn together from pre-formatted pools of 65536
-random combinations, with one random 16-bit index per row and pool
-(random.randbytes); only the id is new in every row.
+Speed (pure Python, several hundred thousand rows/s) comes from building a
+block of rows at once from three pools of pre-formatted fragments
+    head = name,city,created_at,<email local part>.
+    tail = @<domain>,country,amount,quantity,active
+    note = notes
+so that a row is "H" + id + "," + head + id + tail + "," + note: three random
+picks (16-bit indexes from random.randbytes) and one f-string per row.  The
+pools hold 16384 distinct random fragments each, so combinations vary.
 """
 import argparse
 import array
@@ -22,8 +26,9 @@ import random
 import sys
 
 HEADER = "has_id,name,city,created_at,email,country,amount,quantity,active,notes"
-POOL = 1 << 16      # every value pool has this many entries
-BLOCK = 100_000     # rows generated per step; ids change prefix per block
+DISTINCT = 1 << 14  # distinct fragments per pool
+POOL = 1 << 16      # pool length: any 16-bit number indexes it
+BLOCK = 10_000      # rows per step; the id's last 4 digits come precomputed
 
 FIRST = ["Anna", "Ben", "Carla", "David", "Elif", "Felix", "Greta", "Hugo",
          "Ines", "Jonas", "Karin", "Lukas", "Maria", "Noah", "Olga", "Paul",
@@ -37,16 +42,16 @@ LAST = ["Schmidt", "Muller", "Rossi", "Garcia", "Silva", "Novak", "Dubois",
         "Wagner", "Becker", "Hoffmann", "Lopez", "Moreau", "Santos", "Berg",
         "Lindqvist", "Kaya"]
 NICK = ["Ace", "Bear", "Doc", "Red", "Sunny", "Tex"]
-# (city, weight); the non-ASCII ones make the UTF-8 path matter.
-CITIES = [("Berlin", 8), ("Zürich", 5), ("São Paulo", 5), ("München", 4),
-          ("Paris", 6), ("London", 8), ("New York", 7), ("Kraków", 3),
-          ("Malmö", 2), ("Tokyo", 5), ("Madrid", 4), ("Wien", 3),
-          ("Reykjavík", 1), ("Düsseldorf", 2), ("Lisbon", 3), ("Chicago", 4),
-          ("Toronto", 3), ("Montréal", 2), ("Oslo", 2), ("Córdoba", 2)]
+CITIES = ["Berlin", "Zürich", "São Paulo", "München", "Paris", "London",
+          "New York", "Kraków", "Malmö", "Tokyo", "Madrid", "Wien",
+          "Reykjavík", "Düsseldorf", "Lisbon", "Chicago", "Toronto",
+          "Montréal", "Oslo", "Córdoba"]
+CITY_WEIGHTS = [8, 5, 5, 4, 6, 8, 7, 3, 2, 5, 4, 3, 1, 2, 3, 4, 3, 2, 2, 2]
 COUNTRIES = ["DE", "CH", "BR", "FR", "GB", "US", "PL", "SE", "JP", "ES",
              "AT", "IS", "PT", "CA", "NO", "AR", "IT", "NL", "DK", "FI"]
 DOMAINS = ["example.com", "example.org", "mail.example.net", "corp.example.de",
            "example.co.uk"]
+QUANTITIES = list(range(1, 101)) + list(range(100, 5001, 50))
 WORDS = ("order shipped late customer called twice about the invoice please "
          "check address updated new contact preferred delivery window "
          "morning only fragile handle with care discount applied loyalty "
@@ -61,31 +66,59 @@ def quote(s):
     return s
 
 
-def name_pool(rng):
+def as_bytes_str(s):
+    """s's UTF-8 bytes as a Latin-1 str.
+
+    Rows are assembled as str (f-strings are the fastest way) and written
+    with .encode("latin-1"), which for such strings is a plain copy, whereas
+    encoding real non-ASCII text to UTF-8 row by row costs as much as
+    building the rows."""
+    return s.encode("utf-8").decode("latin-1")
+
+
+def head_pool(rng):
+    days = []
+    for y in (2023, 2024):
+        for m, n in enumerate((31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30,
+                               31, 31, 30, 31, 30, 31), 1):
+            days.extend(f"{y}-{m:02d}-{d:02d}T" for d in range(1, n + 1))
+    cities = rng.choices(CITIES, CITY_WEIGHTS, k=DISTINCT)
     pool = []
-    for f in FIRST:
-        for l in LAST:
-            pool.append(f"{f} {l}")
-            pool.append(f"{f} {l}")
-            pool.append(f"{f} {l}")
-            pool.append(quote(f"{l}, {f}"))           # comma inside
-    # Roughly 1 name in 30 has a nickname in doubled quotes.
-    for _ in range(len(pool) // 30):
-        pool.append(quote(f'{rng.choice(FIRST)} "{rng.choice(NICK)}" {rng.choice(LAST)}'))
+    for city in cities:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        r = rng.random()
+        if r < 0.03:
+            name = quote(f'{first} "{rng.choice(NICK)}" {last}')
+        elif r < 0.20:
+            name = quote(f"{last}, {first}")
+        else:
+            name = f"{first} {last}"
+        t = rng.randrange(86400)
+        created = f"{rng.choice(days)}{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}Z"
+        pool.append(as_bytes_str(f"{name},{city},{created},{first.lower()}.{last.lower()}."))
     return pool
 
 
-def notes_pool(rng, size=POOL):
+def tail_pool(rng):
     pool = []
-    for _ in range(size):
+    for _ in range(DISTINCT):
+        cents = rng.randrange(1, 500_000)
+        active = "true" if rng.random() < 0.7 else "false"
+        pool.append(f"@{rng.choice(DOMAINS)},{rng.choice(COUNTRIES)},"
+                    f"{cents // 100}.{cents % 100:02d},{rng.choice(QUANTITIES)},{active}")
+    return pool
+
+
+def note_pool(rng):
+    pool = []
+    for _ in range(DISTINCT):
         words = rng.choices(WORDS, k=rng.randint(2, 7))
+        cut = rng.randint(1, len(words) - 1)
         r = rng.random()
         if r < 0.02:
             # Embedded newline: a record spanning two physical lines.
-            cut = rng.randint(1, len(words) - 1)
             text = " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
         elif r < 0.15:
-            cut = rng.randint(1, len(words) - 1)
             text = " ".join(words[:cut]) + ", " + " ".join(words[cut:])
         elif r < 0.18:
             text = " ".join(words) + ' "as discussed"'
@@ -102,59 +135,35 @@ def picker(rng):
     def pick(pool, n):
         idx = array.array("H")
         idx.frombytes(rng.randbytes(2 * n))
-        if sys.byteorder == "big":      # same bytes out on any machine
+        if sys.byteorder == "big":      # same output on any machine
             idx.byteswap()
-        return list(map(pool.__getitem__, idx))
+        return [pool[i] for i in idx]
     return pick
 
 
 def generate(out, rows, seed):
+    """Writes the header and `rows` rows to the binary file out."""
     rng = random.Random(seed)
+    reps = POOL // DISTINCT
+    heads = head_pool(rng) * reps
+    tails = tail_pool(rng) * reps
+    notes = note_pool(rng) * reps
     pick = picker(rng)
-    notes = notes_pool(rng)
-    # Adjacent columns come pre-joined from pools of POOL random
-    # combinations, so each row needs few picks and one f-string.
-    names = name_pool(rng)
-    cities = rng.choices([c for c, _ in CITIES], [w for _, w in CITIES], k=POOL)
-    name_city = [f"{n},{c}" for n, c in zip(rng.choices(names, k=POOL), cities)]
-    # created_at: uniform over 2023-2024, to the second.
-    days = []
-    for y in (2023, 2024):
-        for m, n in enumerate((31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30,
-                               31, 31, 30, 31, 30, 31), 1):
-            days.extend(f"{y}-{m:02d}-{d:02d}T" for d in range(1, n + 1))
-    created = [f"{rng.choice(days)}{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}Z"
-               for t in rng.choices(range(86400), k=POOL)]
-    # email = local part + id number + "@domain"; the domain carries on with
-    # the columns after it: ",country,amount,quantity,active".
-    locals_ = rng.choices([f"{f.lower()}.{l.lower()}." for f in FIRST for l in LAST], k=POOL)
-    quantities = [str(q) for q in range(1, 101)] + [str(q) for q in range(100, 5001, 50)]
-    tails = []
-    for _ in range(POOL):
-        cents = rng.randrange(1, 500_000)
-        tails.append(f"@{rng.choice(DOMAINS)},{rng.choice(COUNTRIES)},"
-                     f"{cents // 100}.{cents % 100:02d},{rng.choice(quantities)},"
-                     f"{'true' if rng.random() < 0.7 else 'false'}")
-    # Ids are "H" + 7 digits: a per-block prefix and a precomputed 5-digit
-    # suffix, to avoid formatting every number.
-    suffixes = [f"{i:05d}" for i in range(BLOCK)]
+    suffixes = [f"{i:04d}" for i in range(BLOCK)]
 
-    out.write(HEADER + "\n")
-    block = 0
-    while block * BLOCK <= rows:
-        lo = max(1, block * BLOCK) - block * BLOCK
-        hi = min(rows + 1, (block + 1) * BLOCK) - block * BLOCK
-        if hi <= lo:
-            break
+    out.write((HEADER + "\n").encode("ascii"))
+    # Block b holds the ids b*BLOCK .. b*BLOCK+BLOCK-1 (ids start at 1).
+    for b in range(rows // BLOCK + 1):
+        lo = 1 if b == 0 else 0
+        hi = min(BLOCK, rows + 1 - b * BLOCK)
         n = hi - lo
-        prefix = f"{block:02d}"
-        lines = [f"H{x},{nc},{ts},{lp}{x}{tl},{nt}\n"
-                 for x, nc, ts, lp, tl, nt in zip(
-                     [prefix + s for s in suffixes[lo:hi]],
-                     pick(name_city, n), pick(created, n), pick(locals_, n),
-                     pick(tails, n), pick(notes, n))]
-        out.write("".join(lines))
-        block += 1
+        if n <= 0:
+            break
+        prefix = f"{b:03d}"
+        lines = [f"H{x},{h}{x}{t},{c}\n" for x, h, t, c in zip(
+                 [prefix + s for s in suffixes[lo:hi]],
+                 pick(heads, n), pick(tails, n), pick(notes, n))]
+        out.write("".join(lines).encode("latin-1"))
 
 
 def main():
@@ -166,10 +175,9 @@ def main():
     if args.rows < 0:
         ap.error("--rows must be >= 0")
     if args.out == "-":
-        out = open(sys.stdout.fileno(), "w", encoding="utf-8", newline="",
-                   buffering=1 << 22, closefd=False)
+        out = open(sys.stdout.fileno(), "wb", buffering=1 << 22, closefd=False)
     else:
-        out = open(args.out, "w", encoding="utf-8", newline="", buffering=1 << 22)
+        out = open(args.out, "wb", buffering=1 << 22)
     with out:
         generate(out, args.rows, args.seed)
 

@@ -15,8 +15,6 @@
 
 #include "../src/csv_tokenizer.h"
 
-#define MAX_FIELDS 4096
-
 typedef struct Rows
 {
 	char	   *text;			/* fields as "<len>:<bytes>" or "N", rows end in '\n' */
@@ -103,12 +101,13 @@ parse_ours(const char *in, size_t len, size_t chunk)
 
 	csv_tokenizer_init(&tok, &d);
 	tok.all_fields = 1;
-	rec.out_cap = len + MAX_FIELDS + 1;
+	/* A record of len bytes has at most len + 1 fields. */
+	rec.nslots = len + 1;
+	rec.out_cap = len + rec.nslots + 1;
 	rec.out = malloc(rec.out_cap);
-	rec.nslots = MAX_FIELDS;
-	rec.slot_state = malloc(MAX_FIELDS);
-	rec.slot_offset = malloc(MAX_FIELDS * sizeof(size_t));
-	rec.slot_length = malloc(MAX_FIELDS * sizeof(size_t));
+	rec.slot_state = malloc(rec.nslots);
+	rec.slot_offset = malloc(rec.nslots * sizeof(size_t));
+	rec.slot_length = malloc(rec.nslots * sizeof(size_t));
 
 	for (;;)
 	{

@@ -10,61 +10,31 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. test/lib.sh
 
 PGPORT=${PGPORT:-54329}
 FIXTURE_PORT=18765
 FIXTURE_KEY=test-secret-key
+# The spool test rewrites files here through COPY ... TO, so the path is fixed.
 WWW=/tmp/hvcsv_fixture_www
-PG_BIN=/usr/lib/postgresql/15/bin
 
-# 1. What a fresh machine lacks.
-"$top/test/install_deps.sh"
+test/install_deps.sh
+hv_build_install
 
-# 2. Build and install.
-make -s clean >/dev/null
-make -s 2>&1 | tee /tmp/hvcsv_build.log
-if grep -q 'warning:' /tmp/hvcsv_build.log; then
-    echo "the build printed warnings" >&2
-    exit 1
-fi
-make -s install >/dev/null
-
-# 3. A throwaway cluster, owned by postgres since the server refuses root.
 work=$(mktemp -d /tmp/hvcsv_test.XXXXXX)
-chown postgres: "$work"
-fixture_pid=
 cleanup() {
-    [ -n "$fixture_pid" ] && kill "$fixture_pid" 2>/dev/null || true
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+    hv_stop_fixture
+    hv_stop_cluster "$work"
     rm -rf "$work" "$WWW"
 }
 trap cleanup EXIT
 
-runuser -u postgres -- "$PG_BIN/initdb" -D "$work/data" -U postgres -A trust \
-    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-port = $PGPORT
-listen_addresses = ''
-unix_socket_directories = '$work'
-max_worker_processes = 8
-max_parallel_workers_per_gather = 2
-log_min_messages = info
-CONF
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-
-# 4. The fixture server, serving a copy of test/data that tests may rewrite.
+hv_start_cluster "$work" "$PGPORT" "log_min_messages = info"
 rm -rf "$WWW"
-cp -r "$top/test/data" "$WWW"
+cp -r test/data "$WWW"
 chown -R postgres: "$WWW"
-python3 "$top/test/fixture_server.py" --port "$FIXTURE_PORT" --root "$WWW" \
-    --api-key "$FIXTURE_KEY" > "$work/fixture.log" 2>&1 &
-fixture_pid=$!
-for _ in $(seq 50); do
-    grep -q listening "$work/fixture.log" && break
-    sleep 0.1
-done
+hv_start_fixture "$WWW" "$FIXTURE_PORT" "$FIXTURE_KEY" "$work/fixture.log"
 
-# 5. The tests.
 passed=0
 failed=0
 
@@ -76,20 +46,19 @@ else
 fi
 
 export PGHOST=$work PGPORT PGUSER=postgres
-if make -s installcheck; then
+if make -s installcheck > "$work/regress.log" 2>&1; then
     regress_failed=0
 else
     regress_failed=1
-    [ -f regression.diffs ] && cat regression.diffs
 fi
-# pg_regress prints "ok"/"FAILED" per test; count them.
-if [ -f regression.out ]; then
-    regress_ok=$(grep -cE '^(test| ) .* \.\.\. ok' regression.out || true)
-    regress_bad=$(grep -cE '\.\.\. FAILED' regression.out || true)
-    passed=$((passed + regress_ok))
-    failed=$((failed + regress_bad))
-fi
-if [ "$regress_failed" = 1 ] && [ "${regress_bad:-0}" = 0 ]; then
+cat "$work/regress.log"
+[ -f regression.diffs ] && cat regression.diffs
+# pg_regress prints "... ok" or "... FAILED" per test; count them.
+regress_ok=$(grep -cE '^test .* \.\.\. ok' "$work/regress.log" || true)
+regress_bad=$(grep -cE '^test .* \.\.\. FAILED' "$work/regress.log" || true)
+passed=$((passed + regress_ok))
+failed=$((failed + regress_bad))
+if [ "$regress_failed" = 1 ] && [ "$regress_bad" = 0 ]; then
     failed=$((failed + 1))
 fi
 

@@ -1,0 +1,67 @@
+# test/lib.sh: a throwaway PostgreSQL cluster and the fixture HTTP server,
+# for test/run_all.sh, demo/run.sh and bench/run.sh.  Source it; run as root
+# (the server itself runs as the postgres OS user).
+
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# hv_start_cluster DIR PORT [CONF_LINE...]: initdb in DIR/data, start on PORT,
+# with the Unix socket in DIR and no TCP listener.
+hv_start_cluster() {
+    local dir=$1 port=$2
+    shift 2
+    chown postgres: "$dir"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust \
+        --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    {
+        echo "port = $port"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$dir'"
+        for line in "$@"; do echo "$line"; done
+    } >> "$dir/data/postgresql.conf"
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+# hv_stop_cluster DIR: stop the cluster started in DIR, if it runs.
+hv_stop_cluster() {
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1/data" -m fast stop >/dev/null 2>&1 || true
+}
+
+# hv_start_fixture ROOT PORT KEY LOG: serve ROOT on 127.0.0.1:PORT, requiring
+# KEY; sets HV_FIXTURE_PID.  Fails if the port is taken or the server does
+# not come up.
+hv_start_fixture() {
+    local root=$1 port=$2 key=$3 log=$4
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port is in use; stop whatever listens there first" >&2
+        return 1
+    fi
+    python3 "$(dirname "${BASH_SOURCE[0]}")/fixture_server.py" --port "$port" --root "$root" \
+        --api-key "$key" > "$log" 2>&1 &
+    HV_FIXTURE_PID=$!
+    for _ in $(seq 50); do
+        grep -q listening "$log" && return 0
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+
+# hv_stop_fixture: stop the fixture server, if it runs.
+hv_stop_fixture() {
+    [ -n "${HV_FIXTURE_PID:-}" ] && kill "$HV_FIXTURE_PID" 2>/dev/null || true
+}
+
+# hv_build_install: build (failing on any warning) and install the extension.
+hv_build_install() {
+    local log
+    log=$(mktemp)
+    make -s clean >/dev/null
+    make -s 2>&1 | tee "$log"
+    if grep -q 'warning:' "$log"; then
+        echo "the build printed warnings" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+    make -s install >/dev/null
+}
