@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * fetch.c
- *	  HTTP(S) requests with libcurl: one attempt as a transfer that the
- *	  caller drains piece by piece, and the retry loop around it.
+ *	  HTTP(S) requests with libcurl: a response body that the caller drains
+ *	  piece by piece, with retries, backoff and resumption around it.
  *
  * A transfer runs on libcurl's multi interface and waits on its sockets for
  * at most POLL_INTERVAL_MS at a time, checking for interrupts in between, so
@@ -11,12 +11,18 @@
  * a transfer is open leaks nothing.
  *
  * Retried: connection failures, timeouts, broken transfers, and HTTP 429,
- * 500, 502, 503 and 504.  Every other status fails at once.  Messages name
- * the URL without secrets; the Authorization header is never shown.
+ * 500, 502, 503 and 504.  Every other status fails at once.  A body that
+ * breaks midway is resumed where it broke, with a Range request guarded by
+ * If-Range, so the bytes before and after the break are of one version of
+ * the export; a server that cannot resume makes the body start over (when
+ * the caller can take that) or fail.  Consecutive failures without progress
+ * are limited by max_retries.  Messages name the URL without secrets; the
+ * Authorization header is never shown.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <curl/curl.h>
 
 #include "miscadmin.h"
@@ -58,6 +64,7 @@ typedef struct Transfer
 	char		etag[256];
 	char		last_modified[64];
 	double		retry_after;	/* seconds, or -1 */
+	int64		range_start;	/* first byte of a 206 response, or -1 */
 	int64		body_bytes;
 	int64		max_bytes;
 	bool		too_large;
@@ -141,6 +148,16 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 		t->etag[0] = '\0';
 		t->last_modified[0] = '\0';
 		t->retry_after = -1;
+		t->range_start = -1;
+	}
+	else if (len > 14 && pg_strncasecmp(line, "Content-Range:", 14) == 0)
+	{
+		const char *p = line + 14;
+
+		while (*p == ' ')
+			p++;
+		if (pg_strncasecmp(p, "bytes ", 6) == 0)
+			t->range_start = strtoi64(p + 6, NULL, 10);
 	}
 	else if (len > 5 && pg_strncasecmp(line, "ETag:", 5) == 0)
 		copy_header_value(t->etag, sizeof(t->etag), line + 5, len - 5);
@@ -191,15 +208,20 @@ seconds_to_ms(double seconds)
 	return Max(1, (long) (seconds * 1000));
 }
 
-/* Starts one attempt at req.  The transfer lives in CurrentMemoryContext. */
+/*
+ * Starts one attempt at req; with range_from > 0, asks for the body from that
+ * byte on, if it is still the version if_range names.  The transfer lives in
+ * CurrentMemoryContext.
+ */
 static Transfer *
-transfer_begin(const HvcsvRequest *req)
+transfer_begin(const HvcsvRequest *req, int64 range_from, const char *if_range)
 {
 	Transfer   *t = palloc0(sizeof(Transfer));
 	CURL	   *easy;
 
 	t->retry_after = -1;
-	t->max_bytes = req->max_bytes;
+	t->range_start = -1;
+	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - range_from : 0;
 	/* Connecting has its own limit; the stall clock starts after it. */
 	t->last_progress = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												   seconds_to_ms(req->connect_timeout));
@@ -226,12 +248,21 @@ transfer_begin(const HvcsvRequest *req)
 		explicit_bzero(header, strlen(header));
 		pfree(header);
 	}
-	if (req->if_none_match && req->if_none_match[0])
+	if (range_from > 0)
+	{
 		t->headers = curl_slist_append(t->headers,
-									   psprintf("If-None-Match: %s", req->if_none_match));
-	if (req->if_modified_since && req->if_modified_since[0])
-		t->headers = curl_slist_append(t->headers,
-									   psprintf("If-Modified-Since: %s", req->if_modified_since));
+									   psprintf("Range: bytes=" INT64_FORMAT "-", range_from));
+		t->headers = curl_slist_append(t->headers, psprintf("If-Range: %s", if_range));
+	}
+	else
+	{
+		if (req->if_none_match && req->if_none_match[0])
+			t->headers = curl_slist_append(t->headers,
+										   psprintf("If-None-Match: %s", req->if_none_match));
+		if (req->if_modified_since && req->if_modified_since[0])
+			t->headers = curl_slist_append(t->headers,
+										   psprintf("If-Modified-Since: %s", req->if_modified_since));
+	}
 
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
@@ -247,8 +278,8 @@ transfer_begin(const HvcsvRequest *req)
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-	if (req->max_bytes > 0)
-		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
+	if (t->max_bytes > 0)
+		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_bytes);
 
 	if (curl_multi_add_handle(t->multi, easy) != CURLM_OK)
 		ereport(ERROR,
@@ -362,8 +393,8 @@ failure_is_transient(const Transfer *t)
 }
 
 /* Sleeps, waking for interrupts, so cancel and statement_timeout work. */
-void
-hvcsv_sleep_interruptibly(double seconds)
+static void
+sleep_interruptibly(double seconds)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  (int64) (seconds * 1000));
@@ -436,58 +467,201 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 	req->max_bytes = opts->max_bytes;
 }
 
-/*
- * Performs req, retrying transient failures with exponential backoff, and
- * hands the body to sink.  On return resp->status is 200, 206 or 304 (a 304
- * delivers no body); any other outcome is an ERROR.
- */
-void
-hvcsv_fetch(const HvcsvRequest *req, const HvcsvBodySink *sink, HvcsvResponse *resp)
+/* A response body being read, across as many transfers as it takes. */
+struct HvcsvBody
 {
-	double		delay = req->retry_delay;
+	HvcsvRequest req;
+	HvcsvResponse resp;			/* of the first response */
+	Transfer   *t;				/* the transfer now open, or NULL */
+	const char *pending;		/* first bytes of a transfer, not yet handed out */
+	size_t		pending_len;
+	bool		ended;
+	int			failures;		/* consecutive failed attempts without progress */
+	int			restarts;		/* times the body started over */
+	void		(*on_restart) (void *arg);
+	void	   *restart_arg;
+};
 
-	memset(resp, 0, sizeof(*resp));
-	for (int attempt = 1;; attempt++)
+/* The validator a resumed request must match: a strong ETag, else the date. */
+static const char *
+resume_validator(const HvcsvResponse *resp)
+{
+	if (resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0)
+		return resp->etag;
+	if (resp->last_modified[0])
+		return resp->last_modified;
+	return NULL;
+}
+
+/* Counts a failed attempt; reports it if it was the last one allowed. */
+static void
+count_failure(HvcsvBody *b, Transfer *t)
+{
+	double		wait;
+
+	b->failures++;
+	if (b->failures >= b->req.max_retries || !failure_is_transient(t) || t->too_large)
+		report_failure(&b->req, t, b->failures);
+
+	wait = b->req.retry_delay * pow(2, b->failures - 1);
+	if (t->retry_after >= 0)
+		wait = t->retry_after;
+	wait = Min(wait, b->req.max_retry_delay);
+	ereport(LOG,
+			(errmsg("retrying \"%s\" in %.1f s after %s (attempt %d of %d)",
+					b->req.display_url, wait,
+					t->curl_result != CURLE_OK ? curl_easy_strerror(t->curl_result) :
+					psprintf("HTTP status %ld", t->status),
+					b->failures + 1, b->req.max_retries)));
+	transfer_end(t);
+	b->t = NULL;
+	sleep_interruptibly(wait);
+}
+
+/* Starts the body over from its first byte, or says why it cannot. */
+static void
+restart_body(HvcsvBody *b, const char *why)
+{
+	if (b->on_restart == NULL || b->restarts >= b->req.max_retries)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not resume \"%s\" after " INT64_FORMAT " bytes",
+						b->req.display_url, b->resp.body_bytes),
+				 b->restarts > 0 ?
+				 errdetail("%s The body already started over %d times.", why, b->restarts) :
+				 errdetail("%s", why)));
+	b->restarts++;
+	b->on_restart(b->restart_arg);
+	b->resp.body_bytes = 0;
+}
+
+/*
+ * Opens a transfer for what the body still lacks, retrying transient
+ * failures, and waits for its first bytes (kept in b->pending).
+ */
+static void
+connect_body(HvcsvBody *b)
+{
+	for (;;)
 	{
-		Transfer   *t = transfer_begin(req);
+		int64		from = b->resp.body_bytes;
+		const char *validator = NULL;
+		Transfer   *t;
 		TransferEvent ev;
-		const char *data;
-		size_t		len;
-		double		wait;
 
-		if (attempt > 1)
-			sink->reset(sink->arg);
-		while ((ev = transfer_read(t, &data, &len)) == TRANSFER_DATA)
-			sink->write(sink->arg, data, len);
-
-		if (ev == TRANSFER_DONE && (status_has_body(t->status) || t->status == 304))
+		if (from > 0 && (validator = resume_validator(&b->resp)) == NULL)
 		{
-			resp->status = t->status;
-			strlcpy(resp->etag, t->etag, sizeof(resp->etag));
-			strlcpy(resp->last_modified, t->last_modified, sizeof(resp->last_modified));
-			resp->body_bytes = t->body_bytes;
-			resp->attempts = attempt;
-			transfer_end(t);
-			return;
+			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
+			from = 0;
 		}
-		/* A completed response with another status is a failure too. */
+		b->t = t = transfer_begin(&b->req, from, validator);
+		ev = transfer_read(t, &b->pending, &b->pending_len);
+		if (ev == TRANSFER_FAILED || (ev == TRANSFER_DONE &&
+									  !status_has_body(t->status) && t->status != 304))
+		{
+			if (ev == TRANSFER_DONE)
+				t->curl_result = CURLE_OK;
+			count_failure(b, t);
+			continue;
+		}
+
+		if (from > 0 && t->status == 200)
+		{
+			/* The whole body again: no Range support, or a new version. */
+			restart_body(b, "The server answered the Range request with the whole body: it cannot resume, or the export changed.");
+			from = 0;
+		}
+		else if (from > 0 && (t->status != 206 || t->range_start != from))
+		{
+			transfer_end(t);
+			b->t = NULL;
+			restart_body(b, psprintf("The server answered the Range request with HTTP status %ld.",
+									 t->status));
+			continue;
+		}
+		if (from == 0)
+		{
+			/* The first response says which version of the export this is. */
+			b->resp.status = t->status;
+			strlcpy(b->resp.etag, t->etag, sizeof(b->resp.etag));
+			strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
+			/* A body that must start over needs the body, not a 304. */
+			b->req.if_none_match = NULL;
+			b->req.if_modified_since = NULL;
+		}
 		if (ev == TRANSFER_DONE)
-			t->curl_result = CURLE_OK;
-
-		if (attempt >= req->max_retries || !failure_is_transient(t) || t->too_large)
-			report_failure(req, t, attempt);
-
-		wait = Min(delay, req->max_retry_delay);
-		if (t->retry_after >= 0)
-			wait = Min(t->retry_after, req->max_retry_delay);
-		ereport(LOG,
-				(errmsg("retrying \"%s\" in %.1f s after %s (attempt %d of %d)",
-						req->display_url, wait,
-						t->curl_result != CURLE_OK ? curl_easy_strerror(t->curl_result) :
-						psprintf("HTTP status %ld", t->status),
-						attempt + 1, req->max_retries)));
-		transfer_end(t);
-		hvcsv_sleep_interruptibly(wait);
-		delay *= 2;
+			b->ended = true;
+		return;
 	}
+}
+
+/*
+ * Sends req and waits for the body to begin.  on_restart, if not NULL, is
+ * called when the body must start over from its first byte; without it, a
+ * body that cannot be resumed is an error.
+ */
+HvcsvBody *
+hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *arg)
+{
+	HvcsvBody  *b = palloc0(sizeof(HvcsvBody));
+
+	b->req = *req;
+	b->on_restart = on_restart;
+	b->restart_arg = arg;
+	connect_body(b);
+	return b;
+}
+
+/*
+ * Hands out the next piece of the body, valid until the next call; false at
+ * its end.  Breaks are resumed (or restarted) here, unseen by the caller.
+ */
+bool
+hvcsv_body_read(HvcsvBody *b, const char **data, size_t *len)
+{
+	for (;;)
+	{
+		TransferEvent ev;
+
+		if (b->pending_len > 0)
+		{
+			*data = b->pending;
+			*len = b->pending_len;
+			b->pending_len = 0;
+			b->resp.body_bytes += *len;
+			b->failures = 0;
+			return true;
+		}
+		if (b->ended)
+			return false;
+
+		ev = transfer_read(b->t, &b->pending, &b->pending_len);
+		if (ev == TRANSFER_DATA)
+			continue;
+		if (ev == TRANSFER_DONE)
+		{
+			b->ended = true;
+			transfer_end(b->t);
+			b->t = NULL;
+			continue;
+		}
+		count_failure(b, b->t);
+		connect_body(b);
+	}
+}
+
+/* What the response said, and how many body bytes were handed out. */
+const HvcsvResponse *
+hvcsv_body_response(const HvcsvBody *b)
+{
+	return &b->resp;
+}
+
+/* Stops the transfer, whether or not the body was read to its end. */
+void
+hvcsv_body_close(HvcsvBody *b)
+{
+	if (b->t)
+		transfer_end(b->t);
+	b->t = NULL;
 }

@@ -103,28 +103,23 @@ typedef struct HvcsvRequest
 	int64		max_bytes;
 } HvcsvRequest;
 
-/* What the last response said. */
+/* What a response said. */
 typedef struct HvcsvResponse
 {
-	long		status;
+	long		status;			/* 200, or 304 for a conditional request */
 	char		etag[256];
 	char		last_modified[64];
-	int64		body_bytes;
-	int			attempts;
+	int64		body_bytes;		/* handed out so far */
 } HvcsvResponse;
 
-/* Where a body goes; reset discards what a failed attempt delivered. */
-typedef struct HvcsvBodySink
-{
-	void		(*write) (void *arg, const char *data, size_t len);
-	void		(*reset) (void *arg);
-	void	   *arg;
-} HvcsvBodySink;
+typedef struct HvcsvBody HvcsvBody;
 
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
-extern void hvcsv_fetch(const HvcsvRequest *req, const HvcsvBodySink *sink,
-						HvcsvResponse *resp);
-extern void hvcsv_sleep_interruptibly(double seconds);
+extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
+								  void (*on_restart) (void *arg), void *arg);
+extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
+extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
+extern void hvcsv_body_close(HvcsvBody *body);
 
 /* in spool.c */
 

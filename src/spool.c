@@ -194,10 +194,8 @@ spool_write_cleanup(void *arg)
 
 /* Appends body bytes to the spool being written. */
 static void
-spool_write_bytes(void *arg, const char *data, size_t len)
+spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 {
-	SpoolWrite *w = (SpoolWrite *) arg;
-
 	while (len > 0)
 	{
 		ssize_t		n = write(w->fd, data, len);
@@ -216,7 +214,7 @@ spool_write_bytes(void *arg, const char *data, size_t len)
 	}
 }
 
-/* Throws away what a failed attempt wrote, before the next attempt. */
+/* Throws away what was written when the body starts over. */
 static void
 spool_write_reset(void *arg)
 {
@@ -306,9 +304,9 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	LOCKTAG		tag;
 	TimestampTz now;
 	HvcsvRequest req;
+	HvcsvBody  *body;
 	HvcsvResponse resp;
 	SpoolWrite *w;
-	HvcsvBodySink sink;
 	HvcsvSpool *spool;
 	bool		fetched_now = false;
 	bool		revalidated = false;
@@ -345,10 +343,17 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
 
-	sink.write = spool_write_bytes;
-	sink.reset = spool_write_reset;
-	sink.arg = w;
-	hvcsv_fetch(&req, &sink, &resp);
+	body = hvcsv_body_open(&req, spool_write_reset, w);
+	if (hvcsv_body_response(body)->status != 304)
+	{
+		const char *data;
+		size_t		len;
+
+		while (hvcsv_body_read(body, &data, &len))
+			spool_write_bytes(w, data, len);
+	}
+	hvcsv_body_close(body);
+	resp = *hvcsv_body_response(body);
 
 	if (resp.status == 304 && have)
 	{

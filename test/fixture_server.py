@@ -16,7 +16,28 @@ SIGTERM/SIGINT.
 With --api-key KEY every non-control request needs "Authorization: apiKey KEY"
 (401 otherwise).
 
-The query string never selects the file; it only injects faults.  A
+GET /_gen.csv[?mb=N] serves a generated CSV that needs no file (it hides a file
+of that name under DIR), for streaming and memory tests of any size: the header
+line "id,name,city,created_at,amount,notes\n" (37 bytes), then
+blocks = ceil(N) copies of one fixed 1 MiB (1048576-byte) block, where N is a
+number with 0 < N <= 1048576 (default 1; 0.5 gives 1 block; otherwise 400).
+Length = 37 + blocks * 1048576.  The block holds exactly 14700 complete rows
+(so count(*) = blocks * 14700), ids 1..14700 restarting in every block; names
+sometimes quoted with an embedded comma or doubled quotes, UTF-8 cities
+("Zürich"), created_at like 2024-01-05T13:59:10Z, amounts with 2 decimals
+(some negative), and every 50th row (293 per block) has a quoted notes value
+with one embedded newline, so the body has 1 + blocks * 14993 newlines (what
+`wc -l` prints).  The last row's notes ("pad...") pad the block to 1 MiB.
+Otherwise it is an ordinary file: counted, logged, authenticated, every fault
+below applies, ETag "gen-<blocks>-<8 hex digits of the content hash>",
+Last-Modified = server start time, 304, Range and If-Range; the body is
+computed from header/block offsets, never built in memory, and written in
+pieces of up to 1 MiB that never cross a header/block boundary (with chunked=1
+each piece is one chunk).  GET /_gen_info.csv (a control endpoint) gives
+"rows_per_block,block_bytes,header_bytes\n14700,1048576,37\n".
+
+The query string never selects the file; it only injects faults (and gives
+the size of /_gen.csv).  A
 "scenario" is the full request target (path + query); the server counts the
 requests per target, and the *_times / fail limits refer to that count.
 Sticky faults (GET /_fault, below) add parameters to every request for a
@@ -57,6 +78,7 @@ Control endpoints (no auth, not counted, not logged):
       body bytes accepted by the socket (chunk framing excluded); complete is
       t when the whole intended body (and final chunk) was sent.  A request is
       logged as soon as its response ends, including client disconnects.
+    GET /_gen_info.csv  the /_gen.csv block geometry (see above).
     GET /_reset   clears the log, the counters, seq and every sticky fault;
       answers "reset\\ntrue\\n".
     GET /_fault?path=P&PARAM=VALUE...  sets the sticky faults of path P (the
@@ -78,6 +100,7 @@ import dataclasses
 import hashlib
 import io
 import ipaddress
+import math
 import os
 import re
 import select
@@ -102,6 +125,87 @@ FAULT_PARAMS = {
     "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
     "noetag": str, "etag": str, "norange": str,
 }
+
+# The generated CSV body of /_gen.csv (see the module docstring).
+GEN_PATH = "/_gen.csv"
+GEN_HEADER = b"id,name,city,created_at,amount,notes\n"
+GEN_BLOCK_BYTES = 1048576
+GEN_ROWS_PER_BLOCK = 14700  # asserted by gen_block(); documented in the module docstring
+GEN_MAX_MB = 1048576  # 1 TiB; larger mb values answer 400
+GEN_CHUNK = 1048576  # largest piece a generated body is written in
+_FIRST = ("Anna", "Bjorn", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro",
+          "Ines", "Jonas", "Kai", "Lena", "Mateo", "Nora", "Oskar", "Priya")
+_LAST = ("Meier", "O'Brien", "Schmidt", "Nakamura", "Silva", "Kowalski", "Dubois",
+         "Larsen", "Okafor", "Rossi", "Jensen", "García", "Novak", "Haddad")
+_CITY = ("Zürich", "Berlin", "São Paulo", "Kraków", "Montréal", "Oslo", "Tokyo",
+         "Reykjavík", "Lyon", "Malmö", "Austin", "København", "Nairobi", "Genève")
+
+
+def gen_block():
+    """The 1 MiB block of complete CSV rows that /_gen.csv repeats (deterministic)."""
+    rows, size, i = [], 0, 0
+    while True:
+        i += 1
+        first, last = _FIRST[i * 7 % len(_FIRST)], _LAST[i * 11 % len(_LAST)]
+        if i % 11 == 0:
+            name = f'"{first} ""{_FIRST[i % len(_FIRST)][:3]}"" {last}"'  # doubled quotes
+        elif i % 5 == 0:
+            name = f'"{last}, {first}"'  # embedded comma
+        else:
+            name = f"{first} {last}"
+        ts = 1704067200 + i * 7919 % 31536000  # within 2024, UTC
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+        cents = i * 104729 % 10000000
+        amount = f"{'-' if i % 23 == 0 else ''}{cents // 100}.{cents % 100:02d}"
+        if i % 50 == 0:
+            notes = f'"multi-line note {i}\nsecond line, with comma"'  # embedded newline
+        elif i % 3 == 0:
+            notes = ""
+        else:
+            notes = f"note {i} ref-{i * 31 % 9973:04d}"
+        row = f"{i},{name},{_CITY[i * 3 % len(_CITY)]},{created},{amount},".encode()
+        if size + len(row) + len(notes.encode()) + 1 + 256 > GEN_BLOCK_BYTES:
+            # Last row: its notes pad the block to exactly GEN_BLOCK_BYTES.
+            row += b"pad" + b"." * (GEN_BLOCK_BYTES - size - len(row) - 4) + b"\n"
+            rows.append(row)
+            break
+        row += notes.encode() + b"\n"
+        rows.append(row)
+        size += len(row)
+    block = b"".join(rows)
+    assert len(block) == GEN_BLOCK_BYTES and i == GEN_ROWS_PER_BLOCK, (len(block), i)
+    return block
+
+
+GEN_BLOCK = gen_block()
+GEN_BLOCK_TAG = hashlib.sha1(GEN_HEADER + GEN_BLOCK).hexdigest()[:8]
+
+
+class GenBody:
+    """Bytes [start, stop) of GEN_HEADER + blocks * GEN_BLOCK, never materialised."""
+
+    def __init__(self, blocks, start=0, stop=None):
+        self.blocks = blocks
+        self.total = len(GEN_HEADER) + blocks * GEN_BLOCK_BYTES
+        self.start = start
+        self.stop = self.total if stop is None else stop
+
+    def __len__(self):
+        return self.stop - self.start
+
+    def __getitem__(self, key):
+        start, stop, step = key.indices(len(self))
+        assert step == 1
+        return GenBody(self.blocks, self.start + start, self.start + max(start, stop))
+
+    def piece(self, pos, n):
+        """A memoryview of at most n bytes from offset pos, within one header/block."""
+        at = self.start + pos
+        n = min(n, self.stop - at)
+        if at < len(GEN_HEADER):
+            return memoryview(GEN_HEADER)[at:min(at + n, len(GEN_HEADER))]
+        off = (at - len(GEN_HEADER)) % GEN_BLOCK_BYTES
+        return memoryview(GEN_BLOCK)[off:off + min(n, GEN_BLOCK_BYTES - off)]
 
 
 @dataclasses.dataclass
@@ -202,6 +306,10 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 self.transmit(200, [("Content-Type", CSV_TYPE)], b"reset\ntrue\n", Faults())
             elif url.path == "/_fault":
                 self.set_fault(url)
+            elif url.path == "/_gen_info.csv":
+                info = (f"rows_per_block,block_bytes,header_bytes\n"
+                        f"{GEN_ROWS_PER_BLOCK},{GEN_BLOCK_BYTES},{len(GEN_HEADER)}\n")
+                self.transmit(200, [("Content-Type", CSV_TYPE)], info.encode(), Faults())
             else:
                 self.scenario(url)
         except OSError:  # client went away; nothing more to say on this connection
@@ -289,16 +397,25 @@ class FixtureHandler(BaseHTTPRequestHandler):
             extra = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
             return self.text(injected, f"injected failure {injected}\n", extra)
 
-        loaded = self.load(url.path)
-        if loaded is None:
-            return self.text(404, "not found\n")
-        content, mtime = loaded
+        if unquote(url.path) == GEN_PATH:
+            mb = num(query, "mb", 1.0, float)
+            if not (math.isfinite(mb) and 0 < mb <= GEN_MAX_MB):
+                raise ValueError(f"bad value for mb: {query['mb']!r}")
+            blocks = math.ceil(mb)
+            content, mtime = GenBody(blocks), self.server.started
+            default_etag = f"gen-{blocks}-{GEN_BLOCK_TAG}"
+        else:
+            loaded = self.load(url.path)
+            if loaded is None:
+                return self.text(404, "not found\n")
+            content, mtime = loaded
+            default_etag = None
         noetag = query.get("noetag") == "1"
         norange = query.get("norange") == "1"
         etag = None
         validators = []
         if not noetag:
-            etag = '"%s"' % query.get("etag", hashlib.sha1(content).hexdigest()[:16])
+            etag = '"%s"' % query.get("etag", default_etag or hashlib.sha1(content).hexdigest()[:16])
             validators = [("ETag", etag), ("Last-Modified", self.date_time_string(mtime))]
             if self.not_modified(etag, mtime):
                 return 304, validators, b"", False
@@ -385,7 +502,11 @@ class FixtureHandler(BaseHTTPRequestHandler):
         limit = len(body) if faults.cut is None else min(len(body), faults.cut)
         if faults.stall is not None:
             limit = min(limit, faults.stall_after)
-        block = 512 if faults.chunked else 16384
+        if isinstance(body, GenBody):
+            piece_at, block = body.piece, GEN_CHUNK  # memoryviews of GEN_HEADER / GEN_BLOCK
+        else:
+            view = memoryview(body)
+            piece_at, block = (lambda at, n: view[at:at + n]), 512 if faults.chunked else 16384
         if faults.rate:
             block = min(block, max(1, faults.rate // 20))
         started, pos, gone = time.monotonic(), 0, False
@@ -393,7 +514,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
             if self.client_gone():
                 gone = True
                 break
-            chunk = body[pos:pos + block]
+            chunk = piece_at(pos, block)
             piece = chunk[:limit - pos]
             if faults.chunked:
                 # The size line announces the whole chunk, so a cut lands mid-chunk.
@@ -459,6 +580,7 @@ class FixtureServer(ThreadingHTTPServer):
         self.root = os.path.realpath(root)
         self.api_key = api_key
         self.state = State()
+        self.started = int(time.time())  # Last-Modified of /_gen.csv
 
     def handle_error(self, request, client_address):
         # Clients dropping connections is routine here; only report real bugs.
