@@ -237,3 +237,105 @@ end_of_input:
 	*consumed = p - in;
 	return CSV_RECORD;
 }
+
+/* Prepares a row scanner; the first line start reported is at or after first_mark. */
+void
+csv_row_scanner_init(CsvRowScanner *scanner, const CsvDialect *dialect, uint64_t first_mark)
+{
+	memset(scanner, 0, sizeof(*scanner));
+	scanner->quote = dialect->quote;
+	scanner->escape = dialect->escape;
+	scanner->stop[dialect->quote] = 1;
+	scanner->stop[dialect->escape] = 1;
+	scanner->stop['\n'] = 1;
+	scanner->stop['\r'] = 1;
+	scanner->mark = first_mark;
+}
+
+/* Reports a line start at offset if it is the first at or after the mark. */
+static inline void
+line_start(CsvRowScanner *s, uint64_t offset, CsvRowStartFunction found, void *arg)
+{
+	if (offset >= s->mark)
+		s->mark = found(arg, offset, s->line_breaks);
+}
+
+/*
+ * Scans the next bytes of the input.  Line breaks are counted as the
+ * tokenizer counts them: CR, LF and CRLF are one each, quoted or not.
+ */
+void
+csv_row_scanner_feed(CsvRowScanner *s, const char *input, size_t len,
+					 CsvRowStartFunction found, void *arg)
+{
+	const unsigned char *in = (const unsigned char *) input;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = in[i];
+		uint64_t	pos = s->offset + i;
+
+		if (s->line_start_pending)
+		{
+			/* After an unquoted CR: the line starts past a following LF. */
+			s->line_start_pending = false;
+			if (c == '\n')
+			{
+				s->after_cr = false;
+				line_start(s, pos + 1, found, arg);
+				continue;
+			}
+			line_start(s, pos, found, arg);
+		}
+
+		if (!s->stop[c])
+		{
+			/* A run of ordinary bytes: skip it whole. */
+			size_t		j = i + 1;
+
+			while (j < len && !s->stop[in[j]])
+				j++;
+			s->after_cr = false;
+			s->after_escape = false;
+			i = j - 1;
+			continue;
+		}
+
+		if (s->in_quotes)
+		{
+			if (s->after_escape)
+			{
+				s->after_escape = false;
+				if (c == s->quote || c == s->escape)
+				{
+					s->after_cr = false;
+					continue;
+				}
+			}
+			if (c == s->escape && s->escape != s->quote)
+				s->after_escape = true;
+			else if (c == s->quote)
+				s->in_quotes = false;
+			else if (c == '\r' || (c == '\n' && !s->after_cr))
+				s->line_breaks++;
+			s->after_cr = (c == '\r');
+			continue;
+		}
+
+		if (c == s->quote)
+			s->in_quotes = true;
+		else if (c == '\n')
+		{
+			if (!s->after_cr)
+				s->line_breaks++;
+			line_start(s, pos + 1, found, arg);
+		}
+		else if (c == '\r')
+		{
+			s->line_breaks++;
+			s->line_start_pending = true;
+		}
+		s->after_cr = (c == '\r');
+	}
+	s->offset += len;
+}

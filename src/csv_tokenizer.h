@@ -77,4 +77,33 @@ extern void csv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect);
 extern CsvStatus csv_tokenize(CsvTokenizer *tok, const char *input, size_t len,
 							  bool at_eof, size_t *consumed, CsvRecord *rec);
 
+/*
+ * Finds where records may start (after a line break outside quotes), in
+ * one pass over bytes as they arrive, without splitting fields.  Tokenizing
+ * from such an offset, with line_breaks as counted here, gives the same
+ * records and lines as tokenizing from the start.  It reports only the
+ * first such offset at or after each mark, moving the mark on.
+ */
+typedef struct CsvRowScanner
+{
+	unsigned char quote;
+	unsigned char escape;
+	unsigned char stop[256];	/* quote, escape, CR, LF */
+	bool		in_quotes;
+	bool		after_escape;	/* inside quotes, the last byte escaped */
+	bool		after_cr;		/* the last byte was a CR */
+	bool		line_start_pending; /* an unquoted CR: a line starts after it */
+	uint64_t	offset;			/* bytes scanned so far */
+	uint64_t	line_breaks;	/* line breaks in them */
+	uint64_t	mark;			/* report the first line start at or after this */
+} CsvRowScanner;
+
+/* Receives a line start; returns the next mark. */
+typedef uint64_t (*CsvRowStartFunction) (void *arg, uint64_t offset, uint64_t line_breaks);
+
+extern void csv_row_scanner_init(CsvRowScanner *scanner, const CsvDialect *dialect,
+								 uint64_t first_mark);
+extern void csv_row_scanner_feed(CsvRowScanner *scanner, const char *input, size_t len,
+								 CsvRowStartFunction found, void *arg);
+
 #endif							/* HVCSV_CSV_TOKENIZER_H */

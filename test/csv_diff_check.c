@@ -6,7 +6,12 @@
  * must produce the same records and fields, and the same NULLs (unquoted
  * empty fields).  Our tokenizer is fed in random chunk sizes, so its
  * resumption after CSV_NEED_MORE is checked too, and every chunking must
- * give the same records as one whole buffer.  Prints "N passed, N failed".
+ * give the same records as one whole buffer.  The row scanner, which finds
+ * record starts without the tokenizer (for the partitioned reader's index),
+ * is checked too: tokenizing from any line start it reports, with the line
+ * count it reports, must give exactly the records (and line numbers) that
+ * the whole input has from there on.  Both the default dialect and a
+ * backslash escape are tried.  Prints "N passed, N failed".
  */
 #include <csv.h>
 #include <stdio.h>
@@ -142,6 +147,120 @@ parse_ours(const char *in, size_t len, size_t chunk)
 static int	passed,
 			failed;
 
+/* Tokenizes a whole buffer; records as text "line@start:fields". */
+static Rows
+records_from(const char *in, size_t len, const CsvDialect *d, uint64_t line_breaks,
+			 size_t base)
+{
+	CsvTokenizer tok;
+	CsvRecord	rec = {0};
+	Rows		r = {0};
+	size_t		start = 0;
+
+	csv_tokenizer_init(&tok, d);
+	tok.all_fields = 1;
+	tok.line_breaks = line_breaks;
+	rec.nslots = len + 1;
+	rec.out_cap = len + rec.nslots + 1;
+	rec.out = malloc(rec.out_cap);
+	rec.slot_state = malloc(rec.nslots);
+	rec.slot_offset = malloc(rec.nslots * sizeof(size_t));
+	rec.slot_length = malloc(rec.nslots * sizeof(size_t));
+	for (;;)
+	{
+		size_t		consumed;
+		CsvStatus	st = csv_tokenize(&tok, in + start, len - start, 1, &consumed, &rec);
+		char		head[64];
+
+		if (st != CSV_RECORD)
+		{
+			r.error = st != CSV_END;
+			break;
+		}
+		snprintf(head, sizeof(head), "%llu@%zu:", (unsigned long long) rec.line,
+				 base + start + rec.start);
+		rows_add(&r, head, strlen(head));
+		for (int i = 0; i < rec.nfields; i++)
+			rows_field(&r, rec.out + rec.slot_offset[i], rec.slot_length[i],
+					   rec.slot_state[i] == CSV_SLOT_NULL);
+		rows_add(&r, "\n", 1);
+		start += consumed;
+	}
+	free(rec.out);
+	free(rec.slot_state);
+	free(rec.slot_offset);
+	free(rec.slot_length);
+	return r;
+}
+
+typedef struct LineStarts
+{
+	uint64_t	offset[64];
+	uint64_t	breaks[64];
+	int			n;
+} LineStarts;
+
+/* Collects every line start the scanner reports. */
+static uint64_t
+collect_line_start(void *arg, uint64_t offset, uint64_t line_breaks)
+{
+	LineStarts *ls = arg;
+
+	if (ls->n < 64)
+	{
+		ls->offset[ls->n] = offset;
+		ls->breaks[ls->n] = line_breaks;
+		ls->n++;
+	}
+	return offset + 1;
+}
+
+/* Checks the row scanner against the tokenizer on one input, fed in chunks. */
+static int
+check_scanner(const char *in, size_t len, const CsvDialect *d, size_t chunk)
+{
+	Rows		whole = records_from(in, len, d, 0, 0);
+	CsvRowScanner sc;
+	LineStarts	ls = {0};
+	int			ok = 1;
+
+	csv_row_scanner_init(&sc, d, 0);
+	for (size_t at = 0; at < len; at += chunk)
+		csv_row_scanner_feed(&sc, in + at, at + chunk <= len ? chunk : len - at,
+							 collect_line_start, &ls);
+
+	for (int k = 0; k < ls.n && ok; k++)
+	{
+		Rows		part = records_from(in + ls.offset[k], len - ls.offset[k], d,
+										ls.breaks[k], ls.offset[k]);
+		const char *tail = whole.text ? whole.text : "";
+		char		head[32];
+
+		/* The whole input's records from this offset on. */
+		while (*tail)
+		{
+			unsigned long long line;
+			size_t		start;
+
+			sscanf(tail, "%llu@%zu:", &line, &start);
+			(void) line;
+			if (start >= ls.offset[k])
+				break;
+			tail = strchr(tail, '\n') + 1;
+		}
+		snprintf(head, sizeof(head), "%s", "");
+		ok = part.error == whole.error &&
+			strcmp(part.text ? part.text : "", tail) == 0;
+		if (!ok)
+			fprintf(stderr, "SCANNER MISMATCH at offset %llu (escape %c):\n--- whole tail:\n%s--- from there:\n%s\n",
+					(unsigned long long) ls.offset[k], d->escape, tail,
+					part.text ? part.text : "");
+		free(part.text);
+	}
+	free(whole.text);
+	return ok;
+}
+
 static void
 check(const char *what, const char *in, size_t len)
 {
@@ -160,6 +279,14 @@ check(const char *what, const char *in, size_t len)
 	if (ok && !ref.error)
 		ok = !whole.error && ref.len == whole.len &&
 			(ref.len == 0 || memcmp(ref.text, whole.text, ref.len) == 0);
+	if (ok)
+	{
+		CsvDialect	plain = {',', '"', '"', "", 0};
+		CsvDialect	backslash = {',', '"', '\\', "", 0};
+
+		ok = check_scanner(in, len, &plain, 1) && check_scanner(in, len, &plain, 5) &&
+			check_scanner(in, len, &backslash, 1) && check_scanner(in, len, &backslash, 7);
+	}
 	if (ok)
 		passed++;
 	else
@@ -197,7 +324,7 @@ read_file(const char *path, size_t *len)
 int
 main(int argc, char **argv)
 {
-	static const char alphabet[] = "ab,\"\n\r ";
+	static const char alphabet[] = "ab,\"\n\r \\";
 	unsigned	seed = 20261125;
 	int			random_inputs = 200000;
 
