@@ -7,6 +7,7 @@ OBJS = \
 	src/fetch.o \
 	src/url.o \
 	src/spool.o \
+	src/row_index.o \
 	src/csv_tokenizer.o \
 	src/csv_stream.o \
 	src/column_map.o \

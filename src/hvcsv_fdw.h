@@ -128,6 +128,7 @@ typedef struct HvcsvSpool
 {
 	int			fd;
 	char	   *data_path;
+	char	   *index_path;		/* its row index (see row_index.c) */
 	int64		size;
 	char	   *url;			/* without secrets */
 	char	   *etag;
@@ -141,6 +142,40 @@ extern char *hvcsv_spool_directory;
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
+
+/* in row_index.c */
+
+#define ROW_INDEX_GRANULARITY (64 * 1024)
+
+typedef struct RowIndexEntry
+{
+	uint64		offset;			/* first line start at or after i * granularity */
+	uint64		line_breaks;	/* line breaks before it */
+} RowIndexEntry;
+
+typedef struct RowIndex
+{
+	unsigned char quote;		/* the dialect it was built for */
+	unsigned char escape;
+	uint64		file_size;
+	int			nentries;		/* one per granularity bytes of the file */
+	RowIndexEntry *entries;
+} RowIndex;
+
+typedef struct RowIndexBuilder
+{
+	CsvDialect	dialect;
+	CsvRowScanner scanner;
+	RowIndex	index;
+	int			capacity;
+} RowIndexBuilder;
+
+extern RowIndexBuilder *row_index_begin(const CsvDialect *dialect);
+extern void row_index_reset(RowIndexBuilder *builder);
+extern void row_index_feed(RowIndexBuilder *builder, const char *data, size_t len);
+extern RowIndex *row_index_finish(RowIndexBuilder *builder, uint64 file_size);
+extern void row_index_write(const RowIndex *index, const char *path);
+extern RowIndex *row_index_load(const HvcsvSpool *spool, const CsvDialect *dialect);
 
 /* in csv_stream.c */
 

@@ -41,7 +41,8 @@ char	   *hvcsv_spool_directory = NULL;
 
 typedef struct SpoolMeta
 {
-	char		data_name[128];
+	char		generation[128];	/* data in <generation>.csv, index in .idx */
+	char		previous[128];	/* the generation before, kept for readers */
 	char		url[2048];
 	char		etag[256];
 	char		last_modified[64];
@@ -56,6 +57,7 @@ typedef struct SpoolWrite
 	char		path[MAXPGPATH];
 	bool		keep;
 	int64		bytes;
+	RowIndexBuilder *index;		/* built as the bytes arrive */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
 
@@ -135,8 +137,10 @@ read_meta(const char *path, SpoolMeta *m)
 			continue;
 		*value++ = '\0';
 		value[strcspn(value, "\n")] = '\0';
-		if (strcmp(line, "data") == 0)
-			have_data = strlcpy(m->data_name, value, sizeof(m->data_name)) < sizeof(m->data_name);
+		if (strcmp(line, "generation") == 0)
+			have_data = strlcpy(m->generation, value, sizeof(m->generation)) < sizeof(m->generation);
+		else if (strcmp(line, "previous") == 0)
+			strlcpy(m->previous, value, sizeof(m->previous));
 		else if (strcmp(line, "url") == 0)
 			strlcpy(m->url, value, sizeof(m->url));
 		else if (strcmp(line, "etag") == 0)
@@ -165,8 +169,9 @@ write_meta(const char *path, const SpoolMeta *m)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create spool metadata \"%s\": %m", tmp)));
-	fprintf(f, "data %s\nurl %s\netag %s\nlast_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
-			m->data_name, m->url, m->etag, m->last_modified, m->size, (int64) m->fetched_at);
+	fprintf(f, "generation %s\nprevious %s\nurl %s\netag %s\nlast_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
+			m->generation, m->previous, m->url, m->etag, m->last_modified, m->size,
+			(int64) m->fetched_at);
 	if (fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
 	{
 		int			save_errno = errno;
@@ -208,6 +213,7 @@ spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 					(errcode_for_file_access(),
 					 errmsg("could not write spool file \"%s\": %m", w->path)));
 		}
+		row_index_feed(w->index, data, n);
 		data += n;
 		len -= n;
 		w->bytes += n;
@@ -225,14 +231,26 @@ spool_write_reset(void *arg)
 				(errcode_for_file_access(),
 				 errmsg("could not truncate spool file \"%s\": %m", w->path)));
 	w->bytes = 0;
+	row_index_reset(w->index);
+}
+
+/* Tells whether a file name belongs to a generation (its data or index). */
+static bool
+is_generation_file(const char *name, const char *generation)
+{
+	size_t		len = strlen(generation);
+
+	return len > 0 && strncmp(name, generation, len) == 0 &&
+		(strcmp(name + len, ".csv") == 0 || strcmp(name + len, ".idx") == 0);
 }
 
 /*
- * Removes what an interrupted download of this spool left behind: temporary
- * files, and data files the metadata does not name.  Runs under the lock.
+ * Removes the files of this spool that no reader can need: temporary files,
+ * and generations other than the current and the previous one (a parallel
+ * worker may still be about to open the previous one).  Runs under the lock.
  */
 static void
-remove_leftovers(const char *dir, const char *key, const char *current_data)
+remove_leftovers(const char *dir, const char *key, const SpoolMeta *keep)
 {
 	DIR		   *d = AllocateDir(dir);
 	struct dirent *de;
@@ -245,7 +263,8 @@ remove_leftovers(const char *dir, const char *key, const char *current_data)
 		if (strncmp(de->d_name, key, keylen) != 0 || de->d_name[keylen] != '.')
 			continue;
 		if (strcmp(de->d_name + keylen, ".meta") == 0 ||
-			strcmp(de->d_name, current_data) == 0)
+			is_generation_file(de->d_name, keep->generation) ||
+			is_generation_file(de->d_name, keep->previous))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) != 0 && errno != ENOENT)
@@ -263,7 +282,7 @@ spool_is_complete(const char *dir, const SpoolMeta *m)
 	char		path[MAXPGPATH];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, m->data_name);
+	snprintf(path, sizeof(path), "%s/%s.csv", dir, m->generation);
 	return stat(path, &st) == 0 && st.st_size == m->size;
 }
 
@@ -273,7 +292,8 @@ open_spool(const char *dir, const SpoolMeta *m)
 {
 	HvcsvSpool *spool = palloc0(sizeof(HvcsvSpool));
 
-	spool->data_path = psprintf("%s/%s", dir, m->data_name);
+	spool->data_path = psprintf("%s/%s.csv", dir, m->generation);
+	spool->index_path = psprintf("%s/%s.idx", dir, m->generation);
 	spool->fd = OpenTransientFile(spool->data_path, O_RDONLY | PG_BINARY);
 	if (spool->fd < 0)
 		ereport(ERROR,
@@ -307,6 +327,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	HvcsvBody  *body;
 	HvcsvResponse resp;
 	SpoolWrite *w;
+	CsvDialect	dialect;
 	HvcsvSpool *spool;
 	bool		fetched_now = false;
 	bool		revalidated = false;
@@ -330,7 +351,9 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		req.if_none_match = m.etag;
 		req.if_modified_since = m.last_modified;
 	}
-	remove_leftovers(dir, key, have ? m.data_name : "");
+	if (!have)
+		memset(&m, 0, sizeof(m));
+	remove_leftovers(dir, key, &m);
 
 	w = palloc0(sizeof(SpoolWrite));
 	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", dir, key, MyProcPid);
@@ -339,6 +362,8 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create spool file \"%s\": %m", w->path)));
+	hvcsv_dialect(opts, &dialect);
+	w->index = row_index_begin(&dialect);
 	w->cleanup.func = spool_write_cleanup;
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
@@ -368,8 +393,9 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	}
 	else if (resp.status == 200)
 	{
-		char		data_path[MAXPGPATH];
-		char		old_data[sizeof(m.data_name)];
+		char		stem[MAXPGPATH];
+		char		path[MAXPGPATH];
+		char		older[sizeof(m.previous)];
 
 		if (pg_fsync(w->fd) != 0)
 			ereport(ERROR,
@@ -377,12 +403,17 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 					 errmsg("could not fsync spool file \"%s\": %m", w->path)));
 		CloseTransientFile(w->fd);
 
-		strlcpy(old_data, have ? m.data_name : "", sizeof(old_data));
-		snprintf(m.data_name, sizeof(m.data_name), "%s.%llx.csv",
+		/* The new generation: its data, then its index, then the metadata. */
+		strlcpy(older, m.previous, sizeof(older));
+		strlcpy(m.previous, m.generation, sizeof(m.previous));
+		snprintf(m.generation, sizeof(m.generation), "%s.%llx",
 				 key, (unsigned long long) GetCurrentTimestamp());
-		snprintf(data_path, sizeof(data_path), "%s/%s", dir, m.data_name);
-		(void) durable_rename(w->path, data_path, ERROR);
+		snprintf(stem, sizeof(stem), "%s/%s", dir, m.generation);
+		snprintf(path, sizeof(path), "%s.csv", stem);
+		(void) durable_rename(w->path, path, ERROR);
 		w->keep = true;
+		snprintf(path, sizeof(path), "%s.idx", stem);
+		row_index_write(row_index_finish(w->index, w->bytes), path);
 
 		strlcpy(m.url, req.display_url, sizeof(m.url));
 		strlcpy(m.etag, resp.etag, sizeof(m.etag));
@@ -396,14 +427,21 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		PG_CATCH();
 		{
 			/* The metadata still names the old data, so the new is garbage. */
-			(void) unlink(data_path);
+			snprintf(path, sizeof(path), "%s.csv", stem);
+			(void) unlink(path);
+			snprintf(path, sizeof(path), "%s.idx", stem);
+			(void) unlink(path);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
-		if (old_data[0])
+
+		/* Two generations stay: the new one and the one readers may hold. */
+		if (older[0])
 		{
-			snprintf(data_path, sizeof(data_path), "%s/%s", dir, old_data);
-			(void) unlink(data_path);
+			snprintf(path, sizeof(path), "%s/%s.csv", dir, older);
+			(void) unlink(path);
+			snprintf(path, sizeof(path), "%s/%s.idx", dir, older);
+			(void) unlink(path);
 		}
 		fetched_now = true;
 	}
