@@ -12,13 +12,16 @@ OBJS = \
 	src/csv_stream.o \
 	src/column_map.o \
 	src/tuple_build.o \
-	src/reader_projected.o
+	src/reader_projected.o \
+	src/reader_partitioned.o \
+	src/reader_streaming.o \
+	src/import.o
 
 EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors fetch spool
+REGRESS = options setup scan projection errors fetch spool readers import
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)

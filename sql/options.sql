@@ -44,7 +44,6 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER s0 OPTIONS (api_key 'my-secret', aut
 
 -- foreign table options
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reader 'fast');
-CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reader 'streaming');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (header 'maybe');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delimiter ',,');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delimiter E'\n');

@@ -316,6 +316,7 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		int			running;
 		int			queued;
 		CURLMsg    *msg;
+		CURLMcode	mc;
 
 		if (t->buf_len > 0)
 		{
@@ -333,10 +334,11 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		}
 
 		CHECK_FOR_INTERRUPTS();
-		if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+		mc = curl_multi_perform(t->multi, &running);
+		if (mc != CURLM_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("HTTP transfer failed inside libcurl")));
+					 errmsg("HTTP transfer failed inside libcurl: %s", curl_multi_strerror(mc))));
 		while ((msg = curl_multi_info_read(t->multi, &queued)) != NULL)
 		{
 			if (msg->msg == CURLMSG_DONE)
@@ -470,6 +472,7 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 /* A response body being read, across as many transfers as it takes. */
 struct HvcsvBody
 {
+	MemoryContext cxt;			/* where transfers live: as long as the body */
 	HvcsvRequest req;
 	HvcsvResponse resp;			/* of the first response */
 	Transfer   *t;				/* the transfer now open, or NULL */
@@ -549,12 +552,17 @@ connect_body(HvcsvBody *b)
 		Transfer   *t;
 		TransferEvent ev;
 
+		MemoryContext old;
+
 		if (from > 0 && (validator = resume_validator(&b->resp)) == NULL)
 		{
 			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
 			from = 0;
 		}
+		/* A resumption may start while the caller is in a per-tuple context. */
+		old = MemoryContextSwitchTo(b->cxt);
 		b->t = t = transfer_begin(&b->req, from, validator);
+		MemoryContextSwitchTo(old);
 		ev = transfer_read(t, &b->pending, &b->pending_len);
 		if (ev == TRANSFER_FAILED || (ev == TRANSFER_DONE &&
 									  !status_has_body(t->status) && t->status != 304))
@@ -605,6 +613,7 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 {
 	HvcsvBody  *b = palloc0(sizeof(HvcsvBody));
 
+	b->cxt = CurrentMemoryContext;
 	b->req = *req;
 	b->on_restart = on_restart;
 	b->restart_arg = arg;

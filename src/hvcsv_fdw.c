@@ -13,6 +13,8 @@
 #include <math.h>
 #include <curl/curl.h>
 
+#include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/table.h"
 #include "commands/explain.h"
 #include "foreign/fdwapi.h"
@@ -20,11 +22,14 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/guc.h"
+#include "utils/sampling.h"
 #include "utils/rel.h"
 
 #include "compat.h"
@@ -59,10 +64,11 @@ reader_routine(HvcsvReaderKind kind)
 		case HVCSV_READER_PROJECTED:
 			return &hvcsv_projected_reader;
 		case HVCSV_READER_PARTITIONED:
+			return &hvcsv_partitioned_reader;
 		case HVCSV_READER_STREAMING:
-			break;
+			return &hvcsv_streaming_reader;
 	}
-	elog(ERROR, "hvcsv_fdw reader \"%s\" is not built", hvcsv_reader_name(kind));
+	elog(ERROR, "unknown hvcsv_fdw reader %d", (int) kind);
 	return NULL;
 }
 
@@ -100,6 +106,17 @@ needed_attributes(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	return needed;
 }
 
+/* How many processes share a parallel scan's work, as the planner counts them. */
+static double
+parallel_divisor(int workers)
+{
+	double		divisor = workers;
+
+	if (parallel_leader_participation && 1.0 - 0.3 * workers > 0)
+		divisor += 1.0 - 0.3 * workers;
+	return divisor;
+}
+
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
 static void
 hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -130,24 +147,48 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 														 0, JOIN_INNER, NULL));
 }
 
-/* Offers one path: a sequential read of the whole export. */
+/*
+ * Offers a sequential read of the whole export and, for the partitioned
+ * reader on an export big enough to pay for workers, a partial path that
+ * a Gather runs in parallel.
+ */
 static void
 hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	HvcsvPlanState *ps = (HvcsvPlanState *) baserel->fdw_private;
 	Cost		startup_cost = baserel->baserestrictcost.startup;
 	Cost		cpu_per_tuple;
-	Cost		total_cost;
+	Cost		run_cost;
+	ForeignPath *path;
+	int			workers;
 
 	/* Converting a field costs more than reading a heap column. */
 	cpu_per_tuple = cpu_tuple_cost * (1 + list_length(ps->needed_atts)) +
 		baserel->baserestrictcost.per_tuple;
-	total_cost = startup_cost + seq_page_cost * ps->pages + cpu_per_tuple * ps->ntuples;
+	run_cost = seq_page_cost * ps->pages + cpu_per_tuple * ps->ntuples;
 
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-									 startup_cost, total_cost, NIL,
+									 startup_cost, startup_cost + run_cost, NIL,
 									 NULL, NULL, NIL));
+
+	if (ps->opts->reader != HVCSV_READER_PARTITIONED || !baserel->consider_parallel)
+		return;
+	workers = compute_parallel_worker(baserel, ps->pages, -1,
+									  max_parallel_workers_per_gather);
+	workers = Min(workers, (int) (ps->pages * BLCKSZ / ps->opts->block_size));
+	if (workers <= 0)
+		return;
+
+	path = create_foreignscan_path(root, baserel, NULL,
+								   clamp_row_est(baserel->rows / parallel_divisor(workers)),
+								   startup_cost,
+								   startup_cost + run_cost / parallel_divisor(workers),
+								   NIL, NULL, NULL, NIL);
+	path->path.parallel_aware = true;
+	path->path.parallel_safe = true;
+	path->path.parallel_workers = workers;
+	add_partial_path(baserel, (Path *) path);
 }
 
 /* Makes the plan node; every qual is checked by the executor. */
@@ -164,17 +205,23 @@ hvcsvGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							baserel->relid, NIL, fdw_private, NIL, NIL, outer_plan);
 }
 
-/* Shows the reader, the source without secrets, and the spool. */
+/*
+ * Shows the reader, the source without secrets, the columns converted and
+ * the spool; after a run, also what opening the spool did, the bytes read
+ * and the rows rejected.
+ */
 static void
 hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	Relation	rel = node->ss.ss_currentRelation;
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
 	HvcsvOptions *opts = hvcsv_get_options(RelationGetRelid(rel), hvcsv_scan_user(node));
 	List	   *needed = list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS);
 	HvcsvReaderKind kind = intVal(list_nth(plan->fdw_private, SCAN_PRIVATE_READER));
 	StringInfoData cols;
 	ListCell   *cell;
+	bool		ran = scan && scan->started;
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
 	ExplainPropertyText("Source", hvcsv_redact_url(opts->url), es);
@@ -183,28 +230,82 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
 						 NameStr(TupleDescAttr(RelationGetDescr(rel), lfirst_int(cell))->attname));
 	ExplainPropertyText("Columns Converted", cols.len ? cols.data : "none", es);
-	reader_routine(kind)->explain(opts, es);
+	reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
+	if (es->analyze)
+	{
+		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
+		ExplainPropertyInteger("Rows Rejected", NULL, 0, es);
+	}
 }
 
-/* Prepares the scan; the reader starts at the first row asked for. */
+/* Makes the state of a scan of rel; its reader starts when first asked. */
+static HvcsvScan *
+scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts, HvcsvReaderKind kind)
+{
+	HvcsvScan  *scan = palloc0(sizeof(HvcsvScan));
+
+	scan->rel = rel;
+	scan->cxt = CurrentMemoryContext;
+	scan->opts = opts;
+	scan->needed_atts = needed_atts;
+	scan->reader = reader_routine(kind);
+	scan->errcallback.callback = hvcsv_error_context;
+	scan->errcallback.arg = scan;
+	return scan;
+}
+
+/* Starts the reader if it has not started: the spool or the request, the header. */
+static void
+scan_start(HvcsvScan *scan)
+{
+	MemoryContext old;
+
+	if (scan->started)
+		return;
+	/* Callers may run in a short-lived context; the reader must outlive it. */
+	old = MemoryContextSwitchTo(scan->cxt);
+	scan->errcallback.previous = error_context_stack;
+	error_context_stack = &scan->errcallback;
+	scan->started = true;
+	scan->reader->begin(scan);
+	error_context_stack = scan->errcallback.previous;
+	MemoryContextSwitchTo(old);
+}
+
+/* Reads the next record into slot; false at the end. */
+static bool
+scan_next(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	bool		found = false;
+
+	scan_start(scan);
+	scan->errcallback.previous = error_context_stack;
+	error_context_stack = &scan->errcallback;
+	if (!scan->at_end && scan->reader->next(scan))
+	{
+		hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
+		scan->rows++;
+		found = true;
+	}
+	else
+		scan->at_end = true;
+	error_context_stack = scan->errcallback.previous;
+	return found;
+}
+
+/* Prepares the scan; nothing is fetched until the first row is asked for. */
 static void
 hvcsvBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
-	HvcsvScan  *scan;
+	Relation	rel = node->ss.ss_currentRelation;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-
-	scan = palloc0(sizeof(HvcsvScan));
-	scan->rel = node->ss.ss_currentRelation;
-	scan->opts = hvcsv_get_options(RelationGetRelid(scan->rel), hvcsv_scan_user(node));
-	scan->needed_atts = list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS);
-	scan->reader = reader_routine(intVal(list_nth(plan->fdw_private, SCAN_PRIVATE_READER)));
-	scan->cxt = CurrentMemoryContext;
-	scan->errcallback.callback = hvcsv_error_context;
-	scan->errcallback.arg = scan;
-	node->fdw_state = scan;
+	node->fdw_state = scan_create(rel,
+								  hvcsv_get_options(RelationGetRelid(rel), hvcsv_scan_user(node)),
+								  list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS),
+								  intVal(list_nth(plan->fdw_private, SCAN_PRIVATE_READER)));
 }
 
 /*
@@ -237,6 +338,16 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);
 }
 
+/* Passes over the header again, after a reader restarted from the top. */
+void
+hvcsv_scan_skip_header(HvcsvScan *scan)
+{
+	if (scan->opts->encoding == PG_UTF8)
+		csv_stream_skip_bom(scan->stream);
+	if (scan->opts->header != HVCSV_HEADER_NONE && scan->builder)
+		(void) csv_stream_next(scan->stream);
+}
+
 /* Returns the next row, or an empty slot at the end. */
 static TupleTableSlot *
 hvcsvIterateForeignScan(ForeignScanState *node)
@@ -245,26 +356,7 @@ hvcsvIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
 	ExecClearTuple(slot);
-
-	scan->errcallback.previous = error_context_stack;
-	error_context_stack = &scan->errcallback;
-	if (!scan->started)
-	{
-		/* Iterate runs in a per-tuple context; the reader must outlive it. */
-		MemoryContext old = MemoryContextSwitchTo(scan->cxt);
-
-		scan->started = true;
-		scan->reader->begin(scan);
-		MemoryContextSwitchTo(old);
-	}
-	if (!scan->at_end && scan->reader->next(scan))
-	{
-		hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
-		scan->rows++;
-	}
-	else
-		scan->at_end = true;
-	error_context_stack = scan->errcallback.previous;
+	(void) scan_next(scan, slot);
 	return slot;
 }
 
@@ -291,6 +383,146 @@ hvcsvEndForeignScan(ForeignScanState *node)
 		scan->reader->end(scan);
 }
 
+/*
+ * Only the partitioned reader's scans may run in parallel workers; others
+ * would each fetch on their own.  (Called before GetForeignRelSize.)
+ */
+static bool
+hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	Oid			userid = OidIsValid(rel->userid) ? rel->userid : GetUserId();
+
+	return hvcsv_get_options(rte->relid, userid)->reader == HVCSV_READER_PARTITIONED;
+}
+
+/*
+ * Sizes the coordinator.  This runs when the Gather starts, so the leader
+ * opens (and if needed fetches) the spool here to count the partitions.
+ */
+static Size
+hvcsvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
+{
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+
+	scan_start(scan);
+	return scan->reader->shared_size(scan);
+}
+
+/* Fills the coordinator. */
+static void
+hvcsvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+							  void *coordinate)
+{
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+
+	scan->reader->shared_init(scan, coordinate);
+}
+
+/* Resets the coordinator for a rescan. */
+static void
+hvcsvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+								void *coordinate)
+{
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+
+	scan->reader->shared_reinit(scan, coordinate);
+}
+
+/* A worker joins the scan through the coordinator. */
+static void
+hvcsvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
+{
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+
+	scan->shared = coordinate;
+}
+
+/* Before the coordinator goes away. */
+static void
+hvcsvShutdownForeignScan(ForeignScanState *node)
+{
+	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+
+	if (scan && scan->reader->shared_finish)
+		scan->reader->shared_finish(scan);
+}
+
+/*
+ * ANALYZE: reads every record through the table's reader and keeps a
+ * random sample (Vitter's reservoir); only the rows kept are converted.
+ */
+static int
+acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
+					double *totalrows, double *totaldeadrows)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	HvcsvOptions *opts = hvcsv_get_options(RelationGetRelid(rel), GetUserId());
+	List	   *all_atts = NIL;
+	HvcsvScan  *scan;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	ReservoirStateData rstate;
+	double		rows_seen = 0;
+	double		rows_to_skip = -1;
+	int			nrows = 0;
+
+	for (int a = 0; a < desc->natts; a++)
+		if (!TupleDescAttr(desc, a)->attisdropped)
+			all_atts = lappend_int(all_atts, a);
+	scan = scan_create(rel, opts, all_atts, opts->reader);
+	scan_start(scan);
+	reservoir_init_selection_state(&rstate, targrows);
+
+	scan->errcallback.previous = error_context_stack;
+	error_context_stack = &scan->errcallback;
+	while (!scan->at_end && scan->reader->next(scan))
+	{
+		int			k = -1;
+
+		if (nrows < targrows)
+			k = nrows++;
+		else
+		{
+			if (rows_to_skip < 0)
+				rows_to_skip = reservoir_get_next_S(&rstate, rows_seen, targrows);
+			if (rows_to_skip <= 0)
+			{
+				k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+				heap_freetuple(rows[k]);
+			}
+			rows_to_skip--;
+		}
+		if (k >= 0)
+		{
+			hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
+			rows[k] = heap_form_tuple(desc, slot->tts_values, slot->tts_isnull);
+		}
+		rows_seen += 1;
+	}
+	error_context_stack = scan->errcallback.previous;
+	if (scan->started)
+		scan->reader->end(scan);
+	ExecDropSingleTupleTableSlot(slot);
+
+	*totalrows = rows_seen;
+	*totaldeadrows = 0;
+	ereport(elevel,
+			(errmsg("\"%s\": read %.0f rows, kept a sample of %d",
+					RelationGetRelationName(rel), rows_seen, nrows)));
+	return nrows;
+}
+
+/* ANALYZE works on every reader; pages are counted from the spool's size. */
+static bool
+hvcsvAnalyzeForeignTable(Relation rel, AcquireSampleRowsFunc *func, BlockNumber *totalpages)
+{
+	HvcsvOptions *opts = hvcsv_get_options(RelationGetRelid(rel), GetUserId());
+	int64		size;
+
+	*func = acquire_sample_rows;
+	*totalpages = hvcsv_spool_peek_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
+	return true;
+}
+
 /* Returns the callbacks of hvcsv_fdw. */
 Datum
 hvcsv_fdw_handler(PG_FUNCTION_ARGS)
@@ -305,6 +537,14 @@ hvcsv_fdw_handler(PG_FUNCTION_ARGS)
 	routine->IterateForeignScan = hvcsvIterateForeignScan;
 	routine->ReScanForeignScan = hvcsvReScanForeignScan;
 	routine->EndForeignScan = hvcsvEndForeignScan;
+	routine->IsForeignScanParallelSafe = hvcsvIsForeignScanParallelSafe;
+	routine->EstimateDSMForeignScan = hvcsvEstimateDSMForeignScan;
+	routine->InitializeDSMForeignScan = hvcsvInitializeDSMForeignScan;
+	routine->ReInitializeDSMForeignScan = hvcsvReInitializeDSMForeignScan;
+	routine->InitializeWorkerForeignScan = hvcsvInitializeWorkerForeignScan;
+	routine->ShutdownForeignScan = hvcsvShutdownForeignScan;
+	routine->AnalyzeForeignTable = hvcsvAnalyzeForeignTable;
+	routine->ImportForeignSchema = hvcsvImportForeignSchema;
 	PG_RETURN_POINTER(routine);
 }
 

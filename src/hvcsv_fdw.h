@@ -77,6 +77,8 @@ typedef struct HvcsvOptions
 	char	   *url;			/* api_url followed by path */
 } HvcsvOptions;
 
+extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
+extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
 extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
 extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
@@ -140,6 +142,7 @@ typedef struct HvcsvSpool
 
 extern char *hvcsv_spool_directory;
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
+extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 
@@ -261,13 +264,19 @@ typedef struct HvcsvScan
 	CsvStream  *stream;
 	HvcsvTupleBuilder *builder;
 	void	   *reader_state;
+	void	   *shared;			/* a parallel scan's coordinator, or NULL */
 	bool		started;		/* the reader has begun */
 	bool		at_end;
 	uint64		rows;
+	uint64		bytes_read;		/* input bytes read by this process */
+	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
 	ErrorContextCallback errcallback;
 } HvcsvScan;
 
-/* How a reader gets records; chosen once per scan, at plan time. */
+/*
+ * How a reader gets records; chosen once per scan, at plan time.  The
+ * shared_* members are for readers that run as a parallel scan.
+ */
 typedef struct HvcsvReaderRoutine
 {
 	const char *name;
@@ -275,11 +284,23 @@ typedef struct HvcsvReaderRoutine
 	bool		(*next) (HvcsvScan *scan);	/* next record in scan->stream */
 	void		(*rescan) (HvcsvScan *scan);
 	void		(*end) (HvcsvScan *scan);
-	void		(*explain) (const HvcsvOptions *opts, ExplainState *es);
+	/* scan is NULL unless the scan ran (EXPLAIN ANALYZE) */
+	void		(*explain) (HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es);
+	Size		(*shared_size) (HvcsvScan *scan);
+	void		(*shared_init) (HvcsvScan *scan, void *shared);
+	void		(*shared_reinit) (HvcsvScan *scan, void *shared);
+	void		(*shared_finish) (HvcsvScan *scan);
 } HvcsvReaderRoutine;
 
 extern const HvcsvReaderRoutine hvcsv_projected_reader;
+extern const HvcsvReaderRoutine hvcsv_partitioned_reader;
+extern const HvcsvReaderRoutine hvcsv_streaming_reader;
 
 extern void hvcsv_scan_read_header(HvcsvScan *scan);
+
+/* in import.c */
+extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
+extern void hvcsv_scan_skip_header(HvcsvScan *scan);
+extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
 
 #endif							/* HVCSV_FDW_H */

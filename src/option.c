@@ -237,11 +237,10 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 
 		if (strcmp(value, "projected") == 0)
 			opts->reader = HVCSV_READER_PROJECTED;
-		else if (strcmp(value, "partitioned") == 0 || strcmp(value, "streaming") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("reader \"%s\" is not available in this version of hvcsv_fdw", value),
-					 errhint("Use reader \"projected\".")));
+		else if (strcmp(value, "partitioned") == 0)
+			opts->reader = HVCSV_READER_PARTITIONED;
+		else if (strcmp(value, "streaming") == 0)
+			opts->reader = HVCSV_READER_STREAMING;
 		else
 			invalid_value(def, "The value must be \"projected\", \"partitioned\" or \"streaming\".");
 	}
@@ -432,27 +431,9 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			catalog = PG_GETARG_OID(1);
 	HvcsvOptions opts;
-	ListCell   *cell;
-	bool		has_api_url = false;
 
-	set_defaults(&opts);
-	foreach(cell, options)
-	{
-		DefElem    *def = lfirst_node(DefElem, cell);
-		const HvcsvOption *opt;
-
-		for (opt = valid_options; opt->name; opt++)
-			if (opt->catalog == catalog && strcmp(opt->name, def->defname) == 0)
-				break;
-		if (opt->name == NULL)
-			invalid_option_name(def->defname, catalog);
-
-		apply_option(&opts, def);
-		if (strcmp(def->defname, "api_url") == 0)
-			has_api_url = true;
-	}
-
-	if (catalog == ForeignServerRelationId && !has_api_url)
+	hvcsv_check_options(options, catalog, &opts);
+	if (catalog == ForeignServerRelationId && opts.api_url == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
 				 errmsg("option \"api_url\" is required for an hvcsv_fdw server")));
@@ -464,6 +445,30 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 		check_dialect(&opts);
 
 	PG_RETURN_VOID();
+}
+
+/*
+ * Checks that every option is valid on the kind of object catalog holds,
+ * and parses it into opts (over the defaults).
+ */
+void
+hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts)
+{
+	ListCell   *cell;
+
+	set_defaults(opts);
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+		const HvcsvOption *opt;
+
+		for (opt = valid_options; opt->name; opt++)
+			if (opt->catalog == catalog && strcmp(opt->name, def->defname) == 0)
+				break;
+		if (opt->name == NULL)
+			invalid_option_name(def->defname, catalog);
+		apply_option(opts, def);
+	}
 }
 
 /* Applies a list of options from the catalog. */
@@ -489,15 +494,14 @@ find_user_mapping(Oid userid, Oid serverid)
 }
 
 /*
- * Gathers the options of a foreign table, its server and the user mapping
- * of userid; a user mapping is optional, for exports that need no key.
+ * Gathers the options of a server, the user mapping of userid on it (which
+ * is optional, for exports that need no key) and a foreign table's options.
  */
 HvcsvOptions *
-hvcsv_get_options(Oid foreigntableid, Oid userid)
+hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 {
 	HvcsvOptions *opts = palloc(sizeof(HvcsvOptions));
-	ForeignTable *table = GetForeignTable(foreigntableid);
-	ForeignServer *server = GetForeignServer(table->serverid);
+	ForeignServer *server = GetForeignServer(serverid);
 	UserMapping *mapping = find_user_mapping(userid, server->serverid);
 
 	set_defaults(opts);
@@ -507,7 +511,7 @@ hvcsv_get_options(Oid foreigntableid, Oid userid)
 		opts->umid = mapping->umid;
 		apply_options(opts, mapping->options);
 	}
-	apply_options(opts, table->options);
+	apply_options(opts, table_options);
 	check_dialect(opts);
 
 	if (opts->api_url == NULL)
@@ -518,6 +522,15 @@ hvcsv_get_options(Oid foreigntableid, Oid userid)
 		opts->encoding = GetDatabaseEncoding();
 	opts->url = psprintf("%s%s", opts->api_url, opts->path);
 	return opts;
+}
+
+/* Gathers the options that apply to a scan of a foreign table by userid. */
+HvcsvOptions *
+hvcsv_get_options(Oid foreigntableid, Oid userid)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+
+	return hvcsv_server_options(table->serverid, userid, table->options);
 }
 
 /* Names a reader as the reader option spells it. */

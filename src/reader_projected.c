@@ -24,24 +24,16 @@ typedef struct ProjectedState
 	uint64		data_line_breaks;	/* line breaks before it */
 } ProjectedState;
 
-/* Reads the next block of the spool file. */
+/* Reads the next block of the spool file, counting the bytes. */
 static size_t
 read_spool(void *arg, char *buf, size_t size)
 {
-	ProjectedState *ps = (ProjectedState *) arg;
+	HvcsvScan  *scan = (HvcsvScan *) arg;
+	ProjectedState *ps = (ProjectedState *) scan->reader_state;
+	size_t		n = hvcsv_spool_read(ps->spool, buf, size);
 
-	CHECK_FOR_INTERRUPTS();
-	for (;;)
-	{
-		ssize_t		n = read(ps->spool->fd, buf, size);
-
-		if (n >= 0)
-			return (size_t) n;
-		if (errno != EINTR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read spool file \"%s\": %m", ps->spool->data_path)));
-	}
+	scan->bytes_read += n;
+	return n;
 }
 
 /* Opens the spool and reads the header. */
@@ -52,9 +44,10 @@ projected_begin(HvcsvScan *scan)
 	CsvDialect	dialect;
 
 	ps->spool = hvcsv_spool_open(scan->opts);
+	scan->spool_note = hvcsv_spool_note(ps->spool);
 	scan->reader_state = ps;
 	hvcsv_dialect(scan->opts, &dialect);
-	scan->stream = csv_stream_create(&dialect, read_spool, ps);
+	scan->stream = csv_stream_create(&dialect, read_spool, scan);
 	hvcsv_scan_read_header(scan);
 	ps->data_offset = scan->stream->buf_offset + scan->stream->buf_start;
 	ps->data_line_breaks = scan->stream->tok.line_breaks;
@@ -91,11 +84,13 @@ projected_end(HvcsvScan *scan)
 
 /* Adds what EXPLAIN shows of the spool, without fetching. */
 static void
-projected_explain(const HvcsvOptions *opts, ExplainState *es)
+projected_explain(HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es)
 {
 	int64		size;
 
-	if (hvcsv_spool_peek_size(opts, &size))
+	if (scan && scan->spool_note)
+		ExplainPropertyText("Spool", scan->spool_note, es);
+	else if (hvcsv_spool_peek_size(opts, &size))
 		ExplainPropertyInteger("Spool Size", "bytes", size, es);
 	else
 		ExplainPropertyText("Spool", "not fetched yet", es);

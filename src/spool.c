@@ -483,3 +483,34 @@ hvcsv_spool_close(HvcsvSpool *spool)
 		CloseTransientFile(spool->fd);
 	spool->fd = -1;
 }
+
+/* Reads the next bytes of an open spool; 0 at its end.  A CsvReadFunction. */
+size_t
+hvcsv_spool_read(void *arg, char *buf, size_t size)
+{
+	HvcsvSpool *spool = (HvcsvSpool *) arg;
+
+	CHECK_FOR_INTERRUPTS();
+	for (;;)
+	{
+		ssize_t		n = read(spool->fd, buf, size);
+
+		if (n >= 0)
+			return (size_t) n;
+		if (errno != EINTR)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read spool file \"%s\": %m", spool->data_path)));
+	}
+}
+
+/* Says what opening a spool did, for EXPLAIN ANALYZE. */
+const char *
+hvcsv_spool_note(const HvcsvSpool *spool)
+{
+	if (spool->fetched_now)
+		return psprintf("fetched now, " INT64_FORMAT " bytes", spool->size);
+	if (spool->revalidated)
+		return psprintf("revalidated (304), " INT64_FORMAT " bytes", spool->size);
+	return psprintf("reused, " INT64_FORMAT " bytes", spool->size);
+}

@@ -1,0 +1,53 @@
+--
+-- IMPORT FOREIGN SCHEMA reads the header and a sample of rows, infers the
+-- column types, and creates one foreign table per reader.
+--
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_import';
+SET timezone = 'UTC';
+CREATE SCHEMA imported;
+
+IMPORT FOREIGN SCHEMA accounts FROM SERVER fx INTO imported OPTIONS (path '/accounts.csv');
+SELECT c.relname, ft.ftoptions FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
+  WHERE c.relnamespace = 'imported'::regnamespace ORDER BY c.relname;
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+  WHERE attrelid = 'imported.accounts_projected'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT has_id, created_at, amount, active FROM imported.accounts_partitioned ORDER BY has_id;
+SELECT count(*) FROM imported.accounts_streaming;
+
+-- names are kept as the CSV spells them; LIMIT TO and EXCEPT pick tables
+IMPORT FOREIGN SCHEMA upper LIMIT TO (upper_streaming) FROM SERVER fx INTO imported
+  OPTIONS (path '/case_header.csv');
+IMPORT FOREIGN SCHEMA other EXCEPT (other_streaming) FROM SERVER fx INTO imported
+  OPTIONS (path '/noheader.csv', header 'false');
+SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'imported'::regnamespace ORDER BY 1;
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+  WHERE attrelid = 'imported.upper_streaming'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT "ID", "Name" FROM imported.upper_streaming;
+SELECT * FROM imported.other_projected ORDER BY 1;
+
+-- CSV options are honoured, and copied onto the tables
+IMPORT FOREIGN SCHEMA dialect FROM SERVER fx INTO imported
+  OPTIONS (path '/dialect.csv', delimiter ';', quote '''', escape '\', null 'NA');
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+  WHERE attrelid = 'imported.dialect_projected'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT * FROM imported.dialect_projected ORDER BY id;
+
+-- types: every value must fit; dates, integers and bigints
+COPY (SELECT * FROM (VALUES
+  ('d,i,b,n,t,flag,mixed,empty'),
+  ('2024-01-01,1,3000000000,1.5,2024-01-01 10:00:00+02,yes,1,'),
+  ('2024-12-31,-7,1,2,2024-01-02T00:00:00Z,no,x,')) v) TO '/tmp/hvcsv_fixture_www/types.csv';
+IMPORT FOREIGN SCHEMA types LIMIT TO (types_projected) FROM SERVER fx INTO imported
+  OPTIONS (path '/types.csv');
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+  WHERE attrelid = 'imported.types_projected'::regclass AND attnum > 0 ORDER BY attnum;
+
+-- errors
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO imported OPTIONS (path '/empty.csv');
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO imported OPTIONS (path '/dup_header.csv');
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO imported OPTIONS (path '/accounts.csv', reader 'streaming');
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO imported OPTIONS (path '/accounts.csv', bogus 'x');
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO imported OPTIONS (path '/no_such_file.csv');
+
+SET client_min_messages = warning;
+DROP SCHEMA imported CASCADE;

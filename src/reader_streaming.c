@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ * reader_streaming.c
+ *	  The streaming reader: rows straight from the HTTP response as it
+ *	  arrives, in bounded memory, with no spool (the seed's Polars batches).
+ *
+ * The body feeds the tokenizer piece by piece, so the first rows reach the
+ * query as soon as their bytes arrive, and a LIMIT that is satisfied ends
+ * the scan, which closes the connection and stops the transfer.  Memory is
+ * the transfer buffer plus the stream buffer, whatever the export's size.
+ * A connection that breaks is resumed by fetch.c at the exact byte where it
+ * broke (Range, If-Range): the bytes before the break were already handed
+ * to the tokenizer, so no row is returned twice and none is skipped.  A
+ * server that cannot resume makes the scan fail, since rows already
+ * returned cannot be taken back.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "hvcsv_fdw.h"
+
+typedef struct StreamingState
+{
+	HvcsvRequest req;
+	HvcsvBody  *body;
+	const char *piece;			/* the rest of the last piece of the body */
+	size_t		piece_len;
+} StreamingState;
+
+/* Copies the next bytes of the body into the stream's buffer. */
+static size_t
+read_body(void *arg, char *buf, size_t size)
+{
+	HvcsvScan  *scan = (HvcsvScan *) arg;
+	StreamingState *ss = (StreamingState *) scan->reader_state;
+	size_t		n;
+
+	if (ss->piece_len == 0 && !hvcsv_body_read(ss->body, &ss->piece, &ss->piece_len))
+		return 0;
+	n = Min(size, ss->piece_len);
+	memcpy(buf, ss->piece, n);
+	ss->piece += n;
+	ss->piece_len -= n;
+	scan->bytes_read += n;
+	return n;
+}
+
+/* Sends the request and reads the header from the response. */
+static void
+streaming_begin(HvcsvScan *scan)
+{
+	StreamingState *ss = palloc0(sizeof(StreamingState));
+	CsvDialect	dialect;
+
+	scan->reader_state = ss;
+	hvcsv_request_init(&ss->req, scan->opts);
+	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
+	hvcsv_dialect(scan->opts, &dialect);
+	scan->stream = csv_stream_create(&dialect, read_body, scan);
+	hvcsv_scan_read_header(scan);
+}
+
+/* Reads the next record as it arrives. */
+static bool
+streaming_next(HvcsvScan *scan)
+{
+	return csv_stream_next(scan->stream);
+}
+
+/* Starts over with a new request. */
+static void
+streaming_rescan(HvcsvScan *scan)
+{
+	StreamingState *ss = (StreamingState *) scan->reader_state;
+
+	hvcsv_body_close(ss->body);
+	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
+	ss->piece_len = 0;
+	csv_stream_restart(scan->stream, 0, 0);
+	hvcsv_scan_skip_header(scan);
+}
+
+/* Stops the transfer, wherever it is. */
+static void
+streaming_end(HvcsvScan *scan)
+{
+	StreamingState *ss = (StreamingState *) scan->reader_state;
+
+	hvcsv_body_close(ss->body);
+}
+
+/* Says there is no spool: rows come from the response. */
+static void
+streaming_explain(HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es)
+{
+	ExplainPropertyText("Spool", "none (streaming)", es);
+}
+
+const HvcsvReaderRoutine hvcsv_streaming_reader = {
+	.name = "streaming",
+	.begin = streaming_begin,
+	.next = streaming_next,
+	.rescan = streaming_rescan,
+	.end = streaming_end,
+	.explain = streaming_explain,
+};
