@@ -148,6 +148,16 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
 SELECT count(*) FROM big_partitioned;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
 SELECT count(*), sum(id), count(DISTINCT city) FROM big_partitioned;
+-- workers really ran (the counts above show no row twice and none lost)
+CREATE FUNCTION workers_launched(query text) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+  plan jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO plan;
+  RETURN jsonb_path_query_first(plan, 'strict $.**."Workers Launched"')::int;
+END $$;
+SELECT workers_launched('SELECT count(*) FROM big_partitioned') > 0 AS workers_ran;
 SET max_parallel_workers_per_gather = 0;
 SELECT count(*), sum(id), count(DISTINCT city) FROM big_partitioned;
 RESET max_parallel_workers_per_gather;
