@@ -121,15 +121,14 @@ SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(id) FROM tricky_part64k;
 SELECT count(*), sum(id), sum(length(note)), sum(length(wide)) FROM tricky_part64k;
 SELECT differences('tricky_part64k', 'tricky_projected') AS parallel_differences;
-SET enable_hashjoin = off;
-SET enable_mergejoin = off;
+-- the Gather below is rescanned once per outer row: every partition again
+SET enable_material = off;
 EXPLAIN (COSTS OFF)
-  SELECT count(*) FROM (VALUES (1), (2), (3)) v(n) JOIN LATERAL
-    (SELECT count(*) AS c FROM tricky_part64k WHERE id % 3 = v.n - 1) t ON true;
-SELECT v.n, t.c FROM (VALUES (1), (2), (3)) v(n) JOIN LATERAL
-    (SELECT count(*) AS c FROM tricky_part64k WHERE id % 3 = v.n - 1) t ON true ORDER BY v.n;
-RESET enable_hashjoin;
-RESET enable_mergejoin;
+  SELECT * FROM (SELECT count(*), sum(id) FROM tricky_part64k WHERE id > 10) ss
+    RIGHT JOIN (VALUES (1), (2), (3)) v(x) ON true;
+SELECT * FROM (SELECT count(*), sum(id) FROM tricky_part64k WHERE id > 10) ss
+  RIGHT JOIN (VALUES (1), (2), (3)) v(x) ON true;
+RESET enable_material;
 -- without workers the partitions are read one after another
 SET max_parallel_workers_per_gather = 0;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM tricky_part64k;
