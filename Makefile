@@ -15,13 +15,14 @@ OBJS = \
 	src/reader_projected.o \
 	src/reader_partitioned.o \
 	src/reader_streaming.o \
-	src/import.o
+	src/import.o \
+	src/refresh.o
 
 EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors fetch spool readers import
+REGRESS = options setup scan projection errors fetch spool readers import refresh
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)

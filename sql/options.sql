@@ -58,6 +58,9 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'skip');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reject_limit '-1');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (target 'a.b.c.d');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key '');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_missing 'sometimes');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit '150%');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit 'half');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (path '/a b.csv');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_url 'http://example.com/');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_key 'my-secret');
@@ -65,7 +68,7 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (
   path '/v2/export.csv', reader 'projected', header 'match', delimiter '|', quote '''',
   escape '\', null 'NA', encoding 'LATIN1', block_size '64MB', batch_rows '5000',
   on_error 'stop', reject_limit '10', target 'public.accounts', key 'has_id',
-  cursor_column 'created_at');
+  cursor_column 'created_at', delete_missing 'on', delete_limit '0.25');
 ALTER FOREIGN TABLE t0 OPTIONS (SET delimiter '''');
 ALTER FOREIGN TABLE t0 OPTIONS (SET escape '|');
 ALTER FOREIGN TABLE t0 OPTIONS (SET header 'off');

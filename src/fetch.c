@@ -34,6 +34,9 @@
 #include "hvcsv_fdw.h"
 
 #define POLL_INTERVAL_MS 100
+
+/* Body bytes this process has received, for refresh counts and progress. */
+uint64		hvcsv_bytes_fetched = 0;
 #define TRANSFER_BUFFER_SIZE (256 * 1024)
 
 typedef enum TransferEvent
@@ -198,6 +201,14 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 	t->buf_len += len;
 	t->body_bytes += len;
 	t->last_progress = GetCurrentTimestamp();
+	hvcsv_bytes_fetched += len;
+	if (hvcsv_progress_active)
+	{
+		curl_off_t	total = -1;
+
+		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+		hvcsv_progress_bytes(hvcsv_bytes_fetched, total);
+	}
 	return len;
 }
 

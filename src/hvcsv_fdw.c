@@ -285,6 +285,8 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 	{
 		hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
 		scan->rows++;
+		if (hvcsv_progress_active && scan->rows % 1024 == 0)
+			hvcsv_progress_rows(scan->rows);
 		found = true;
 	}
 	else
@@ -548,6 +550,16 @@ hvcsv_fdw_handler(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(routine);
 }
 
+/* Accepts "error" or "warning" for hvcsv_fdw.refresh_failure. */
+static bool
+check_refresh_failure_mode(char **newval, void **extra, GucSource source)
+{
+	if (strcmp(*newval, "error") == 0 || strcmp(*newval, "warning") == 0)
+		return true;
+	GUC_check_errdetail("Valid values are \"error\" and \"warning\".");
+	return false;
+}
+
 /* Sets up libcurl and the settings of hvcsv_fdw. */
 void
 _PG_init(void)
@@ -563,5 +575,13 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomStringVariable("hvcsv_fdw.refresh_failure",
+							   "What hvcsv_refresh() does when a table fails: error or warning.",
+							   "With error (the default), a WARNING per failed table and an ERROR at the end, so schedulers record the run as failed; tables that succeeded stay refreshed.",
+							   &hvcsv_refresh_failure_mode,
+							   "error",
+							   PGC_USERSET,
+							   0,
+							   check_refresh_failure_mode, NULL, NULL);
 	MarkGUCPrefixReserved("hvcsv_fdw");
 }

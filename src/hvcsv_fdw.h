@@ -72,6 +72,8 @@ typedef struct HvcsvOptions
 	char	   *target;
 	char	   *key;
 	char	   *cursor_column;
+	bool		delete_missing;	/* delete target rows absent from the export */
+	double		delete_limit;	/* largest share of the target one run may delete */
 
 	/* derived */
 	char	   *url;			/* api_url followed by path */
@@ -120,6 +122,7 @@ extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 								  void (*on_restart) (void *arg), void *arg);
 extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
+extern uint64 hvcsv_bytes_fetched;
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 
@@ -297,6 +300,12 @@ extern const HvcsvReaderRoutine hvcsv_partitioned_reader;
 extern const HvcsvReaderRoutine hvcsv_streaming_reader;
 
 extern void hvcsv_scan_read_header(HvcsvScan *scan);
+
+/* in refresh.c */
+extern bool hvcsv_progress_active;
+extern void hvcsv_progress_bytes(uint64 bytes, int64 total);
+extern void hvcsv_progress_rows(uint64 rows);
+extern char *hvcsv_refresh_failure_mode;
 
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);

@@ -66,6 +66,8 @@ static const HvcsvOption valid_options[] = {
 	{"target", ForeignTableRelationId},
 	{"key", ForeignTableRelationId},
 	{"cursor_column", ForeignTableRelationId},
+	{"delete_missing", ForeignTableRelationId},
+	{"delete_limit", ForeignTableRelationId},
 
 	{"column_name", AttributeRelationId},
 	{NULL, InvalidOid}
@@ -322,6 +324,24 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "cursor_column") == 0)
 		opts->cursor_column = defGetString(def);
+	else if (strcmp(name, "delete_missing") == 0)
+	{
+		if (!parse_bool(defGetString(def), &opts->delete_missing))
+			invalid_value(def, "The value must be a Boolean.");
+	}
+	else if (strcmp(name, "delete_limit") == 0)
+	{
+		char	   *end;
+		double		share = strtod(defGetString(def), &end);
+
+		if (end == defGetString(def) || (*end != '\0' && strcmp(end, "%") != 0))
+			invalid_value(def, "The value must be a share of the target, such as \"0.5\" or \"50%\".");
+		if (*end == '%')
+			share /= 100;
+		if (share < 0 || share > 1)
+			invalid_value(def, "The value must be between 0 and 1 (or 0% and 100%).");
+		opts->delete_limit = share;
+	}
 	else if (strcmp(name, "column_name") == 0)
 		 /* read by column_map.c from the column's own options */ ;
 	else
@@ -353,6 +373,8 @@ set_defaults(HvcsvOptions *opts)
 	opts->batch_rows = 10000;
 	opts->on_error_skip = false;
 	opts->reject_limit = 0;
+	opts->delete_missing = false;
+	opts->delete_limit = 0.5;
 }
 
 /* Checks the CSV options against each other, as COPY does. */

@@ -1,0 +1,930 @@
+/*-------------------------------------------------------------------------
+ * refresh.c
+ *	  hvcsv_refresh(): upserts each foreign table's export into its target
+ *	  table, skipping unchanged exports, in a background worker.
+ *
+ * Why a worker: each table must be all-or-nothing and committed on its own,
+ * so that one failure leaves the others refreshed; and a failed run must
+ * still end in an ERROR, so that cron records it as failed.  A function
+ * cannot commit, and its ERROR would undo everything, so the caller hands
+ * the tables to a background worker that connects as the caller (targets
+ * are written with the caller's privileges), refreshes each table in its
+ * own transaction and reports back through dynamic shared memory.  The
+ * caller waits, returns one row per table, and raises WARNINGs and the
+ * final ERROR (see hvcsv_fdw.refresh_failure).  A worker killed mid-run
+ * loses only its open transaction: the target and the sync state stay as
+ * they were.
+ *
+ * Per table: an advisory lock (a second refresh of the same table returns
+ * "skipped" at once), change detection (the export's ETag or Last-Modified
+ * against the last run: "unchanged" costs one conditional request), one
+ * INSERT ... SELECT ... ON CONFLICT DO UPDATE that rewrites only rows whose
+ * values changed, optional incremental sync by cursor_column and deletion
+ * of missing rows with a guard, then the sync state and history.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/progress.h"
+#include "executor/spi.h"
+#include "foreign/foreign.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_progress.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "compat.h"
+#include "hvcsv_fdw.h"
+
+PG_FUNCTION_INFO_V1(hvcsv_refresh);
+PGDLLEXPORT void hvcsv_refresh_worker_main(Datum main_arg);
+
+/* The advisory lock class of refresh locks (spool locks use 0x4856). */
+#define REFRESH_LOCK_CLASS 0x4857
+/* Runs kept in hvcsv_sync_history per table. */
+#define HISTORY_KEPT 100
+#define ERROR_TEXT_SIZE 1024
+
+char	   *hvcsv_refresh_failure_mode = NULL;
+bool		hvcsv_progress_active = false;
+static uint64 progress_bytes_base;
+
+/* One table's outcome, written by the worker. */
+typedef struct RefreshResult
+{
+	Oid			foreign_table;
+	char		target[2 * NAMEDATALEN + 8];
+	char		status[16];
+	int64		inserted;
+	int64		updated;
+	int64		unchanged;
+	int64		deleted;
+	int64		rejected;
+	int64		bytes_fetched;
+	TimestampTz started;
+	TimestampTz finished;
+	char		error[ERROR_TEXT_SIZE];
+} RefreshResult;
+
+/* What the caller asks of the worker, in dynamic shared memory. */
+typedef struct RefreshJob
+{
+	Oid			database;
+	Oid			role;
+	int64		run_id;
+	char		spool_directory[MAXPGPATH];
+	char		search_path[1024];
+	char		timezone[128];	/* the caller's, for values it reads back */
+	char		datestyle[64];
+	int			ntables;
+	RefreshResult results[FLEXIBLE_ARRAY_MEMBER];
+} RefreshJob;
+
+/* What the last successful run saw, from hvcsv_sync_state. */
+typedef struct SyncState
+{
+	bool		exists;
+	char	   *etag;
+	char	   *last_modified;
+	int64		bytes;
+	char	   *cursor_value;
+	char	   *status;
+} SyncState;
+
+/* Reports bytes received to the COPY progress view; called by fetch.c. */
+void
+hvcsv_progress_bytes(uint64 bytes, int64 total)
+{
+	pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED, bytes - progress_bytes_base);
+	if (total > 0)
+		pgstat_progress_update_param(PROGRESS_COPY_BYTES_TOTAL, total);
+}
+
+/* Reports rows read to the COPY progress view; called by the scan. */
+void
+hvcsv_progress_rows(uint64 rows)
+{
+	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, rows);
+}
+
+/* Finds the extension's owner and schema (SPI must be connected). */
+static void
+extension_info(Oid *owner, char **schema)
+{
+	bool		isnull;
+
+	SPI_execute("SELECT extowner, extnamespace::pg_catalog.regnamespace::text "
+				"FROM pg_catalog.pg_extension WHERE extname = 'hvcsv_fdw'", true, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "extension hvcsv_fdw is not installed in this database");
+	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+}
+
+/* Returns "schema.name" of one of the extension's own objects, quoted. */
+static char *
+extension_table(const char *name)
+{
+	Oid			owner;
+	char	   *schema;
+
+	extension_info(&owner, &schema);
+	return psprintf("%s.%s", schema, quote_identifier(name));
+}
+
+/* Returns the owner of the extension, who writes the sync state. */
+static Oid
+extension_owner(void)
+{
+	Oid			owner;
+	char	   *schema;
+
+	extension_info(&owner, &schema);
+	return owner;
+}
+
+/* Runs a parameterised statement on the sync state as the extension owner. */
+static void
+exec_as_owner(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	Oid			saved_user;
+	int			saved_context;
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(extension_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) < 0)
+		elog(ERROR, "could not write the hvcsv_fdw sync state");
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+/* A nullable text parameter. */
+static Datum
+text_param(const char *value, char *null_flag)
+{
+	*null_flag = value && value[0] ? ' ' : 'n';
+	return value && value[0] ? CStringGetTextDatum(value) : (Datum) 0;
+}
+
+/* Reads the sync state row of a foreign table. */
+static SyncState
+read_state(Oid foreign_table)
+{
+	SyncState	st = {0};
+	char	   *sql = psprintf("SELECT etag, last_modified, bytes, cursor_value, status FROM %s WHERE foreign_table = $1",
+							   extension_table("hvcsv_sync_state"));
+
+	SPI_execute_with_args(sql, 1, (Oid[]) {REGCLASSOID},
+						  (Datum[]) {ObjectIdGetDatum(foreign_table)}, NULL, true, 1);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *bytes = SPI_getvalue(tup, desc, 3);
+
+		st.exists = true;
+		st.etag = SPI_getvalue(tup, desc, 1);
+		st.last_modified = SPI_getvalue(tup, desc, 2);
+		st.bytes = bytes ? strtoi64(bytes, NULL, 10) : -1;
+		st.cursor_value = SPI_getvalue(tup, desc, 4);
+		st.status = SPI_getvalue(tup, desc, 5);
+	}
+	return st;
+}
+
+/* Appends a run to the history and keeps only the newest runs of the table. */
+static void
+write_history(const RefreshJob *job, const RefreshResult *res)
+{
+	char		nulls[13];
+	Datum		values[13];
+	Oid			types[13] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	char	   *history = extension_table("hvcsv_sync_history");
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(job->run_id);
+	values[1] = ObjectIdGetDatum(res->foreign_table);
+	values[2] = text_param(res->target, &nulls[2]);
+	values[3] = CStringGetTextDatum(res->status);
+	values[4] = Int64GetDatum(res->inserted);
+	values[5] = Int64GetDatum(res->updated);
+	values[6] = Int64GetDatum(res->unchanged);
+	values[7] = Int64GetDatum(res->deleted);
+	values[8] = Int64GetDatum(res->rejected);
+	values[9] = Int64GetDatum(res->bytes_fetched);
+	values[10] = TimestampTzGetDatum(res->started);
+	values[11] = TimestampTzGetDatum(res->finished);
+	values[12] = text_param(res->error, &nulls[12]);
+	exec_as_owner(psprintf("INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+						   history),
+				  13, types, values, nulls);
+	exec_as_owner(psprintf("DELETE FROM %s WHERE foreign_table = $1 AND run_id <= "
+						   "(SELECT run_id FROM %s WHERE foreign_table = $1 "
+						   "ORDER BY run_id DESC OFFSET %d LIMIT 1)",
+						   history, history, HISTORY_KEPT),
+				  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(res->foreign_table)}, NULL);
+}
+
+/* Records a successful (or unchanged) run in the sync state. */
+static void
+write_state(const RefreshResult *res, const char *url, const char *etag,
+			const char *last_modified, int64 bytes, const char *cursor_value)
+{
+	char		nulls[14];
+	Datum		values[14];
+	Oid			types[14] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(res->foreign_table);
+	values[1] = CStringGetTextDatum(res->target);
+	values[2] = text_param(url, &nulls[2]);
+	values[3] = text_param(etag, &nulls[3]);
+	values[4] = text_param(last_modified, &nulls[4]);
+	values[5] = Int64GetDatum(bytes);
+	values[6] = Int64GetDatum(res->inserted);
+	values[7] = Int64GetDatum(res->updated);
+	values[8] = Int64GetDatum(res->unchanged);
+	values[9] = Int64GetDatum(res->deleted);
+	values[10] = Int64GetDatum(res->rejected);
+	values[11] = text_param(cursor_value, &nulls[11]);
+	values[12] = TimestampTzGetDatum(res->started);
+	values[13] = TimestampTzGetDatum(res->finished);
+	exec_as_owner(psprintf("INSERT INTO %s AS s (foreign_table, target, source_url, etag, last_modified, bytes, "
+						   "rows_inserted, rows_updated, rows_unchanged, rows_deleted, rows_rejected, "
+						   "cursor_value, started_at, finished_at, status, last_error) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, %s, NULL) "
+						   "ON CONFLICT (foreign_table) DO UPDATE SET target = EXCLUDED.target, "
+						   "source_url = EXCLUDED.source_url, etag = EXCLUDED.etag, "
+						   "last_modified = EXCLUDED.last_modified, bytes = EXCLUDED.bytes, "
+						   "rows_inserted = EXCLUDED.rows_inserted, rows_updated = EXCLUDED.rows_updated, "
+						   "rows_unchanged = EXCLUDED.rows_unchanged, rows_deleted = EXCLUDED.rows_deleted, "
+						   "rows_rejected = EXCLUDED.rows_rejected, cursor_value = EXCLUDED.cursor_value, "
+						   "started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
+						   "status = EXCLUDED.status, last_error = NULL",
+						   extension_table("hvcsv_sync_state"), quote_literal_cstr(res->status)),
+				  14, types, values, nulls);
+}
+
+/* Records a failed run: what was synced before stays, with the error. */
+static void
+write_failure(const RefreshResult *res)
+{
+	char		nulls[5] = "     ";
+	Datum		values[5];
+	Oid			types[5] = {REGCLASSOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+
+	values[0] = ObjectIdGetDatum(res->foreign_table);
+	values[1] = CStringGetTextDatum(res->target[0] ? res->target : "");
+	values[2] = TimestampTzGetDatum(res->started);
+	values[3] = TimestampTzGetDatum(res->finished);
+	values[4] = CStringGetTextDatum(res->error);
+	exec_as_owner(psprintf("INSERT INTO %s AS s (foreign_table, target, started_at, finished_at, status, last_error) "
+						   "VALUES ($1, $2, $3, $4, 'failed', $5) "
+						   "ON CONFLICT (foreign_table) DO UPDATE SET started_at = EXCLUDED.started_at, "
+						   "finished_at = EXCLUDED.finished_at, status = 'failed', last_error = EXCLUDED.last_error",
+						   extension_table("hvcsv_sync_state")),
+				  5, types, values, nulls);
+}
+
+/* The names of the target's primary key columns; an error if it has none. */
+static List *
+primary_key_columns(Relation target)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(target);
+	List	   *names = NIL;
+	Relation	index;
+
+	if (!OidIsValid(pk))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("target table \"%s\" has no primary key", RelationGetRelationName(target)),
+				 errhint("Add a primary key to it, or name its key columns in the foreign table's key option.")));
+	index = index_open(pk, AccessShareLock);
+	for (int i = 0; i < index->rd_index->indnkeyatts; i++)
+		names = lappend(names, get_attname(RelationGetRelid(target),
+										   index->rd_index->indkey.values[i], false));
+	index_close(index, AccessShareLock);
+	return names;
+}
+
+/* Tells whether name is in a list of strings. */
+static bool
+name_in(List *names, const char *name)
+{
+	ListCell   *cell;
+
+	foreach(cell, names)
+		if (strcmp(lfirst(cell), name) == 0)
+			return true;
+	return false;
+}
+
+/* Joins names, quoted, with a prefix before each. */
+static char *
+name_list(List *names, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *cell;
+
+	initStringInfo(&buf);
+	foreach(cell, names)
+		appendStringInfo(&buf, "%s%s%s", buf.len ? ", " : "", prefix,
+						 quote_identifier(lfirst(cell)));
+	return buf.data;
+}
+
+/*
+ * Builds the statement that syncs one table, in one pass over the export:
+ * src is the export (rows past the cursor, if any); upserted inserts new
+ * keys and updates only rows whose values differ; deleted removes rows the
+ * export lacks.  It returns the counts the run reports, and the target's
+ * size before the run for the delete guard.
+ */
+static char *
+sync_statement(const char *ft, const char *target, List *columns, List *keys,
+			   const char *cursor, const char *cursor_type, bool delete_missing)
+{
+	StringInfoData sql;
+	StringInfoData sets;
+	StringInfoData keymatch;
+	List	   *values = NIL;
+	ListCell   *cell;
+
+	initStringInfo(&sets);
+	foreach(cell, columns)
+	{
+		if (name_in(keys, lfirst(cell)))
+			continue;
+		values = lappend(values, lfirst(cell));
+		appendStringInfo(&sets, "%s%s = EXCLUDED.%s", sets.len ? ", " : "",
+						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
+	}
+	initStringInfo(&keymatch);
+	foreach(cell, keys)
+		appendStringInfo(&keymatch, "%ss.%s = t.%s", keymatch.len ? " AND " : "",
+						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH src AS MATERIALIZED (SELECT %s FROM %s",
+					 name_list(columns, ""), ft);
+	if (cursor)
+		appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
+						 quote_identifier(cursor), cursor_type);
+	appendStringInfo(&sql, "), upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM src ON CONFLICT (%s) ",
+					 target, name_list(columns, ""), name_list(columns, ""), name_list(keys, ""));
+	if (values == NIL)
+		appendStringInfoString(&sql, "DO NOTHING");
+	else
+		appendStringInfo(&sql, "DO UPDATE SET %s WHERE (%s) IS DISTINCT FROM (%s)",
+						 sets.data, name_list(values, "t."), name_list(values, "EXCLUDED."));
+	appendStringInfoString(&sql, " RETURNING (t.xmax = 0) AS inserted)");
+	if (delete_missing)
+		appendStringInfo(&sql, ", deleted AS (DELETE FROM %s t WHERE NOT EXISTS "
+						 "(SELECT 1 FROM src s WHERE %s) RETURNING 1)", target, keymatch.data);
+	appendStringInfo(&sql, " SELECT (SELECT count(*) FROM src), "
+					 "(SELECT count(*) FROM upserted WHERE inserted), "
+					 "(SELECT count(*) FROM upserted WHERE NOT inserted), "
+					 "%s, %s, (SELECT count(*) FROM %s)",
+					 cursor ? psprintf("(SELECT max(%s)::text FROM src)", quote_identifier(cursor)) : "NULL",
+					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target);
+	return sql.data;
+}
+
+/* Tells whether the export is the one the last good run synced. */
+static bool
+export_unchanged(const SyncState *st, const char *etag, const char *last_modified, int64 size)
+{
+	if (!st->exists || st->status == NULL ||
+		(strcmp(st->status, "ok") != 0 && strcmp(st->status, "unchanged") != 0))
+		return false;
+	if (etag && etag[0])
+		return st->etag && strcmp(st->etag, etag) == 0;
+	return last_modified && last_modified[0] && st->last_modified &&
+		strcmp(st->last_modified, last_modified) == 0 && st->bytes == size;
+}
+
+/* Refreshes one table inside the current transaction; errors propagate. */
+static void
+refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
+{
+	Oid			ft = res->foreign_table;
+	HvcsvOptions *opts = hvcsv_get_options(ft, job->role);
+	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(ft)),
+													 get_rel_name(ft));
+	Relation	target;
+	Relation	ftrel;
+	List	   *columns = NIL;
+	List	   *keys = NIL;
+	char	   *cursor_type = NULL;
+	SyncState	st;
+	char	   *url;
+	char	   *etag = NULL;
+	char	   *last_modified = NULL;
+	int64		size = -1;
+	bool		unchanged;
+	uint64		bytes_before = hvcsv_bytes_fetched;
+	char	   *sql;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	char	   *new_cursor;
+	int64		source_rows;
+	int64		target_rows;
+
+	if (opts->target == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("foreign table \"%s\" has no target option", get_rel_name(ft))));
+	target = table_openrv(makeRangeVarFromNameList(hvcsv_qualified_name_list(opts->target)),
+						  RowExclusiveLock);
+	snprintf(res->target, sizeof(res->target), "%s",
+			 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(target)),
+										RelationGetRelationName(target)));
+
+	/* Columns are matched by name; generated target columns are left alone. */
+	ftrel = relation_open(ft, AccessShareLock);
+	for (int a = 0; a < RelationGetDescr(target)->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(target), a);
+
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		for (int b = 0; b < RelationGetDescr(ftrel)->natts; b++)
+		{
+			Form_pg_attribute fatt = TupleDescAttr(RelationGetDescr(ftrel), b);
+
+			if (!fatt->attisdropped && strcmp(NameStr(att->attname), NameStr(fatt->attname)) == 0)
+			{
+				columns = lappend(columns, pstrdup(NameStr(att->attname)));
+				if (opts->cursor_column && strcmp(opts->cursor_column, NameStr(fatt->attname)) == 0)
+					cursor_type = format_type_with_typemod(fatt->atttypid, fatt->atttypmod);
+			}
+		}
+	}
+	relation_close(ftrel, AccessShareLock);
+
+	if (opts->key)
+	{
+		List	   *names;
+
+		SplitIdentifierString(pstrdup(opts->key), ',', &names);
+		keys = names;
+	}
+	else
+		keys = primary_key_columns(target);
+	*keys_out = keys;
+	{
+		ListCell   *cell;
+
+		foreach(cell, keys)
+			if (!name_in(columns, lfirst(cell)))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("key column \"%s\" is not a column of both \"%s\" and \"%s\"",
+								(char *) lfirst(cell), get_rel_name(ft), RelationGetRelationName(target))));
+	}
+	if (opts->cursor_column && cursor_type == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("cursor column \"%s\" is not a column of both \"%s\" and \"%s\"",
+						opts->cursor_column, get_rel_name(ft), RelationGetRelationName(target))));
+
+	/* Progress shows in pg_stat_progress_copy, the download included. */
+	hvcsv_progress_active = true;
+	progress_bytes_base = bytes_before;
+	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, RelationGetRelid(target));
+	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
+	pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
+
+	/* Change detection: one (conditional) request. */
+	st = read_state(ft);
+	url = hvcsv_redact_url(opts->url);
+	if (opts->reader == HVCSV_READER_STREAMING)
+	{
+		HvcsvRequest req;
+		HvcsvBody  *body;
+
+		hvcsv_request_init(&req, opts);
+		if (export_unchanged(&st, st.etag, st.last_modified, st.bytes))
+		{
+			req.if_none_match = st.etag;
+			req.if_modified_since = st.last_modified;
+		}
+		body = hvcsv_body_open(&req, NULL, NULL);
+		etag = pstrdup(hvcsv_body_response(body)->etag);
+		last_modified = pstrdup(hvcsv_body_response(body)->last_modified);
+		unchanged = hvcsv_body_response(body)->status == 304;
+		hvcsv_body_close(body);
+		if (unchanged)
+		{
+			etag = st.etag;
+			last_modified = st.last_modified;
+		}
+		size = st.bytes;
+	}
+	else
+	{
+		HvcsvSpool *spool = hvcsv_spool_open(opts);
+
+		etag = spool->etag;
+		last_modified = spool->last_modified;
+		size = spool->size;
+		hvcsv_spool_close(spool);
+		unchanged = export_unchanged(&st, etag, last_modified, size);
+	}
+
+	if (unchanged)
+	{
+		hvcsv_progress_active = false;
+		pgstat_progress_end_command();
+		strlcpy(res->status, "unchanged", sizeof(res->status));
+		res->bytes_fetched = hvcsv_bytes_fetched - bytes_before;
+		res->finished = GetCurrentTimestamp();
+		write_state(res, url, etag, last_modified, size, st.cursor_value);
+		write_history(job, res);
+		table_close(target, NoLock);
+		return;
+	}
+
+	sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column, cursor_type,
+						 opts->delete_missing);
+	if (opts->cursor_column)
+		SPI_execute_with_args(sql, 1, (Oid[]) {TEXTOID},
+							  (Datum[]) {st.cursor_value ? CStringGetTextDatum(st.cursor_value) : (Datum) 0},
+							  st.cursor_value ? NULL : "n", false, 0);
+	else
+		SPI_execute(sql, false, 0);
+	hvcsv_progress_active = false;
+	pgstat_progress_end_command();
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	source_rows = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
+	res->inserted = strtoi64(SPI_getvalue(tup, desc, 2), NULL, 10);
+	res->updated = strtoi64(SPI_getvalue(tup, desc, 3), NULL, 10);
+	new_cursor = SPI_getvalue(tup, desc, 4);
+	res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
+	target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
+	res->unchanged = source_rows - res->inserted - res->updated;
+
+	/* A snapshot that would empty much of the target is likely truncated. */
+	if (res->deleted > 0 && res->deleted > opts->delete_limit * target_rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("refusing to delete " INT64_FORMAT " of " INT64_FORMAT " rows of \"%s\", more than delete_limit (%.0f%%)",
+						res->deleted, target_rows, RelationGetRelationName(target),
+						opts->delete_limit * 100),
+				 errdetail("The export may be truncated. Nothing was written."),
+				 errhint("If the export really shrank, raise the foreign table's delete_limit option.")));
+
+	strlcpy(res->status, "ok", sizeof(res->status));
+	res->bytes_fetched = hvcsv_bytes_fetched - bytes_before;
+	res->finished = GetCurrentTimestamp();
+	write_state(res, url, etag, last_modified, size,
+				opts->cursor_column ? (new_cursor ? new_cursor : st.cursor_value) : NULL);
+	write_history(job, res);
+	table_close(target, NoLock);
+}
+
+/* Makes a duplicate-key failure name the key that is there twice. */
+static void
+explain_duplicate_key(RefreshResult *res, List *keys)
+{
+	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(res->foreign_table)),
+													 get_rel_name(res->foreign_table));
+	char	   *sql = psprintf("SELECT (%s)::text FROM %s GROUP BY %s HAVING count(*) > 1 LIMIT 1",
+							   name_list(keys, ""), ft_name, name_list(keys, ""));
+
+	if (keys == NIL || SPI_execute(sql, true, 1) < 0 || SPI_processed != 1)
+		return;
+	snprintf(res->error, sizeof(res->error),
+			 "the export has key (%s)=%s more than once; nothing was written",
+			 name_list(keys, ""), SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+}
+
+/* Refreshes one table in a transaction of its own, recording any failure. */
+static void
+refresh_one(RefreshJob *job, RefreshResult *res)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	LOCKTAG		tag;
+	List	   *volatile keys = NIL;
+	ErrorData  *volatile edata = NULL;
+
+	res->started = GetCurrentTimestamp();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	pgstat_report_activity(STATE_RUNNING, psprintf("hvcsv_refresh(%u)", res->foreign_table));
+
+	/* A second refresh of the same table does not wait: it is skipped. */
+	memset(&tag, 0, sizeof(tag));
+	tag.locktag_field1 = MyDatabaseId;
+	tag.locktag_field2 = res->foreign_table;
+	tag.locktag_field4 = REFRESH_LOCK_CLASS;
+	tag.locktag_type = LOCKTAG_ADVISORY;
+	tag.locktag_lockmethodid = USER_LOCKMETHOD;
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		const char *target = hvcsv_get_options(res->foreign_table, job->role)->target;
+
+		strlcpy(res->target, target ? target : "", sizeof(res->target));
+		strlcpy(res->status, "skipped", sizeof(res->status));
+		res->finished = GetCurrentTimestamp();
+		write_history(job, res);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return;
+	}
+
+	PG_TRY();
+	{
+		refresh_table(job, res, (List **) &keys);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		hvcsv_progress_active = false;
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	if (edata == NULL)
+		return;
+
+	/* The table's changes are gone; record why, in a new transaction. */
+	strlcpy(res->status, "failed", sizeof(res->status));
+	res->inserted = res->updated = res->unchanged = res->deleted = res->rejected = 0;
+	strlcpy(res->error, edata->message, sizeof(res->error));
+	res->finished = GetCurrentTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	PG_TRY();
+	{
+		if (edata->sqlerrcode == ERRCODE_CARDINALITY_VIOLATION)
+			explain_duplicate_key(res, keys);
+		write_failure(res);
+		write_history(job, res);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		/* The table itself may be gone: the caller still gets the error. */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+}
+
+/* The background worker: refreshes the job's tables, one transaction each. */
+void
+hvcsv_refresh_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	RefreshJob *job;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("hvcsv_fdw refresh worker could not find its job")));
+	job = dsm_segment_address(seg);
+	BackgroundWorkerInitializeConnectionByOid(job->database, job->role, 0);
+	SetConfigOption("hvcsv_fdw.spool_directory", job->spool_directory, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", job->search_path, PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("TimeZone", job->timezone, PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("DateStyle", job->datestyle, PGC_USERSET, PGC_S_SESSION);
+
+	for (int i = 0; i < job->ntables; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		refresh_one(job, &job->results[i]);
+	}
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+/* The foreign tables that hvcsv_refresh() refreshes when given none. */
+static List *
+tables_with_target(void)
+{
+	List	   *tables = NIL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	SPI_connect();
+	SPI_execute("SELECT ft.ftrelid FROM pg_catalog.pg_foreign_table ft "
+				"JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver "
+				"JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw "
+				"WHERE w.fdwhandler = 'hvcsv_fdw_handler'::pg_catalog.regproc "
+				"AND EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(ft.ftoptions) o "
+				"WHERE o.option_name = 'target') ORDER BY ft.ftrelid", true, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			ft = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		/* The list must outlive SPI's memory. */
+		tables = lappend_oid(tables, ft);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return tables;
+}
+
+/* Draws a run id from the extension's sequence. */
+static int64
+next_run_id(void)
+{
+	int64		run_id;
+	bool		isnull;
+
+	SPI_connect();
+	SPI_execute_with_args("SELECT pg_catalog.nextval($1::pg_catalog.regclass)", 1, (Oid[]) {TEXTOID},
+						  (Datum[]) {CStringGetTextDatum(extension_table("hvcsv_run_id"))},
+						  NULL, false, 1);
+	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return run_id;
+}
+
+/* Waits for the worker; cancelling the caller stops the worker too. */
+static void
+wait_for_worker(BackgroundWorkerHandle *handle)
+{
+	PG_TRY();
+	{
+		for (;;)
+		{
+			pid_t		pid;
+
+			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 100, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		TerminateBackgroundWorker(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * hvcsv_refresh(foreign_table regclass DEFAULT NULL): refreshes one foreign
+ * table, or every hvcsv_fdw foreign table that has a target, and returns a
+ * row per table.
+ */
+Datum
+hvcsv_refresh(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *tables;
+	dsm_segment *seg;
+	RefreshJob *job;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	ListCell   *cell;
+	int			i = 0;
+	int			failed = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		tables = tables_with_target();
+	else
+	{
+		Oid			ft = PG_GETARG_OID(0);
+
+		if (get_rel_relkind(ft) != RELKIND_FOREIGN_TABLE ||
+			strcmp(get_func_name(GetForeignDataWrapper(GetForeignServer(GetForeignTable(ft)->serverid)->fdwid)->fdwhandler),
+				   "hvcsv_fdw_handler") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not an hvcsv_fdw foreign table", get_rel_name(ft))));
+		tables = list_make1_oid(ft);
+	}
+	if (tables == NIL)
+		return (Datum) 0;
+
+	seg = dsm_create(add_size(offsetof(RefreshJob, results),
+							  mul_size(sizeof(RefreshResult), list_length(tables))), 0);
+	job = dsm_segment_address(seg);
+	memset(job, 0, offsetof(RefreshJob, results));
+	job->database = MyDatabaseId;
+	job->role = GetUserId();
+	job->run_id = next_run_id();
+	strlcpy(job->spool_directory, hvcsv_spool_directory, sizeof(job->spool_directory));
+	strlcpy(job->search_path, namespace_search_path, sizeof(job->search_path));
+	strlcpy(job->timezone, GetConfigOption("TimeZone", false, false), sizeof(job->timezone));
+	strlcpy(job->datestyle, GetConfigOption("DateStyle", false, false), sizeof(job->datestyle));
+	job->ntables = list_length(tables);
+	foreach(cell, tables)
+	{
+		memset(&job->results[i], 0, sizeof(RefreshResult));
+		job->results[i].foreign_table = lfirst_oid(cell);
+		strlcpy(job->results[i].status, "failed", sizeof(job->results[i].status));
+		strlcpy(job->results[i].error, "the refresh worker stopped before this table",
+				sizeof(job->results[i].error));
+		i++;
+	}
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "hvcsv_fdw");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "hvcsv_refresh_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "hvcsv_fdw refresh for PID %d", MyProcPid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "hvcsv_fdw refresh");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a refresh worker"),
+				 errhint("More background workers may be needed: raise max_worker_processes.")));
+	wait_for_worker(handle);
+
+	for (i = 0; i < job->ntables; i++)
+	{
+		RefreshResult *res = &job->results[i];
+		Datum		values[10];
+		bool		nulls[10] = {0};
+
+		values[0] = ObjectIdGetDatum(res->foreign_table);
+		values[1] = CStringGetTextDatum(res->target);
+		nulls[1] = res->target[0] == '\0';
+		values[2] = CStringGetTextDatum(res->status);
+		values[3] = Int64GetDatum(res->inserted);
+		values[4] = Int64GetDatum(res->updated);
+		values[5] = Int64GetDatum(res->unchanged);
+		values[6] = Int64GetDatum(res->deleted);
+		values[7] = Int64GetDatum(res->rejected);
+		values[8] = Int64GetDatum(res->bytes_fetched);
+		values[9] = DirectFunctionCall2(timestamp_mi,
+										TimestampTzGetDatum(res->finished ? res->finished : res->started),
+										TimestampTzGetDatum(res->started));
+		nulls[9] = res->started == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (strcmp(res->status, "failed") == 0)
+		{
+			failed++;
+			ereport(WARNING,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("refresh of \"%s\" failed: %s", get_rel_name(res->foreign_table) ?
+							get_rel_name(res->foreign_table) : "?", res->error)));
+		}
+	}
+	dsm_detach(seg);
+
+	if (failed > 0 && strcmp(hvcsv_refresh_failure_mode, "error") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("hvcsv_refresh: %d of %d tables failed", failed, list_length(tables)),
+				 errdetail("The tables that did not fail were refreshed; hvcsv_sync_state has the errors."),
+				 errhint("Set hvcsv_fdw.refresh_failure to \"warning\" to return the results instead.")));
+	return (Datum) 0;
+}
