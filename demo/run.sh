@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The main job with defaults: a throwaway PostgreSQL cluster, a bundled
 # sample CSV API (the fixture server with an API key, serving a generated
-# seed-shaped export), and hvcsv_fdw querying it in place.  Installs what a
-# fresh Debian 12 lacks (as root), and stops what it started.
-#   demo/run.sh [--rows N]     (default 200000)
+# seed-shaped export), the seed connector's three tables as foreign tables
+# (one per reader), synced into local tables by hvcsv_refresh(), twice:
+# the second run finds the export unchanged.  Installs what a fresh Debian
+# 12 lacks (as root), and stops what it started.
+#   demo/run.sh [--rows N]     (default 1000000)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . test/lib.sh
 
-rows=200000
+rows=1000000
 [ "${1:-}" = "--rows" ] && rows=$2
 
 PGPORT=54319
@@ -38,34 +40,63 @@ echo "sample CSV API: http://127.0.0.1:$API_PORT/accounts.csv (Authorization: ap
 
 psql -X -h "$work" -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 <<SQL
 \echo
-\echo == set up: the extension, the API, its key, and the export as a table
+\echo == set up: the extension, the API and its key
 CREATE EXTENSION hvcsv_fdw;
 CREATE SERVER csv_api FOREIGN DATA WRAPPER hvcsv_fdw
-  OPTIONS (api_url 'http://127.0.0.1:$API_PORT', max_age '10min');
+  OPTIONS (api_url 'http://127.0.0.1:$API_PORT');
 CREATE USER MAPPING FOR CURRENT_USER SERVER csv_api OPTIONS (api_key '$API_KEY');
-CREATE FOREIGN TABLE accounts (
-  has_id text, name text, city text, created_at timestamptz, email text,
-  country text, amount numeric, quantity integer, active boolean, notes text)
-  SERVER csv_api OPTIONS (path '/accounts.csv');
+
+\echo
+\echo == the seed's three tables, one per reader, typed from the header and a sample
+IMPORT FOREIGN SCHEMA accounts FROM SERVER csv_api INTO public OPTIONS (path '/accounts.csv');
+\d accounts_projected
+
+\echo
+\echo == local target tables, keyed by has_id, and each foreign table pointed at one
+CREATE TABLE table_using_dask (LIKE accounts_partitioned, PRIMARY KEY (has_id));
+CREATE TABLE table_using_pandas_pyarrow (LIKE accounts_projected, PRIMARY KEY (has_id));
+CREATE TABLE table_using_polars (LIKE accounts_streaming, PRIMARY KEY (has_id));
+ALTER FOREIGN TABLE accounts_partitioned OPTIONS (ADD target 'table_using_dask');
+ALTER FOREIGN TABLE accounts_projected OPTIONS (ADD target 'table_using_pandas_pyarrow');
+ALTER FOREIGN TABLE accounts_streaming OPTIONS (ADD target 'table_using_polars');
 
 \echo
 \echo == EXPLAIN alone fetches nothing
-EXPLAIN SELECT has_id, city FROM accounts;
+EXPLAIN SELECT has_id, city FROM accounts_projected;
 
+\echo
+\echo == sync: SELECT * FROM hvcsv_refresh()   (what cron would run)
+SELECT * FROM hvcsv_refresh();
+
+\echo
+\echo == the sync state
+SELECT foreign_table, target, source_url, etag, bytes, rows_inserted, status, finished_at - started_at AS took
+  FROM hvcsv_sync_state ORDER BY foreign_table::text;
+
+\echo
+\echo == a few synced rows
+SELECT has_id, name, city, created_at FROM table_using_polars ORDER BY has_id LIMIT 5;
+SELECT (SELECT count(*) FROM table_using_dask) AS dask_rows,
+       (SELECT count(*) FROM table_using_pandas_pyarrow) AS pandas_rows,
+       (SELECT count(*) FROM table_using_polars) AS polars_rows;
+
+\echo
+\echo == the same sync again: the export has not changed, so nothing is written
+SELECT * FROM hvcsv_refresh();
+
+\echo
+\echo == queries in place, converting only the columns they use
 \timing on
-\echo
-\echo == the first query downloads the export into the spool
-SELECT count(*) AS rows FROM accounts;
-\echo
-\echo == later queries read the spool, converting only the columns they use
 SELECT city, count(*) AS accounts, round(avg(amount), 2) AS avg_amount
-  FROM accounts GROUP BY city ORDER BY accounts DESC, city LIMIT 5;
-SELECT has_id, name, city, created_at FROM accounts ORDER BY created_at DESC LIMIT 5;
+  FROM accounts_projected GROUP BY city ORDER BY accounts DESC, city LIMIT 5;
+SELECT has_id, name FROM accounts_streaming LIMIT 3;
 \timing off
-\echo
-EXPLAIN SELECT has_id, city FROM accounts;
 SQL
 
 echo
 echo "== requests the API saw"
-curl -s "http://127.0.0.1:$API_PORT/_log.csv" | cut -d, -f2-4,10
+curl -s "http://127.0.0.1:$API_PORT/_log.csv" | python3 -c '
+import csv, sys
+for r in csv.DictReader(sys.stdin):
+    print(r["method"], r["target"], r["status"], r["bytes_sent"], "bytes",
+          "(conditional)" if r["if_none_match"] else "", "" if r["complete"] == "t" else "(stopped early)")'

@@ -268,6 +268,7 @@ write_state(const RefreshResult *res, const char *url, const char *etag,
 	values[3] = text_param(etag, &nulls[3]);
 	values[4] = text_param(last_modified, &nulls[4]);
 	values[5] = Int64GetDatum(bytes);
+	nulls[5] = bytes < 0 ? 'n' : ' ';	/* a streamed export's size is not known */
 	values[6] = Int64GetDatum(res->inserted);
 	values[7] = Int64GetDatum(res->updated);
 	values[8] = Int64GetDatum(res->unchanged);
