@@ -12,6 +12,7 @@ OBJS = \
 	src/csv_stream.o \
 	src/column_map.o \
 	src/tuple_build.o \
+	src/reject.o \
 	src/reader_projected.o \
 	src/reader_partitioned.o \
 	src/reader_streaming.o \

@@ -54,14 +54,27 @@ CREATE TABLE hvcsv_sync_history (
   error text
 );
 CREATE INDEX hvcsv_sync_history_table ON hvcsv_sync_history (foreign_table, run_id);
+
+-- Rows that on_error 'skip' rejected during a run (the first 1000 of a run),
+-- kept as long as the run is in the history.
+CREATE TABLE hvcsv_rejects (
+  run_id bigint NOT NULL,
+  foreign_table regclass NOT NULL,
+  line bigint,                -- first line of the record
+  byte_offset bigint,         -- where the record starts in the export
+  error text,
+  raw text                    -- the record, clipped to 1000 bytes
+);
+CREATE INDEX hvcsv_rejects_table ON hvcsv_rejects (foreign_table, run_id);
 CREATE SEQUENCE hvcsv_run_id;
 
 SELECT pg_catalog.pg_extension_config_dump('hvcsv_sync_state', '');
 SELECT pg_catalog.pg_extension_config_dump('hvcsv_sync_history', '');
+SELECT pg_catalog.pg_extension_config_dump('hvcsv_rejects', '');
 
 -- Everyone may read the state; hvcsv_refresh() writes it as the
 -- extension's owner, and the targets as the caller.
-GRANT SELECT ON hvcsv_sync_state, hvcsv_sync_history TO PUBLIC;
+GRANT SELECT ON hvcsv_sync_state, hvcsv_sync_history, hvcsv_rejects TO PUBLIC;
 
 CREATE FUNCTION hvcsv_refresh(foreign_table regclass DEFAULT NULL)
 RETURNS TABLE (

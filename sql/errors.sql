@@ -40,3 +40,39 @@ CREATE FOREIGN TABLE dup_unused (id int) SERVER fx OPTIONS (path '/dup_header.cs
 SELECT * FROM dup_unused;
 CREATE FOREIGN TABLE not_matched (has_id text, name text) SERVER fx OPTIONS (path '/accounts.csv', header 'match');
 SELECT * FROM not_matched;
+
+-- on_error 'skip': bad rows are skipped and counted (a NOTICE says how
+-- many); EXPLAIN ANALYZE shows them; reject_limit stops a scan that
+-- rejects too many
+CREATE FOREIGN TABLE skip_bad (id int, note text) SERVER fx
+  OPTIONS (path '/bad_after_newline.csv', on_error 'skip');
+SELECT * FROM skip_bad ORDER BY id;
+CREATE FOREIGN TABLE skip_fields (id int, name text) SERVER fx
+  OPTIONS (path '/bad_fields.csv', on_error 'skip');
+SELECT * FROM skip_fields;
+CREATE FOREIGN TABLE skip_utf8 (id int, name text) SERVER fx
+  OPTIONS (path '/bad_utf8.csv', on_error 'skip');
+SELECT * FROM skip_utf8;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM skip_utf8;
+COPY (SELECT CASE WHEN i % 3 = 0 THEN 'x' || i ELSE i::text END FROM generate_series(1, 30) i)
+  TO '/tmp/hvcsv_fixture_www/mostly_ints.csv';
+CREATE FOREIGN TABLE limited (n int) SERVER fx
+  OPTIONS (path '/mostly_ints.csv', header 'false', on_error 'skip', reject_limit '5');
+SELECT sum(n) FROM limited;
+ALTER FOREIGN TABLE limited OPTIONS (SET reject_limit '10');
+SELECT sum(n) FROM limited;
+-- (a row is rejected only for a column the query reads)
+SELECT count(*) FROM limited;
+-- an unterminated quote is not a bad row but a broken file: still an error
+CREATE FOREIGN TABLE skip_quote (id int, name text) SERVER fx
+  OPTIONS (path '/bad_quote.csv', on_error 'skip');
+SELECT * FROM skip_quote;
+-- skipping rows means no parallel scan (rows are converted in subtransactions)
+CREATE FOREIGN TABLE skip_partitioned (id int, note text) SERVER fx
+  OPTIONS (path '/bad_after_newline.csv', on_error 'skip', reader 'partitioned');
+SET parallel_setup_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT * FROM skip_partitioned;
+SELECT * FROM skip_partitioned ORDER BY id;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;

@@ -54,7 +54,6 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (encoding 'klingon');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (block_size '1kB');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (batch_rows '0');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'ignore');
-CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'skip');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reject_limit '-1');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (target 'a.b.c.d');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key '');

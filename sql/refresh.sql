@@ -115,6 +115,18 @@ SELECT * FROM refresh();
 SELECT has_id, amount FROM acct ORDER BY has_id;
 SELECT status FROM hvcsv_sync_history WHERE foreign_table = 'sync_src'::regclass ORDER BY run_id DESC LIMIT 1;
 
+-- on_error 'skip': bad rows are counted and kept in hvcsv_rejects
+COPY (SELECT * FROM (VALUES ('id,note'), ('1,"a'), ('b"'), ('2,x'), ('bad,y'), ('3,z,extra')) v)
+  TO '/tmp/hvcsv_fixture_www/some_bad.csv';
+CREATE TABLE notes (id int PRIMARY KEY, note text);
+CREATE FOREIGN TABLE note_src (id int, note text) SERVER fx
+  OPTIONS (path '/some_bad.csv', target 'notes', on_error 'skip');
+SELECT * FROM refresh('note_src');
+SELECT foreign_table, status, rows_inserted, rows_rejected FROM hvcsv_sync_state
+  WHERE foreign_table = 'note_src'::regclass;
+SELECT line, byte_offset, error, raw FROM hvcsv_rejects
+  WHERE foreign_table = 'note_src'::regclass ORDER BY line;
+
 -- errors for what cannot be refreshed
 SELECT * FROM refresh('acct');
 CREATE FOREIGN TABLE no_target (has_id text) SERVER fx OPTIONS (path '/sync.csv');

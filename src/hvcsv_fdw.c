@@ -172,7 +172,8 @@ hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 startup_cost, startup_cost + run_cost, NIL,
 									 NULL, NULL, NIL));
 
-	if (ps->opts->reader != HVCSV_READER_PARTITIONED || !baserel->consider_parallel)
+	if (ps->opts->reader != HVCSV_READER_PARTITIONED || ps->opts->on_error_skip ||
+		!baserel->consider_parallel)
 		return;
 	workers = compute_parallel_worker(baserel, ps->pages, -1,
 									  max_parallel_workers_per_gather);
@@ -234,7 +235,7 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
-		ExplainPropertyInteger("Rows Rejected", NULL, 0, es);
+		ExplainPropertyInteger("Rows Rejected", NULL, ran ? scan->rows_rejected : 0, es);
 	}
 }
 
@@ -281,16 +282,22 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 	scan_start(scan);
 	scan->errcallback.previous = error_context_stack;
 	error_context_stack = &scan->errcallback;
-	if (!scan->at_end && scan->reader->next(scan))
+	while (!scan->at_end)
 	{
-		hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
-		scan->rows++;
-		if (hvcsv_progress_active && scan->rows % 1024 == 0)
-			hvcsv_progress_rows(scan->rows);
-		found = true;
+		if (!scan->reader->next(scan))
+		{
+			scan->at_end = true;
+			break;
+		}
+		if (hvcsv_build_or_reject(scan, slot))
+		{
+			scan->rows++;
+			if (hvcsv_progress_active && scan->rows % 1024 == 0)
+				hvcsv_progress_rows(scan->rows);
+			found = true;
+			break;
+		}
 	}
-	else
-		scan->at_end = true;
 	error_context_stack = scan->errcallback.previous;
 	return found;
 }
@@ -382,7 +389,10 @@ hvcsvEndForeignScan(ForeignScanState *node)
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
 
 	if (scan && scan->started)
+	{
 		scan->reader->end(scan);
+		hvcsv_report_rejects(scan);
+	}
 }
 
 /*
@@ -394,7 +404,10 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 {
 	Oid			userid = OidIsValid(rel->userid) ? rel->userid : GetUserId();
 
-	return hvcsv_get_options(rte->relid, userid)->reader == HVCSV_READER_PARTITIONED;
+	HvcsvOptions *opts = hvcsv_get_options(rte->relid, userid);
+
+	/* on_error 'skip' converts rows in subtransactions, which workers cannot. */
+	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip;
 }
 
 /*
@@ -479,7 +492,15 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	while (!scan->at_end && scan->reader->next(scan))
 	{
 		int			k = -1;
+		bool		built = false;
 
+		/* With on_error 'skip', a row must convert to count at all. */
+		if (opts->on_error_skip)
+		{
+			if (!hvcsv_build_or_reject(scan, slot))
+				continue;
+			built = true;
+		}
 		if (nrows < targrows)
 			k = nrows++;
 		else
@@ -495,7 +516,8 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		}
 		if (k >= 0)
 		{
-			hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
+			if (!built)
+				hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
 			rows[k] = heap_form_tuple(desc, slot->tts_values, slot->tts_isnull);
 		}
 		rows_seen += 1;

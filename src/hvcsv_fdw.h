@@ -253,6 +253,7 @@ extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *st
 extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
 							  TupleTableSlot *slot);
 extern void hvcsv_error_context(void *arg);
+extern char *hvcsv_printable(const char *bytes, size_t len, bool clipped);
 
 /* in hvcsv_fdw.c and the readers */
 
@@ -271,6 +272,7 @@ typedef struct HvcsvScan
 	bool		started;		/* the reader has begun */
 	bool		at_end;
 	uint64		rows;
+	uint64		rows_rejected;	/* by on_error 'skip' */
 	uint64		bytes_read;		/* input bytes read by this process */
 	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
 	ErrorContextCallback errcallback;
@@ -306,6 +308,23 @@ extern bool hvcsv_progress_active;
 extern void hvcsv_progress_bytes(uint64 bytes, int64 total);
 extern void hvcsv_progress_rows(uint64 rows);
 extern char *hvcsv_refresh_failure_mode;
+
+/* in reject.c */
+
+/* A row rejected by on_error 'skip', kept for hvcsv_refresh(). */
+typedef struct HvcsvReject
+{
+	uint64		line;
+	uint64		byte_offset;
+	char	   *error;
+	char	   *raw;			/* the record's text, clipped */
+} HvcsvReject;
+
+extern bool hvcsv_collect_rejects;
+extern List *hvcsv_collected_rejects;
+extern uint64 hvcsv_collected_reject_count;
+extern bool hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot);
+extern void hvcsv_report_rejects(HvcsvScan *scan);
 
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);

@@ -294,10 +294,7 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		if (strcmp(value, "stop") == 0)
 			opts->on_error_skip = false;
 		else if (strcmp(value, "skip") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("on_error \"skip\" is not available in this version of hvcsv_fdw"),
-					 errhint("Use on_error \"stop\".")));
+			opts->on_error_skip = true;
 		else
 			invalid_value(def, "The value must be \"stop\" or \"skip\".");
 	}

@@ -249,6 +249,34 @@ write_history(const RefreshJob *job, const RefreshResult *res)
 						   "ORDER BY run_id DESC OFFSET %d LIMIT 1)",
 						   history, history, HISTORY_KEPT),
 				  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(res->foreign_table)}, NULL);
+	exec_as_owner(psprintf("DELETE FROM %s r WHERE foreign_table = $1 AND NOT EXISTS "
+						   "(SELECT 1 FROM %s h WHERE h.foreign_table = $1 AND h.run_id = r.run_id)",
+						   extension_table("hvcsv_rejects"), history),
+				  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(res->foreign_table)}, NULL);
+}
+
+/* Keeps the rows that on_error 'skip' rejected in this run. */
+static void
+write_rejects(const RefreshJob *job, const RefreshResult *res)
+{
+	char	   *sql = psprintf("INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6)",
+							   extension_table("hvcsv_rejects"));
+	Oid			types[6] = {INT8OID, REGCLASSOID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	ListCell   *cell;
+
+	foreach(cell, hvcsv_collected_rejects)
+	{
+		HvcsvReject *r = (HvcsvReject *) lfirst(cell);
+		Datum		values[6];
+
+		values[0] = Int64GetDatum(job->run_id);
+		values[1] = ObjectIdGetDatum(res->foreign_table);
+		values[2] = Int64GetDatum(r->line);
+		values[3] = Int64GetDatum(r->byte_offset);
+		values[4] = CStringGetTextDatum(r->error);
+		values[5] = CStringGetTextDatum(r->raw);
+		exec_as_owner(sql, 6, types, values, NULL);
+	}
 }
 
 /* Records a successful (or unchanged) run in the sync state. */
@@ -575,6 +603,9 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 
 	sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column, cursor_type,
 						 opts->delete_missing);
+	hvcsv_collect_rejects = true;
+	hvcsv_collected_rejects = NIL;
+	hvcsv_collected_reject_count = 0;
 	if (opts->cursor_column)
 		SPI_execute_with_args(sql, 1, (Oid[]) {TEXTOID},
 							  (Datum[]) {st.cursor_value ? CStringGetTextDatum(st.cursor_value) : (Datum) 0},
@@ -582,6 +613,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	else
 		SPI_execute(sql, false, 0);
 	hvcsv_progress_active = false;
+	hvcsv_collect_rejects = false;
 	pgstat_progress_end_command();
 
 	tup = SPI_tuptable->vals[0];
@@ -593,6 +625,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
 	target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
 	res->unchanged = source_rows - res->inserted - res->updated;
+	res->rejected = hvcsv_collected_reject_count;
 
 	/* A snapshot that would empty much of the target is likely truncated. */
 	if (res->deleted > 0 && res->deleted > opts->delete_limit * target_rows)
@@ -610,6 +643,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	write_state(res, url, etag, last_modified, size,
 				opts->cursor_column ? (new_cursor ? new_cursor : st.cursor_value) : NULL);
 	write_history(job, res);
+	write_rejects(job, res);
 	table_close(target, NoLock);
 }
 
@@ -679,6 +713,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		edata = CopyErrorData();
 		FlushErrorState();
 		hvcsv_progress_active = false;
+		hvcsv_collect_rejects = false;
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();

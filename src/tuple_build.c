@@ -113,32 +113,45 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	ExecStoreVirtualTuple(slot);
 }
 
-/* Renders a value for a message: clipped, with bad bytes as \xNN. */
-static char *
-shown_value(const char *value)
+/*
+ * Renders bytes for a message: the text if it is valid in the database
+ * encoding, else with control and non-ASCII bytes as \xNN; "..." marks a
+ * clipped value.
+ */
+char *
+hvcsv_printable(const char *bytes, size_t len, bool clipped)
 {
-	size_t		len = strlen(value);
 	StringInfoData buf;
 
-	if (pg_verifymbstr(value, len, true))
-	{
-		int			clip = pg_mbcliplen(value, len, MAX_SHOWN_VALUE);
-
-		return psprintf("%.*s%s", clip, value, (size_t) clip < len ? "..." : "");
-	}
+	if (pg_verifymbstr(bytes, len, true))
+		return psprintf("%.*s%s", (int) len, bytes, clipped ? "..." : "");
 	initStringInfo(&buf);
-	for (size_t i = 0; i < len && i < MAX_SHOWN_VALUE; i++)
+	for (size_t i = 0; i < len; i++)
 	{
-		unsigned char c = (unsigned char) value[i];
+		unsigned char c = (unsigned char) bytes[i];
 
 		if (c < 0x20 || c >= 0x7f)
 			appendStringInfo(&buf, "\\x%02x", c);
 		else
 			appendStringInfoChar(&buf, c);
 	}
-	if (len > MAX_SHOWN_VALUE)
+	if (clipped)
 		appendStringInfoString(&buf, "...");
 	return buf.data;
+}
+
+/* Renders a value for a message, clipped to MAX_SHOWN_VALUE bytes. */
+static char *
+shown_value(const char *value)
+{
+	size_t		len = strlen(value);
+	size_t		clip = len;
+
+	if (pg_verifymbstr(value, len, true))
+		clip = pg_mbcliplen(value, len, MAX_SHOWN_VALUE);
+	else
+		clip = Min(len, MAX_SHOWN_VALUE);
+	return hvcsv_printable(value, clip, clip < len);
 }
 
 /* Error context: the table, the line, and the column and value if any. */
