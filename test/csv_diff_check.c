@@ -93,6 +93,29 @@ parse_libcsv(const char *in, size_t len)
 	return r;
 }
 
+/* Sizes a record's output for any record of an input of len bytes. */
+static void
+record_alloc(CsvRecord *rec, size_t len)
+{
+	/* A record of len bytes has at most len + 1 fields. */
+	rec->nslots = len + 1;
+	rec->out_cap = len + rec->nslots + 1;
+	rec->out = malloc(rec->out_cap);
+	rec->slot_state = malloc(rec->nslots);
+	rec->slot_offset = malloc(rec->nslots * sizeof(size_t));
+	rec->slot_length = malloc(rec->nslots * sizeof(size_t));
+}
+
+/* Frees what record_alloc allocated. */
+static void
+record_free(CsvRecord *rec)
+{
+	free(rec->out);
+	free(rec->slot_state);
+	free(rec->slot_offset);
+	free(rec->slot_length);
+}
+
 /* Parses with our tokenizer, giving it the input chunk bytes at a time. */
 static Rows
 parse_ours(const char *in, size_t len, size_t chunk)
@@ -106,13 +129,7 @@ parse_ours(const char *in, size_t len, size_t chunk)
 
 	csv_tokenizer_init(&tok, &d);
 	tok.all_fields = 1;
-	/* A record of len bytes has at most len + 1 fields. */
-	rec.nslots = len + 1;
-	rec.out_cap = len + rec.nslots + 1;
-	rec.out = malloc(rec.out_cap);
-	rec.slot_state = malloc(rec.nslots);
-	rec.slot_offset = malloc(rec.nslots * sizeof(size_t));
-	rec.slot_length = malloc(rec.nslots * sizeof(size_t));
+	record_alloc(&rec, len);
 
 	for (;;)
 	{
@@ -137,10 +154,7 @@ parse_ours(const char *in, size_t len, size_t chunk)
 			break;
 		}
 	}
-	free(rec.out);
-	free(rec.slot_state);
-	free(rec.slot_offset);
-	free(rec.slot_length);
+	record_free(&rec);
 	return r;
 }
 
@@ -160,12 +174,7 @@ records_from(const char *in, size_t len, const CsvDialect *d, uint64_t line_brea
 	csv_tokenizer_init(&tok, d);
 	tok.all_fields = 1;
 	tok.line_breaks = line_breaks;
-	rec.nslots = len + 1;
-	rec.out_cap = len + rec.nslots + 1;
-	rec.out = malloc(rec.out_cap);
-	rec.slot_state = malloc(rec.nslots);
-	rec.slot_offset = malloc(rec.nslots * sizeof(size_t));
-	rec.slot_length = malloc(rec.nslots * sizeof(size_t));
+	record_alloc(&rec, len);
 	for (;;)
 	{
 		size_t		consumed;
@@ -186,10 +195,7 @@ records_from(const char *in, size_t len, const CsvDialect *d, uint64_t line_brea
 		rows_add(&r, "\n", 1);
 		start += consumed;
 	}
-	free(rec.out);
-	free(rec.slot_state);
-	free(rec.slot_offset);
-	free(rec.slot_length);
+	record_free(&rec);
 	return r;
 }
 
