@@ -136,6 +136,9 @@ CREATE TABLE no_key (has_id text);
 CREATE FOREIGN TABLE no_key_src (has_id text) SERVER fx OPTIONS (path '/sync.csv', target 'no_key');
 SELECT * FROM refresh('no_key_src');
 SET hvcsv_fdw.refresh_failure = 'maybe';
+BEGIN;
+SELECT * FROM refresh('sync_src');
+ROLLBACK;
 
 -- a refresh of a table already being refreshed returns at once: skipped
 CREATE TABLE slow_target (has_id text PRIMARY KEY, name text);

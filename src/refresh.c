@@ -867,6 +867,13 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 	int			i = 0;
 	int			failed = 0;
 
+	/* The worker commits on its own: a ROLLBACK could not undo it. */
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("hvcsv_refresh() cannot run inside a transaction block"),
+				 errdetail("Each table is refreshed and committed in a transaction of its own.")));
+
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		tables = tables_with_target();
