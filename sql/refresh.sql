@@ -105,6 +105,16 @@ CREATE FOREIGN TABLE dup_src (has_id text, name text) SERVER fx OPTIONS (path '/
 SELECT * FROM refresh();
 SELECT count(*) FROM dup_target;
 SELECT foreign_table, status, last_error FROM hvcsv_sync_state ORDER BY foreign_table::text;
+-- also when the first copy equals the row already stored (nothing to
+-- update, so ON CONFLICT alone would not notice the second copy)
+COPY (SELECT * FROM (VALUES ('has_id,name,city,created_at,amount'),
+  ('B1,One,Berlin,2024-01-01T00:00:00Z,1')) v) TO '/tmp/hvcsv_fixture_www/dups.csv';
+SELECT * FROM refresh('dup_src');
+COPY (SELECT * FROM (VALUES ('has_id,name,city,created_at,amount'),
+  ('B1,One,Berlin,2024-01-01T00:00:00Z,1'),
+  ('B1,One changed,Berlin,2024-01-01T00:00:00Z,1')) v) TO '/tmp/hvcsv_fixture_www/dups.csv';
+SELECT * FROM refresh('dup_src');
+SELECT * FROM dup_target;
 
 -- by default a failure is a WARNING per table and an ERROR at the end, so
 -- cron records the run as failed; the tables that succeeded stay refreshed

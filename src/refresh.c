@@ -437,12 +437,18 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	if (delete_missing)
 		appendStringInfo(&sql, ", deleted AS (DELETE FROM %s t WHERE NOT EXISTS "
 						 "(SELECT 1 FROM src s WHERE %s) RETURNING 1)", target, keymatch.data);
+	/*
+	 * ON CONFLICT catches a key twice only when both copies are written; a
+	 * first copy equal to the stored row is not, so look for twins too.
+	 */
 	appendStringInfo(&sql, " SELECT (SELECT count(*) FROM src), "
 					 "(SELECT count(*) FROM upserted WHERE inserted), "
 					 "(SELECT count(*) FROM upserted WHERE NOT inserted), "
-					 "%s, %s, (SELECT count(*) FROM %s)",
+					 "%s, %s, (SELECT count(*) FROM %s), "
+					 "EXISTS (SELECT FROM src GROUP BY %s HAVING count(*) > 1)",
 					 cursor ? psprintf("(SELECT max(%s)::text FROM src)", quote_identifier(cursor)) : "NULL",
-					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target);
+					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target,
+					 name_list(keys, ""));
 	return sql.data;
 }
 
@@ -624,6 +630,10 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	new_cursor = SPI_getvalue(tup, desc, 4);
 	res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
 	target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
+	if (strcmp(SPI_getvalue(tup, desc, 7), "t") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("the export has a key more than once")));
 	res->unchanged = source_rows - res->inserted - res->updated;
 	res->rejected = hvcsv_collected_reject_count;
 
@@ -647,7 +657,10 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	table_close(target, NoLock);
 }
 
-/* Makes a duplicate-key failure name the key that is there twice. */
+/*
+ * Makes a duplicate-key failure (from ON CONFLICT, or found by the sync
+ * statement) name the key that is there twice.
+ */
 static void
 explain_duplicate_key(RefreshResult *res, List *keys)
 {

@@ -11,6 +11,9 @@ packages=(
     libcurl4-openssl-dev
     libcsv-dev
     libipc-run-perl
+    perl
+    postgresql-client-15
+    postgresql-15-cron
     python3
     curl
 )

@@ -3,7 +3,8 @@
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
 #   installs the extension, starts a throwaway PostgreSQL cluster and the
 #   fixture HTTP server on 127.0.0.1, runs the tokenizer check against
-#   libcsv and the regression tests, and stops what it started.
+#   libcsv, the regression tests and the TAP tests (t/*.pl, each with its
+#   own throwaway cluster and fixture server), and stops what it started.
 # The last line reads "N passed, N failed"; the exit status is 0 only if
 # every test passed.
 set -euo pipefail
@@ -25,7 +26,25 @@ work=$(mktemp -d /tmp/hvcsv_test.XXXXXX)
 cleanup() {
     hv_stop_fixture
     hv_stop_cluster "$work"
+    stop_tap_leftovers
     rm -rf "$work" "$WWW"
+}
+
+# A TAP test that was killed (or timed out) leaves its clusters and fixture
+# servers behind: stop them, by data directory and by pid file.
+stop_tap_leftovers() {
+    local f pid
+    [ -d "$work/tap" ] || return 0
+    while IFS= read -r f; do
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(dirname "$f")" -m immediate stop \
+            >/dev/null 2>&1 || true
+    done < <(find "$work/tap" -name postmaster.pid 2>/dev/null)
+    while IFS= read -r f; do
+        pid=$(cat "$f" 2>/dev/null || true)
+        if [ -n "$pid" ] && grep -qs fixture_server.py "/proc/$pid/cmdline"; then
+            kill "$pid" 2>/dev/null || true
+        fi
+    done < <(find "$work/tap" -name 'fixture_*.pid' 2>/dev/null)
 }
 trap cleanup EXIT
 
@@ -61,6 +80,38 @@ failed=$((failed + regress_bad))
 if [ "$regress_failed" = 1 ] && [ "$regress_bad" = 0 ]; then
     failed=$((failed + 1))
 fi
+
+# TAP tests (PostgreSQL::Test::Cluster), one count per file.  initdb refuses
+# to run as root, so prove runs as the postgres OS user, with a clean
+# environment, on a copy of t/ and of the fixture server in a directory
+# postgres owns (the checkout may not be readable by postgres).  Everything
+# the tests create (clusters, sockets, logs) stays under $tap.
+pgxs_src=$(dirname "$(dirname "$("$PG_BIN/pg_config" --pgxs)")")
+tap=$work/tap
+mkdir -p "$tap/t" "$tap/test" "$tap/tmp"
+cp t/*.pl "$tap/t/" 2>/dev/null || true
+cp test/fixture_server.py "$tap/test/"
+chown -R postgres: "$tap"
+for test_file in "$tap"/t/*.pl; do
+    [ -f "$test_file" ] || continue
+    name=$(basename "$test_file" .pl)
+    echo "# TAP: t/$name.pl"
+    if (cd "$tap" && timeout -k 10 900 runuser -u postgres -- env -i \
+            PATH="$PG_BIN:/usr/local/bin:/usr/bin:/bin" HOME="$tap" LANG=C.UTF-8 \
+            TMPDIR="$tap/tmp" TESTDIR="$tap" PG_REGRESS="$pgxs_src/test/regress/pg_regress" \
+            prove -I "$pgxs_src/test/perl" -v "t/$name.pl") 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        # The test's own log and the server logs of its clusters.
+        for log in "$tap/tmp_check/log/regress_log_$name" "$tap/tmp_check/log/${name}_"*.log; do
+            [ -f "$log" ] || continue
+            echo "# ---- $log (last 200 lines)"
+            tail -n 200 "$log"
+        done
+    fi
+done
+stop_tap_leftovers
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
