@@ -7,82 +7,15 @@ use strict;
 use warnings;
 
 use FindBin;
-use IO::Socket::INET;
 use IPC::Run;
-use POSIX qw(WNOHANG);
 use Time::HiRes qw(usleep time);
+use lib $FindBin::RealBin;
+use FixtureServer;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $api_key = 'tap-kill-key';
-
-# ---------------------------------------------------------------------------
-# The fixture HTTP server, in a process of its own, stopped at the end even
-# when the test dies.
-my ($fixture_pid, $fixture_port);
-
-sub start_fixture
-{
-	my ($root, @ports) = @_;
-	my $script = $ENV{HVCSV_FIXTURE_SERVER}
-	  // "$FindBin::RealBin/../test/fixture_server.py";
-	die "fixture server not found at $script" unless -r $script;
-	foreach my $port (@ports)
-	{
-		# Something listens there already: try the next port.
-		next
-		  if IO::Socket::INET->new(
-			PeerAddr => '127.0.0.1',
-			PeerPort => $port,
-			Proto    => 'tcp');
-		my $log = "$PostgreSQL::Test::Utils::tmp_check/fixture_$port.log";
-		my $pid = fork();
-		die "fork: $!" unless defined $pid;
-		if ($pid == 0)
-		{
-			open(STDOUT, '>', $log) or POSIX::_exit(126);
-			open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
-			exec('python3', $script, '--port', $port, '--root', $root,
-				'--api-key', $api_key,
-				'--pidfile', "$PostgreSQL::Test::Utils::tmp_check/fixture_$port.pid")
-			  or POSIX::_exit(127);
-		}
-		for (1 .. 100)
-		{
-			if (-s $log && slurp_file($log) =~ /listening on/)
-			{
-				($fixture_pid, $fixture_port) = ($pid, $port);
-				note "fixture server (pid $pid) on 127.0.0.1:$port";
-				return $port;
-			}
-			last if waitpid($pid, WNOHANG) == $pid;    # it exited
-			usleep(100_000);
-		}
-		kill 'KILL', $pid;
-		waitpid($pid, 0);
-		diag "fixture server did not start on port $port:\n"
-		  . (-e $log ? slurp_file($log) : '');
-	}
-	BAIL_OUT("could not start the fixture server on any of ports @ports");
-}
-
-sub stop_fixture
-{
-	return unless $fixture_pid;
-	kill 'TERM', $fixture_pid;
-	for (1 .. 50)
-	{
-		last if waitpid($fixture_pid, WNOHANG) != 0;
-		usleep(100_000);
-	}
-	if (kill 0, $fixture_pid)
-	{
-		kill 'KILL', $fixture_pid;
-		waitpid($fixture_pid, 0);
-	}
-	$fixture_pid = undef;
-}
 
 # The background psql running the refresh that gets killed.
 my $refresh_run;
@@ -124,7 +57,7 @@ sub write_export
 }
 
 my $v1_rows = write_export(1);
-my $port    = start_fixture($www, 18792 .. 18799);
+my $port    = start_fixture($www, $api_key, 18792 .. 18799);
 
 my $node = PostgreSQL::Test::Cluster->new('kill');
 $node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);

@@ -89,7 +89,7 @@ fi
 pgxs_src=$(dirname "$(dirname "$("$PG_BIN/pg_config" --pgxs)")")
 tap=$work/tap
 mkdir -p "$tap/t" "$tap/test" "$tap/tmp"
-cp t/*.pl "$tap/t/" 2>/dev/null || true
+cp t/*.pl t/*.pm "$tap/t/" 2>/dev/null || true
 cp test/fixture_server.py "$tap/test/"
 chown -R postgres: "$tap"
 for test_file in "$tap"/t/*.pl; do
