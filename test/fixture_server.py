@@ -71,8 +71,10 @@ Control endpoints (no auth, not counted, not logged):
       requests whose target starts with P, ordered by seq:
         seq,method,target,status,range,if_none_match,if_modified_since,
         if_range,auth,bytes_sent,complete
-      seq numbers requests on arrival from 1; range and the if_* columns are
-      the raw request headers (empty when absent); status is the one sent
+      It answers once every request that arrived before it has ended and
+      been logged (waiting at most 2 s), so a client can read it right after
+      its own request.  seq numbers requests on arrival from 1; range and the
+      if_* columns are the raw request headers (empty when absent); status is the one sent
       (or about to be sent when the client left during a delay).
       auth is ok/missing/bad (empty without --api-key); bytes_sent counts the
       body bytes accepted by the socket (chunk framing excluded); complete is
@@ -223,6 +225,7 @@ class State:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.ended = threading.Condition(self.lock)
         self.generation = 0
         self.clear()
 
@@ -231,6 +234,7 @@ class State:
             # Requests still running across a reset must not pollute the new log.
             self.generation += 1
             self.seq = 0
+            self.running = set()  # seqs of requests not yet logged
             self.counts = {}  # target, or ("sticky", path), -> requests so far
             self.sticky = {}  # decoded path -> sticky fault parameters
             self.log = []
@@ -248,6 +252,7 @@ class State:
         """(generation, seq, count, sticky params) of a new request for target."""
         with self.lock:
             self.seq += 1
+            self.running.add(self.seq)
             sticky = self.sticky.get(path, {})
             key = ("sticky", path) if sticky else target
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -257,9 +262,14 @@ class State:
         with self.lock:
             if generation == self.generation:
                 self.log.append(row)
+                self.running.discard(row[0])
+                self.ended.notify_all()
 
     def rows(self, prefix):
+        # A client may read the log the moment it has a response, before the
+        # server has logged it: wait (briefly) for requests still running.
         with self.lock:
+            self.ended.wait_for(lambda: not self.running, timeout=2.0)
             return sorted((r for r in self.log if r[2].startswith(prefix)), key=lambda r: r[0])
 
 
