@@ -2,7 +2,7 @@
 """Writes a deterministic, "seed-shaped" CSV export for the hvcsv_fdw benchmark.
 
 Usage:
-    python3 bench/gen_csv.py [--rows N] [--seed S] [--out PATH]
+    python3 bench/gen_csv.py [--rows N] [--seed S] [--change PCT] [--out PATH]
 
 Columns: has_id,name,city,created_at,email,country,amount,quantity,active,notes
 (header first, LF line ends, UTF-8).  The same --rows and --seed always give
@@ -19,6 +19,12 @@ block of rows at once from three pools of pre-formatted fragments
 so that a row is "H" + id + "," + head + id + tail + "," + note: three random
 picks (16-bit indexes from random.randbytes) and one f-string per row.  The
 pools hold 16384 distinct random fragments each, so combinations vary.
+
+--change PCT writes a later version of the same export: the same bytes,
+except that exactly round(rows * PCT / 100) rows, picked at random by an
+RNG of their own (so the other rows stay byte-identical), have their amount
+raised by 1.00.  The ids do not change, so sum(amount) grows by exactly the
+number of changed rows.
 """
 import argparse
 import array
@@ -141,8 +147,23 @@ def picker(rng):
     return pick
 
 
-def generate(out, rows, seed):
+def bump_amount(tail):
+    """The tail fragment with its amount (third field) raised by 1.00."""
+    fields = tail.split(",")
+    units, cents = fields[2].split(".")
+    fields[2] = f"{int(units) + 1}.{cents}"
+    return ",".join(fields)
+
+
+def changed_ids(rows, seed, pct):
+    """The ids whose amount --change PCT changes, as a set."""
+    k = round(rows * pct / 100)
+    return set(random.Random(f"change-{seed}").sample(range(1, rows + 1), k)) if k else set()
+
+
+def generate(out, rows, seed, change=0.0):
     """Writes the header and `rows` rows to the binary file out."""
+    changed = changed_ids(rows, seed, change)
     rng = random.Random(seed)
     reps = POOL // DISTINCT
     heads = head_pool(rng) * reps
@@ -160,9 +181,13 @@ def generate(out, rows, seed):
         if n <= 0:
             break
         prefix = f"{b:03d}"
+        hs, ts, cs = pick(heads, n), pick(tails, n), pick(notes, n)
+        if changed:
+            for i in range(n):
+                if b * BLOCK + lo + i in changed:
+                    ts[i] = bump_amount(ts[i])
         lines = [f"H{x},{h}{x}{t},{c}\n" for x, h, t, c in zip(
-                 [prefix + s for s in suffixes[lo:hi]],
-                 pick(heads, n), pick(tails, n), pick(notes, n))]
+                 [prefix + s for s in suffixes[lo:hi]], hs, ts, cs)]
         out.write("".join(lines).encode("latin-1"))
 
 
@@ -170,16 +195,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--change", type=float, default=0.0, metavar="PCT",
+                    help="percentage of rows whose amount is raised by 1.00 (a later version)")
     ap.add_argument("--out", default="-", help="file to write; - for stdout")
     args = ap.parse_args()
     if args.rows < 0:
         ap.error("--rows must be >= 0")
+    if not 0 <= args.change <= 100:
+        ap.error("--change must be between 0 and 100")
     if args.out == "-":
         out = open(sys.stdout.fileno(), "wb", buffering=1 << 22, closefd=False)
     else:
         out = open(args.out, "wb", buffering=1 << 22)
     with out:
-        generate(out, args.rows, args.seed)
+        generate(out, args.rows, args.seed, args.change)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,42 @@
 #!/usr/bin/env bash
-# Benchmarks hvcsv_fdw's readers against file_fdw on the same generated CSV.
+# Benchmarks hvcsv_fdw's readers against file_fdw, and hvcsv_refresh()
+# against COPY and the staging-table upsert, on the same generated CSV.
 #
-# Usage: bench/run.sh [--rows N] [--runs R]      (defaults: 2000000 rows, 3 runs)
+# Usage: bench/run.sh [--rows N] [--runs R] [--only scan|refresh]
+#        (defaults: 2000000 rows, 3 runs, both sections)
 #
 # Starts a throwaway PostgreSQL 15 cluster and the repository's fixture HTTP
 # server, lets hvcsv_fdw download the file once into its spool (max_age '1h'
-# keeps later scans off HTTP), then times pairs of queries R times each,
-# interleaved, one fresh connection per timed query: the projected reader
-# against file_fdw (W1-W3), the partitioned reader with 2 workers against
-# none (W2, W3), the streaming reader against the spool and file_fdw (W1,
-# LIMIT 10).  Prints medians, min/max, each backend's peak RSS (VmHWM), the
-# plans of the parallel case, and checks every result.  Everything it
-# started is stopped and removed on exit.  Needs root (as test/run_all.sh)
-# and an installed hvcsv_fdw (make && make install).
+# keeps later scans off HTTP), then times pairs of statements R times each,
+# interleaved, one fresh connection per timed statement.  Section "scan": the
+# projected reader against file_fdw (W1-W3), the partitioned reader with 2
+# workers against none (W2, W3), the streaming reader against the spool and
+# file_fdw (W1, LIMIT 10).  Section "refresh": hvcsv_refresh() against COPY
+# (full load) and against COPY into a staging table + INSERT ... ON CONFLICT
+# (unchanged export, new ETag, 10% of rows changed), with WAL bytes.  Prints
+# medians, min/max, peak RSS (VmHWM), and checks every result.  Everything
+# it started is stopped and removed on exit.  Needs root (as
+# test/run_all.sh) and an installed hvcsv_fdw (make && make install).
 set -euo pipefail
 
 ROWS=2000000
 RUNS=3
+ONLY=scan,refresh
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
         --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --only) ONLY=${2:?--only needs a value}; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [[ "$ROWS" =~ ^[0-9]+$ && "$RUNS" =~ ^[1-9][0-9]*$ ]] || {
     echo "--rows must be a number >= 0 and --runs a number >= 1" >&2; exit 2; }
+[[ "$ONLY" =~ ^(scan|refresh)(,(scan|refresh))*$ ]] || {
+    echo "--only takes scan, refresh or scan,refresh" >&2; exit 2; }
+# want SECTION: whether --only selects SECTION.
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
@@ -57,13 +67,25 @@ mkdir "$work/www"
 csv="$work/www/bench.csv"
 gen_start=$(date +%s.%N)
 python3 "$top/bench/gen_csv.py" --rows "$ROWS" --out "$csv"
+# The refresh section's second version: the same rows, 10% of the amounts
+# raised by 1.00.
+CHANGE_PCT=10
+csv2="$work/www/bench_v2.csv"
+if want refresh; then
+    python3 "$top/bench/gen_csv.py" --rows "$ROWS" --change "$CHANGE_PCT" --out "$csv2"
+    chmod 644 "$csv2"
+fi
 gen_secs=$(since "$gen_start")
 chmod 644 "$csv"
 size_bytes=$(stat -c %s "$csv")
 
 # 2. The cluster (JIT off: its compile time would be noise here) and the
-# vendor API stand-in.
-hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off"
+# vendor API stand-in.  The refresh section checkpoints before every timed
+# statement; max_wal_size and checkpoint_timeout are raised so that no other
+# checkpoint starts during one (it would change the WAL written: full-page
+# images).  The scan section writes nothing, so they do not matter there.
+hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" \
+    "max_wal_size = 16GB" "checkpoint_timeout = 1h"
 hv_start_fixture "$work/www" "$FIXTURE_PORT" "$API_KEY" "$work/fixture.log"
 
 psql() {
@@ -129,6 +151,8 @@ agg() { echo "SELECT concat_ws('/', ${!1}) AS res FROM $2"; }
 SERIAL="SET max_parallel_workers_per_gather = 0;"
 PARALLEL="SET max_parallel_workers_per_gather = 2;"
 
+# The scan section: hvcsv_fdw's readers against file_fdw.
+scan_section() {
 # 3. Warm-up: the first hv scan downloads the spool (which hv_part shares:
 # same server, user mapping and path); ff warms the page cache; hv_part and
 # hv_stream run once each (the latter over HTTP, as always).
@@ -345,5 +369,345 @@ PY
 cat <<EOF
 warm-up: hv first scan (download + scan) $(printf %.3f "$warm_hv")s -> $warm_hv_res rows; ff $(printf %.3f "$warm_ff")s -> $warm_ff_res; hv_part $(printf %.3f "$warm_part")s -> $warm_part_res; hv_stream $(printf %.3f "$warm_stream")s -> $warm_stream_res
 hvcsv spool: $spool_bytes bytes; HTTP requests: $requests_spool for the spool during warm-up (expected 1), $((requests_warm - requests_spool)) by hv_stream's warm-up (1), $((requests_explain - requests_warm)) by EXPLAIN (0), $((requests_spooled - requests_explain)) during the spool-based timed runs (0), $((requests_streamed - requests_spooled)) during the streaming runs ($((2 * RUNS)))
-generator: ${gen_secs}s; PostgreSQL: $(psql -c 'SHOW server_version'); total wall time $(since "$started")s
 EOF
+}
+
+# The refresh section: hvcsv_refresh() against COPY and the staging-table
+# upsert.  Targets: tgt_hv (written by hvcsv_refresh) and tgt_pg (written by
+# the peer), the same definition, primary key has_id, autovacuum off so that
+# it neither runs during a timed statement nor writes WAL there.
+VALUE_COLS="name city created_at email country amount quantity active notes"
+refresh_section() {
+    local c sets="" tcols="" ecols="" r out
+    for c in $VALUE_COLS; do
+        sets+="${sets:+, }$c = EXCLUDED.$c"
+        tcols+="${tcols:+, }t.$c"
+        ecols+="${ecols:+, }EXCLUDED.$c"
+    done
+    # What hvcsv_refresh() runs (src/refresh.c, sync_statement()), with a
+    # staging table as the source.
+    upsert() {
+        echo "INSERT INTO $1 AS t SELECT * FROM $2 ON CONFLICT (has_id) DO UPDATE SET $sets
+              WHERE ($tcols) IS DISTINCT FROM ($ecols);"
+    }
+    # The staging pattern end to end: COPY the file into a temporary table,
+    # upsert from it, drop it.
+    staged() {
+        echo "CREATE TEMP TABLE stage (LIKE tgt_pg);
+              COPY stage FROM '$1' (FORMAT csv, HEADER);
+              $(upsert tgt_pg stage)
+              DROP TABLE stage;"
+    }
+    refresh() {
+        echo "SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged,
+                  bytes_fetched, round(extract(epoch FROM duration), 3)) AS info
+              FROM hvcsv_refresh('$1') \\gset"
+    }
+    forget() { echo "DELETE FROM hvcsv_sync_state WHERE foreign_table = '$1'::regclass;"; }
+    # A target holding version 1, vacuumed and analyzed: the state before R4.
+    reset_v1() { echo "TRUNCATE $1; COPY $1 FROM '$csv' (FORMAT csv, HEADER); VACUUM (ANALYZE) $1;"; }
+
+    psql <<SQL
+CREATE SERVER bench_rv FOREIGN DATA WRAPPER hvcsv_fdw
+    OPTIONS (api_url 'http://127.0.0.1:$FIXTURE_PORT', max_age '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bench_rv OPTIONS (api_key '$API_KEY');
+CREATE TABLE tgt_hv (has_id text PRIMARY KEY, name text, city text, created_at timestamptz,
+    email text, country text, amount numeric, quantity integer, active boolean, notes text)
+    WITH (autovacuum_enabled = off);
+CREATE TABLE tgt_pg (LIKE tgt_hv INCLUDING ALL) WITH (autovacuum_enabled = off);
+CREATE UNLOGGED TABLE stage_v1 (LIKE tgt_hv) WITH (autovacuum_enabled = off);
+-- the export (spool shared with hv), its second version, and the export
+-- again on a server that revalidates its spool on every use (max_age 0)
+CREATE FOREIGN TABLE sync_v1 ($cols) SERVER bench OPTIONS (path '/bench.csv', target 'tgt_hv');
+CREATE FOREIGN TABLE sync_v2 ($cols) SERVER bench OPTIONS (path '/bench_v2.csv', target 'tgt_hv');
+CREATE FOREIGN TABLE sync_rv ($cols) SERVER bench_rv OPTIONS (path '/bench.csv', target 'tgt_hv');
+SQL
+
+    rresults="$work/refresh_results.txt"
+    rwarn="$work/refresh_stderr.txt"
+    : > "$rresults"
+    : > "$rwarn"
+    # rtimed LABEL SETUP BODY TABLE: SETUP (untimed, on a connection of its
+    # own, so that its memory does not count), then BODY timed, on a fresh
+    # connection; prints "secs hwm wal info res": the clock_timestamp()
+    # difference around BODY, the backend's VmHWM (kB) after it, the WAL
+    # bytes between pg_current_wal_lsn() before and after it, what BODY put
+    # in :info ("-" if nothing), and TABLE's row count, sum(amount) and a
+    # fingerprint of its contents (sum of hashtext(row::text)), untimed.
+    # Messages on stderr (hvcsv_refresh's WARNINGs) go to $rwarn under LABEL.
+    rtimed() {
+        local rc=0
+        : > "$work/stderr.txt"
+        if [ -n "$2" ]; then
+            psql 2>> "$work/stderr.txt" <<< "$2" || rc=$?
+        fi
+        [ "$rc" -ne 0 ] || psql 2>> "$work/stderr.txt" <<SQL || rc=$?
+SET hvcsv_fdw.refresh_failure = 'warning';
+\set info -
+SELECT pg_current_wal_lsn() AS w0, clock_timestamp() AS t0 \gset
+$3
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), :'w0') AS wal,
+       substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s*(\d+) kB') AS hwm \gset
+SELECT concat_ws('/', count(*), sum(amount), sum(hashtext(t::text))) AS res FROM $4 t \gset
+\echo :secs :hwm :wal :info :res
+SQL
+        if [ -s "$work/stderr.txt" ]; then
+            { echo "== $1"; cat "$work/stderr.txt"; } >> "$rwarn"
+        fi
+        if [ "$rc" -ne 0 ]; then
+            echo "bench: $1 failed:" >&2
+            cat "$work/stderr.txt" >&2
+        fi
+        return "$rc"
+    }
+    # run ROW SIDE R SETUP BODY TABLE: one timed run, recorded as "ROW SIDE R
+    # secs hwm wal worker_hwm n0 n1 info res", with the HTTP request count
+    # before (n0) and after (n1), and for side H (hvcsv) the refresh worker's
+    # peak VmHWM sampled by bench/peak_rss.py.
+    run() {
+        local whwm=- n0 n1 out sampler
+        n0=$(http_requests)
+        if [ "$2" = H ]; then
+            rm -f "$work/peak.txt"
+            python3 "$top/bench/peak_rss.py" "$work/peak.txt" &
+            sampler=$!
+            until [ -s "$work/peak.txt" ]; do sleep 0.01; done
+        fi
+        out=$(rtimed "$1 $2 $3" "$4" "$5" "$6") || {
+            [ "$2" = H ] && kill "$sampler"
+            return 1
+        }
+        if [ "$2" = H ]; then
+            kill "$sampler"
+            wait "$sampler" || true
+            whwm=$(cat "$work/peak.txt")
+        fi
+        n1=$(http_requests)
+        read -r secs hwm wal info res <<< "$out"
+        echo "$1 $2 $3 $secs $hwm $wal $whwm $n0 $n1 $info $res" >> "$rresults"
+    }
+    fault() {   # sets (or with no PARAMs clears) sticky faults on /bench.csv
+        curl -sS -o /dev/null "http://127.0.0.1:$FIXTURE_PORT/_fault?path=/bench.csv${1:+&$1}"
+    }
+
+    # Warm-up (untimed, reported): the v1 spool (already there when the scan
+    # section ran: it is hv's), the v2 spool, the loaded staging table, the
+    # page cache for both files.
+    local t0 warm_v1 warm_v2 warm_req0 warm_req1 warm_req2
+    warm_req0=$(http_requests)
+    t0=$(date +%s.%N); psql -c "SELECT count(*) FROM sync_v1" > /dev/null; warm_v1=$(since "$t0")
+    warm_req1=$(http_requests)
+    t0=$(date +%s.%N); psql -c "SELECT count(*) FROM sync_v2" > /dev/null; warm_v2=$(since "$t0")
+    warm_req2=$(http_requests)
+    psql -c "COPY stage_v1 FROM '$csv' (FORMAT csv, HEADER)" -c "VACUUM (ANALYZE) stage_v1"
+    cat "$csv" "$csv2" > /dev/null
+
+    # R1 full load into an empty target: hvcsv_refresh() (sync state
+    # forgotten, or it would be "unchanged") against COPY.
+    for r in $(seq "$RUNS"); do
+        run R1 H "$r" "TRUNCATE tgt_hv; $(forget sync_v1) CHECKPOINT;" "$(refresh sync_v1)" tgt_hv
+        run R1 P "$r" "TRUNCATE tgt_pg; CHECKPOINT;" "COPY tgt_pg FROM '$csv' (FORMAT csv, HEADER);" tgt_pg
+    done
+    # Both targets now hold version 1; vacuumed, as a target in service is.
+    psql -c "VACUUM (ANALYZE) tgt_hv" -c "VACUUM (ANALYZE) tgt_pg"
+
+    # R2 the same export again, right after a successful refresh: "unchanged".
+    # R2a on sync_v1, whose spool is younger than max_age (1h): no request.
+    for r in $(seq "$RUNS"); do
+        run R2a H "$r" "CHECKPOINT;" "$(refresh sync_v1)" tgt_hv
+    done
+    # R2b on sync_rv (max_age 0): one conditional request, answered 304.  Its
+    # first refresh (untimed, reported) downloads its own spool (another
+    # server, so another user mapping and spool) and makes a full pass.
+    local first_rv first_rv_req
+    first_rv_req=$(http_requests)
+    out=$(rtimed "R2b setup" "" "$(refresh sync_rv)" tgt_hv)
+    read -r first_rv _ _ first_rv_info _ <<< "$out"
+    first_rv_req=$(( $(http_requests) - first_rv_req ))
+    for r in $(seq "$RUNS"); do
+        run R2b H "$r" "CHECKPOINT;" "$(refresh sync_rv)" tgt_hv
+    done
+
+    # R3 no row changed, but the ETag differs from the synced one, so the
+    # refresh makes a full pass.  R3a and R3b forget sync_v1's ETag (spool
+    # reused); the peers upsert from the loaded staging table (R3a) or COPY
+    # into a temporary staging table first (R3b).
+    for r in $(seq "$RUNS"); do
+        run R3a H "$r" "$(forget sync_v1) CHECKPOINT;" "$(refresh sync_v1)" tgt_hv
+        run R3a P "$r" "CHECKPOINT;" "$(upsert tgt_pg stage_v1)" tgt_pg
+    done
+    for r in $(seq "$RUNS"); do
+        run R3b H "$r" "$(forget sync_v1) CHECKPOINT;" "$(refresh sync_v1)" tgt_hv
+        run R3b P "$r" "CHECKPOINT;" "$(staged "$csv")" tgt_pg
+    done
+    # R3c a real new ETag: the fixture serves /bench.csv, unchanged, under
+    # another ETag per run (a sticky fault), so sync_rv's revalidation gets a
+    # 200 and the whole file again, then makes a full pass.
+    for r in $(seq "$RUNS"); do
+        fault "etag=bench-r3c-$r"
+        run R3c H "$r" "CHECKPOINT;" "$(refresh sync_rv)" tgt_hv
+        run R3c P "$r" "CHECKPOINT;" "$(staged "$csv")" tgt_pg
+    done
+    fault ""
+
+    # R4 version 2 (10% of the amounts changed) over version 1: each target
+    # is reset to version 1 before every run (untimed), sync_v2's state
+    # forgotten (it would be "unchanged" after the first run; any state other
+    # than version 2's ETag means the same full pass).
+    for r in $(seq "$RUNS"); do
+        run R4 H "$r" "$(reset_v1 tgt_hv) $(forget sync_v2) CHECKPOINT;" "$(refresh sync_v2)" tgt_hv
+        run R4 P "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged "$csv2")" tgt_pg
+    done
+
+    python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+        "http://127.0.0.1:$FIXTURE_PORT/_log.csv" > "$work/refresh_log.csv"
+    local size2 v1_sum_sql
+    size2=$(stat -c %s "$csv2")
+    v1_sum_sql=$(psql -c "SELECT concat_ws('/', count(*), sum(amount), sum(hashtext(t::text))) FROM stage_v1 t")
+
+    python3 - "$rresults" "$work/refresh_log.csv" "$rwarn" <<PY
+import csv, statistics, sys
+ROWS, RUNS, SIZE, SIZE2, PCT = $ROWS, $RUNS, $size_bytes, $size2, $CHANGE_PCT
+CHANGED = round(ROWS * PCT / 100)
+STAGE_V1 = "$v1_sum_sql"        # count/sum(amount)/fingerprint of version 1
+rows = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    rows.append(dict(row=f[0], side=f[1], run=int(f[2]), secs=float(f[3]), hwm=int(f[4]),
+                     wal=int(f[5]), whwm=None if f[6] == "-" else int(f[6]),
+                     n0=int(f[7]), n1=int(f[8]), info=f[9], res=f[10] if len(f) > 10 else ""))
+log = {int(e["seq"]): e for e in csv.DictReader(open(sys.argv[2]))}
+
+def sel(row, side):
+    return [r for r in rows if r["row"] == row and r["side"] == side]
+def med(rs, key):
+    return statistics.median(r[key] for r in rs)
+def times(rs):
+    s = [r["secs"] for r in rs]
+    return "%.3f [%.3f-%.3f]" % (statistics.median(s), min(s), max(s))
+def rss(r, side):
+    kb = max(r["hwm"], r["whwm"] or 0) if side == "H" else r["hwm"]
+    return kb
+MB = 1048576
+def wal_mb(b):      # MB, or kB (marked) below 0.1 MB
+    return "%.1f" % (b / MB) if b >= MB / 10 else "%.0fkB" % (b / 1024)
+
+print()
+print("hvcsv_refresh benchmark: $ROWS rows, file %d bytes (%.1f MB), version 2 %d bytes with %d rows "
+      "(%g%%) changed, nproc $(nproc), $RUNS runs per cell" % (SIZE, SIZE / MB, SIZE2, CHANGED, PCT))
+FMT = "%-37s %-25s %-25s %6s %9s %9s %6s %6s"
+print(FMT % ("workload", "hvcsv s median [min-max]", "peer s median [min-max]", "ratio",
+             "hv WAL MB", "peer WAL MB", "hv RSS", "peer RSS"))
+LINES = [("R1 full load / COPY", "R1", "R1"),
+         ("R2a unchanged, no request / *", "R2a", "R3b"),
+         ("R2b unchanged, 304 / *", "R2b", "R3b"),
+         ("R3a 0 changed / staged upsert", "R3a", "R3a"),
+         ("R3b 0 changed / COPY+upsert", "R3b", "R3b"),
+         ("R3c new ETag, download / COPY+upsert", "R3c", "R3c"),
+         ("R4 %g%% changed / COPY+upsert" % PCT, "R4", "R4")]
+for label, hrow, prow in LINES:
+    h, p = sel(hrow, "H"), sel(prow, "P")
+    if not h or not p:
+        continue
+    ratio = med(p, "secs") / med(h, "secs") if med(h, "secs") > 0 else float("inf")
+    print(FMT % (label, times(h), times(p), "%.2f" % ratio,
+                 wal_mb(med(h, "wal")), wal_mb(med(p, "wal")),
+                 "%.0f" % (max(rss(r, "H") for r in h) / 1024),
+                 "%.0f" % (max(rss(r, "P") for r in p) / 1024)))
+print("""   ratio = peer median / hvcsv median (>1: hvcsv_refresh faster); WAL = median of
+   pg_wal_lsn_diff(pg_current_wal_lsn() after, before) around the timed statement, each run
+   starting right after a CHECKPOINT (so first changes of pages carry full-page images);
+   RSS = peak VmHWM in MB over the runs: hv = the refresh background worker (sampled every
+   10 ms from /proc) or the calling backend if higher, peer = its backend; both include the
+   shared_buffers pages the process touched (shared_buffers 256MB).
+   peers: R1 COPY tgt FROM file; R3a the upsert from the already loaded staging table;
+   R3b, R3c, R4 CREATE TEMP TABLE + COPY file + the upsert + DROP, timed together.
+   * R2 has no peer run of its own: a sync without change detection redoes the whole
+   pass, so the peer column repeats R3b's peer (COPY+upsert of the unchanged file).""")
+
+print()
+print("hvcsv_refresh() results per run (status/inserted/updated/unchanged/bytes_fetched/duration s;")
+print("the duration is the function's own, measured in the worker; HTTP = the requests made: status:bytes)")
+for label, hrow, _ in LINES:
+    h = sel(hrow, "H")
+    if not h:
+        continue
+    parts = []
+    for r in h:
+        reqs = [log[s] for s in range(r["n0"] + 1, r["n1"] + 1) if s in log]
+        http = ",".join("%s:%s" % (e["status"], e["bytes_sent"]) for e in reqs) or "none"
+        parts.append("%s HTTP %s" % (r["info"], http))
+    print("  %-4s %s" % (hrow, "; ".join(parts)))
+    caller = max(r["hwm"] for r in h) / 1024
+    worker = [r["whwm"] for r in h if r["whwm"] is not None]
+    print("       worker peak RSS %s MB, calling backend %.0f MB" %
+          ("%.0f" % (max(worker) / 1024) if worker else "- (not seen)", caller))
+
+# Checks.
+warn = []
+def check(cond, msg):
+    if not cond:
+        warn.append(msg)
+def info(r):
+    f = r["info"].split("/")
+    return f + [""] * (6 - len(f))
+N = str(ROWS)
+for r in rows:
+    where = "%s %s run %d" % (r["row"], "hvcsv" if r["side"] == "H" else "peer", r["run"])
+    check(r["res"].split("/")[0] == N, "%s: target has %s rows, not %s" % (where, r["res"].split("/")[0], N))
+    check(r["n1"] == r["n0"] or (r["side"] == "H" and r["row"] in ("R2b", "R3c")),
+          "%s: %d HTTP requests, expected none" % (where, r["n1"] - r["n0"]))
+    if r["side"] != "H":
+        continue
+    st, ins, upd, unch, fetched, _ = info(r)
+    expect = {"R1": ("ok", N, "0", "0"), "R2a": ("unchanged", "0", "0", "0"),
+              "R2b": ("unchanged", "0", "0", "0"), "R3a": ("ok", "0", "0", N),
+              "R3b": ("ok", "0", "0", N), "R3c": ("ok", "0", "0", N),
+              "R4": ("ok", "0", str(CHANGED), str(ROWS - CHANGED))}[r["row"]]
+    check((st, ins, upd, unch) == expect, "%s: hvcsv_refresh returned %s, expected %s" %
+          (where, r["info"], "/".join(expect)))
+    reqs = [log.get(s, {}) for s in range(r["n0"] + 1, r["n1"] + 1)]
+    if r["row"] == "R2b":
+        check([e.get("status") for e in reqs] == ["304"], "%s: requests %s, expected one 304" %
+              (where, [e.get("status") for e in reqs]))
+    if r["row"] == "R3c":
+        check([e.get("status") for e in reqs] == ["200"] and reqs[0].get("complete") == "t",
+              "%s: requests %s, expected one complete 200" % (where, [e.get("status") for e in reqs]))
+        check(fetched == str(SIZE), "%s: bytes_fetched %s, expected %d" % (where, fetched, SIZE))
+    elif r["row"] != "R2b":
+        check(fetched == "0", "%s: bytes_fetched %s, expected 0 (spool reused)" % (where, fetched))
+# hvcsv and peer end with the same contents after every run pair; version 1
+# everywhere but R4; R4: version 1 with CHANGED amounts raised by 1.00.
+v1 = STAGE_V1.split("/")
+for row in ("R1", "R2a", "R2b", "R3a", "R3b", "R3c", "R4"):
+    for h in sel(row, "H"):
+        p = [x for x in sel(row, "P") if x["run"] == h["run"]] or sel("R1", "P")[-1:]
+        if p:
+            check(h["res"] == p[0]["res"], "%s run %d: hvcsv target %s, peer target %s (count/sum(amount)/fingerprint)"
+                  % (row, h["run"], h["res"], p[0]["res"]))
+        f = h["res"].split("/")
+        if row != "R4":
+            check(f == v1, "%s run %d: target %s, version 1 is %s" % (row, h["run"], h["res"], STAGE_V1))
+        elif len(f) == 3 and f[1]:
+            check(float(f[1]) == float(v1[1]) + CHANGED,
+                  "R4 run %d: sum(amount) %s, expected %.2f" % (h["run"], f[1], float(v1[1]) + CHANGED))
+for w in dict.fromkeys(warn):
+    print("WARNING:", w)
+msgs = open(sys.argv[3]).read().strip()
+if msgs:
+    print("messages from the timed sessions (stderr):")
+    for l in msgs.splitlines():
+        print("   " + l)
+print("version 1 in the targets: %s (count/sum(amount)/fingerprint)" % STAGE_V1)
+PY
+    cat <<EOF
+refresh warm-up: count(*) over sync_v1 $warm_v1 s ($((warm_req1 - warm_req0)) HTTP requests: 0 if the scan section already downloaded hv's spool, which sync_v1 shares, else 1); over sync_v2 $warm_v2 s ($((warm_req2 - warm_req1)) request: its download); all timed R1, R2a, R3a, R3b and R4 refreshes use these spools (bytes_fetched 0)
+first refresh of sync_rv (max_age 0, own spool: download + full pass, untimed above): $(printf %.3f "$first_rv") s, $first_rv_info, $first_rv_req HTTP request(s)
+EOF
+}
+
+if want scan; then scan_section; fi
+if want refresh; then refresh_section; fi
+echo "generator: ${gen_secs}s; PostgreSQL: $(psql -c 'SHOW server_version'); total wall time $(since "$started")s"
