@@ -391,9 +391,9 @@ name_list(List *names, const char *prefix)
 
 /*
  * Builds the statement that syncs one table, in one pass over the export:
- * src is the export (rows past the cursor, if any); upserted inserts new
- * keys and updates only rows whose values differ; deleted removes rows the
- * export lacks.  It returns the counts the run reports, and the target's
+ * src is the export (rows past the cursor, if any); changed is what differs
+ * from the target; upserted inserts new keys and updates changed rows;
+ * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
  * size before the run for the delete guard.
  */
 static char *
@@ -426,7 +426,16 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	if (cursor)
 		appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
 						 quote_identifier(cursor), cursor_type);
-	appendStringInfo(&sql, "), upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM src ON CONFLICT (%s) ",
+	/*
+	 * Rows equal to the stored ones are dropped before the upsert: ON
+	 * CONFLICT would lock (and WAL-log) each of them before its WHERE.
+	 */
+	appendStringInfo(&sql, "), changed AS (SELECT * FROM src s WHERE NOT EXISTS "
+					 "(SELECT 1 FROM %s t WHERE %s", target, keymatch.data);
+	if (values != NIL)
+		appendStringInfo(&sql, " AND (%s) IS NOT DISTINCT FROM (%s)",
+						 name_list(values, "t."), name_list(values, "s."));
+	appendStringInfo(&sql, ")), upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed ON CONFLICT (%s) ",
 					 target, name_list(columns, ""), name_list(columns, ""), name_list(keys, ""));
 	if (values == NIL)
 		appendStringInfoString(&sql, "DO NOTHING");
