@@ -12,6 +12,7 @@ OBJS = \
 	src/csv_stream.o \
 	src/column_map.o \
 	src/tuple_build.o \
+	src/fast_convert.o \
 	src/reject.o \
 	src/reader_projected.o \
 	src/reader_partitioned.o \
@@ -23,7 +24,7 @@ EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors fetch spool readers import refresh
+REGRESS = options setup scan projection errors convert fetch spool readers import refresh
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)

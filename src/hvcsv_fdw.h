@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "nodes/execnodes.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "csv_tokenizer.h"
 
@@ -227,6 +228,9 @@ extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode hea
 											   const CsvRecord *header_record,
 											   int file_encoding);
 
+/* in fast_convert.c */
+extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);
+
 /* in tuple_build.c */
 
 typedef struct HvcsvTupleBuilder
@@ -236,6 +240,7 @@ typedef struct HvcsvTupleBuilder
 	int			nneeded;
 	AttrNumber *needed;			/* 0-based attribute of each output slot */
 	FmgrInfo   *in_functions;	/* per attribute */
+	bool	   *fast_timestamptz;	/* per attribute: try hvcsv_fast_timestamptz */
 	Oid		   *typioparams;
 	int32	   *typmods;
 	int			file_encoding;

@@ -14,6 +14,7 @@
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "catalog/pg_type.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -38,6 +39,7 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
 	b->typioparams = palloc0(sizeof(Oid) * Max(desc->natts, 1));
 	b->typmods = palloc0(sizeof(int32) * Max(desc->natts, 1));
+	b->fast_timestamptz = palloc0(sizeof(bool) * Max(desc->natts, 1));
 	b->current_att = -1;
 
 	foreach(cell, needed_atts)
@@ -51,6 +53,8 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
 		fmgr_info(in_function, &b->in_functions[a]);
 		b->typmods[a] = att->atttypmod;
+		/* A typmod would round the value: leave that to the input function. */
+		b->fast_timestamptz[a] = att->atttypid == TIMESTAMPTZOID && att->atttypmod < 0;
 		b->needed[b->nneeded++] = a;
 	}
 	b->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw tuple",
@@ -94,6 +98,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	{
 		int			a = b->needed[i];
 		char	   *value;
+		TimestampTz ts;
 
 		if (rec->slot_state[i] != CSV_SLOT_VALUE)
 			continue;
@@ -104,8 +109,12 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 			value = pg_any_to_server(value, rec->slot_length[i], b->file_encoding);
 		else
 			(void) pg_verifymbstr(value, rec->slot_length[i], false);
-		slot->tts_values[a] = InputFunctionCall(&b->in_functions[a], value,
-												b->typioparams[a], b->typmods[a]);
+		if (b->fast_timestamptz[a] &&
+			hvcsv_fast_timestamptz(value, strlen(value), &ts))
+			slot->tts_values[a] = TimestampTzGetDatum(ts);
+		else
+			slot->tts_values[a] = InputFunctionCall(&b->in_functions[a], value,
+													b->typioparams[a], b->typmods[a]);
 		slot->tts_isnull[a] = false;
 	}
 	b->current_att = -1;
