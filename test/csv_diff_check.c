@@ -353,6 +353,16 @@ main(int argc, char **argv)
 			buf[i] = alphabet[rand() % (sizeof(alphabet) - 1)];
 		check("random", buf, len);
 	}
+	/* Long runs of ordinary bytes, for the 16-byte scanning. */
+	for (int n = 0; n < random_inputs / 40; n++)
+	{
+		char		buf[300];
+		size_t		len = rand() % sizeof(buf);
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = rand() % 10 < 8 ? 'a' : alphabet[rand() % (sizeof(alphabet) - 1)];
+		check("random-long", buf, len);
+	}
 
 	printf("csv_diff_check: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
