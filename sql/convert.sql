@@ -55,3 +55,34 @@ COPY (SELECT * FROM (VALUES ('t,ts'), ('a,2024-02-30T00:00:00Z')) v)
   TO '/tmp/hvcsv_fixture_www/bad_timestamp.csv';
 CREATE FOREIGN TABLE bad_timestamp (t text, ts timestamptz) SERVER fx OPTIONS (path '/bad_timestamp.csv');
 SELECT * FROM bad_timestamp;
+
+-- plain decimals go the fast way, with the same value and display scale as
+-- numeric_in; other forms go to numeric_in
+COPY (
+  SELECT v AS t, v AS n FROM (
+    SELECT (CASE WHEN i % 3 = 0 THEN '-' ELSE '' END) ||
+           floor(random() * 10 ^ (i % 19))::numeric::text ||
+           (ARRAY['', '.5', '.50', '.05', '.123456789012', '.0'])[1 + (i % 6)] AS v
+    FROM generate_series(1, 20000) i
+    UNION ALL
+    SELECT unnest(ARRAY['0', '-0', '-0.00', '007.50', '.5', '5.', '+5', '1e3', '1.5E-3',
+      '123456789012345678', '1234567890123456789', '12345678901234567.8', 'NaN', 'Infinity',
+      '-9223372036854775808', '99999999999999999.9'])
+  ) s
+) TO '/tmp/hvcsv_fixture_www/decimals.csv' WITH (FORMAT csv, HEADER);
+CREATE FOREIGN TABLE decimals (t text, n numeric) SERVER fx OPTIONS (path '/decimals.csv');
+SELECT count(*) AS values,
+       count(*) FILTER (WHERE n::text IS DISTINCT FROM t::numeric::text) AS differ
+  FROM decimals;
+-- (with a typmod, numeric_in rounds and checks, so every value goes to it)
+CREATE FOREIGN TABLE decimals_typmod (t text, n numeric(30, 3)) SERVER fx
+  OPTIONS (path '/decimals.csv', on_error 'skip');
+SELECT count(*) FILTER (WHERE n::text IS DISTINCT FROM t::numeric(30, 3)::text) AS differ
+  FROM decimals_typmod;
+
+-- booleans: true/false/t/f fast, every other spelling by boolin
+COPY (SELECT v AS t, v AS b FROM unnest(ARRAY['true', 'false', 't', 'f', 'TRUE', 'False', 'yes',
+  'no', 'on', 'off', '1', '0', 'y', 'n', 'tr', 'fa']) v) TO '/tmp/hvcsv_fixture_www/booleans.csv'
+  WITH (FORMAT csv, HEADER);
+CREATE FOREIGN TABLE booleans (t text, b boolean) SERVER fx OPTIONS (path '/booleans.csv');
+SELECT count(*) AS values, count(*) FILTER (WHERE b IS DISTINCT FROM t::boolean) AS differ FROM booleans;

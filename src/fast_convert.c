@@ -11,12 +11,19 @@
  * any value out of the plain ranges (hour 24, second 60, more than six
  * fraction digits, an invalid date), is left to the input function, which
  * also reports errors.
+ *
+ * The same holds for plain decimals ("-123.45": at most 18 digits, made
+ * with the server's own int64_div_fast_to_numeric, display scale kept),
+ * the four spellings true/false/t/f of a boolean, and text, whose length
+ * is already known.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/numeric.h"
 
 #include "hvcsv_fdw.h"
 
@@ -108,5 +115,54 @@ hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result)
 		((int64) ((hour * MINS_PER_HOUR + minute) * SECS_PER_MINUTE + second)) * USECS_PER_SEC +
 		usec -
 		(int64) zone_sign * (zone_hours * MINS_PER_HOUR + zone_minutes) * SECS_PER_MINUTE * USECS_PER_SEC;
+	return true;
+}
+
+/*
+ * Converts a plain decimal, [-]digits[.digits] with at most 18 digits, as
+ * numeric_in would; false for any other form.
+ */
+bool
+hvcsv_fast_numeric(const char *value, size_t len, Datum *result)
+{
+	const char *p = value;
+	const char *end = value + len;
+	int64		n = 0;
+	int			digits = 0;
+	int			scale = 0;
+	bool		negative = false;
+
+	if (p < end && *p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+		n = n * 10 + (*p - '0');
+	if (digits == 0)
+		return false;
+	if (p < end && *p == '.')
+	{
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, digits++, scale++)
+			n = n * 10 + (*p - '0');
+		if (scale == 0)
+			return false;
+	}
+	if (p != end || digits > 18)
+		return false;
+	*result = NumericGetDatum(int64_div_fast_to_numeric(negative ? -n : n, scale));
+	return true;
+}
+
+/* Converts the four plain spellings of a boolean; false for any other. */
+bool
+hvcsv_fast_bool(const char *value, size_t len, Datum *result)
+{
+	if ((len == 4 && memcmp(value, "true", 4) == 0) || (len == 1 && value[0] == 't'))
+		*result = BoolGetDatum(true);
+	else if ((len == 5 && memcmp(value, "false", 5) == 0) || (len == 1 && value[0] == 'f'))
+		*result = BoolGetDatum(false);
+	else
+		return false;
 	return true;
 }

@@ -230,6 +230,8 @@ extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode hea
 
 /* in fast_convert.c */
 extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);
+extern bool hvcsv_fast_numeric(const char *value, size_t len, Datum *result);
+extern bool hvcsv_fast_bool(const char *value, size_t len, Datum *result);
 
 /* in tuple_build.c */
 
@@ -240,7 +242,7 @@ typedef struct HvcsvTupleBuilder
 	int			nneeded;
 	AttrNumber *needed;			/* 0-based attribute of each output slot */
 	FmgrInfo   *in_functions;	/* per attribute */
-	bool	   *fast_timestamptz;	/* per attribute: try hvcsv_fast_timestamptz */
+	char	   *fast_kind;		/* per attribute: a FAST_* conversion to try */
 	Oid		   *typioparams;
 	int32	   *typmods;
 	int			file_encoding;

@@ -15,10 +15,18 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "catalog/pg_type.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "hvcsv_fdw.h"
+
+/* Conversions tried before the input function (see fast_convert.c). */
+#define FAST_NONE			0
+#define FAST_TEXT			1
+#define FAST_BOOL			2
+#define FAST_NUMERIC		3
+#define FAST_TIMESTAMPTZ	4
 
 /* Longest value shown in an error context, in bytes. */
 #define MAX_SHOWN_VALUE 100
@@ -39,7 +47,7 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
 	b->typioparams = palloc0(sizeof(Oid) * Max(desc->natts, 1));
 	b->typmods = palloc0(sizeof(int32) * Max(desc->natts, 1));
-	b->fast_timestamptz = palloc0(sizeof(bool) * Max(desc->natts, 1));
+	b->fast_kind = palloc0(sizeof(char) * Max(desc->natts, 1));
 	b->current_att = -1;
 
 	foreach(cell, needed_atts)
@@ -53,8 +61,12 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
 		fmgr_info(in_function, &b->in_functions[a]);
 		b->typmods[a] = att->atttypmod;
-		/* A typmod would round the value: leave that to the input function. */
-		b->fast_timestamptz[a] = att->atttypid == TIMESTAMPTZOID && att->atttypmod < 0;
+		/* A typmod would round or check the value: the input function's job. */
+		if (att->atttypmod < 0)
+			b->fast_kind[a] = att->atttypid == TEXTOID ? FAST_TEXT :
+				att->atttypid == BOOLOID ? FAST_BOOL :
+				att->atttypid == NUMERICOID ? FAST_NUMERIC :
+				att->atttypid == TIMESTAMPTZOID ? FAST_TIMESTAMPTZ : FAST_NONE;
 		b->needed[b->nneeded++] = a;
 	}
 	b->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw tuple",
@@ -98,23 +110,47 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	{
 		int			a = b->needed[i];
 		char	   *value;
+		size_t		len;
 		TimestampTz ts;
+		Datum		d;
 
 		if (rec->slot_state[i] != CSV_SLOT_VALUE)
 			continue;
 		value = rec->out + rec->slot_offset[i];
+		len = rec->slot_length[i];
 		b->current_att = a;
 		b->current_value = value;
 		if (b->file_encoding != db_encoding)
-			value = pg_any_to_server(value, rec->slot_length[i], b->file_encoding);
+		{
+			value = pg_any_to_server(value, len, b->file_encoding);
+			len = strlen(value);
+		}
 		else
-			(void) pg_verifymbstr(value, rec->slot_length[i], false);
-		if (b->fast_timestamptz[a] &&
-			hvcsv_fast_timestamptz(value, strlen(value), &ts))
-			slot->tts_values[a] = TimestampTzGetDatum(ts);
-		else
-			slot->tts_values[a] = InputFunctionCall(&b->in_functions[a], value,
-													b->typioparams[a], b->typmods[a]);
+			(void) pg_verifymbstr(value, len, false);
+		switch (b->fast_kind[a])
+		{
+			case FAST_TEXT:
+				d = PointerGetDatum(cstring_to_text_with_len(value, len));
+				break;
+			case FAST_BOOL:
+				if (!hvcsv_fast_bool(value, len, &d))
+					goto input_function;
+				break;
+			case FAST_NUMERIC:
+				if (!hvcsv_fast_numeric(value, len, &d))
+					goto input_function;
+				break;
+			case FAST_TIMESTAMPTZ:
+				if (!hvcsv_fast_timestamptz(value, len, &ts))
+					goto input_function;
+				d = TimestampTzGetDatum(ts);
+				break;
+			default:
+		input_function:
+				d = InputFunctionCall(&b->in_functions[a], value,
+									  b->typioparams[a], b->typmods[a]);
+		}
+		slot->tts_values[a] = d;
 		slot->tts_isnull[a] = false;
 	}
 	b->current_att = -1;
