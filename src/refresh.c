@@ -55,6 +55,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -461,6 +462,30 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	return sql.data;
 }
 
+/*
+ * Builds the statement for a target that is empty: a plain INSERT, with
+ * the same result columns as sync_statement.  Nothing can conflict or be
+ * unchanged, so no upsert is needed; a key twice in the export is a unique
+ * violation of the key.
+ */
+static char *
+load_statement(const char *ft, const char *target, List *columns, const char *cursor,
+			   const char *cursor_type)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH loaded AS (INSERT INTO %s (%s) SELECT %s FROM %s",
+					 target, name_list(columns, ""), name_list(columns, ""), ft);
+	if (cursor)
+		appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
+						 quote_identifier(cursor), cursor_type);
+	appendStringInfo(&sql, " RETURNING %s AS cursor) SELECT count(*), count(*), 0, %s, 0, 0, false FROM loaded",
+					 cursor ? quote_identifier(cursor) : "NULL",
+					 cursor ? "max(cursor)::text" : "NULL");
+	return sql.data;
+}
+
 /* Tells whether the export is the one the last good run synced. */
 static bool
 export_unchanged(const SyncState *st, const char *etag, const char *last_modified, int64 size)
@@ -616,8 +641,13 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		return;
 	}
 
-	sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column, cursor_type,
-						 opts->delete_missing);
+	/* A first load into an empty table needs no upsert. */
+	SPI_execute(psprintf("SELECT EXISTS (SELECT FROM %s)", res->target), true, 1);
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "f") == 0)
+		sql = load_statement(ft_name, res->target, columns, opts->cursor_column, cursor_type);
+	else
+		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
+							 cursor_type, opts->delete_missing);
 	hvcsv_collect_rejects = true;
 	hvcsv_collected_rejects = NIL;
 	hvcsv_collected_reject_count = 0;
@@ -677,12 +707,31 @@ explain_duplicate_key(RefreshResult *res, List *keys)
 													 get_rel_name(res->foreign_table));
 	char	   *sql = psprintf("SELECT (%s)::text FROM %s GROUP BY %s HAVING count(*) > 1 LIMIT 1",
 							   name_list(keys, ""), ft_name, name_list(keys, ""));
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
 
-	if (keys == NIL || SPI_execute(sql, true, 1) < 0 || SPI_processed != 1)
+	if (keys == NIL)
 		return;
-	snprintf(res->error, sizeof(res->error),
-			 "the export has key (%s)=%s more than once; nothing was written",
-			 name_list(keys, ""), SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	/* The search reads the export again, which may fail: keep the first error then. */
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		if (SPI_execute(sql, true, 1) >= 0 && SPI_processed == 1)
+			snprintf(res->error, sizeof(res->error),
+					 "the export has key (%s)=%s more than once; nothing was written",
+					 name_list(keys, ""),
+					 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
 }
 
 /* Refreshes one table in a transaction of its own, recording any failure. */
@@ -752,7 +801,8 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	SPI_connect();
 	PG_TRY();
 	{
-		if (edata->sqlerrcode == ERRCODE_CARDINALITY_VIOLATION)
+		if (edata->sqlerrcode == ERRCODE_CARDINALITY_VIOLATION ||
+			edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
 			explain_duplicate_key(res, keys);
 		write_failure(res);
 		write_history(job, res);
