@@ -136,10 +136,8 @@ typedef struct HvcsvSpool
 	char	   *data_path;
 	char	   *index_path;		/* its row index (see row_index.c) */
 	int64		size;
-	char	   *url;			/* without secrets */
 	char	   *etag;
 	char	   *last_modified;
-	TimestampTz fetched_at;
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
 } HvcsvSpool;

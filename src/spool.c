@@ -300,10 +300,8 @@ open_spool(const char *dir, const SpoolMeta *m)
 				(errcode_for_file_access(),
 				 errmsg("could not open spool file \"%s\": %m", spool->data_path)));
 	spool->size = m->size;
-	spool->url = pstrdup(m->url);
 	spool->etag = pstrdup(m->etag);
 	spool->last_modified = pstrdup(m->last_modified);
-	spool->fetched_at = m->fetched_at;
 	return spool;
 }
 
