@@ -145,6 +145,8 @@ typedef struct HvcsvSpool
 extern char *hvcsv_spool_directory;
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
+extern void hvcsv_write_file_durably(const char *path, const void *data, size_t len,
+									 const char *what);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 

@@ -110,14 +110,13 @@ row_index_finish(RowIndexBuilder *b, uint64 file_size)
 	return idx;
 }
 
-/* Writes an index durably: temporary file, fsync, rename. */
+/* Writes an index durably, header and entries. */
 void
 row_index_write(const RowIndex *idx, const char *path)
 {
-	char		tmp[MAXPGPATH];
 	RowIndexFileHeader h;
-	int			fd;
 	size_t		entries_size = sizeof(RowIndexEntry) * idx->nentries;
+	char	   *image = palloc_extended(sizeof(h) + entries_size, MCXT_ALLOC_HUGE);
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, ROW_INDEX_MAGIC, sizeof(h.magic));
@@ -126,28 +125,10 @@ row_index_write(const RowIndex *idx, const char *path)
 	h.escape = idx->escape;
 	h.file_size = idx->file_size;
 	h.nentries = idx->nentries;
-
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
-	fd = OpenTransientFile(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create row index \"%s\": %m", tmp)));
-	if (write(fd, &h, sizeof(h)) != sizeof(h) ||
-		write(fd, idx->entries, entries_size) != (ssize_t) entries_size ||
-		pg_fsync(fd) != 0)
-	{
-		int			save_errno = errno ? errno : ENOSPC;
-
-		CloseTransientFile(fd);
-		unlink(tmp);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write row index \"%s\": %m", tmp)));
-	}
-	CloseTransientFile(fd);
-	(void) durable_rename(tmp, path, ERROR);
+	memcpy(image, &h, sizeof(h));
+	memcpy(image + sizeof(h), idx->entries, entries_size);
+	hvcsv_write_file_durably(path, image, sizeof(h) + entries_size, "row index");
+	pfree(image);
 }
 
 /*

@@ -156,35 +156,49 @@ read_meta(const char *path, SpoolMeta *m)
 	return have_data;
 }
 
-/* Writes a metadata file durably: temporary file, fsync, rename. */
-static void
-write_meta(const char *path, const SpoolMeta *m)
+/*
+ * Writes a small file durably, all or nothing: a temporary file, fsync,
+ * rename.  what names the file in messages.  (Used for spool metadata and
+ * row indexes.)
+ */
+void
+hvcsv_write_file_durably(const char *path, const void *data, size_t len, const char *what)
 {
 	char		tmp[MAXPGPATH];
-	FILE	   *f;
+	int			fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
-	f = AllocateFile(tmp, PG_BINARY_W);
-	if (f == NULL)
+	fd = OpenTransientFile(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create spool metadata \"%s\": %m", tmp)));
-	fprintf(f, "generation %s\nprevious %s\nurl %s\netag %s\nlast_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
-			m->generation, m->previous, m->url, m->etag, m->last_modified, m->size,
-			(int64) m->fetched_at);
-	if (fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+				 errmsg("could not create %s \"%s\": %m", what, tmp)));
+	errno = 0;
+	if (write(fd, data, len) != (ssize_t) len || pg_fsync(fd) != 0)
 	{
-		int			save_errno = errno;
+		int			save_errno = errno ? errno : ENOSPC;
 
-		FreeFile(f);
+		CloseTransientFile(fd);
 		unlink(tmp);
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not write spool metadata \"%s\": %m", tmp)));
+				 errmsg("could not write %s \"%s\": %m", what, tmp)));
 	}
-	FreeFile(f);
+	CloseTransientFile(fd);
 	(void) durable_rename(tmp, path, ERROR);
+}
+
+/* Writes a metadata file durably. */
+static void
+write_meta(const char *path, const SpoolMeta *m)
+{
+	char	   *text = psprintf("generation %s\nprevious %s\nurl %s\netag %s\nlast_modified %s\n"
+								"size " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
+								m->generation, m->previous, m->url, m->etag, m->last_modified,
+								m->size, (int64) m->fetched_at);
+
+	hvcsv_write_file_durably(path, text, strlen(text), "spool metadata");
 }
 
 /* Removes a partial download when its transaction ends without keeping it. */
