@@ -66,8 +66,6 @@
 PG_FUNCTION_INFO_V1(hvcsv_refresh);
 PGDLLEXPORT void hvcsv_refresh_worker_main(Datum main_arg);
 
-/* The advisory lock class of refresh locks (spool locks use 0x4856). */
-#define REFRESH_LOCK_CLASS 0x4857
 /* Runs kept in hvcsv_sync_history per table. */
 #define HISTORY_KEPT 100
 #define ERROR_TEXT_SIZE 1024
@@ -751,12 +749,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	pgstat_report_activity(STATE_RUNNING, psprintf("hvcsv_refresh(%u)", res->foreign_table));
 
 	/* A second refresh of the same table does not wait: it is skipped. */
-	memset(&tag, 0, sizeof(tag));
-	tag.locktag_field1 = MyDatabaseId;
-	tag.locktag_field2 = res->foreign_table;
-	tag.locktag_field4 = REFRESH_LOCK_CLASS;
-	tag.locktag_type = LOCKTAG_ADVISORY;
-	tag.locktag_lockmethodid = USER_LOCKMETHOD;
+	hvcsv_advisory_locktag(&tag, res->foreign_table, 0, HVCSV_REFRESH_LOCK_CLASS);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 	{
 		const char *target = hvcsv_get_options(res->foreign_table, job->role)->target;

@@ -34,9 +34,6 @@
 
 #include "hvcsv_fdw.h"
 
-/* The advisory lock class of spool locks; pg_advisory_lock uses 1 and 2. */
-#define SPOOL_LOCK_CLASS 0x4856
-
 char	   *hvcsv_spool_directory = NULL;
 
 typedef struct SpoolMeta
@@ -81,22 +78,6 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	/* 16 bytes of the hash are plenty to tell spools apart. */
 	hex_encode((char *) digest, 16, key_out);
 	key_out[32] = '\0';
-}
-
-/*
- * Fills the tag of the spool's lock: an advisory lock as SET_LOCKTAG_ADVISORY
- * makes it, in a class of our own, keyed by the spool's hash.
- */
-static void
-spool_lock_tag(LOCKTAG *tag, const uint8 *digest)
-{
-	memset(tag, 0, sizeof(*tag));
-	tag->locktag_field1 = MyDatabaseId;
-	tag->locktag_field2 = ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3];
-	tag->locktag_field3 = ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7];
-	tag->locktag_field4 = SPOOL_LOCK_CLASS;
-	tag->locktag_type = LOCKTAG_ADVISORY;
-	tag->locktag_lockmethodid = USER_LOCKMETHOD;
 }
 
 /* Returns the spool directory, creating it if needed. */
@@ -347,7 +328,11 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	spool_key(opts, key, digest);
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
 
-	spool_lock_tag(&tag, digest);
+	/* One lock per spool, keyed by its hash. */
+	hvcsv_advisory_locktag(&tag,
+						   ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3],
+						   ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7],
+						   HVCSV_SPOOL_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
 	have = read_meta(meta_path, &m) && spool_is_complete(dir, &m);
