@@ -18,6 +18,7 @@ OBJS = \
 	src/reader_partitioned.o \
 	src/reader_streaming.o \
 	src/import.o \
+	src/key_watch.o \
 	src/refresh.o
 
 EXTENSION = hvcsv_fdw

@@ -115,6 +115,24 @@ COPY (SELECT * FROM (VALUES ('has_id,name,city,created_at,amount'),
   ('B1,One changed,Berlin,2024-01-01T00:00:00Z,1')) v) TO '/tmp/hvcsv_fixture_www/dups.csv';
 SELECT * FROM refresh('dup_src');
 SELECT * FROM dup_target;
+-- more keys than the refresh's key watch may track in maintenance_work_mem
+-- (1MB: 65,536 keys): a key twice is still found, by a second read of the
+-- export, and an export without one still refreshes
+COPY (SELECT 'has_id,name' UNION ALL SELECT 'K' || i || ',n' FROM generate_series(1, 70000) i)
+  TO '/tmp/hvcsv_fixture_www/many_keys.csv';
+CREATE TABLE many_target (has_id text PRIMARY KEY, name text);
+CREATE FOREIGN TABLE many_src (has_id text, name text) SERVER fx OPTIONS (path '/many_keys.csv', target 'many_target');
+SELECT * FROM refresh('many_src');
+ALTER ROLE CURRENT_USER SET maintenance_work_mem = '1MB';
+COPY (SELECT 'has_id,name' UNION ALL SELECT 'K' || i || ',n' FROM generate_series(1, 70000) i
+      UNION ALL SELECT 'K1,n') TO '/tmp/hvcsv_fixture_www/many_keys.csv';
+SELECT * FROM refresh('many_src');
+COPY (SELECT 'has_id,name' UNION ALL SELECT 'K' || i || ',n' FROM generate_series(1, 70000) i
+      UNION ALL SELECT 'K70001,n') TO '/tmp/hvcsv_fixture_www/many_keys.csv';
+SELECT * FROM refresh('many_src');
+ALTER ROLE CURRENT_USER RESET maintenance_work_mem;
+SELECT count(*) FROM many_target;
+DROP FOREIGN TABLE many_src;
 
 -- by default a failure is a WARNING per table and an ERROR at the end, so
 -- cron records the run as failed; the tables that succeeded stay refreshed

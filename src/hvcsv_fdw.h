@@ -356,6 +356,12 @@ extern uint64 hvcsv_collected_reject_count;
 extern bool hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot);
 extern void hvcsv_report_rejects(HvcsvScan *scan);
 
+/* in key_watch.c */
+extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys);
+extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
+extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
+extern void hvcsv_key_watch_stop(void);
+
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
 extern void hvcsv_scan_skip_header(HvcsvScan *scan);

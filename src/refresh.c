@@ -393,11 +393,14 @@ name_list(List *names, const char *prefix)
  * src is the export (rows past the cursor, if any); changed is what differs
  * from the target; upserted inserts new keys and updates changed rows;
  * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
- * size before the run for the delete guard.
+ * size before the run for the delete guard.  When the key watch counts the
+ * rows and checks the keys (watched), src is read once, not kept: the
+ * statement then returns 0 rows read and no duplicate.
  */
 static char *
 sync_statement(const char *ft, const char *target, List *columns, List *keys,
-			   const char *cursor, const char *cursor_type, bool delete_missing)
+			   const char *cursor, const char *cursor_type, bool delete_missing,
+			   bool watched)
 {
 	StringInfoData sql;
 	StringInfoData sets;
@@ -420,7 +423,7 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "WITH src AS MATERIALIZED (SELECT %s FROM %s",
+	appendStringInfo(&sql, "WITH src AS (SELECT %s FROM %s",
 					 name_list(columns, ""), ft);
 	if (cursor)
 		appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
@@ -449,14 +452,16 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	 * ON CONFLICT catches a key twice only when both copies are written; a
 	 * first copy equal to the stored row is not, so look for twins too.
 	 */
-	appendStringInfo(&sql, " SELECT (SELECT count(*) FROM src), "
+	appendStringInfo(&sql, " SELECT %s, "
 					 "(SELECT count(*) FROM upserted WHERE inserted), "
 					 "(SELECT count(*) FROM upserted WHERE NOT inserted), "
-					 "%s, %s, (SELECT count(*) FROM %s), "
-					 "EXISTS (SELECT FROM src GROUP BY %s HAVING count(*) > 1)",
+					 "%s, %s, (SELECT count(*) FROM %s), %s",
+					 watched ? "0" : "(SELECT count(*) FROM src)",
 					 cursor ? psprintf("(SELECT max(%s)::text FROM src)", quote_identifier(cursor)) : "NULL",
 					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target,
-					 name_list(keys, ""));
+					 watched ? "false" :
+					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING count(*) > 1)",
+							  name_list(keys, "")));
 	return sql.data;
 }
 
@@ -497,6 +502,23 @@ export_unchanged(const SyncState *st, const char *etag, const char *last_modifie
 		strcmp(st->last_modified, last_modified) == 0 && st->bytes == size;
 }
 
+/*
+ * Looks for a key that is in the export more than once, reading it again;
+ * returns the key as text, or NULL if every key is there once.
+ */
+static char *
+find_duplicate_key(Oid foreign_table, List *keys)
+{
+	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(foreign_table)),
+													 get_rel_name(foreign_table));
+	char	   *sql = psprintf("SELECT (%s)::text FROM %s GROUP BY %s HAVING count(*) > 1 LIMIT 1",
+							   name_list(keys, ""), ft_name, name_list(keys, ""));
+
+	if (SPI_execute(sql, true, 1) < 0 || SPI_processed != 1)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
 /* Refreshes one table inside the current transaction; errors propagate. */
 static void
 refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
@@ -523,6 +545,8 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	char	   *new_cursor;
 	int64		source_rows;
 	int64		target_rows;
+	bool		watched = false;
+	bool		duplicate;
 
 	if (opts->target == NULL)
 		ereport(ERROR,
@@ -644,8 +668,13 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "f") == 0)
 		sql = load_statement(ft_name, res->target, columns, opts->cursor_column, cursor_type);
 	else
+	{
+		/* A cursor filters rows above the scan, so the scan cannot count them. */
+		watched = opts->cursor_column == NULL &&
+			hvcsv_key_watch_start(res->foreign_table, keys);
 		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
-							 cursor_type, opts->delete_missing);
+							 cursor_type, opts->delete_missing, watched);
+	}
 	hvcsv_collect_rejects = true;
 	hvcsv_collected_rejects = NIL;
 	hvcsv_collected_reject_count = 0;
@@ -667,7 +696,15 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	new_cursor = SPI_getvalue(tup, desc, 4);
 	res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
 	target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
-	if (strcmp(SPI_getvalue(tup, desc, 7), "t") == 0)
+	duplicate = strcmp(SPI_getvalue(tup, desc, 7), "t") == 0;
+	if (watched)
+	{
+		bool		maybe_duplicate;
+
+		source_rows = hvcsv_key_watch_finish(&maybe_duplicate);
+		duplicate = maybe_duplicate && find_duplicate_key(res->foreign_table, keys) != NULL;
+	}
+	if (duplicate)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("the export has a key more than once")));
@@ -701,10 +738,6 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 static void
 explain_duplicate_key(RefreshResult *res, List *keys)
 {
-	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(res->foreign_table)),
-													 get_rel_name(res->foreign_table));
-	char	   *sql = psprintf("SELECT (%s)::text FROM %s GROUP BY %s HAVING count(*) > 1 LIMIT 1",
-							   name_list(keys, ""), ft_name, name_list(keys, ""));
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
@@ -714,11 +747,12 @@ explain_duplicate_key(RefreshResult *res, List *keys)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		if (SPI_execute(sql, true, 1) >= 0 && SPI_processed == 1)
+		char	   *key = find_duplicate_key(res->foreign_table, keys);
+
+		if (key)
 			snprintf(res->error, sizeof(res->error),
 					 "the export has key (%s)=%s more than once; nothing was written",
-					 name_list(keys, ""),
-					 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+					 name_list(keys, ""), key);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -778,6 +812,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		FlushErrorState();
 		hvcsv_progress_active = false;
 		hvcsv_collect_rejects = false;
+		hvcsv_key_watch_stop();
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
