@@ -43,3 +43,8 @@ test/csv_diff_check: test/csv_diff_check.c src/csv_tokenizer.c src/csv_tokenizer
 
 # Every object depends on the shared headers (PGXS tracks no dependencies).
 $(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/compat.h
+
+# The benchmark (not a test; needs root and `make install`): see bench/README.md.
+.PHONY: bench
+bench:
+	bench/run.sh

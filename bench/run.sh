@@ -14,7 +14,9 @@
 # file_fdw (W1, LIMIT 10).  Section "refresh": hvcsv_refresh() against COPY
 # (full load) and against COPY into a staging table + INSERT ... ON CONFLICT
 # (unchanged export, new ETag, 10% of rows changed), with WAL bytes.  Prints
-# medians, min/max, peak RSS (VmHWM), and checks every result.  Everything
+# medians, min/max, peak RSS (VmHWM), and checks every result; at the end,
+# the performance targets P1-P9 (see README, Performance), each marked met
+# or missed (the script's exit status does not depend on them).  Everything
 # it started is stopped and removed on exit.  Needs root (as
 # test/run_all.sh) and an installed hvcsv_fdw (make && make install).
 set -euo pipefail
@@ -78,6 +80,9 @@ fi
 gen_secs=$(since "$gen_start")
 chmod 644 "$csv"
 size_bytes=$(stat -c %s "$csv")
+# Each section appends its targets here: "ID<TAB>met|missed<TAB>figures".
+targets="$work/targets.tsv"
+: > "$targets"
 
 # 2. The cluster (JIT off: its compile time would be noise here) and the
 # vendor API stand-in.  The refresh section checkpoints before every timed
@@ -211,6 +216,12 @@ requests_spooled=$(http_requests)
 pair SW1 agg "" "$(agg W1 hv_stream)" "" "$(agg W1 hv)"
 pair SL10 rows "" "SELECT * FROM hv_stream LIMIT 10" "" "SELECT * FROM ff LIMIT 10"
 requests_streamed=$(http_requests)
+# P9's memory bound: count(*) over a 2 GB body streamed from the fixture
+# server's generator (no file), in a fresh backend, once.
+GEN_MB=2048
+psql -c "CREATE FOREIGN TABLE hv_gen (id integer, name text, city text, created_at timestamptz,
+    amount numeric, notes text) SERVER bench OPTIONS (path '/_gen.csv?mb=$GEN_MB', reader 'streaming')"
+out=$(timed "" "SELECT count(*) AS res FROM hv_gen" agg); read -r gen_secs gen_hwm gen_res <<< "$out"
 # For reference: the fixture server's own time to first byte on this file
 # (it reads and hashes the whole file before it answers), by curl, for a
 # 1 kB range so that the transfer does not count.
@@ -229,9 +240,10 @@ block_bytes=$(psql -c "SELECT pg_size_bytes('$BLOCK_SIZE')")
 spool_bytes=$(du -sb "$work/data/pg_hvcsv_spool" 2>/dev/null | cut -f1 || echo 0)
 
 # 5. The report.
-python3 - "$results" "$plans" "$ttfb" "$log_csv" <<PY
+python3 - "$results" "$plans" "$ttfb" "$log_csv" "$targets" <<PY
 import csv, re, statistics, sys
 ROWS, RUNS, SIZE, IDLE_KB = $ROWS, $RUNS, $size_bytes, $idle_kb
+GEN_MB, GEN_SECS, GEN_HWM, GEN_RES = $GEN_MB, $gen_secs, $gen_hwm, "$gen_res"
 rows = [l.rstrip("\n").split(None, 5) for l in open(sys.argv[1])]
 for r in rows:                          # an empty result (0 rows) leaves 5 fields
     r += [""] * (6 - len(r))
@@ -362,9 +374,30 @@ check(all(int(e["bytes_sent"]) == SIZE and e["complete"] == "t" for e in full),
       "a streaming count(*) request was not a complete transfer: " + sent(full))
 check(all(e["complete"] == "f" or SIZE < 1 << 20 for e in limited),
       "a streaming LIMIT 10 request transferred the whole file: " + sent(limited))
+check(GEN_RES == str(GEN_MB * 14700), "count(*) over the %d MB body: %s" % (GEN_MB, GEN_RES))
 for w in dict.fromkeys(warn):
     print("WARNING:", w)
 print("W3 result (all tables): " + (ref[0] if ref else "-"))
+print("streaming count(*) over a generated %d MB body: %.2f s, %s rows, backend peak RSS %.1f MB "
+      "(idle %.1f MB)" % (GEN_MB, GEN_SECS, GEN_RES, GEN_HWM / 1024, IDLE_KB / 1024))
+
+# The targets of this section.
+def ratio(row):
+    return cell(row, "R")[0] / cell(row, "L")[0]
+first_rows = cell("SL10", "L")[0] - statistics.median(ttfb)
+with open(sys.argv[5], "a") as t:
+    def target(tid, met, figures):
+        t.write("%s\t%s\t%s\n" % (tid, "met" if met else "missed", figures))
+    target("P1", ratio("W2") >= 3, "4 columns: %.2fx file_fdw (target >= 3x)" % ratio("W2"))
+    target("P2", ratio("W1") >= 8, "count(*): %.2fx file_fdw (target >= 8x)" % ratio("W1"))
+    target("P3", ratio("W3") >= 2.5, "10-column aggregate: %.2fx file_fdw (target >= 2.5x)" % ratio("W3"))
+    target("P4", min(ratio("PW2"), ratio("PW3")) >= 1.7,
+           "2 workers vs serial: %.2fx on 4 columns, %.2fx on 10 (target >= 1.7x each)"
+           % (ratio("PW2"), ratio("PW3")))
+    target("P9", first_rows <= 0.1 and (GEN_HWM - IDLE_KB) / 1024 <= 32,
+           "LIMIT 10 %.0f ms after the server's first byte (target <= 100 ms); peak RSS +%.1f MB "
+           "over an idle backend on a %d MB body (target <= 32 MB)"
+           % (first_rows * 1000, (GEN_HWM - IDLE_KB) / 1024, GEN_MB))
 PY
 cat <<EOF
 warm-up: hv first scan (download + scan) $(printf %.3f "$warm_hv")s -> $warm_hv_res rows; ff $(printf %.3f "$warm_ff")s -> $warm_ff_res; hv_part $(printf %.3f "$warm_part")s -> $warm_part_res; hv_stream $(printf %.3f "$warm_stream")s -> $warm_stream_res
@@ -396,6 +429,20 @@ refresh_section() {
         echo "CREATE TEMP TABLE stage (LIKE tgt_pg);
               COPY stage FROM '$1' (FORMAT csv, HEADER);
               $(upsert tgt_pg stage)
+              DROP TABLE stage;"
+    }
+    # The same with MERGE instead of INSERT ... ON CONFLICT (P7's WAL bound).
+    staged_merge() {
+        local c upd="" vals="s.has_id"
+        for c in $VALUE_COLS; do
+            upd+="${upd:+, }$c = s.$c"
+            vals+=", s.$c"
+        done
+        echo "CREATE TEMP TABLE stage (LIKE tgt_pg);
+              COPY stage FROM '$1' (FORMAT csv, HEADER);
+              MERGE INTO tgt_pg t USING stage s ON t.has_id = s.has_id
+              WHEN MATCHED AND ($tcols) IS DISTINCT FROM (${tcols//t./s.}) THEN UPDATE SET $upd
+              WHEN NOT MATCHED THEN INSERT VALUES ($vals);
               DROP TABLE stage;"
     }
     refresh() {
@@ -558,6 +605,7 @@ SQL
     for r in $(seq "$RUNS"); do
         run R4 H "$r" "$(reset_v1 tgt_hv) $(forget sync_v2) CHECKPOINT;" "$(refresh sync_v2)" tgt_hv
         run R4 P "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged "$csv2")" tgt_pg
+        run R4 M "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged_merge "$csv2")" tgt_pg
     done
 
     python3 -c 'import sys, urllib.request
@@ -567,7 +615,7 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     size2=$(stat -c %s "$csv2")
     v1_sum_sql=$(psql -c "SELECT concat_ws('/', count(*), sum(amount), sum(hashtext(t::text))) FROM stage_v1 t")
 
-    python3 - "$rresults" "$work/refresh_log.csv" "$rwarn" <<PY
+    python3 - "$rresults" "$work/refresh_log.csv" "$rwarn" "$targets" <<PY
 import csv, statistics, sys
 ROWS, RUNS, SIZE, SIZE2, PCT = $ROWS, $RUNS, $size_bytes, $size2, $CHANGE_PCT
 CHANGED = round(ROWS * PCT / 100)
@@ -593,6 +641,8 @@ def rss(r, side):
 MB = 1048576
 def wal_mb(b):      # MB, or kB (marked) below 0.1 MB
     return "%.1f" % (b / MB) if b >= MB / 10 else "%.0fkB" % (b / 1024)
+def wal_text(b):    # with its unit
+    return "%.1f MB" % (b / MB) if b >= MB / 10 else "%.0f kB" % (b / 1024)
 
 print()
 print("hvcsv_refresh benchmark: $ROWS rows, file %d bytes (%.1f MB), version 2 %d bytes with %d rows "
@@ -623,7 +673,9 @@ print("""   ratio = peer median / hvcsv median (>1: hvcsv_refresh faster); WAL =
    10 ms from /proc) or the calling backend if higher, peer = its backend; both include the
    shared_buffers pages the process touched (shared_buffers 256MB).
    peers: R1 COPY tgt FROM file; R3a the upsert from the already loaded staging table;
-   R3b, R3c, R4 CREATE TEMP TABLE + COPY file + the upsert + DROP, timed together.
+   R3b, R3c, R4 CREATE TEMP TABLE + COPY file + the upsert + DROP, timed together;
+   R4 MERGE: the same with MERGE ... WHEN MATCHED AND (row differs) THEN UPDATE ... WHEN NOT
+   MATCHED THEN INSERT instead of the upsert (printed below the table).
    * R2 has no peer run of its own: a sync without change detection redoes the whole
    pass, so the peer column repeats R3b's peer (COPY+upsert of the unchanged file).""")
 
@@ -701,6 +753,31 @@ if msgs:
     for l in msgs.splitlines():
         print("   " + l)
 print("version 1 in the targets: %s (count/sum(amount)/fingerprint)" % STAGE_V1)
+m = sel("R4", "M")
+for x in m:
+    same = [p for p in sel("R4", "P") if p["run"] == x["run"]]
+    if same and x["res"] != same[0]["res"]:
+        print("WARNING: R4 run %d: MERGE target %s, upsert target %s" % (x["run"], x["res"], same[0]["res"]))
+if m:
+    print("R4 peer with MERGE instead of the upsert: %s s, WAL %s" % (times(m), wal_text(med(m, "wal"))))
+
+# The targets of this section.
+def ratio(row, peer=None):
+    return med(sel(peer or row, "P"), "secs") / med(sel(row, "H"), "secs")
+with open(sys.argv[4], "a") as t:
+    def target(tid, met, figures):
+        t.write("%s\t%s\t%s\n" % (tid, "met" if met else "missed", figures))
+    target("P5", ratio("R1") >= 1, "full load: %.2fx COPY (target >= 1x)" % ratio("R1"))
+    wal6 = med(sel("R3a", "H"), "wal")
+    target("P6", ratio("R3a") >= 3 and wal6 <= 5 * MB,
+           "0 changed, new ETag: %.2fx the ON CONFLICT upsert (target >= 3x), WAL %s "
+           "(target <= 5 MB)" % (ratio("R3a"), wal_text(wal6)))
+    wal7, walm = med(sel("R4", "H"), "wal"), med(m, "wal") if m else 0
+    target("P7", ratio("R4") >= 2.5 and wal7 <= walm,
+           "%g%% changed: %.2fx the staging upsert (target >= 2.5x), WAL %s vs MERGE's %s "
+           "(target: no more)" % (PCT, ratio("R4"), wal_text(wal7), wal_text(walm)))
+    t8 = med(sel("R2b", "H"), "secs")
+    target("P8", t8 <= 0.05, "unchanged source, one 304: %.0f ms (target <= 50 ms)" % (t8 * 1000))
 PY
     cat <<EOF
 refresh warm-up: count(*) over sync_v1 $warm_v1 s ($((warm_req1 - warm_req0)) HTTP requests: 0 if the scan section already downloaded hv's spool, which sync_v1 shares, else 1); over sync_v2 $warm_v2 s ($((warm_req2 - warm_req1)) request: its download); all timed R1, R2a, R3a, R3b and R4 refreshes use these spools (bytes_fetched 0)
@@ -710,4 +787,7 @@ EOF
 
 if want scan; then scan_section; fi
 if want refresh; then refresh_section; fi
+echo
+echo "performance targets (README, Performance), this run:"
+sort "$targets" | awk -F '\t' '{ printf "  %-3s %-7s %s\n", $1, $2, $3 }'
 echo "generator: ${gen_secs}s; PostgreSQL: $(psql -c 'SHOW server_version'); total wall time $(since "$started")s"

@@ -292,7 +292,8 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 		if (hvcsv_build_or_reject(scan, slot))
 		{
 			scan->rows++;
-			hvcsv_key_watch_row(scan->rel, slot);
+			if (unlikely(hvcsv_key_watch_on))
+				hvcsv_key_watch_row(scan->rel, slot);
 			if (hvcsv_progress_active && scan->rows % 1024 == 0)
 				hvcsv_progress_rows(scan->rows);
 			found = true;

@@ -357,6 +357,7 @@ extern bool hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot);
 extern void hvcsv_report_rejects(HvcsvScan *scan);
 
 /* in key_watch.c */
+extern bool hvcsv_key_watch_on;
 extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys);
 extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);

@@ -48,6 +48,9 @@ typedef struct KeyWatch
 
 static KeyWatch *watch = NULL;
 
+/* Whether a watch runs: tested by the scan for each row, so kept apart. */
+bool		hvcsv_key_watch_on = false;
+
 /*
  * Starts watching scans of foreign_table for the key columns named in keys.
  * Returns false (and watches nothing) when a key type has no extended hash
@@ -101,6 +104,7 @@ hvcsv_key_watch_start(Oid foreign_table, List *keys)
 	w->nslots = KEY_WATCH_INITIAL_SLOTS;
 	w->slots = MemoryContextAllocZero(cxt, sizeof(uint64) * w->nslots);
 	watch = w;
+	hvcsv_key_watch_on = true;
 	return true;
 }
 
@@ -200,4 +204,5 @@ hvcsv_key_watch_stop(void)
 	if (watch)
 		MemoryContextDelete(watch->cxt);
 	watch = NULL;
+	hvcsv_key_watch_on = false;
 }
