@@ -266,6 +266,7 @@ typedef struct HvcsvTupleBuilder
 	AttrNumber *needed;			/* 0-based attribute of each output slot */
 	FmgrInfo   *in_functions;	/* per attribute */
 	char	   *fast_kind;		/* per attribute: a FAST_* conversion to try */
+	bool		has_text;		/* some needed column has FAST_TEXT */
 	Oid		   *typioparams;
 	int32	   *typmods;
 	int			file_encoding;

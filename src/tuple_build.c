@@ -67,6 +67,7 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 				att->atttypid == BOOLOID ? FAST_BOOL :
 				att->atttypid == NUMERICOID ? FAST_NUMERIC :
 				att->atttypid == TIMESTAMPTZOID ? FAST_TIMESTAMPTZ : FAST_NONE;
+		b->has_text |= b->fast_kind[a] == FAST_TEXT;
 		b->needed[b->nneeded++] = a;
 	}
 	b->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw tuple",
@@ -93,6 +94,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 {
 	int			natts = slot->tts_tupleDescriptor->natts;
 	int			db_encoding = GetDatabaseEncoding();
+	char	   *text_arena = NULL;
 	MemoryContext old;
 
 	b->line = rec->line;
@@ -106,6 +108,17 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	MemoryContextReset(b->tuple_cxt);
 	old = MemoryContextSwitchTo(b->tuple_cxt);
 	memset(slot->tts_isnull, true, sizeof(bool) * natts);
+	/* Text values share one allocation per row, not one each. */
+	if (b->has_text && b->file_encoding == db_encoding)
+	{
+		size_t		arena_size = 0;
+
+		for (int i = 0; i < b->nneeded; i++)
+			if (b->fast_kind[b->needed[i]] == FAST_TEXT && rec->slot_state[i] == CSV_SLOT_VALUE)
+				arena_size += INTALIGN(VARHDRSZ + rec->slot_length[i]);
+		if (arena_size <= MaxAllocSize)
+			text_arena = palloc(Max(arena_size, 1));
+	}
 	for (int i = 0; i < b->nneeded; i++)
 	{
 		int			a = b->needed[i];
@@ -130,7 +143,17 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		switch (b->fast_kind[a])
 		{
 			case FAST_TEXT:
-				d = PointerGetDatum(cstring_to_text_with_len(value, len));
+				if (text_arena)
+				{
+					text	   *t = (text *) text_arena;
+
+					SET_VARSIZE(t, VARHDRSZ + len);
+					memcpy(VARDATA(t), value, len);
+					text_arena += INTALIGN(VARHDRSZ + len);
+					d = PointerGetDatum(t);
+				}
+				else
+					d = PointerGetDatum(cstring_to_text_with_len(value, len));
 				break;
 			case FAST_BOOL:
 				if (!hvcsv_fast_bool(value, len, &d))
