@@ -404,17 +404,21 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 {
 	StringInfoData sql;
 	StringInfoData sets;
+	StringInfoData upsert_sets;
 	StringInfoData keymatch;
 	List	   *values = NIL;
 	ListCell   *cell;
 
 	initStringInfo(&sets);
+	initStringInfo(&upsert_sets);
 	foreach(cell, columns)
 	{
 		if (name_in(keys, lfirst(cell)))
 			continue;
 		values = lappend(values, lfirst(cell));
-		appendStringInfo(&sets, "%s%s = EXCLUDED.%s", sets.len ? ", " : "",
+		appendStringInfo(&sets, "%s%s = s.%s", sets.len ? ", " : "",
+						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
+		appendStringInfo(&upsert_sets, "%s%s = EXCLUDED.%s", upsert_sets.len ? ", " : "",
 						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
 	}
 	initStringInfo(&keymatch);
@@ -437,13 +441,24 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	if (values != NIL)
 		appendStringInfo(&sql, " AND (%s) IS NOT DISTINCT FROM (%s)",
 						 name_list(values, "t."), name_list(values, "s."));
-	appendStringInfo(&sql, ")), upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed ON CONFLICT (%s) ",
-					 target, name_list(columns, ""), name_list(columns, ""), name_list(keys, ""));
+	appendStringInfoString(&sql, "))");
+	/*
+	 * Changed rows whose key is stored are updated in place: an upsert
+	 * would first lock each one, a WAL record more per row.
+	 */
+	if (values != NIL)
+		appendStringInfo(&sql, ", updated AS (UPDATE %s AS t SET %s FROM changed s WHERE %s RETURNING 1)",
+						 target, sets.data, keymatch.data);
+	/* New keys; one inserted meanwhile by another session is upserted. */
+	appendStringInfo(&sql, ", upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed s "
+					 "WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s) ON CONFLICT (%s) ",
+					 target, name_list(columns, ""), name_list(columns, ""), target, keymatch.data,
+					 name_list(keys, ""));
 	if (values == NIL)
 		appendStringInfoString(&sql, "DO NOTHING");
 	else
 		appendStringInfo(&sql, "DO UPDATE SET %s WHERE (%s) IS DISTINCT FROM (%s)",
-						 sets.data, name_list(values, "t."), name_list(values, "EXCLUDED."));
+						 upsert_sets.data, name_list(values, "t."), name_list(values, "EXCLUDED."));
 	appendStringInfoString(&sql, " RETURNING (t.xmax = 0) AS inserted)");
 	if (delete_missing)
 		appendStringInfo(&sql, ", deleted AS (DELETE FROM %s t WHERE NOT EXISTS "
@@ -454,9 +469,10 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	 */
 	appendStringInfo(&sql, " SELECT %s, "
 					 "(SELECT count(*) FROM upserted WHERE inserted), "
-					 "(SELECT count(*) FROM upserted WHERE NOT inserted), "
+					 "(SELECT count(*) FROM upserted WHERE NOT inserted)%s, "
 					 "%s, %s, (SELECT count(*) FROM %s), %s",
 					 watched ? "0" : "(SELECT count(*) FROM src)",
+					 values != NIL ? " + (SELECT count(*) FROM updated)" : "",
 					 cursor ? psprintf("(SELECT max(%s)::text FROM src)", quote_identifier(cursor)) : "NULL",
 					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target,
 					 watched ? "false" :
