@@ -823,9 +823,16 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	}
 	PG_CATCH();
 	{
+		List	   *kept_keys = NIL;
+		ListCell   *cell;
+
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* The keys were found in the transaction that is about to go. */
+		foreach(cell, keys)
+			kept_keys = lappend(kept_keys, pstrdup(lfirst(cell)));
+		keys = kept_keys;
 		hvcsv_progress_active = false;
 		hvcsv_collect_rejects = false;
 		hvcsv_key_watch_stop();
