@@ -135,6 +135,7 @@ CREATE SERVER sec_v6_port FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http:
 
 -- at every request: fx was created before the setting, and fails now,
 -- before any request is sent
+RESET hvcsv_fdw.allowed_hosts;
 CREATE FOREIGN TABLE sec_plain (has_id text) SERVER fx OPTIONS (path '/accounts.csv');
 SELECT * FROM fixture_reset;
 SET hvcsv_fdw.allowed_hosts = 'localhost';
