@@ -15,7 +15,7 @@ computed once per (path, inode, size, mtime) and then cached, so a conditional
 request for a big file is answered at once; a file modified less than 2 s
 before the request is hashed again every time (a rewrite within the file
 system's timestamp granularity keeps its mtime).  A body is read from the file
-while it is sent, never held in memory whole.  Binds to a loopback address
+while it is sent, never held in memory whole (but see gzip=1).  Binds to a loopback address
 only, prints "listening on HOST:PORT" once ready (after "listening (tls) on
 HOST:P" with --tls-port) and exits on SIGTERM/SIGINT.
 
@@ -64,7 +64,9 @@ path; such requests are counted per path and sticky fault instead.
     gzip=1           compress the body: Content-Encoding: gzip (whether or
                      not the request asked for it, as some servers do),
                      Vary: Accept-Encoding, ETag "<hash>-gz"; Content-Length,
-                     Range and the body faults count compressed bytes
+                     Range and the body faults count compressed bytes; the
+                     whole body is compressed in memory first (also of
+                     /_gen.csv, so keep its mb small)
     delay=SEC        wait SEC seconds before sending anything
     cut=K            send full headers but only K body bytes, then close
                      abruptly (K counts bytes of a 206 body when ranged)
