@@ -231,7 +231,7 @@ SELECT count(*) > 0 AS have_meta,
 -- pg_stat_activity and hvcsv_refresh_progress while a refresh worker downloads
 CREATE TABLE sec_slow_target (has_id text PRIMARY KEY, name text);
 CREATE FOREIGN TABLE sec_slow_src (has_id text, name text) SERVER fx
-  OPTIONS (path '/accounts.csv?rate=300', target 'sec_slow_target');
+  OPTIONS (path '/accounts.csv?rate=150', target 'sec_slow_target');
 SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(),
        current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'SET hvcsv_fdw.spool_directory = ''pg_hvcsv_spool_security''');

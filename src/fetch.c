@@ -330,7 +330,11 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file)
+	{
+		/* Its authorities only, not also the system's directory of them. */
 		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
+		curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, seconds_to_ms(req->connect_timeout));
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "hvcsv_fdw/0.1");
@@ -645,7 +649,7 @@ check_target(const HvcsvBody *b, const HvcsvUrl *url, int hops)
 						b->req.display_url, url->scheme) :
 				 errmsg("could not fetch \"%s\": only http and https URLs can be fetched",
 						b->req.display_url),
-				 errdetail("Only http and https are followed.")));
+				 hops > 0 ? errdetail("Only http and https are followed.") : 0));
 	if (!hvcsv_host_allowed(url))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -174,8 +174,7 @@ hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed)
 		curl_url_get(h, CURLUPART_PATH, &path, 0) == CURLUE_OK)
 	{
 		parsed->url = pstrdup(url);
-		parsed->scheme = pstrdup(scheme);
-		normalize_host(parsed->scheme);
+		parsed->scheme = pstrdup(scheme);	/* libcurl gives it in lower case */
 		if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 			host = NULL;
 		parsed->host = pstrdup(host ? host : "");
