@@ -16,8 +16,19 @@
  * If-Range, so the bytes before and after the break are of one version of
  * the export; a server that cannot resume makes the body start over (when
  * the caller can take that) or fail.  Consecutive failures without progress
- * are limited by max_retries.  Messages name the URL without secrets; the
- * Authorization header is never shown.
+ * are limited by max_retries.
+ *
+ * Redirects are followed here, not by libcurl, so that every hop is held
+ * to what the first request is: http or https, a host that
+ * hvcsv_fdw.allowed_hosts admits, at most MAX_REDIRECTS hops, and the
+ * Authorization header only for the scheme, host and port the user mapping
+ * was made for.  Bodies are asked for with Accept-Encoding: gzip and
+ * decoded by libcurl (also when a server compresses unasked); a compressed
+ * body is never resumed, since Range counts bytes of the compressed form
+ * and we only know how many decoded bytes we have.  TLS certificates are
+ * always verified, against the system's authorities or the server's
+ * ca_file.  Messages name the URL without secrets; the Authorization header
+ * is never shown, and libcurl is never verbose, so it prints no headers.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +45,7 @@
 #include "hvcsv_fdw.h"
 
 #define POLL_INTERVAL_MS 100
+#define MAX_REDIRECTS 5
 
 /* Body bytes this process has received, for refresh counts and progress. */
 uint64		hvcsv_bytes_fetched = 0;
@@ -46,9 +58,10 @@ typedef enum TransferEvent
 	TRANSFER_FAILED				/* see curl_result and status */
 } TransferEvent;
 
-/* One attempt at one request. */
+/* One request: an attempt, or one hop of an attempt that was redirected. */
 typedef struct Transfer
 {
+	HvcsvUrl	url;			/* what is requested */
 	CURLM	   *multi;
 	CURL	   *easy;
 	struct curl_slist *headers;
@@ -68,6 +81,10 @@ typedef struct Transfer
 	char		last_modified[64];
 	double		retry_after;	/* seconds, or -1 */
 	int64		range_start;	/* first byte of a 206 response, or -1 */
+	bool		redirected;		/* url is where the first request redirected */
+	bool		with_auth;		/* the Authorization header was sent */
+	char		location[8192]; /* of a redirect; empty if absent or too long */
+	bool		encoded;		/* Content-Encoding other than identity */
 	int64		body_bytes;
 	int64		max_bytes;
 	bool		too_large;
@@ -152,6 +169,8 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 		t->last_modified[0] = '\0';
 		t->retry_after = -1;
 		t->range_start = -1;
+		t->location[0] = '\0';
+		t->encoded = false;
 	}
 	else if (len > 14 && pg_strncasecmp(line, "Content-Range:", 14) == 0)
 	{
@@ -168,7 +187,23 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 		copy_header_value(t->last_modified, sizeof(t->last_modified), line + 14, len - 14);
 	else if (len > 12 && pg_strncasecmp(line, "Retry-After:", 12) == 0)
 		t->retry_after = parse_retry_after(line + 12, len - 12);
+	else if (len > 9 && pg_strncasecmp(line, "Location:", 9) == 0)
+		copy_header_value(t->location, sizeof(t->location), line + 9, len - 9);
+	else if (len > 17 && pg_strncasecmp(line, "Content-Encoding:", 17) == 0)
+	{
+		char		coding[64];
+
+		copy_header_value(coding, sizeof(coding), line + 17, len - 17);
+		t->encoded = coding[0] != '\0' && pg_strcasecmp(coding, "identity") != 0;
+	}
 	return len;
+}
+
+/* Tells whether an HTTP status is one whose body we read. */
+static bool
+status_has_body(long status)
+{
+	return status == 200 || status == 206;
 }
 
 /* Takes body bytes from libcurl; pauses it when our buffer is full. */
@@ -177,8 +212,12 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 {
 	Transfer   *t = (Transfer *) arg;
 	size_t		len = size * nmemb;
+	long		status = 0;
 
-	if (t->max_bytes > 0 && t->body_bytes + (int64) len > t->max_bytes)
+	/* max_bytes limits the export, not an error page (judged by its status). */
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (t->max_bytes > 0 && status_has_body(status) &&
+		t->body_bytes + (int64) len > t->max_bytes)
 	{
 		t->too_large = true;
 		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
@@ -206,7 +245,9 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 	{
 		curl_off_t	total = -1;
 
-		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+		/* Content-Length counts compressed bytes; we count decoded ones. */
+		if (!t->encoded)
+			curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 		hvcsv_progress_bytes(hvcsv_bytes_fetched, total);
 	}
 	return len;
@@ -220,16 +261,19 @@ seconds_to_ms(double seconds)
 }
 
 /*
- * Starts one attempt at req; with range_from > 0, asks for the body from that
- * byte on, if it is still the version if_range names.  The transfer lives in
- * CurrentMemoryContext.
+ * Starts one request of an attempt at req, to url (req's URL or where it
+ * redirected), with the Authorization header if send_auth; with range_from
+ * > 0, asks for the body from that byte on, if it is still the version
+ * if_range names.  The transfer lives in CurrentMemoryContext.
  */
 static Transfer *
-transfer_begin(const HvcsvRequest *req, int64 range_from, const char *if_range)
+transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
+			   int64 range_from, const char *if_range)
 {
 	Transfer   *t = palloc0(sizeof(Transfer));
 	CURL	   *easy;
 
+	t->url = *url;
 	t->retry_after = -1;
 	t->range_start = -1;
 	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - range_from : 0;
@@ -250,7 +294,8 @@ transfer_begin(const HvcsvRequest *req, int64 range_from, const char *if_range)
 				 errmsg("out of memory while starting an HTTP request")));
 	t->buf_size = TRANSFER_BUFFER_SIZE;
 
-	if (req->authorization)
+	t->with_auth = req->authorization && send_auth;
+	if (t->with_auth)
 	{
 		char	   *header = psprintf("Authorization: %s", req->authorization);
 
@@ -275,12 +320,21 @@ transfer_begin(const HvcsvRequest *req, int64 range_from, const char *if_range)
 										   psprintf("If-Modified-Since: %s", req->if_modified_since));
 	}
 
-	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy, CURLOPT_URL, url->url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* libcurl's trace would show the request headers, Authorization included. */
+	curl_easy_setopt(easy, CURLOPT_VERBOSE, 0L);
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file)
+	{
+		/* Its authorities only, not also the system's directory of them. */
+		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
+		curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, seconds_to_ms(req->connect_timeout));
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "hvcsv_fdw/0.1");
@@ -297,13 +351,6 @@ transfer_begin(const HvcsvRequest *req, int64 range_from, const char *if_range)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start an HTTP request for \"%s\"", req->display_url)));
 	return t;
-}
-
-/* Tells whether an HTTP status is one whose body we read. */
-static bool
-status_has_body(long status)
-{
-	return status == 200 || status == 206;
 }
 
 /*
@@ -341,6 +388,10 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		if (t->done)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+			/* libcurl's Content-Length check of max_bytes: same rule. */
+			if (t->curl_result == CURLE_FILESIZE_EXCEEDED && t->status != 0 &&
+				!status_has_body(t->status))
+				t->curl_result = CURLE_OK;
 			return (t->curl_result == CURLE_OK) ? TRANSFER_DONE : TRANSFER_FAILED;
 		}
 
@@ -432,12 +483,33 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 {
 	const char *tries = attempts > 1 ?
 	psprintf("Gave up after %d attempts.", attempts) : NULL;
+	/* The URL as the user wrote it, and where it led. */
+	const char *source = t->redirected ?
+	psprintf("\"%s\" (redirected to \"%s\")", req->display_url, hvcsv_redact_url(t->url.url)) :
+	psprintf("\"%s\"", req->display_url);
 
 	if (t->too_large || t->curl_result == CURLE_FILESIZE_EXCEEDED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("response from \"%s\" is larger than max_bytes (" INT64_FORMAT " bytes)",
-						req->display_url, req->max_bytes)));
+				 errmsg("response from %s is larger than max_bytes (" INT64_FORMAT " bytes)",
+						source, req->max_bytes)));
+
+	if (t->curl_result == CURLE_PEER_FAILED_VERIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not fetch %s: the TLS certificate of host \"%s\" could not be verified",
+						source, t->url.host),
+				 t->errbuf[0] ? errdetail("libcurl reported: %s.", t->errbuf) : 0,
+				 req->ca_file ?
+				 errhint("The certificate must be issued for this host by an authority in ca_file \"%s\".",
+						 req->ca_file) :
+				 errhint("If a private certificate authority issued it, set the server option ca_file to a file with that authority's certificate.")));
+	if (t->curl_result == CURLE_SSL_CACERT_BADFILE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not fetch %s: could not load certificate authorities from ca_file \"%s\"",
+						source, req->ca_file ? req->ca_file : ""),
+				 t->errbuf[0] ? errdetail("libcurl reported: %s.", t->errbuf) : 0));
 
 	/* The stable text goes in the message, curl's own words in the detail. */
 	if (t->curl_result != CURLE_OK)
@@ -447,7 +519,7 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-				 errmsg("could not fetch \"%s\": %s", req->display_url,
+				 errmsg("could not fetch %s: %s", source,
 						t->stalled ? "the transfer stalled" : curl_easy_strerror(t->curl_result)),
 				 errdetail("%s%s%s", said, said[0] && tries ? " " : "", tries ? tries : "")));
 	}
@@ -457,8 +529,10 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 					 ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION :
 					 t->status == 404 || t->status == 410 ?
 					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
-			 errmsg("could not fetch \"%s\": HTTP status %ld", req->display_url, t->status),
+			 errmsg("could not fetch %s: HTTP status %ld", source, t->status),
 			 tries ? errdetail("%s", tries) : 0,
+			 (t->status == 401 || t->status == 403) && !t->with_auth && req->authorization ?
+			 errhint("The Authorization header is not sent to another scheme, host or port than the first request's.") :
 			 t->status == 401 || t->status == 403 ?
 			 errhint("Check the api_key and auth_scheme options of the user mapping.") : 0));
 }
@@ -478,6 +552,7 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 	req->retry_delay = opts->retry_delay;
 	req->max_retry_delay = opts->max_retry_delay;
 	req->max_bytes = opts->max_bytes;
+	req->ca_file = opts->ca_file;
 }
 
 /* A response body being read, across as many transfers as it takes. */
@@ -485,7 +560,9 @@ struct HvcsvBody
 {
 	MemoryContext cxt;			/* where transfers live: as long as the body */
 	HvcsvRequest req;
+	HvcsvUrl	origin;			/* req.url: where every attempt starts */
 	HvcsvResponse resp;			/* of the first response */
+	bool		encoded;		/* the first response was compressed */
 	Transfer   *t;				/* the transfer now open, or NULL */
 	const char *pending;		/* first bytes of a transfer, not yet handed out */
 	size_t		pending_len;
@@ -549,6 +626,79 @@ restart_body(HvcsvBody *b, const char *why)
 	b->resp.body_bytes = 0;
 }
 
+/* Tells whether an HTTP status is a redirect we follow. */
+static bool
+status_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/*
+ * Reports a URL that no request may go to: not http or https, or a host
+ * that hvcsv_fdw.allowed_hosts does not admit.  hops > 0 means the server
+ * redirected there.
+ */
+static void
+check_target(const HvcsvBody *b, const HvcsvUrl *url, int hops)
+{
+	if (!hvcsv_url_is_http(url))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 hops > 0 ?
+				 errmsg("could not fetch \"%s\": redirect to a \"%s\" URL is not allowed",
+						b->req.display_url, url->scheme) :
+				 errmsg("could not fetch \"%s\": only http and https URLs can be fetched",
+						b->req.display_url),
+				 hops > 0 ? errdetail("Only http and https are followed.") : 0));
+	if (!hvcsv_host_allowed(url))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("could not fetch \"%s\": host \"%s\" port %d is not in hvcsv_fdw.allowed_hosts",
+						b->req.display_url, url->host, url->port),
+				 hops > 0 ? errdetail("The server redirected to \"%s\".", hvcsv_redact_url(url->url)) : 0));
+}
+
+/*
+ * Sends one attempt at the body from byte `from` and waits for its first
+ * bytes (kept in b->pending), following redirects; every hop is checked
+ * before it is requested.  The Authorization header goes only to the
+ * scheme, host and port of the first request.
+ */
+static TransferEvent
+open_transfer(HvcsvBody *b, int64 from, const char *validator)
+{
+	HvcsvUrl	url = b->origin;
+	int			hops = 0;
+
+	for (;;)
+	{
+		Transfer   *t;
+		TransferEvent ev;
+		HvcsvUrl	next;
+
+		check_target(b, &url, hops);
+		b->t = t = transfer_begin(&b->req, &url, hvcsv_url_same_origin(&url, &b->origin),
+								  from, validator);
+		t->redirected = hops > 0;
+		ev = transfer_read(t, &b->pending, &b->pending_len);
+		if (ev == TRANSFER_DATA || !status_is_redirect(t->status) || t->location[0] == '\0')
+			return ev;
+		if (++hops > MAX_REDIRECTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch \"%s\": more than %d redirects",
+							b->req.display_url, MAX_REDIRECTS)));
+		if (!hvcsv_url_resolve(url.url, t->location, &next))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch \"%s\": the server redirected to a URL that cannot be parsed",
+							b->req.display_url)));
+		transfer_end(t);
+		b->t = NULL;
+		url = next;
+	}
+}
+
 /*
  * Opens a transfer for what the body still lacks, retrying transient
  * failures, and waits for its first bytes (kept in b->pending).
@@ -562,19 +712,23 @@ connect_body(HvcsvBody *b)
 		const char *validator = NULL;
 		Transfer   *t;
 		TransferEvent ev;
-
 		MemoryContext old;
 
-		if (from > 0 && (validator = resume_validator(&b->resp)) == NULL)
+		if (from > 0 && b->encoded)
+		{
+			restart_body(b, "The body was compressed (Content-Encoding), and a compressed body cannot be resumed at a byte offset.");
+			from = 0;
+		}
+		else if (from > 0 && (validator = resume_validator(&b->resp)) == NULL)
 		{
 			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
 			from = 0;
 		}
 		/* A resumption may start while the caller is in a per-tuple context. */
 		old = MemoryContextSwitchTo(b->cxt);
-		b->t = t = transfer_begin(&b->req, from, validator);
+		ev = open_transfer(b, from, validator);
+		t = b->t;
 		MemoryContextSwitchTo(old);
-		ev = transfer_read(t, &b->pending, &b->pending_len);
 		if (ev == TRANSFER_FAILED || (ev == TRANSFER_DONE &&
 									  !status_has_body(t->status) && t->status != 304))
 		{
@@ -590,18 +744,20 @@ connect_body(HvcsvBody *b)
 			restart_body(b, "The server answered the Range request with the whole body: it cannot resume, or the export changed.");
 			from = 0;
 		}
-		else if (from > 0 && (t->status != 206 || t->range_start != from))
+		else if (from > 0 && (t->status != 206 || t->range_start != from || t->encoded))
 		{
 			transfer_end(t);
 			b->t = NULL;
-			restart_body(b, psprintf("The server answered the Range request with HTTP status %ld.",
-									 t->status));
+			restart_body(b, t->encoded ?
+						 "The server compressed the rest of the body (Content-Encoding), so it does not continue the bytes already read." :
+						 psprintf("The server answered the Range request with HTTP status %ld.", t->status));
 			continue;
 		}
 		if (from == 0)
 		{
 			/* The first response says which version of the export this is. */
 			b->resp.status = t->status;
+			b->encoded = t->encoded;
 			strlcpy(b->resp.etag, t->etag, sizeof(b->resp.etag));
 			strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
 			/* A body that must start over needs the body, not a 304. */
@@ -626,6 +782,10 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 
 	b->cxt = CurrentMemoryContext;
 	b->req = *req;
+	if (!hvcsv_url_parse(req->url, &b->origin))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch \"%s\": the URL cannot be parsed", req->display_url)));
 	b->on_restart = on_restart;
 	b->restart_arg = arg;
 	connect_body(b);

@@ -607,5 +607,13 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_refresh_failure_mode, NULL, NULL);
+	DefineCustomStringVariable("hvcsv_fdw.allowed_hosts",
+							   "Hosts that hvcsv_fdw servers and redirects may reach; empty means any.",
+							   "A comma-separated list of host names and IP addresses (IPv6 in brackets), each optionally with a leading \"*.\" for the names below it and a trailing :port.",
+							   &hvcsv_allowed_hosts,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   hvcsv_check_allowed_hosts, NULL, NULL);
 	MarkGUCPrefixReserved("hvcsv_fdw");
 }

@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "storage/lock.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -74,6 +75,7 @@ typedef struct HvcsvOptions
 	double		max_retry_delay;	/* seconds, cap of every wait */
 	double		max_age;		/* seconds a spool is used without asking */
 	int64		max_bytes;		/* largest body accepted; 0 means no limit */
+	char	   *ca_file;		/* certificate authorities for https, or NULL */
 
 	/* user mapping; api_key is a secret and is never printed */
 	Oid			umid;			/* InvalidOid if there is no user mapping */
@@ -110,8 +112,25 @@ extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
 extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
 
 /* in url.c */
+
+/* A URL as libcurl parsed it. */
+typedef struct HvcsvUrl
+{
+	char	   *url;			/* what is requested */
+	char	   *scheme;			/* lower case */
+	char	   *host;			/* lower case, no trailing dot; IPv6 in brackets */
+	int			port;			/* explicit, or the scheme's default */
+	char	   *path;
+} HvcsvUrl;
+
+extern char *hvcsv_allowed_hosts;
 extern char *hvcsv_redact_url(const char *url);
-extern bool hvcsv_url_is_http(const char *url, char **scheme_out);
+extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
+extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
+extern bool hvcsv_url_is_http(const HvcsvUrl *url);
+extern bool hvcsv_url_same_origin(const HvcsvUrl *a, const HvcsvUrl *b);
+extern bool hvcsv_host_allowed(const HvcsvUrl *url);
+extern bool hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source);
 
 /* in fetch.c */
 
@@ -129,6 +148,7 @@ typedef struct HvcsvRequest
 	double		retry_delay;
 	double		max_retry_delay;
 	int64		max_bytes;
+	const char *ca_file;
 } HvcsvRequest;
 
 /* What a response said. */

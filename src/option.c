@@ -5,8 +5,10 @@
  *
  * One function, apply_option, parses every value; the validator calls it at
  * CREATE/ALTER time and hvcsv_get_options calls it again at scan time, so a
- * value is judged the same way in both places.  No message ever shows the
- * value of api_key.
+ * value is judged the same way in both places.  What depends on who sets an
+ * option (ca_file) or on settings that may change later (allowed_hosts) is
+ * checked by the validator only; fetch.c checks the hosts again at every
+ * request.  No message ever shows the value of api_key.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -17,12 +19,14 @@
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_authid.h"
 #include "catalog/namespace.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
@@ -47,6 +51,7 @@ static const HvcsvOption valid_options[] = {
 	{"max_retry_delay", ForeignServerRelationId},
 	{"max_age", ForeignServerRelationId},
 	{"max_bytes", ForeignServerRelationId},
+	{"ca_file", ForeignServerRelationId},
 
 	{"api_key", UserMappingRelationId},
 	{"auth_scheme", UserMappingRelationId},
@@ -94,13 +99,21 @@ catalog_object_name(Oid catalog)
 	}
 }
 
-/* Reports a value that an option does not accept. */
+/*
+ * Reports a value that an option does not accept.  A URL is shown without
+ * its password and secret-looking query values.
+ */
 static void
 invalid_value(DefElem *def, const char *detail)
 {
+	const char *value = defGetString(def);
+	HvcsvUrl	url;
+
+	if (strcmp(def->defname, "api_url") == 0 && hvcsv_url_parse(value, &url))
+		value = hvcsv_redact_url(value);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, value),
 			 errdetail_internal("%s", detail)));
 }
 
@@ -180,6 +193,52 @@ check_printable(DefElem *def, bool secret)
 	}
 }
 
+/*
+ * Rejects a path that could lead away from api_url: a URL of its own, or a
+ * ".." segment (also percent-encoded, or with backslashes, which some
+ * servers take for slashes).  hvcsv_server_options checks the joined URL
+ * too, since what a path does depends on the api_url it follows.
+ */
+static void
+check_path_stays_below(DefElem *def)
+{
+	const char *value = defGetString(def);
+	size_t		len = strcspn(value, "?#");
+	const char *scheme_end = strstr(value, "://");
+	StringInfoData decoded;
+	const char *segment;
+
+	if (strncmp(value, "//", 2) == 0 || strncmp(value, "\\\\", 2) == 0 ||
+		(scheme_end && scheme_end < value + len))
+		invalid_value(def, "The value must be a path to append to api_url, not a URL.");
+
+	/* Undo the escapes of '.', '/' and '\', and take '\' for '/'. */
+	initStringInfo(&decoded);
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = value[i];
+
+		if (c == '%' && i + 3 <= len)
+		{
+			if (pg_strncasecmp(value + i, "%2e", 3) == 0)
+				c = '.';
+			else if (pg_strncasecmp(value + i, "%2f", 3) == 0 ||
+					 pg_strncasecmp(value + i, "%5c", 3) == 0)
+				c = '/';
+			if (c != '%')
+				i += 2;
+		}
+		appendStringInfoChar(&decoded, c == '\\' ? '/' : c);
+	}
+	for (segment = decoded.data; segment; segment = strchr(segment, '/'))
+	{
+		if (*segment == '/')
+			segment++;
+		if (strncmp(segment, "..", 2) == 0 && (segment[2] == '/' || segment[2] == '\0'))
+			invalid_value(def, "The value must not contain \"..\" segments: a path stays below api_url.");
+	}
+}
+
 /* Parses one option's value into opts, or reports why it is invalid. */
 static void
 apply_option(HvcsvOptions *opts, DefElem *def)
@@ -188,13 +247,16 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 
 	if (strcmp(name, "api_url") == 0)
 	{
-		char	   *scheme = NULL;
+		HvcsvUrl	url;
 
 		check_printable(def, false);
-		if (!hvcsv_url_is_http(defGetString(def), &scheme))
-			invalid_value(def, scheme ?
-						  psprintf("The URL scheme \"%s\" is not supported; use http or https.", scheme) :
-						  "The value must be an absolute http or https URL.");
+		if (!hvcsv_url_parse(defGetString(def), &url))
+			invalid_value(def, "The value must be an absolute http or https URL.");
+		if (!hvcsv_url_is_http(&url))
+			invalid_value(def, psprintf("The URL scheme \"%s\" is not supported; use http or https.",
+										url.scheme));
+		if (url.host[0] == '\0')
+			invalid_value(def, "The value must be an absolute http or https URL.");
 		opts->api_url = defGetString(def);
 	}
 	else if (strcmp(name, "connect_timeout") == 0)
@@ -211,6 +273,13 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		opts->max_age = parse_seconds(def, 0);
 	else if (strcmp(name, "max_bytes") == 0)
 		opts->max_bytes = parse_bytes(def, 1, "1 byte");
+	else if (strcmp(name, "ca_file") == 0)
+	{
+		check_printable(def, false);
+		if (defGetString(def)[0] == '\0')
+			invalid_value(def, "The value must be the path of a file of certificates in PEM format.");
+		opts->ca_file = defGetString(def);
+	}
 	else if (strcmp(name, "api_key") == 0)
 	{
 		check_printable(def, true);
@@ -231,6 +300,7 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		check_printable(def, false);
 		if (strchr(defGetString(def), ' '))
 			invalid_value(def, "The value must not contain spaces; percent-encode them as %20.");
+		check_path_stays_below(def);
 		opts->path = defGetString(def);
 	}
 	else if (strcmp(name, "reader") == 0)
@@ -456,6 +526,23 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
 				 errmsg("option \"api_url\" is required for an hvcsv_fdw server")));
+	if (catalog == ForeignServerRelationId)
+	{
+		HvcsvUrl	url;
+
+		(void) hvcsv_url_parse(opts.api_url, &url);
+		if (!hvcsv_host_allowed(&url))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("host \"%s\" port %d is not in hvcsv_fdw.allowed_hosts",
+							url.host, url.port),
+					 errhint("A superuser decides which hosts may be reached, with the setting hvcsv_fdw.allowed_hosts.")));
+	}
+	/* Like file_fdw's filename: a path on the database server. */
+	if (opts.ca_file && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superuser or a role with privileges of the pg_read_server_files role may specify the ca_file option of an hvcsv_fdw server")));
 	if (catalog == ForeignServerRelationId && opts.max_retry_delay < opts.retry_delay)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -513,6 +600,35 @@ find_user_mapping(Oid userid, Oid serverid)
 }
 
 /*
+ * Checks that a table's URL is below its server's api_url: the same scheme,
+ * host and port, and a path that starts with api_url's.  A path such as
+ * "@other.example" or ".other.example" would otherwise send the user
+ * mapping's key to another host.
+ */
+static void
+check_url_below_api_url(const HvcsvOptions *opts)
+{
+	HvcsvUrl	base;
+	HvcsvUrl	url;
+
+	if (!hvcsv_url_parse(opts->api_url, &base))
+		elog(ERROR, "api_url was checked but does not parse");
+	if (!hvcsv_url_parse(opts->url, &url))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"path\" makes an invalid URL of the server's api_url"),
+				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
+	if (!hvcsv_url_same_origin(&base, &url) ||
+		strncmp(url.path, base.path, strlen(base.path)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"path\" leads away from the server's api_url"),
+				 errdetail("\"%s\" is not below \"%s\".",
+						   hvcsv_redact_url(opts->url), hvcsv_redact_url(opts->api_url)),
+				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
+}
+
+/*
  * Gathers the options of a server, the user mapping of userid on it (which
  * is optional, for exports that need no key) and a foreign table's options.
  */
@@ -540,6 +656,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	if (opts->encoding < 0)
 		opts->encoding = GetDatabaseEncoding();
 	opts->url = psprintf("%s%s", opts->api_url, opts->path);
+	check_url_below_api_url(opts);
 	return opts;
 }
 

@@ -1,6 +1,13 @@
 /*-------------------------------------------------------------------------
  * url.c
- *	  Checks URLs and removes secrets from them before they are shown.
+ *	  Parses URLs as libcurl does, decides which hosts may be reached
+ *	  (hvcsv_fdw.allowed_hosts), and removes secrets from URLs before they
+ *	  are shown.
+ *
+ * Every URL is parsed by libcurl's own URL parser, and the string it gives
+ * back is the one requested, so the host checked here is the host libcurl
+ * connects to (numeric forms such as 2130706433 and percent-encoded host
+ * names are normalized before the check, not after).
  *
  * A URL is shown in EXPLAIN, in errors and in the spool's metadata.  The
  * key itself travels in a header and is never part of the URL we build,
@@ -11,11 +18,24 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include "lib/stringinfo.h"
+#include "utils/guc.h"
 
 #include "hvcsv_fdw.h"
+
+/* hvcsv_fdw.allowed_hosts: where requests may go; empty means anywhere. */
+char	   *hvcsv_allowed_hosts = NULL;
+
+/* One entry of hvcsv_fdw.allowed_hosts. */
+typedef struct HostEntry
+{
+	bool		wildcard;		/* "*.example.com": any host below it */
+	char		host[256];		/* lower case; IPv6 in brackets */
+	int			port;			/* 0: any port */
+} HostEntry;
 
 /* Query parameter names whose values are treated as secrets. */
 static const char *const secret_words[] = {
@@ -104,31 +124,306 @@ hvcsv_redact_url(const char *url)
 	return result;
 }
 
+
+/* Lower-cases a host name and drops a trailing dot, in place. */
+static void
+normalize_host(char *host)
+{
+	size_t		len;
+
+	for (char *p = host; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
+	len = strlen(host);
+	if (len > 1 && host[len - 1] == '.')
+		host[len - 1] = '\0';
+}
+
 /*
- * Tells whether url is an absolute http or https URL with a host.  When it
- * parses but has another scheme, *scheme_out names that scheme.
+ * Parses url as libcurl will request it; false if it does not parse.  Any
+ * scheme is accepted (the caller decides); the host may be empty, as in
+ * file:///etc/passwd.
  */
 bool
-hvcsv_url_is_http(const char *url, char **scheme_out)
+hvcsv_url_parse(const char *url, HvcsvUrl *parsed)
+{
+	return hvcsv_url_resolve(NULL, url, parsed);
+}
+
+/*
+ * Parses reference, relative to base if base is not NULL (as a browser
+ * resolves a Location header), as hvcsv_url_parse does.
+ */
+bool
+hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed)
 {
 	CURLU	   *h = curl_url();
+	char	   *url = NULL;
 	char	   *scheme = NULL;
 	char	   *host = NULL;
+	char	   *port = NULL;
+	char	   *path = NULL;
 	bool		ok = false;
 
-	*scheme_out = NULL;
+	memset(parsed, 0, sizeof(*parsed));
 	if (h == NULL)
 		return false;
-	if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-		curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK)
+	if ((base == NULL || curl_url_set(h, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) &&
+		curl_url_set(h, CURLUPART_URL, reference, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		curl_url_get(h, CURLUPART_URL, &url, 0) == CURLUE_OK &&
+		curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(h, CURLUPART_PATH, &path, 0) == CURLUE_OK)
 	{
-		if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)
-			ok = curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] != '\0';
-		else
-			*scheme_out = pstrdup(scheme);
+		parsed->url = pstrdup(url);
+		parsed->scheme = pstrdup(scheme);	/* libcurl gives it in lower case */
+		if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+			host = NULL;
+		parsed->host = pstrdup(host ? host : "");
+		normalize_host(parsed->host);
+		parsed->path = pstrdup(path);
+		/* Schemes libcurl does not know have no default port. */
+		if (curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+			parsed->port = atoi(port);
+		ok = true;
 	}
+	curl_free(url);
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(port);
+	curl_free(path);
 	curl_url_cleanup(h);
 	return ok;
 }
+
+/* Tells whether a parsed URL is http or https. */
+bool
+hvcsv_url_is_http(const HvcsvUrl *url)
+{
+	return strcmp(url->scheme, "http") == 0 || strcmp(url->scheme, "https") == 0;
+}
+
+/* Tells whether two URLs have the same scheme, host and port. */
+bool
+hvcsv_url_same_origin(const HvcsvUrl *a, const HvcsvUrl *b)
+{
+	return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 &&
+		a->port == b->port;
+}
+
+/*
+ * Parses one entry of hvcsv_fdw.allowed_hosts: a host name or IP literal
+ * (IPv6 in brackets), optionally with a leading "*." and a trailing :port.
+ * On a bad entry, *why says what is wrong.
+ */
+static bool
+parse_host_entry(const char *text, size_t len, HostEntry *entry, const char **why)
+{
+	char		buf[300];
+	char	   *host = buf;
+	char	   *port = NULL;
+	unsigned char addr[16];
+
+	memset(entry, 0, sizeof(*entry));
+	if (len >= sizeof(buf) - 1)
+	{
+		*why = "It is too long.";
+		return false;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (strncmp(host, "*.", 2) == 0)
+	{
+		entry->wildcard = true;
+		host += 2;
+	}
+	if (host[0] == '[')
+	{
+		char	   *close = strchr(host, ']');
+
+		if (close == NULL)
+		{
+			*why = "An IPv6 address lacks its closing bracket.";
+			return false;
+		}
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+		{
+			*why = "Only a :port may follow an IPv6 address in brackets.";
+			return false;
+		}
+		close[1] = '\0';
+		*close = '\0';
+		if (entry->wildcard || inet_pton(AF_INET6, host + 1, addr) != 1)
+		{
+			*why = "The text in brackets must be an IPv6 address.";
+			return false;
+		}
+		*close = ']';
+	}
+	else
+	{
+		port = strchr(host, ':');
+		if (port)
+		{
+			*port++ = '\0';
+			if (strchr(port, ':'))
+			{
+				*why = "Write an IPv6 address in brackets, such as [::1] or [::1]:8080.";
+				return false;
+			}
+		}
+		if (host[0] == '\0' ||
+			strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(host))
+		{
+			*why = "A host must be a name or an IP address, optionally after \"*.\" and before \":port\".";
+			return false;
+		}
+		/* Digits and dots alone must be a whole IPv4 address, as URLs are normalized to one. */
+		if (strspn(host, "0123456789.") == strlen(host) &&
+			(entry->wildcard || inet_pton(AF_INET, host, addr) != 1))
+		{
+			*why = "An IPv4 address must have four decimal parts, such as 127.0.0.1.";
+			return false;
+		}
+	}
+	if (port)
+	{
+		char	   *end;
+		long		n = strtol(port, &end, 10);
+
+		if (end == port || *end != '\0' || n < 1 || n > 65535)
+		{
+			*why = "A port must be a number from 1 to 65535.";
+			return false;
+		}
+		entry->port = (int) n;
+	}
+	strlcpy(entry->host, host, sizeof(entry->host));
+	normalize_host(entry->host);
+	return true;
+}
+
+/* Tells whether a normalized host equals an entry's host, IP literals by value. */
+static bool
+same_host(const char *host, const char *entry_host)
+{
+	unsigned char a[16];
+	unsigned char b[16];
+
+	if (host[0] == '[' && entry_host[0] == '[')
+	{
+		char		ha[64];
+		char		hb[64];
+
+		strlcpy(ha, host + 1, Min(sizeof(ha), strlen(host) - 1));
+		strlcpy(hb, entry_host + 1, Min(sizeof(hb), strlen(entry_host) - 1));
+		return inet_pton(AF_INET6, ha, a) == 1 && inet_pton(AF_INET6, hb, b) == 1 &&
+			memcmp(a, b, 16) == 0;
+	}
+	return strcmp(host, entry_host) == 0;
+}
+
+/* Tells whether an entry of hvcsv_fdw.allowed_hosts admits a URL's host and port. */
+static bool
+entry_admits(const HostEntry *entry, const HvcsvUrl *url)
+{
+	unsigned char addr[4];
+
+	if (entry->port != 0 && entry->port != url->port)
+		return false;
+	if (!entry->wildcard)
+		return same_host(url->host, entry->host);
+	/* "*.example.com": names below example.com, never an IP address. */
+	if (url->host[0] == '[' || inet_pton(AF_INET, url->host, addr) == 1)
+		return false;
+	{
+		size_t		hlen = strlen(url->host);
+		size_t		elen = strlen(entry->host);
+
+		return hlen > elen + 1 && url->host[hlen - elen - 1] == '.' &&
+			strcmp(url->host + hlen - elen, entry->host) == 0;
+	}
+}
+
+/*
+ * Calls fn for every entry of a hvcsv_fdw.allowed_hosts value, in order,
+ * until it returns true; returns whether one did.  Empty entries are
+ * skipped.  On a bad entry, returns false with *bad pointing at it.
+ */
+static bool
+for_each_host_entry(const char *list, bool (*fn) (const HostEntry *entry, const void *arg),
+					const void *arg, const char **bad, size_t *bad_len, const char **why)
+{
+	const char *p = list;
+
+	*bad = NULL;
+	while (p && *p)
+	{
+		size_t		len;
+		HostEntry	entry;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			break;
+		if (!parse_host_entry(p, len, &entry, why))
+		{
+			*bad = p;
+			*bad_len = len;
+			return false;
+		}
+		if (fn && fn(&entry, arg))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* for_each_host_entry callback: does this entry admit the URL? */
+static bool
+entry_admits_url(const HostEntry *entry, const void *arg)
+{
+	return entry_admits(entry, (const HvcsvUrl *) arg);
+}
+
+/*
+ * Tells whether hvcsv_fdw.allowed_hosts lets requests go to url's host and
+ * port.  An empty setting allows every host.
+ */
+bool
+hvcsv_host_allowed(const HvcsvUrl *url)
+{
+	const char *bad;
+	size_t		bad_len;
+	const char *why;
+	const char *p = hvcsv_allowed_hosts;
+
+	if (p == NULL)
+		return true;
+	while (*p == ' ' || *p == '\t' || *p == ',')
+		p++;
+	if (*p == '\0')
+		return true;
+	return for_each_host_entry(p, entry_admits_url, url, &bad, &bad_len, &why);
+}
+
+/* GUC check hook of hvcsv_fdw.allowed_hosts: every entry must parse. */
+bool
+hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source)
+{
+	const char *bad;
+	size_t		bad_len;
+	const char *why;
+
+	(void) for_each_host_entry(*newval, NULL, NULL, &bad, &bad_len, &why);
+	if (bad)
+	{
+		GUC_check_errdetail("Entry \"%.*s\" is not valid. %s", (int) bad_len, bad, why);
+		return false;
+	}
+	return true;
+}
+

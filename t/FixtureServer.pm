@@ -18,10 +18,13 @@ our @EXPORT = qw(start_fixture stop_fixture);
 
 my ($fixture_pid, $fixture_port);
 
-# start_fixture(root, api_key, ports...): serves root on the first free port; returns it.
+# start_fixture(root, api_key, ports... [, { args => [...] }]): serves root on
+# the first free port; returns it.  args are more arguments for the server,
+# such as --tls-port.
 sub start_fixture
 {
 	my ($root, $api_key, @ports) = @_;
+	my $opts = ref $ports[-1] eq 'HASH' ? pop @ports : {};
 	my $script = $ENV{HVCSV_FIXTURE_SERVER}
 	  // "$FindBin::RealBin/../test/fixture_server.py";
 	die "fixture server not found at $script" unless -r $script;
@@ -42,7 +45,8 @@ sub start_fixture
 			open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
 			exec('python3', $script, '--port', $port, '--root', $root,
 				'--api-key', $api_key,
-				'--pidfile', "$PostgreSQL::Test::Utils::tmp_check/fixture_$port.pid")
+				'--pidfile', "$PostgreSQL::Test::Utils::tmp_check/fixture_$port.pid",
+				@{ $opts->{args} // [] })
 			  or POSIX::_exit(127);
 		}
 		for (1 .. 100)

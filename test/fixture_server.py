@@ -4,14 +4,23 @@
 Usage:
     python3 test/fixture_server.py --port 18765 --root DIR [--api-key KEY]
                                    [--pidfile F] [--host 127.0.0.1]
+                                   [--tls-port P --tls-cert CERT --tls-key KEY]
 
 Serves the files under DIR (GET and HEAD; 404 for anything missing, for
 directories and for paths escaping DIR) as text/csv with an ETag (first 16 hex
 digits of the SHA-1 of the content), Last-Modified, Accept-Ranges: bytes,
 If-None-Match / If-Modified-Since (304), single byte ranges "bytes=N-" and
-"bytes=N-M" (206, 416 when N >= size) and If-Range.  Binds to a loopback
-address only, prints "listening on HOST:PORT" once ready and exits on
-SIGTERM/SIGINT.
+"bytes=N-M" (206, 416 when N >= size) and If-Range.  The ETag of a file is
+computed once per (path, inode, size, mtime) and then cached, so a conditional
+request for a big file is answered at once; a file modified less than 2 s
+before the request is hashed again every time (a rewrite within the file
+system's timestamp granularity keeps its mtime).  A body is read from the file
+while it is sent, never held in memory whole (but see gzip=1).  Binds to a loopback address
+only, prints "listening on HOST:PORT" once ready (after "listening (tls) on
+HOST:P" with --tls-port) and exits on SIGTERM/SIGINT.
+
+With --tls-port P --tls-cert CERT --tls-key KEY it also serves HTTPS on P (PEM
+files; Python's ssl module), with the same files, faults, counters and log.
 
 With --api-key KEY every non-control request needs "Authorization: apiKey KEY"
 (401 otherwise).
@@ -48,6 +57,16 @@ path; such requests are counted per path and sticky fault instead.
     always=1         every request answers `status` (default 503)
     retry_after=R    send "Retry-After: R" with those injected failures
     redirect=N       302 to the same target with redirect=N-1, until 0
+    redirect_to=URL  302 to URL (absolute, any scheme; percent-encode it in
+                     the query string)
+    noauth=1         answer without checking the Authorization header (it
+                     is still logged), like a pre-signed URL
+    gzip=1           compress the body: Content-Encoding: gzip (whether or
+                     not the request asked for it, as some servers do),
+                     Vary: Accept-Encoding, ETag "<hash>-gz"; Content-Length,
+                     Range and the body faults count compressed bytes; the
+                     whole body is compressed in memory first (also of
+                     /_gen.csv, so keep its mb small)
     delay=SEC        wait SEC seconds before sending anything
     cut=K            send full headers but only K body bytes, then close
                      abruptly (K counts bytes of a 206 body when ranged)
@@ -62,7 +81,8 @@ path; such requests are counted per path and sticky fault instead.
     noetag=1         no ETag / Last-Modified; conditional headers are ignored
     etag=VALUE       use "VALUE" as the ETag instead of the content hash
     norange=1        ignore Range / If-Range, no Accept-Ranges header
-Auth is checked first, then redirect, then injected failures, then the file.
+Auth is checked first (unless noauth=1), then redirect_to, then redirect,
+then injected failures, then the file.
 Body faults (cut, stall, rate, chunked) only apply to 200/206 file bodies;
 delay applies to every response.
 
@@ -70,14 +90,16 @@ Control endpoints (no auth, not counted, not logged):
     GET /_log.csv[?target_prefix=P]  CSV (header row first) of the logged
       requests whose target starts with P, ordered by seq:
         seq,method,target,status,range,if_none_match,if_modified_since,
-        if_range,auth,bytes_sent,complete
+        if_range,auth,bytes_sent,complete,accept_encoding,scheme
       It answers once every request that arrived before it has ended and
       been logged (waiting at most 2 s), so a client can read it right after
       its own request.  seq numbers requests on arrival from 1; range and the
-      if_* columns are the raw request headers (empty when absent); status is the one sent
+      if_* columns and accept_encoding are the raw request headers (empty
+      when absent); scheme is http or https; status is the one sent
       (or about to be sent when the client left during a delay).
       auth is ok/missing/bad (empty without --api-key); bytes_sent counts the
-      body bytes accepted by the socket (chunk framing excluded); complete is
+      body bytes accepted by the socket (compressed bytes with gzip=1;
+      chunk framing excluded); complete is
       t when the whole intended body (and final chunk) was sent.  A request is
       logged as soon as its response ends, including client disconnects.
     GET /_gen_info.csv  the /_gen.csv block geometry (see above).
@@ -98,7 +120,9 @@ Control endpoints (no auth, not counted, not logged):
 """
 import argparse
 import csv
+import copy
 import dataclasses
+import gzip
 import hashlib
 import io
 import ipaddress
@@ -108,6 +132,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -116,7 +141,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 LOG_COLUMNS = ("seq", "method", "target", "status", "range", "if_none_match",
-               "if_modified_since", "if_range", "auth", "bytes_sent", "complete")
+               "if_modified_since", "if_range", "auth", "bytes_sent", "complete",
+               "accept_encoding", "scheme")
 CSV_TYPE = "text/csv; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 STEP = 0.05  # granularity of every sleep, so disconnects are noticed quickly
@@ -125,8 +151,10 @@ FAULT_PARAMS = {
     "scheme": str, "fail": int, "status": int, "always": str, "retry_after": str,
     "redirect": int, "delay": float, "cut": int, "cut_times": int, "stall": float,
     "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
-    "noetag": str, "etag": str, "norange": str,
+    "noetag": str, "etag": str, "norange": str, "redirect_to": str, "noauth": str,
+    "gzip": str,
 }
+ETAG_STABLE_AFTER = 2.0  # seconds since a file's mtime before its ETag is cached
 
 # The generated CSV body of /_gen.csv (see the module docstring).
 GEN_PATH = "/_gen.csv"
@@ -183,14 +211,11 @@ GEN_BLOCK = gen_block()
 GEN_BLOCK_TAG = hashlib.sha1(GEN_HEADER + GEN_BLOCK).hexdigest()[:8]
 
 
-class GenBody:
-    """Bytes [start, stop) of GEN_HEADER + blocks * GEN_BLOCK, never materialised."""
+class Body:
+    """Bytes [start, stop) of a content that is read piece by piece, never whole."""
 
-    def __init__(self, blocks, start=0, stop=None):
-        self.blocks = blocks
-        self.total = len(GEN_HEADER) + blocks * GEN_BLOCK_BYTES
-        self.start = start
-        self.stop = self.total if stop is None else stop
+    def __init__(self, total):
+        self.start, self.stop = 0, total
 
     def __len__(self):
         return self.stop - self.start
@@ -198,7 +223,39 @@ class GenBody:
     def __getitem__(self, key):
         start, stop, step = key.indices(len(self))
         assert step == 1
-        return GenBody(self.blocks, self.start + start, self.start + max(start, stop))
+        part = copy.copy(self)
+        part.start, part.stop = self.start + start, self.start + max(start, stop)
+        return part
+
+    def __bytes__(self):
+        parts, pos = [], 0
+        while pos < len(self):
+            part = bytes(self.piece(pos, GEN_CHUNK))
+            if not part:
+                break
+            parts.append(part)
+            pos += len(part)
+        return b"".join(parts)
+
+
+class FileBody(Body):
+    """Bytes of an open file, read with pread as they are sent."""
+
+    def __init__(self, fd, size):
+        super().__init__(size)
+        self.fd = fd
+
+    def piece(self, pos, n):
+        """Up to n bytes from offset pos; fewer (or none) if the file shrank meanwhile."""
+        at = self.start + pos
+        return os.pread(self.fd, min(n, self.stop - at), at)
+
+
+class GenBody(Body):
+    """Bytes of GEN_HEADER + blocks * GEN_BLOCK."""
+
+    def __init__(self, blocks):
+        super().__init__(len(GEN_HEADER) + blocks * GEN_BLOCK_BYTES)
 
     def piece(self, pos, n):
         """A memoryview of at most n bytes from offset pos, within one header/block."""
@@ -347,6 +404,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
     def scenario(self, url):
         generation, seq, count, sticky = self.server.state.arrive(self.path, unquote(url.path))
         self.sent, self.complete, self.auth = 0, False, ""
+        self.open_fd = None
         status = 0
         try:
             query = {**sticky, **dict(parse_qsl(url.query, keep_blank_values=True))}
@@ -360,11 +418,14 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 faults = Faults(delay=faults.delay)
             self.transmit(status, headers, body, faults)
         finally:
+            if self.open_fd is not None:
+                os.close(self.open_fd)
             h = self.headers
             self.server.state.record(generation, (
                 seq, self.command, self.path, status, h.get("Range", ""),
                 h.get("If-None-Match", ""), h.get("If-Modified-Since", ""),
-                h.get("If-Range", ""), self.auth, self.sent, "t" if self.complete else "f"))
+                h.get("If-Range", ""), self.auth, self.sent, "t" if self.complete else "f",
+                h.get("Accept-Encoding", ""), "https" if self.server.tls else "http"))
 
     @staticmethod
     def faults(query, count):
@@ -388,9 +449,12 @@ class FixtureHandler(BaseHTTPRequestHandler):
         """Decide the response: (status, headers, body, is_file_body)."""
         scheme = query.get("scheme", "apiKey")
         self.auth = self.check_auth(scheme)
-        if self.auth in ("missing", "bad"):
+        if self.auth in ("missing", "bad") and query.get("noauth") != "1":
             return self.text(401, f"unauthorized ({self.auth} credentials)\n",
                              [("WWW-Authenticate", scheme)])
+
+        if query.get("redirect_to"):
+            return self.text(302, "redirect\n", [("Location", query["redirect_to"])])
 
         redirect = num(query, "redirect", 0)
         if redirect > 0:
@@ -418,18 +482,23 @@ class FixtureHandler(BaseHTTPRequestHandler):
             loaded = self.load(url.path)
             if loaded is None:
                 return self.text(404, "not found\n")
-            content, mtime = loaded
-            default_etag = None
+            content, mtime, default_etag = loaded
         noetag = query.get("noetag") == "1"
         norange = query.get("norange") == "1"
+        compress = query.get("gzip") == "1"
+        if compress:
+            content = gzip.compress(bytes(content), mtime=0)
+            default_etag += "-gz"
         etag = None
         validators = []
         if not noetag:
-            etag = '"%s"' % query.get("etag", default_etag or hashlib.sha1(content).hexdigest()[:16])
+            etag = '"%s"' % query.get("etag", default_etag)
             validators = [("ETag", etag), ("Last-Modified", self.date_time_string(mtime))]
             if self.not_modified(etag, mtime):
                 return 304, validators, b"", False
         headers = [("Content-Type", CSV_TYPE), *validators]
+        if compress:
+            headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         if norange:
             return 200, headers, content, True
         headers.append(("Accept-Ranges", "bytes"))
@@ -454,16 +523,20 @@ class FixtureHandler(BaseHTTPRequestHandler):
         return "ok" if given == f"{scheme} {key}" else "bad"
 
     def load(self, path):
-        """(content, mtime) of the file under the root, or None."""
+        """(content, mtime, etag without quotes) of the file under the root, or None.
+
+        The file stays open (self.open_fd) until the response has been sent."""
         root = self.server.root
         full = os.path.realpath(os.path.join(root, unquote(path).lstrip("/")))
         if os.path.commonpath([root, full]) != root or not os.path.isfile(full):
             return None
         try:
-            with open(full, "rb") as f:
-                return f.read(), int(os.fstat(f.fileno()).st_mtime)
+            self.open_fd = os.open(full, os.O_RDONLY)
+            st = os.fstat(self.open_fd)
         except OSError:
             return None
+        content = FileBody(self.open_fd, st.st_size)
+        return content, int(st.st_mtime), self.server.file_etag(full, st, content)
 
     def not_modified(self, etag, mtime):
         inm = self.headers.get("If-None-Match")
@@ -515,8 +588,12 @@ class FixtureHandler(BaseHTTPRequestHandler):
         if isinstance(body, GenBody):
             piece_at, block = body.piece, GEN_CHUNK  # memoryviews of GEN_HEADER / GEN_BLOCK
         else:
-            view = memoryview(body)
-            piece_at, block = (lambda at, n: view[at:at + n]), 512 if faults.chunked else 16384
+            if isinstance(body, FileBody):
+                piece_at = body.piece
+            else:
+                view = memoryview(body)
+                piece_at = lambda at, n: view[at:at + n]  # noqa: E731
+            block = 512 if faults.chunked else 16384
         if faults.rate:
             block = min(block, max(1, faults.rate // 20))
         started, pos, gone = time.monotonic(), 0, False
@@ -525,6 +602,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 gone = True
                 break
             chunk = piece_at(pos, block)
+            if not chunk:  # the file shrank while it was sent
+                break
             piece = chunk[:limit - pos]
             if faults.chunked:
                 # The size line announces the whole chunk, so a cut lands mid-chunk.
@@ -538,7 +617,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 gone = ahead > 0 and not self.pause(ahead)
         if not gone and faults.stall is not None:
             self.pause(faults.stall)
-        if gone or faults.cut is not None or faults.stall is not None:
+        if gone or pos < limit or faults.cut is not None or faults.stall is not None:
             self.complete = pos == len(body) and not faults.chunked
             self.abort()
             return
@@ -558,7 +637,18 @@ class FixtureHandler(BaseHTTPRequestHandler):
         """True once the peer has closed or reset the connection."""
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            if not readable:
+                return False
+            if not isinstance(self.connection, ssl.SSLSocket):
+                return self.connection.recv(1, socket.MSG_PEEK) == b""
+            # TLS cannot peek: read (clients send nothing before our response ends).
+            self.connection.setblocking(False)
+            try:
+                return self.connection.recv(1) == b""
+            except ssl.SSLWantReadError:
+                return False
+            finally:
+                self.connection.settimeout(self.timeout)
         except OSError:
             return True
 
@@ -585,12 +675,55 @@ class FixtureServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # parallel regression tests may connect in bursts
 
-    def __init__(self, address, root, api_key):
+    def __init__(self, address, root, api_key, tls=None, sibling=None):
+        """tls: an ssl.SSLContext to serve HTTPS; sibling: a server whose files,
+        state and caches this one shares (an HTTPS listener beside the HTTP one)."""
         super().__init__(address, FixtureHandler)
         self.root = os.path.realpath(root)
         self.api_key = api_key
-        self.state = State()
-        self.started = int(time.time())  # Last-Modified of /_gen.csv
+        self.tls = tls
+        if sibling:
+            self.state, self.started = sibling.state, sibling.started
+            self.etags, self.etags_lock = sibling.etags, sibling.etags_lock
+        else:
+            self.state = State()
+            self.started = int(time.time())  # Last-Modified of /_gen.csv
+            self.etags = {}  # (path, inode, size, mtime_ns) -> ETag of the file
+            self.etags_lock = threading.Lock()
+
+    def file_etag(self, path, st, content):
+        """The ETag (without quotes) of an open file, cached unless it changed recently."""
+        key = (path, st.st_ino, st.st_size, st.st_mtime_ns)
+        with self.etags_lock:
+            etag = self.etags.get(key)
+        if etag is None:
+            digest = hashlib.sha1()
+            pos = 0
+            while pos < len(content):
+                part = content.piece(pos, GEN_CHUNK)
+                if not part:
+                    break
+                digest.update(part)
+                pos += len(part)
+            etag = digest.hexdigest()[:16]
+            if time.time() - st.st_mtime_ns / 1e9 >= ETAG_STABLE_AFTER:
+                with self.etags_lock:
+                    self.etags[key] = etag
+        return etag
+
+    def finish_request(self, request, client_address):
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            request = self.tls.wrap_socket(request, server_side=True)
+        except OSError:  # ssl.SSLError too: e.g. a client that rejects our certificate
+            return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            request.close()
 
     def handle_error(self, request, client_address):
         # Clients dropping connections is routine here; only report real bugs.
@@ -605,7 +738,13 @@ def main(argv=None):
     parser.add_argument("--api-key", help="require 'Authorization: apiKey KEY'")
     parser.add_argument("--pidfile")
     parser.add_argument("--host", default="127.0.0.1", help="IPv4 loopback address to bind")
+    parser.add_argument("--tls-port", type=int, help="also serve HTTPS on this port")
+    parser.add_argument("--tls-cert", help="PEM certificate (chain) for --tls-port")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-port")
     args = parser.parse_args(argv)
+    tls_args = (args.tls_port, args.tls_cert, args.tls_key)
+    if any(a is not None for a in tls_args) and not all(a is not None for a in tls_args):
+        parser.error("--tls-port, --tls-cert and --tls-key go together")
     try:
         loopback = ipaddress.IPv4Address(args.host).is_loopback
     except ValueError:
@@ -621,7 +760,15 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server = FixtureServer((args.host, args.port), args.root, args.api_key)
+    tls_server = None
     try:
+        if args.tls_port is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            tls_server = FixtureServer((args.host, args.tls_port), args.root, args.api_key,
+                                       tls=context, sibling=server)
+            threading.Thread(target=tls_server.serve_forever, daemon=True).start()
+            print(f"listening (tls) on {args.host}:{args.tls_port}", flush=True)
         if args.pidfile:
             with open(args.pidfile, "w") as f:
                 f.write(f"{os.getpid()}\n")
@@ -630,6 +777,8 @@ def main(argv=None):
         server.serve_forever()
     finally:
         server.server_close()
+        if tls_server:
+            tls_server.server_close()
         if args.pidfile:
             try:
                 os.unlink(args.pidfile)

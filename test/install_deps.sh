@@ -16,6 +16,7 @@ packages=(
     postgresql-15-cron
     python3
     curl
+    openssl
 )
 
 missing=()
