@@ -6,7 +6,8 @@
 -- error naming its line and field, not an allocation failure.  A field of
 -- 64 MB, below the limit, reads whole through every reader.
 --
-CREATE FUNCTION peak_kb() RETURNS bigint LANGUAGE sql AS
+-- (the readers test defines the same)
+CREATE OR REPLACE FUNCTION peak_kb() RETURNS bigint LANGUAGE sql AS
   $$ SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+)'))[1]::bigint $$;
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_hostile';
 CREATE FOREIGN TABLE small (has_id text) SERVER fx OPTIONS (path '/accounts.csv', reader 'streaming');
