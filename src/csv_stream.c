@@ -5,20 +5,30 @@
  * Bytes arrive through a read function (a spool file, an HTTP body) into
  * one buffer.  A record cut by the end of the buffer is moved to its start
  * and the buffer refilled; when such a record fills more than half of the
- * buffer, the buffer doubles, so a long record costs O(length) in all.  The
+ * buffer, the buffer doubles, up to the longest record accepted.  The
  * output area always has room for a whole buffer, so the tokenizer runs out
  * of output space only when it reports fields for the header.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
 #include "hvcsv_fdw.h"
 
 #define INITIAL_BUFFER_SIZE (1024 * 1024)
-/* The longest record we accept; beyond it we report an error, not OOM. */
+
+/*
+ * The longest record accepted, whatever the reader: beyond it an error, not
+ * an allocation failure.  The buffer and the output area each hold one such
+ * record (plus a byte, to see it end), far below PostgreSQL's 1 GB limit.
+ */
 #define MAX_RECORD_BYTES (128 * 1024 * 1024)
+#define MAX_BUFFER_SIZE ((size_t) MAX_RECORD_BYTES + 1)
+
+/* Bytes of a record shown in an error. */
+#define SHOWN_RECORD_BYTES 40
 
 /* Sizes the output area and the slot arrays for the buffer and nslots. */
 static void
@@ -76,6 +86,14 @@ csv_stream_select_fields(CsvStream *stream, const int *field_slot,
 	size_output(stream, nslots);
 }
 
+/* Gives the header's names (or none), for naming fields in errors. */
+void
+csv_stream_name_fields(CsvStream *stream, char **names, int nnames)
+{
+	stream->field_names = names;
+	stream->nfield_names = names ? nnames : 0;
+}
+
 /* Copies out every field of each record, field i into slot i. */
 void
 csv_stream_select_all_fields(CsvStream *stream)
@@ -84,12 +102,48 @@ csv_stream_select_all_fields(CsvStream *stream)
 	size_output(stream, Max(stream->rec.nslots, 64));
 }
 
-/* Reads more input, growing the buffer when a record fills most of it. */
+/*
+ * Reports a record longer than MAX_RECORD_BYTES, naming the field the limit
+ * was reached in and showing how the record starts.
+ */
+static void
+record_too_long(CsvStream *s)
+{
+	int			field = s->rec.nfields;	/* fields before the one cut */
+	const char *start = s->buf + s->buf_start;
+	size_t		shown = 0;
+	char	   *field_desc;
+
+	/* Its first bytes, up to a line break, show which record it is. */
+	while (shown < SHOWN_RECORD_BYTES && start[shown] != '\n' && start[shown] != '\r')
+		shown++;
+
+	if (field < s->nfield_names)
+	{
+		const char *name = s->field_names[field];
+		int			len = strlen(name);
+		int			clip = pg_mbcliplen(name, len, SHOWN_RECORD_BYTES);
+
+		field_desc = psprintf("%d (\"%.*s%s\")", field + 1, clip, name, clip < len ? "..." : "");
+	}
+	else
+		field_desc = psprintf("%d", field + 1);
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("CSV record is too long"),
+			 errdetail("The record that starts on line " UINT64_FORMAT " grows past %d bytes, the most a record may hold, in field %s. Its first bytes: %s",
+					   (uint64) s->rec.line, MAX_RECORD_BYTES, field_desc,
+					   hvcsv_printable(start, shown, true))));
+}
+
+/*
+ * Reads more input after the tokenizer stopped inside a record, growing the
+ * buffer when the record fills more than half of it.
+ */
 static void
 refill(CsvStream *s)
 {
 	size_t		pending = s->buf_end - s->buf_start;
-	size_t		n;
 
 	if (s->buf_start > 0)
 	{
@@ -98,21 +152,32 @@ refill(CsvStream *s)
 		s->buf_start = 0;
 		s->buf_end = pending;
 	}
-	if (pending > s->buf_size / 2)
+	if (pending > MAX_RECORD_BYTES)
+		record_too_long(s);
+	if (pending > s->buf_size / 2 && s->buf_size < MAX_BUFFER_SIZE)
 	{
-		if (s->buf_size >= 2 * (size_t) MAX_RECORD_BYTES)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("CSV record is too long"),
-					 errdetail("A record may hold at most %d bytes.", MAX_RECORD_BYTES)));
-		s->buf_size *= 2;
+		s->buf_size = Min(2 * s->buf_size, MAX_BUFFER_SIZE);
 		s->buf = repalloc_huge(s->buf, s->buf_size);
 		size_output(s, s->rec.nslots);
 	}
-	n = s->read(s->read_arg, s->buf + s->buf_end, s->buf_size - s->buf_end);
-	if (n == 0)
-		s->at_eof = true;
-	s->buf_end += n;
+
+	/*
+	 * The tokenizer starts a cut record over after every refill, so read at
+	 * least as many new bytes as it will scan again: then a long record
+	 * costs O(length) even when the source hands out small pieces.  The
+	 * buffer is never full here, so a read that returns 0 means the end.
+	 */
+	do
+	{
+		size_t		n = s->read(s->read_arg, s->buf + s->buf_end, s->buf_size - s->buf_end);
+
+		if (n == 0)
+		{
+			s->at_eof = true;
+			break;
+		}
+		s->buf_end += n;
+	} while (s->buf_end - pending < pending && s->buf_end < s->buf_size);
 }
 
 /*

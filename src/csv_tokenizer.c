@@ -109,7 +109,8 @@ finish_field(const CsvTokenizer *tok, CsvRecord *rec, int slot,
  * *consumed is set to the bytes the caller may drop: the whole record on
  * CSV_RECORD, or the blank lines before an incomplete one.  On CSV_NEED_MORE
  * the caller appends input and calls again from the same place; at_eof says
- * no more input will come.
+ * no more input will come.  rec->nfields is then the number of fields before
+ * the one the input ends in.
  */
 CsvStatus
 csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
@@ -185,7 +186,7 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 				if (p == end)
 				{
 					if (!at_eof)
-						return CSV_NEED_MORE;
+						goto need_more;
 					return CSV_UNTERMINATED_QUOTE;
 				}
 				c = *p;
@@ -193,7 +194,7 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 				{
 					/* The next byte decides; wait for it unless input ended. */
 					if (p + 1 == end && !at_eof)
-						return CSV_NEED_MORE;
+						goto need_more;
 					if (p + 1 < end && (p[1] == d->quote || p[1] == d->escape))
 					{
 						if (copy && !append_bytes(rec, &out_len, p + 1, 1))
@@ -211,7 +212,7 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 				{
 					/* CRLF inside quotes is one line break, not two. */
 					if (p + 1 == end && !at_eof)
-						return CSV_NEED_MORE;
+						goto need_more;
 					if (p + 1 < end && p[1] == '\n')
 					{
 						if (copy && !append_bytes(rec, &out_len, p, 2))
@@ -257,7 +258,7 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 end_of_input:
 		/* Input ended outside quotes: at EOF that ends the record too. */
 		if (!at_eof)
-			return CSV_NEED_MORE;
+			goto need_more;
 		if (copy && !finish_field(tok, rec, slot, field_start, &out_len, quoted))
 			return CSV_NEED_SPACE;
 		field++;
@@ -269,6 +270,11 @@ end_of_input:
 	tok->line_breaks += breaks;
 	*consumed = p - in;
 	return CSV_RECORD;
+
+need_more:
+	/* For the caller's error about a record too long to buffer. */
+	rec->nfields = field;
+	return CSV_NEED_MORE;
 }
 
 /* Prepares a row scanner; the first line start reported is at or after first_mark. */

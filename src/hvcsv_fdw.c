@@ -344,6 +344,7 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 		header = &scan->stream->rec;
 	}
 	map = hvcsv_column_map_create(scan->rel, opts->header, header, opts->encoding);
+	csv_stream_name_fields(scan->stream, map->csv_names, map->nfields);
 	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
 											   opts->encoding);
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);

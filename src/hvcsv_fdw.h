@@ -245,6 +245,8 @@ typedef struct CsvStream
 	uint64		record_offset;	/* input offset of the current record */
 	CsvReadFunction read;
 	void	   *read_arg;
+	char	  **field_names;	/* the header's names, for errors */
+	int			nfield_names;
 } CsvStream;
 
 extern CsvStream *csv_stream_create(const CsvDialect *dialect,
@@ -252,6 +254,7 @@ extern CsvStream *csv_stream_create(const CsvDialect *dialect,
 extern void csv_stream_select_fields(CsvStream *stream, const int *field_slot,
 									 int nfield_slots, int nslots);
 extern void csv_stream_select_all_fields(CsvStream *stream);
+extern void csv_stream_name_fields(CsvStream *stream, char **names, int nnames);
 extern bool csv_stream_next(CsvStream *stream);
 extern void csv_stream_skip_bom(CsvStream *stream);
 extern void csv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_breaks);
@@ -296,6 +299,7 @@ typedef struct HvcsvTupleBuilder
 	uint64		line;
 	int			current_att;	/* -1 when not in one column */
 	const char *current_value;
+	size_t		current_len;
 } HvcsvTupleBuilder;
 
 extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map,

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -23,16 +24,35 @@
 
 /* Rejected rows kept per refresh run; the count is always exact. */
 #define MAX_KEPT_REJECTS 1000
-/* Bytes of a rejected record kept. */
+/* Bytes of a rejected record, and of its error message, kept. */
 #define MAX_RAW_BYTES 1000
+#define MAX_ERROR_BYTES 1000
 
 bool		hvcsv_collect_rejects = false;
 List	   *hvcsv_collected_rejects = NIL;
 uint64		hvcsv_collected_reject_count = 0;
 
+/*
+ * Renders why a row was rejected: the message, after the column's name if
+ * a column's value was refused, clipped (an input function's message may
+ * quote a value of any size).
+ */
+static char *
+describe_reject(HvcsvScan *scan, int att, const char *message)
+{
+	size_t		len = strlen(message);
+	size_t		clip = pg_mbcliplen(message, len, MAX_ERROR_BYTES);
+
+	if (att < 0)
+		return psprintf("%.*s%s", (int) clip, message, clip < len ? "..." : "");
+	return psprintf("column %s: %.*s%s",
+					NameStr(TupleDescAttr(RelationGetDescr(scan->rel), att)->attname),
+					(int) clip, message, clip < len ? "..." : "");
+}
+
 /* Keeps a rejected row for hvcsv_refresh(), if it is collecting them. */
 static void
-keep_reject(HvcsvScan *scan, const char *error)
+keep_reject(HvcsvScan *scan, int att, const char *message)
 {
 	CsvStream  *s = scan->stream;
 	HvcsvReject *r;
@@ -49,7 +69,7 @@ keep_reject(HvcsvScan *scan, const char *error)
 	r = palloc(sizeof(HvcsvReject));
 	r->line = s->rec.line;
 	r->byte_offset = s->record_offset;
-	r->error = pstrdup(error);
+	r->error = describe_reject(scan, att, message);
 	raw = s->buf + (s->record_offset - s->buf_offset);
 	len = s->rec.length;
 	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
@@ -59,18 +79,22 @@ keep_reject(HvcsvScan *scan, const char *error)
 	MemoryContextSwitchTo(old);
 }
 
-/* Counts a rejected row, and stops the scan past reject_limit. */
+/*
+ * Counts a rejected row (att is the column whose value was refused, or -1),
+ * and stops the scan past reject_limit.  Nothing is allocated unless the
+ * row is kept or the limit is passed: a scan may reject every row.
+ */
 static void
-reject(HvcsvScan *scan, const char *error)
+reject(HvcsvScan *scan, int att, const char *message)
 {
 	scan->rows_rejected++;
-	keep_reject(scan, error);
+	keep_reject(scan, att, message);
 	if (scan->opts->reject_limit > 0 && scan->rows_rejected > (uint64) scan->opts->reject_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("more than " INT64_FORMAT " rows of foreign table \"%s\" were rejected",
 						scan->opts->reject_limit, RelationGetRelationName(scan->rel)),
-				 errdetail("The last one: %s", error)));
+				 errdetail("The last one: %s", describe_reject(scan, att, message))));
 }
 
 /*
@@ -93,8 +117,11 @@ hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
 	}
 	if (rec->nfields != b->map->nfields)
 	{
-		reject(scan, psprintf("wrong number of fields: %d, but %d are expected",
-							  rec->nfields, b->map->nfields));
+		char		message[128];
+
+		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
+				 rec->nfields, b->map->nfields);
+		reject(scan, -1, message);
 		return false;
 	}
 
@@ -111,18 +138,19 @@ hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
 		ErrorData  *edata;
 		int			att = b->current_att;
 
-		MemoryContextSwitchTo(cxt);
+		/*
+		 * The copy goes where the row's values went, which the next row
+		 * resets, so none of it stays behind however many rows are
+		 * rejected (FreeErrorData() left some 200 bytes a row).
+		 */
+		MemoryContextSwitchTo(b->tuple_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
 		b->current_att = -1;
 		ExecClearTuple(slot);
-		reject(scan, att >= 0 ?
-			   psprintf("column %s: %s",
-						NameStr(TupleDescAttr(RelationGetDescr(scan->rel), att)->attname),
-						edata->message) :
-			   edata->message);
-		FreeErrorData(edata);
+		reject(scan, att, edata->message);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);

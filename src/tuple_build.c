@@ -133,6 +133,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		len = rec->slot_length[i];
 		b->current_att = a;
 		b->current_value = value;
+		b->current_len = len;	/* the value may hold a NUL byte */
 		if (b->file_encoding != db_encoding)
 		{
 			value = pg_any_to_server(value, len, b->file_encoding);
@@ -210,9 +211,8 @@ hvcsv_printable(const char *bytes, size_t len, bool clipped)
 
 /* Renders a value for a message, clipped to MAX_SHOWN_VALUE bytes. */
 static char *
-shown_value(const char *value)
+shown_value(const char *value, size_t len)
 {
-	size_t		len = strlen(value);
 	size_t		clip = len;
 
 	if (pg_verifymbstr(value, len, true))
@@ -235,7 +235,7 @@ hvcsv_error_context(void *arg)
 		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
 				   relname, line,
 				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
-				   shown_value(b->current_value));
+				   shown_value(b->current_value, b->current_len));
 	else if (line > 0)
 		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
 	else
