@@ -102,8 +102,9 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("wrong number of fields in CSV record"),
-				 errdetail("The record has %d fields, but %d are expected.",
-						   rec->nfields, b->map->nfields)));
+				 errdetail_plural("The record has %d field, but %d are expected.",
+								  "The record has %d fields, but %d are expected.",
+								  rec->nfields, rec->nfields, b->map->nfields)));
 
 	MemoryContextReset(b->tuple_cxt);
 	old = MemoryContextSwitchTo(b->tuple_cxt);
