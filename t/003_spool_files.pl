@@ -110,6 +110,7 @@ my @modes = map { sprintf('%s %04o', $_ =~ s/^\Q$key_a\E\.\w+\./GEN./r, S_IMODE(
   spool_files($spool, $key_a);
 is_deeply(\@modes, [ 'GEN.csv 0600', 'GEN.idx 0600', "$key_a.meta 0600" ],
 	'its data, row index and metadata files are mode 0600');
+ok(!(grep { slurp_file("$spool/$_") =~ /\Q$api_key\E/ } spool_files($spool)), 'none holds the API key');
 
 # --- a directory others may write to is refused ------------------------------
 my $open_dir = PostgreSQL::Test::Utils::tempdir();
