@@ -5,6 +5,7 @@
 # the last complete download (never the partial one), the target and the sync
 # state are as the last successful refresh left them, the killed writer's
 # temporary file goes at the next download, and the next refresh succeeds.
+# Last, the API server itself goes away and comes back.
 # (t/002_kill_refresh.pl kills the refresh worker itself.)
 use strict;
 use warnings;
@@ -198,6 +199,21 @@ is(query($runs_sql), $runs_before, 'no run was recorded');
 is(spool_size(), $size_v4, 'the spool is version 4: its download was complete');
 is(query('SELECT status, rows_updated FROM hvcsv_refresh()'), 'ok|200', 'the next refresh succeeds');
 is(query($target_sql), target_of(4), 'the target has version 4');
+
+# --- the API server down, and back ----------------------------------------------
+my $size_v5 = write_export(5);
+stop_fixture();
+query(q{ALTER SERVER fx OPTIONS (ADD retry_delay '0.1', max_retry_delay '0.2')});
+is( query(q{SET hvcsv_fdw.refresh_failure = 'warning';
+		SELECT status FROM hvcsv_refresh()}),
+	'failed', 'with the API server down a refresh fails');
+like(query('SELECT last_error FROM hvcsv_sync_state'),
+	qr/^could not fetch "http:\/\/127\.0\.0\.1:$port\/big\.csv": Couldn't connect to server$/, 'and says why');
+is(query($target_sql), target_of(4), 'the target is as it was');
+is(spool_size(), $size_v4, 'so is the spool');
+is(start_fixture($www, $api_key, $port), $port, 'the API server is back');
+is(query('SELECT status, rows_updated FROM hvcsv_refresh()'), 'ok|200', 'the next refresh succeeds');
+is(spool_size(), $size_v5, 'the spool has version 5');
 
 $node->stop;
 stop_fixture();
