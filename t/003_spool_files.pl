@@ -10,7 +10,6 @@ use warnings;
 use Fcntl qw(S_IMODE);
 use FindBin;
 use IPC::Run;
-use Time::HiRes qw(usleep);
 use lib $FindBin::RealBin;
 use FixtureServer;
 use PostgreSQL::Test::Cluster;
