@@ -792,6 +792,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	ErrorData  *volatile edata = NULL;
 
 	res->started = GetCurrentTimestamp();
+	res->error[0] = '\0';
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());

@@ -14,10 +14,17 @@
  * deciding, fetching and opening.  A second session that waited for it finds
  * a spool fetched after its statement began and uses it without a request,
  * so concurrent scans download once.
+ *
+ * Files are created mode 0600 in a directory that only the server's OS user
+ * may write to (anyone else could plant a symlink there).  What no one can
+ * use any more is removed before each download (see sweep_spool_directory):
+ * generations older than the one a download replaced, temporary files whose
+ * writer has exited, and spools not used for SPOOL_IDLE_DAYS days.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,8 +34,10 @@
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "access/xact.h"
 
@@ -36,10 +45,21 @@
 
 char	   *hvcsv_spool_directory = NULL;
 
+/* Spool files and the directory are for the server's OS user alone. */
+#define SPOOL_FILE_MODE (S_IRUSR | S_IWUSR)
+#define SPOOL_DIR_MODE S_IRWXU
+
+/* A spool not used for this long is removed (a re-download rebuilds it). */
+#define SPOOL_IDLE_DAYS 7
+
+/* Spool file names begin with the 32 hex digits of the spool's key. */
+#define SPOOL_KEY_LEN 32
+
 typedef struct SpoolMeta
 {
 	char		generation[128];	/* data in <generation>.csv, index in .idx */
 	char		previous[128];	/* the generation before, kept for readers */
+	Oid			database;		/* whose backends use it (and lock it) */
 	char		url[2048];
 	char		etag[256];
 	char		last_modified[64];
@@ -50,8 +70,11 @@ typedef struct SpoolMeta
 /* The spool being written: its file, and whether it must be removed. */
 typedef struct SpoolWrite
 {
-	int			fd;
+	int			fd;				/* -1 until the body begins */
 	char		path[MAXPGPATH];
+	const char *dir;
+	const char *display_url;	/* for messages */
+	bool		created;
 	bool		keep;
 	int64		bytes;
 	RowIndexBuilder *index;		/* built as the bytes arrive */
@@ -80,17 +103,59 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	key_out[32] = '\0';
 }
 
-/* Returns the spool directory, creating it if needed. */
+/* Fills the tag of a spool's lock from its hash. */
+static void
+spool_locktag(LOCKTAG *tag, const uint8 *digest)
+{
+	hvcsv_advisory_locktag(tag,
+						   ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3],
+						   ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7],
+						   HVCSV_SPOOL_LOCK_CLASS);
+}
+
+/*
+ * Returns the spool directory; with create, makes it if needed and checks
+ * that no one but the server's OS user can write to it.
+ */
 static const char *
 spool_dir(bool create)
 {
 	const char *dir = hvcsv_spool_directory;
+	struct stat st;
 
-	if (create && MakePGDirectory(dir) < 0 && errno != EEXIST)
+	if (!create)
+		return dir;
+	if (mkdir(dir, SPOOL_DIR_MODE) < 0 && errno != EEXIST)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create spool directory \"%s\": %m", dir)));
+	if (stat(dir, &st) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat spool directory \"%s\": %m", dir)));
+	if (!S_ISDIR(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("spool directory \"%s\" is not a directory", dir)));
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("spool directory \"%s\" has unsafe ownership or permissions", dir),
+				 errdetail("It must be owned by the database server's operating system user, and no one else may write to it."),
+				 errhint("Point hvcsv_fdw.spool_directory at a directory of its own with mode 0700, or at a path that does not exist yet.")));
 	return dir;
+}
+
+/*
+ * Creates a file for writing, readable by the server's OS user only.  A file
+ * of that name is a dead writer's leftover: it is replaced, never followed.
+ */
+static int
+create_private_file(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY, SPOOL_FILE_MODE);
 }
 
 /* Reads a metadata file; false if it does not exist or is not ours. */
@@ -122,6 +187,8 @@ read_meta(const char *path, SpoolMeta *m)
 			have_data = strlcpy(m->generation, value, sizeof(m->generation)) < sizeof(m->generation);
 		else if (strcmp(line, "previous") == 0)
 			strlcpy(m->previous, value, sizeof(m->previous));
+		else if (strcmp(line, "database") == 0)
+			m->database = strtoul(value, NULL, 10);
 		else if (strcmp(line, "url") == 0)
 			strlcpy(m->url, value, sizeof(m->url));
 		else if (strcmp(line, "etag") == 0)
@@ -139,21 +206,25 @@ read_meta(const char *path, SpoolMeta *m)
 
 /*
  * Writes a small file durably, all or nothing: a temporary file, fsync,
- * rename.  what names the file in messages.  (Used for spool metadata and
- * row indexes.)
+ * rename.  what names the file in messages.  A failure is reported at
+ * elevel; below ERROR, the function then returns false and the file is as
+ * it was.
  */
-void
-hvcsv_write_file_durably(const char *path, const void *data, size_t len, const char *what)
+static bool
+write_file_durably(const char *path, const void *data, size_t len, const char *what, int elevel)
 {
 	char		tmp[MAXPGPATH];
 	int			fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
-	fd = OpenTransientFile(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	fd = create_private_file(tmp);
 	if (fd < 0)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode_for_file_access(),
-				 errmsg("could not create %s \"%s\": %m", what, tmp)));
+				 errmsg("could not write %s \"%s\": %m", what, path)));
+		return false;
+	}
 	errno = 0;
 	if (write(fd, data, len) != (ssize_t) len || pg_fsync(fd) != 0)
 	{
@@ -162,24 +233,40 @@ hvcsv_write_file_durably(const char *path, const void *data, size_t len, const c
 		CloseTransientFile(fd);
 		unlink(tmp);
 		errno = save_errno;
-		ereport(ERROR,
+		ereport(elevel,
 				(errcode_for_file_access(),
-				 errmsg("could not write %s \"%s\": %m", what, tmp)));
+				 errmsg("could not write %s \"%s\": %m", what, path)));
+		return false;
 	}
 	CloseTransientFile(fd);
-	(void) durable_rename(tmp, path, ERROR);
+	if (durable_rename(tmp, path, elevel) != 0)
+	{
+		unlink(tmp);
+		return false;
+	}
+	return true;
 }
 
-/* Writes a metadata file durably. */
-static void
-write_meta(const char *path, const SpoolMeta *m)
+/*
+ * Writes a small file durably, all or nothing, or fails with an ERROR.  (Used
+ * for spool metadata and row indexes.)
+ */
+void
+hvcsv_write_file_durably(const char *path, const void *data, size_t len, const char *what)
 {
-	char	   *text = psprintf("generation %s\nprevious %s\nurl %s\netag %s\nlast_modified %s\n"
-								"size " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
-								m->generation, m->previous, m->url, m->etag, m->last_modified,
-								m->size, (int64) m->fetched_at);
+	(void) write_file_durably(path, data, len, what, ERROR);
+}
 
-	hvcsv_write_file_durably(path, text, strlen(text), "spool metadata");
+/* Writes a metadata file durably; false (after a message) if it failed below ERROR. */
+static bool
+write_meta(const char *path, const SpoolMeta *m, int elevel)
+{
+	char	   *text = psprintf("generation %s\nprevious %s\ndatabase %u\nurl %s\netag %s\n"
+								"last_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
+								m->generation, m->previous, MyDatabaseId, m->url, m->etag,
+								m->last_modified, m->size, (int64) m->fetched_at);
+
+	return write_file_durably(path, text, strlen(text), "spool metadata", elevel);
 }
 
 /* Removes a partial download when its transaction ends without keeping it. */
@@ -188,8 +275,22 @@ spool_write_cleanup(void *arg)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
-	if (!w->keep)
+	if (w->created && !w->keep)
 		(void) unlink(w->path);
+}
+
+/* Creates the file the body is written to, once the body begins. */
+static void
+spool_write_begin(SpoolWrite *w)
+{
+	w->fd = create_private_file(w->path);
+	if (w->fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create a spool file in \"%s\": %m", w->dir),
+				 errdetail("The download of \"%s\" was abandoned; the previous download, if any, is kept.",
+						   w->display_url)));
+	w->created = true;
 }
 
 /* Appends body bytes to the spool being written. */
@@ -206,7 +307,9 @@ spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 				continue;
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not write spool file \"%s\": %m", w->path)));
+					 errmsg("could not write a spool file in \"%s\": %m", w->dir),
+					 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept.",
+							   w->display_url, w->bytes)));
 		}
 		row_index_feed(w->index, data, n);
 		data += n;
@@ -224,7 +327,7 @@ spool_write_reset(void *arg)
 	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not truncate spool file \"%s\": %m", w->path)));
+				 errmsg("could not truncate a spool file in \"%s\": %m", w->dir)));
 	w->bytes = 0;
 	row_index_reset(w->index);
 }
@@ -239,33 +342,159 @@ is_generation_file(const char *name, const char *generation)
 		(strcmp(name + len, ".csv") == 0 || strcmp(name + len, ".idx") == 0);
 }
 
+/* Copies the key of a spool file's name into key; false if it is not one. */
+static bool
+spool_file_key(const char *name, char *key)
+{
+	if (strspn(name, "0123456789abcdef") < SPOOL_KEY_LEN || name[SPOOL_KEY_LEN] != '.')
+		return false;
+	memcpy(key, name, SPOOL_KEY_LEN);
+	key[SPOOL_KEY_LEN] = '\0';
+	return true;
+}
+
+/* The process writing a temporary file "<name>.<pid>.tmp"; 0 if it is not one. */
+static int
+temp_file_writer(const char *name)
+{
+	size_t		len = strlen(name);
+	const char *end = name + len - 4;
+	const char *p = end;
+
+	if (len < 4 || strcmp(end, ".tmp") != 0)
+		return 0;
+	while (p > name && isdigit((unsigned char) p[-1]))
+		p--;
+	if (p == end || p == name || p[-1] != '.')
+		return 0;
+	return atoi(p);
+}
+
+/* Tells whether a file was last modified more than SPOOL_IDLE_DAYS ago. */
+static bool
+is_idle(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 &&
+		time(NULL) - st.st_mtime > (time_t) SPOOL_IDLE_DAYS * SECS_PER_DAY;
+}
+
+/* Removes one file of the spool directory; a failure is only a warning. */
+static void
+remove_spool_file(const char *dir, const char *name)
+{
+	char		path[MAXPGPATH];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove old spool file \"%s\": %m", path)));
+}
+
+/* Removes every file of a spool, its metadata first so no reader finds it. */
+static void
+remove_spool(const char *dir, const char *key)
+{
+	char		name[MAXPGPATH];
+	char		file_key[SPOOL_KEY_LEN + 1];
+	DIR		   *d;
+	struct dirent *de;
+
+	snprintf(name, sizeof(name), "%s.meta", key);
+	remove_spool_file(dir, name);
+	d = AllocateDir(dir);
+	while ((de = ReadDir(d, dir)) != NULL)
+		if (spool_file_key(de->d_name, file_key) && strcmp(file_key, key) == 0)
+			remove_spool_file(dir, de->d_name);
+	FreeDir(d);
+}
+
 /*
- * Removes the files of this spool that no reader can need: temporary files,
- * and generations other than the current and the previous one (a parallel
- * worker may still be about to open the previous one).  Runs under the lock.
+ * Removes another spool if it was not used for SPOOL_IDLE_DAYS days (a use
+ * touches its metadata).  Its lock keeps sessions from opening it meanwhile;
+ * a spool of another database is left to that database's sessions, unless
+ * the database is gone.
  */
 static void
-remove_leftovers(const char *dir, const char *key, const SpoolMeta *keep)
+remove_spool_if_idle(const char *dir, const char *key)
+{
+	char		meta_path[MAXPGPATH];
+	SpoolMeta	m;
+	uint8		digest[SPOOL_KEY_LEN / 2];
+	LOCKTAG		tag;
+
+	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
+	if (!is_idle(meta_path))
+		return;
+	(void) read_meta(meta_path, &m);
+	if (m.database != MyDatabaseId)
+	{
+		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(m.database)))
+			remove_spool(dir, key);
+		return;
+	}
+	hex_decode(key, SPOOL_KEY_LEN, (char *) digest);
+	spool_locktag(&tag, digest);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return;
+	if (is_idle(meta_path))
+		remove_spool(dir, key);
+	LockRelease(&tag, ExclusiveLock, false);
+}
+
+/*
+ * Removes from the spool directory what no one can use any more: of this
+ * spool (whose lock we hold), the generations before the current and the
+ * previous one (a parallel worker may still be about to open the previous
+ * one) and temporary files; of any spool, temporary files whose writer has
+ * exited (killed, or a crash); spools not used for SPOOL_IDLE_DAYS days; and
+ * files of a spool that has no metadata (a download that crashed before
+ * publishing its first generation) once they are as old.
+ */
+static void
+sweep_spool_directory(const char *dir, const char *key, const SpoolMeta *keep)
 {
 	DIR		   *d = AllocateDir(dir);
 	struct dirent *de;
-	size_t		keylen = strlen(key);
 
 	while ((de = ReadDir(d, dir)) != NULL)
 	{
+		char		file_key[SPOOL_KEY_LEN + 1];
 		char		path[MAXPGPATH];
+		int			writer;
+		bool		is_meta;
 
-		if (strncmp(de->d_name, key, keylen) != 0 || de->d_name[keylen] != '.')
+		if (!spool_file_key(de->d_name, file_key))
 			continue;
-		if (strcmp(de->d_name + keylen, ".meta") == 0 ||
-			is_generation_file(de->d_name, keep->generation) ||
-			is_generation_file(de->d_name, keep->previous))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) != 0 && errno != ENOENT)
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("could not remove old spool file \"%s\": %m", path)));
+		is_meta = strcmp(de->d_name + SPOOL_KEY_LEN, ".meta") == 0;
+		writer = temp_file_writer(de->d_name);
+		if (strcmp(file_key, key) == 0)
+		{
+			if (!is_meta &&
+				!is_generation_file(de->d_name, keep->generation) &&
+				!is_generation_file(de->d_name, keep->previous))
+				remove_spool_file(dir, de->d_name);
+		}
+		else if (writer != 0)
+		{
+			/* Only a live backend writes a spool file. */
+			if (!IsBackendPid(writer))
+				remove_spool_file(dir, de->d_name);
+		}
+		else if (is_meta)
+			remove_spool_if_idle(dir, file_key);
+		else
+		{
+			snprintf(path, sizeof(path), "%s/%s.meta", dir, file_key);
+			if (access(path, F_OK) != 0 && errno == ENOENT)
+			{
+				snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+				if (is_idle(path))
+					remove_spool_file(dir, de->d_name);
+			}
+		}
 	}
 	FreeDir(d);
 }
@@ -329,10 +558,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
 
 	/* One lock per spool, keyed by its hash. */
-	hvcsv_advisory_locktag(&tag,
-						   ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3],
-						   ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7],
-						   HVCSV_SPOOL_LOCK_CLASS);
+	spool_locktag(&tag, digest);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
 	have = read_meta(meta_path, &m) && spool_is_complete(dir, &m);
@@ -340,7 +566,11 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	if (have &&
 		(m.fetched_at >= GetCurrentStatementStartTimestamp() ||
 		 now - m.fetched_at < (int64) (opts->max_age * USECS_PER_SEC)))
+	{
+		/* A use: the spool is not idle (see sweep_spool_directory). */
+		(void) utimensat(AT_FDCWD, meta_path, NULL, 0);
 		goto open;
+	}
 
 	hvcsv_request_init(&req, opts);
 	if (have)
@@ -350,15 +580,14 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	}
 	if (!have)
 		memset(&m, 0, sizeof(m));
-	remove_leftovers(dir, key, &m);
+	sweep_spool_directory(dir, key, &m);
 
+	/* The file is created only when a body comes: a 304 or a failure needs none. */
 	w = palloc0(sizeof(SpoolWrite));
+	w->fd = -1;
 	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", dir, key, MyProcPid);
-	w->fd = OpenTransientFile(w->path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
-	if (w->fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create spool file \"%s\": %m", w->path)));
+	w->dir = dir;
+	w->display_url = req.display_url;
 	hvcsv_dialect(opts, &dialect);
 	w->index = row_index_begin(&dialect);
 	w->cleanup.func = spool_write_cleanup;
@@ -366,11 +595,12 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
 
 	body = hvcsv_body_open(&req, spool_write_reset, w);
-	if (hvcsv_body_response(body)->status != 304)
+	if (hvcsv_body_response(body)->status == 200)
 	{
 		const char *data;
 		size_t		len;
 
+		spool_write_begin(w);
 		while (hvcsv_body_read(body, &data, &len))
 			spool_write_bytes(w, data, len);
 	}
@@ -379,13 +609,11 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 
 	if (resp.status == 304 && have)
 	{
-		CloseTransientFile(w->fd);
-		(void) unlink(w->path);
-		w->keep = true;
 		if (resp.etag[0])
 			strlcpy(m.etag, resp.etag, sizeof(m.etag));
 		m.fetched_at = GetCurrentTimestamp();
-		write_meta(meta_path, &m);
+		/* The spool is still right; failing to note when it was checked is no reason to fail. */
+		(void) write_meta(meta_path, &m, WARNING);
 		revalidated = true;
 	}
 	else if (resp.status == 200)
@@ -397,8 +625,9 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		if (pg_fsync(w->fd) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not fsync spool file \"%s\": %m", w->path)));
+					 errmsg("could not fsync a spool file in \"%s\": %m", dir)));
 		CloseTransientFile(w->fd);
+		w->fd = -1;
 
 		/* The new generation: its data, then its index, then the metadata. */
 		strlcpy(older, m.previous, sizeof(older));
@@ -406,12 +635,6 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		snprintf(m.generation, sizeof(m.generation), "%s.%llx",
 				 key, (unsigned long long) GetCurrentTimestamp());
 		snprintf(stem, sizeof(stem), "%s/%s", dir, m.generation);
-		snprintf(path, sizeof(path), "%s.csv", stem);
-		(void) durable_rename(w->path, path, ERROR);
-		w->keep = true;
-		snprintf(path, sizeof(path), "%s.idx", stem);
-		row_index_write(row_index_finish(w->index, w->bytes), path);
-
 		strlcpy(m.url, req.display_url, sizeof(m.url));
 		strlcpy(m.etag, resp.etag, sizeof(m.etag));
 		strlcpy(m.last_modified, resp.last_modified, sizeof(m.last_modified));
@@ -419,7 +642,11 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 		m.fetched_at = GetCurrentTimestamp();
 		PG_TRY();
 		{
-			write_meta(meta_path, &m);
+			snprintf(path, sizeof(path), "%s.csv", stem);
+			(void) durable_rename(w->path, path, ERROR);
+			snprintf(path, sizeof(path), "%s.idx", stem);
+			row_index_write(row_index_finish(w->index, w->bytes), path);
+			(void) write_meta(meta_path, &m, ERROR);
 		}
 		PG_CATCH();
 		{
@@ -431,14 +658,15 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		w->keep = true;
 
 		/* Two generations stay: the new one and the one readers may hold. */
 		if (older[0])
 		{
-			snprintf(path, sizeof(path), "%s/%s.csv", dir, older);
-			(void) unlink(path);
-			snprintf(path, sizeof(path), "%s/%s.idx", dir, older);
-			(void) unlink(path);
+			snprintf(path, sizeof(path), "%s.csv", older);
+			remove_spool_file(dir, path);
+			snprintf(path, sizeof(path), "%s.idx", older);
+			remove_spool_file(dir, path);
 		}
 		fetched_now = true;
 	}

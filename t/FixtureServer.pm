@@ -8,13 +8,14 @@ use warnings;
 
 use Exporter 'import';
 use FindBin;
+use HTTP::Tiny;
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(start_fixture stop_fixture);
+our @EXPORT = qw(start_fixture stop_fixture set_fault reset_fixture);
 
 my ($fixture_pid, $fixture_port);
 
@@ -84,6 +85,31 @@ sub stop_fixture
 		waitpid($fixture_pid, 0);
 	}
 	$fixture_pid = undef;
+}
+
+# fixture_get(target): the body of a GET of a control endpoint; dies on failure.
+sub fixture_get
+{
+	my ($target) = @_;
+	my $response = HTTP::Tiny->new(timeout => 30)
+	  ->get("http://127.0.0.1:$fixture_port$target");
+	die "GET $target: $response->{status} $response->{content}"
+	  unless $response->{success};
+	return $response->{content};
+}
+
+# set_fault(path, params): every request for path misbehaves as the query
+# parameters say ("rate=20000"); no params clears the fault.
+sub set_fault
+{
+	my ($path, $params) = @_;
+	fixture_get("/_fault?path=$path" . ($params ? "&$params" : ''));
+}
+
+# reset_fixture(): clears the request log, the counters and every fault.
+sub reset_fixture
+{
+	fixture_get('/_reset');
 }
 
 END
