@@ -37,8 +37,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The tokenizer checked against libcsv, the reference parser, outside the server.
-test/csv_diff_check: test/csv_diff_check.c src/csv_tokenizer.c src/csv_tokenizer.h
-	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c src/csv_tokenizer.c -lcsv
+test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/csv_tokenizer.c src/csv_tokenizer.h
+	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c test/csv_diff.c src/csv_tokenizer.c -lcsv
 
 # Every object depends on the shared headers (PGXS tracks no dependencies).
 $(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/compat.h
