@@ -259,10 +259,11 @@ record_free(CsvRecord *rec)
 
 /*
  * Tokenizes every field of in, giving the tokenizer chunk[0], chunk[1],
- * chunk[0], ... more bytes on each CSV_NEED_MORE (twice as many each time
- * within one record, as csv_stream.c's buffer grows, so a long record is
- * not read again and again), and starting with nslots slots and out_cap
- * bytes, grown on each CSV_NEED_SPACE.
+ * chunk[0], ... more bytes on each CSV_NEED_MORE, and starting with nslots
+ * slots and out_cap bytes, grown on each CSV_NEED_SPACE.  Past the first
+ * 256 bytes of a record, each CSV_NEED_MORE at least doubles what the
+ * tokenizer is given, as csv_stream.c's buffer grows, so that a long record
+ * is not tokenized again and again.
  */
 static Rows
 tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
@@ -274,7 +275,6 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 	size_t		start = 0;
 	size_t		avail = chunk[0] < len ? chunk[0] : len;
 	int			turn = 1;
-	int			growth = 0;		/* CSV_NEED_MORE since the last record */
 
 	csv_tokenizer_init(&tok, d);
 	tok.all_fields = true;
@@ -307,13 +307,10 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 		start += consumed;
 		avail -= consumed;
 		if (st == CSV_RECORD)
-		{
-			growth = 0;
 			continue;
-		}
 		if (st == CSV_NEED_MORE)
 		{
-			size_t		more = growth < 20 ? chunk[turn] << growth++ : len;
+			size_t		more = avail > 256 && avail > chunk[turn] ? avail : chunk[turn];
 
 			if (at_eof)
 			{
@@ -551,23 +548,72 @@ blank_line_starts(const char *in, size_t len, size_t from, size_t to,
 }
 
 /*
- * Feeds the row scanner in chunks and compares what it reports with the
- * line starts that the whole tokenization implies: after each record, and
- * after each blank line.  A start at the very end of the input begins no
- * record and is not compared.
+ * Feeds the row scanner chunk[0], chunk[1], chunk[0], ... bytes at a time
+ * and compares what it reports with expected; a start at the very end of
+ * the input begins no record and is not compared.
+ */
+static bool
+scanner_reports(const char *in, size_t len, const CsvDiffPlan *plan, const size_t chunk[2],
+				const LineStarts *expected, uint64_t line_breaks, char *why, size_t whysize)
+{
+	LineStarts	found = {.step = plan->mark_step};
+	CsvRowScanner sc;
+	size_t		at = 0;
+	int			turn = 0;
+	bool		ok = true;
+
+	csv_row_scanner_init(&sc, &plan->dialect, plan->mark_step);
+	while (at < len)
+	{
+		size_t		n = chunk[turn] < len - at ? chunk[turn] : len - at;
+
+		csv_row_scanner_feed(&sc, in + at, n, scanner_found, &found);
+		at += n;
+		turn = 1 - turn;
+	}
+	if (found.n > 0 && found.start[found.n - 1].start == len)
+		found.n--;
+
+	if (sc.line_breaks != line_breaks)
+	{
+		snprintf(why, whysize, "scanner (chunks %zu/%zu): %llu line breaks in all, not %llu",
+				 chunk[0], chunk[1], (unsigned long long) sc.line_breaks,
+				 (unsigned long long) line_breaks);
+		ok = false;
+	}
+	for (size_t i = 0; ok && i < expected->n + 1; i++)
+	{
+		if (i == expected->n)
+			ok = found.n == expected->n;
+		else
+			ok = i < found.n && found.start[i].start == expected->start[i].start &&
+				found.start[i].line == expected->start[i].line;
+		if (!ok)
+			snprintf(why, whysize, "scanner (chunks %zu/%zu): line start %zu: found %lld (after %lld breaks), expected %lld (after %lld)",
+					 chunk[0], chunk[1], i + 1,
+					 i < found.n ? (long long) found.start[i].start : -1LL,
+					 i < found.n ? (long long) found.start[i].line : -1LL,
+					 i < expected->n ? (long long) expected->start[i].start : -1LL,
+					 i < expected->n ? (long long) expected->start[i].line : -1LL);
+	}
+	free(found.start);
+	return ok;
+}
+
+/*
+ * Checks the row scanner, fed in the plan's chunks and a byte at a time,
+ * against the line starts that the whole tokenization implies: after each
+ * record, and after each blank line.
  */
 static bool
 same_line_starts(const char *in, size_t len, const CsvDiffPlan *plan, const Rows *whole,
 				 char *why, size_t whysize)
 {
+	static const size_t bytewise[2] = {1, 1};
 	uint64_t   *breaks = xrealloc(NULL, (len + 1) * sizeof(uint64_t));
 	LineStarts	expected = {.step = plan->mark_step};
-	LineStarts	found = {.step = plan->mark_step};
-	CsvRowScanner sc;
 	uint64_t	mark = plan->mark_step;
 	size_t		pos = 0;
-	size_t		at = 0;
-	int			turn = 0;
 	bool		ok = true;
 
 	/* Line breaks before each offset, counted as the tokenizer counts them. */
@@ -593,42 +639,10 @@ same_line_starts(const char *in, size_t len, const CsvDiffPlan *plan, const Rows
 	if (!ok)
 		snprintf(why, whysize, "scanner: the tokenizer skipped bytes that are no line break");
 
-	csv_row_scanner_init(&sc, &plan->dialect, plan->mark_step);
-	while (at < len)
-	{
-		size_t		n = plan->chunk[turn] < len - at ? plan->chunk[turn] : len - at;
-
-		csv_row_scanner_feed(&sc, in + at, n, scanner_found, &found);
-		at += n;
-		turn = 1 - turn;
-	}
-	if (found.n > 0 && found.start[found.n - 1].start == len)
-		found.n--;
-
-	if (ok && sc.line_breaks != breaks[len])
-	{
-		snprintf(why, whysize, "scanner: %llu line breaks in all, not %llu",
-				 (unsigned long long) sc.line_breaks, (unsigned long long) breaks[len]);
-		ok = false;
-	}
-	for (size_t i = 0; ok && i < expected.n + 1; i++)
-	{
-		if (i == expected.n)
-			ok = found.n == expected.n;
-		else
-			ok = i < found.n && found.start[i].start == expected.start[i].start &&
-				found.start[i].line == expected.start[i].line;
-		if (!ok)
-			snprintf(why, whysize, "scanner: line start %zu: found %lld (after %lld breaks), expected %lld (after %lld)",
-					 i + 1,
-					 i < found.n ? (long long) found.start[i].start : -1LL,
-					 i < found.n ? (long long) found.start[i].line : -1LL,
-					 i < expected.n ? (long long) expected.start[i].start : -1LL,
-					 i < expected.n ? (long long) expected.start[i].line : -1LL);
-	}
+	ok = ok && scanner_reports(in, len, plan, plan->chunk, &expected, breaks[len], why, whysize) &&
+		scanner_reports(in, len, plan, bytewise, &expected, breaks[len], why, whysize);
 	free(breaks);
 	free(expected.start);
-	free(found.start);
 	return ok;
 }
 
