@@ -14,9 +14,10 @@
  *    as fed whole;
  *  - copying out only some fields, into slots in another order, those same
  *    fields;
- *  - the row scanner reports exactly the line starts (after an unquoted line
- *    break) that the tokenizer's records imply, with their line counts,
- *    under the first-start-past-each-mark rule of the row index.
+ *  - the row scanner, fed in the plan's chunks and a byte at a time, reports
+ *    exactly the line starts (after an unquoted line break) that the
+ *    tokenizer's records imply, with their line counts, under the
+ *    first-start-past-each-mark rule of the row index.
  * On a mismatch it prints both sides to stderr and returns false.
  *
  * Records are compared as text: fields as "<len>:<bytes>|" or "N|" for
