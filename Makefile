@@ -11,6 +11,7 @@ OBJS = \
 	src/csv_tokenizer.o \
 	src/csv_stream.o \
 	src/column_map.o \
+	src/header_match.o \
 	src/tuple_build.o \
 	src/fast_convert.o \
 	src/reject.o \
@@ -38,11 +39,16 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The tokenizer checked against libcsv, the reference parser, outside the server.
-test/csv_diff_check: test/csv_diff_check.c src/csv_tokenizer.c src/csv_tokenizer.h
-	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c src/csv_tokenizer.c -lcsv
+test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/csv_tokenizer.c src/csv_tokenizer.h
+	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c test/csv_diff.c src/csv_tokenizer.c -lcsv
 
 # Every object depends on the shared headers (PGXS tracks no dependencies).
-$(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/compat.h
+$(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/header_match.h src/compat.h
+
+# libFuzzer over the tokenizer and the header matcher, bounded: fuzz/run.sh.
+.PHONY: fuzz
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 # The benchmark (not a test; needs root and `make install`): see bench/README.md.
 .PHONY: bench

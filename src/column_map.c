@@ -6,7 +6,8 @@
  * its own name); CSV fields that no column names are ignored, and a column
  * missing from the header is an error.  With header 'match' the header must
  * list exactly the table's columns, in order.  Without a header, fields are
- * taken by position.  Dropped columns take no field.
+ * taken by position.  Dropped columns take no field.  The matching itself
+ * is header_match.c's; this file gives it the names and reports errors.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -17,6 +18,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
 
+#include "header_match.h"
 #include "hvcsv_fdw.h"
 
 /* The CSV name of a column: its column_name option, or its name. */
@@ -50,27 +52,6 @@ describe_header(const HvcsvColumnMap *map)
 	return buf.data;
 }
 
-/* Finds the only field named name; -1 if none.  Two are an error. */
-static int
-find_field(Relation rel, const HvcsvColumnMap *map, const char *name)
-{
-	int			found = -1;
-
-	for (int f = 0; f < map->nfields; f++)
-	{
-		if (strcmp(map->csv_names[f], name) != 0)
-			continue;
-		if (found >= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-					 errmsg("CSV header of foreign table \"%s\" has column \"%s\" more than once",
-							RelationGetRelationName(rel), name),
-					 errdetail("Fields %d and %d are both named \"%s\".", found + 1, f + 1, name)));
-		found = f;
-	}
-	return found;
-}
-
 /* Reports a column the header lacks, pointing at a near miss if any. */
 static void
 report_missing_column(Relation rel, const HvcsvColumnMap *map, const char *name)
@@ -90,6 +71,51 @@ report_missing_column(Relation rel, const HvcsvColumnMap *map, const char *name)
 			 errmsg("column \"%s\" of foreign table \"%s\" is not in the CSV header",
 					name, RelationGetRelationName(rel)),
 			 errdetail("The header is: %s.", describe_header(map))));
+}
+
+/* Reports why the header does not fit the table's columns. */
+static void
+report_mismatch(Relation rel, const HvcsvColumnMap *map, char **columns,
+				HeaderMatchResult result, const HeaderMismatch *m)
+{
+	const char *name = m->column >= 0 ? columns[m->column] : NULL;
+
+	switch (result)
+	{
+		case HEADER_MATCHED:
+			break;
+		case HEADER_DUPLICATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("CSV header of foreign table \"%s\" has column \"%s\" more than once",
+							RelationGetRelationName(rel), name),
+					 errdetail("Fields %d and %d are both named \"%s\".",
+							   m->field + 1, m->other_field + 1, name)));
+			break;
+		case HEADER_OUT_OF_ORDER:
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("CSV header of foreign table \"%s\" does not match its columns",
+							RelationGetRelationName(rel)),
+					 m->position < map->nfields ?
+					 errdetail("Field %d is named \"%s\", but column %d is \"%s\".",
+							   m->position + 1, map->csv_names[m->position],
+							   m->position + 1, name) :
+					 errdetail("The header has %d fields, but the table has more columns.",
+							   map->nfields)));
+			break;
+		case HEADER_MISSING:
+			report_missing_column(rel, map, name);
+			break;
+		case HEADER_EXTRA_FIELDS:
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("CSV header of foreign table \"%s\" does not match its columns",
+							RelationGetRelationName(rel)),
+					 errdetail("The header has %d fields, but the table has %d columns.",
+							   map->nfields, m->position)));
+			break;
+	}
 }
 
 /* Copies the header's names out of its record, in the server encoding. */
@@ -120,6 +146,9 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
 	TupleDesc	desc = RelationGetDescr(rel);
 	HvcsvColumnMap *map = palloc0(sizeof(HvcsvColumnMap));
 	int			position = 0;
+	char	  **columns;
+	HeaderMatchResult result;
+	HeaderMismatch mismatch;
 
 	map->natts = desc->natts;
 	map->field_of_att = palloc(sizeof(int) * Max(desc->natts, 1));
@@ -133,38 +162,17 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
 	}
 
 	read_header_names(map, header_record, file_encoding);
+	columns = palloc(sizeof(char *) * Max(desc->natts, 1));
 	for (int a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
-		char	   *name;
-		int			field;
 
-		map->field_of_att[a] = -1;
-		if (att->attisdropped)
-			continue;
-		name = csv_name_of_column(rel, att);
-		field = find_field(rel, map, name);
-		if (header == HVCSV_HEADER_MATCH && field != position)
-			ereport(ERROR,
-					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-					 errmsg("CSV header of foreign table \"%s\" does not match its columns",
-							RelationGetRelationName(rel)),
-					 position < map->nfields ?
-					 errdetail("Field %d is named \"%s\", but column %d is \"%s\".",
-							   position + 1, map->csv_names[position], position + 1, name) :
-					 errdetail("The header has %d fields, but the table has more columns.",
-							   map->nfields)));
-		if (field < 0)
-			report_missing_column(rel, map, name);
-		map->field_of_att[a] = field;
-		position++;
+		columns[a] = att->attisdropped ? NULL : csv_name_of_column(rel, att);
 	}
-	if (header == HVCSV_HEADER_MATCH && position != map->nfields)
-		ereport(ERROR,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("CSV header of foreign table \"%s\" does not match its columns",
-						RelationGetRelationName(rel)),
-				 errdetail("The header has %d fields, but the table has %d columns.",
-						   map->nfields, position)));
+	result = header_match((const char *const *) map->csv_names, map->nfields,
+						  (const char *const *) columns, desc->natts,
+						  header == HVCSV_HEADER_MATCH, map->field_of_att, &mismatch);
+	if (result != HEADER_MATCHED)
+		report_mismatch(rel, map, columns, result, &mismatch);
 	return map;
 }

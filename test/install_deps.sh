@@ -10,6 +10,8 @@ packages=(
     postgresql-server-dev-15
     libcurl4-openssl-dev
     libcsv-dev
+    clang
+    libclang-rt-14-dev
     libipc-run-perl
     perl
     postgresql-client-15

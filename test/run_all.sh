@@ -3,8 +3,9 @@
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
 #   installs the extension, starts a throwaway PostgreSQL cluster and the
 #   fixture HTTP server on 127.0.0.1, runs the tokenizer check against
-#   libcsv, the regression tests and the TAP tests (t/*.pl, each with its
-#   own throwaway cluster and fixture server), and stops what it started.
+#   libcsv, a bounded libFuzzer run (fuzz/run.sh), the regression tests
+#   and the TAP tests (t/*.pl, each with its own throwaway cluster and
+#   fixture server), and stops what it started.
 # The last line reads "N passed, N failed"; the exit status is 0 only if
 # every test passed.
 set -euo pipefail
@@ -60,6 +61,13 @@ failed=0
 
 make -s test/csv_diff_check
 if test/csv_diff_check test/data/*.csv; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+# libFuzzer on the tokenizer (against libcsv) and the header matcher, 60 s.
+if fuzz/run.sh 60; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
