@@ -216,12 +216,6 @@ requests_spooled=$(http_requests)
 pair SW1 agg "" "$(agg W1 hv_stream)" "" "$(agg W1 hv)"
 pair SL10 rows "" "SELECT * FROM hv_stream LIMIT 10" "" "SELECT * FROM ff LIMIT 10"
 requests_streamed=$(http_requests)
-# P9's memory bound: count(*) over a 2 GB body streamed from the fixture
-# server's generator (no file), in a fresh backend, once.
-GEN_MB=2048
-psql -c "CREATE FOREIGN TABLE hv_gen (id integer, name text, city text, created_at timestamptz,
-    amount numeric, notes text) SERVER bench OPTIONS (path '/_gen.csv?mb=$GEN_MB', reader 'streaming')"
-out=$(timed "" "SELECT count(*) AS res FROM hv_gen" agg); read -r gen_secs gen_hwm gen_res <<< "$out"
 # For reference: the fixture server's own time to first byte on this file
 # (it reads and hashes the whole file before it answers), by curl, for a
 # 1 kB range so that the transfer does not count.
@@ -236,6 +230,12 @@ log_csv="$work/http_log.csv"
 python3 -c 'import sys, urllib.request
 sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     "http://127.0.0.1:$FIXTURE_PORT/_log.csv" > "$log_csv"
+# P9's memory bound: count(*) over a 2 GB body streamed from the fixture
+# server's generator (no file), in a fresh backend, once.
+GEN_MB=2048
+psql -c "CREATE FOREIGN TABLE hv_gen (id integer, name text, city text, created_at timestamptz,
+    amount numeric, notes text) SERVER bench OPTIONS (path '/_gen.csv?mb=$GEN_MB', reader 'streaming')"
+out=$(timed "" "SELECT count(*) AS res FROM hv_gen" agg); read -r gen_secs gen_hwm gen_res <<< "$out"
 block_bytes=$(psql -c "SELECT pg_size_bytes('$BLOCK_SIZE')")
 spool_bytes=$(du -sb "$work/data/pg_hvcsv_spool" 2>/dev/null | cut -f1 || echo 0)
 

@@ -39,6 +39,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -396,6 +397,9 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		}
 
 		CHECK_FOR_INTERRUPTS();
+		/* Orphaned by a crashed postmaster: stop, as a wait on a latch would. */
+		if (!PostmasterIsAlive())
+			proc_exit(1);
 		mc = curl_multi_perform(t->multi, &running);
 		if (mc != CURLM_OK)
 			ereport(ERROR,

@@ -5,7 +5,9 @@
 # the last complete download (never the partial one), the target and the sync
 # state are as the last successful refresh left them, the killed writer's
 # temporary file goes at the next download, and the next refresh succeeds.
-# Last, the API server itself goes away and comes back.
+# Then the postmaster is killed with SIGKILL while a refresh downloads: the
+# refresh worker must stop at once.  Last, the API server itself goes away
+# and comes back.
 # (t/002_kill_refresh.pl kills the refresh worker itself.)
 use strict;
 use warnings;
@@ -200,8 +202,30 @@ is(spool_size(), $size_v4, 'the spool is version 4: its download was complete');
 is(query('SELECT status, rows_updated FROM hvcsv_refresh()'), 'ok|200', 'the next refresh succeeds');
 is(query($target_sql), target_of(4), 'the target has version 4');
 
-# --- the API server down, and back ----------------------------------------------
+# --- the postmaster killed with SIGKILL while a refresh downloads -------------
+# Its refresh worker must stop too, not finish the download and commit.
+$target_before = query($target_sql);
+$state_before  = query($state_sql);
+$runs_before   = query($runs_sql);
 my $size_v5 = write_export(5);
+set_fault('/big.csv', 'rate=20000');
+$refresh = start_psql('SELECT status FROM hvcsv_refresh()');
+wait_until('the refresh to download', q{SELECT bytes_fetched > 0 FROM hvcsv_refresh_progress});
+my $worker = query(q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'hvcsv_fdw refresh'});
+$node->kill9;
+my $worker_deadline = time + 5;
+usleep(50_000) while kill(0, $worker) && time < $worker_deadline;
+ok(!kill(0, $worker), 'the refresh worker exits when the postmaster is gone');
+$refresh->finish;
+sleep 1;    # the other orphans leave the shared memory too
+$node->start;
+is(query($target_sql), $target_before, 'after the restart the target is as before');
+is(query($state_sql), $state_before, 'so is the sync state');
+is(query($runs_sql), $runs_before, 'no run was recorded');
+is(spool_size(), $size_v4, 'the spool is version 4, complete');
+set_fault('/big.csv');
+
+# --- the API server down, and back ----------------------------------------------
 stop_fixture();
 query(q{ALTER SERVER fx OPTIONS (ADD retry_delay '0.1', max_retry_delay '0.2')});
 is( query(q{SET hvcsv_fdw.refresh_failure = 'warning';

@@ -60,7 +60,7 @@ passed=0
 failed=0
 
 make -s test/csv_diff_check
-if test/csv_diff_check test/data/*.csv; then
+if test/csv_diff_check test/data/*.csv test/data/hostile/*.csv; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
