@@ -183,3 +183,29 @@ SELECT * FROM refresh('slow_src');
 SELECT * FROM dblink_get_result('other') AS t(status text);
 SELECT dblink_disconnect('other');
 SELECT count(*) FROM slow_target;
+
+-- the target is written with the caller's privileges: a role that may read
+-- the export but not write the target gets a failed run and writes nothing
+SET hvcsv_fdw.refresh_failure = 'warning';
+CREATE ROLE hvcsv_refresh_user;
+GRANT USAGE ON FOREIGN SERVER fx TO hvcsv_refresh_user;
+CREATE USER MAPPING FOR hvcsv_refresh_user SERVER fx OPTIONS (api_key 'test-secret-key');
+CREATE TABLE priv_target (has_id text PRIMARY KEY, name text);
+CREATE FOREIGN TABLE priv_src (has_id text, name text) SERVER fx
+  OPTIONS (path '/sync.csv', target 'priv_target');
+GRANT SELECT ON priv_src, priv_target TO hvcsv_refresh_user;
+SET ROLE hvcsv_refresh_user;
+SELECT foreign_table, status, inserted FROM refresh('priv_src');
+RESET ROLE;
+SELECT count(*) FROM priv_target;
+GRANT INSERT, UPDATE ON priv_target TO hvcsv_refresh_user;
+SET ROLE hvcsv_refresh_user;
+SELECT foreign_table, status, inserted FROM refresh('priv_src');
+RESET ROLE;
+SELECT count(*) FROM priv_target;
+DROP FOREIGN TABLE priv_src;
+DROP TABLE priv_target;
+DROP USER MAPPING FOR hvcsv_refresh_user SERVER fx;
+REVOKE USAGE ON FOREIGN SERVER fx FROM hvcsv_refresh_user;
+DROP ROLE hvcsv_refresh_user;
+RESET hvcsv_fdw.refresh_failure;

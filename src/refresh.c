@@ -89,13 +89,17 @@ typedef struct RefreshResult
 	TimestampTz started;
 	TimestampTz finished;
 	char		error[ERROR_TEXT_SIZE];
+	/* of a failure: passed on to the caller's WARNING */
+	int			sqlerrcode;
+	char		error_detail[ERROR_TEXT_SIZE];
 } RefreshResult;
 
 /* What the caller asks of the worker, in dynamic shared memory. */
 typedef struct RefreshJob
 {
 	Oid			database;
-	Oid			role;
+	Oid			login_role;		/* the caller's session logged in as this role */
+	Oid			role;			/* the caller's current role: the worker's privileges */
 	int64		run_id;
 	char		spool_directory[MAXPGPATH];
 	char		search_path[1024];
@@ -168,7 +172,10 @@ extension_owner(void)
 	return owner;
 }
 
-/* Runs a parameterised statement on the sync state as the extension owner. */
+/*
+ * Runs a parameterised statement on the extension's own objects as the
+ * extension owner; its result stays in SPI_tuptable.
+ */
 static void
 exec_as_owner(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
@@ -793,6 +800,8 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 
 	res->started = GetCurrentTimestamp();
 	res->error[0] = '\0';
+	res->error_detail[0] = '\0';
+	res->sqlerrcode = 0;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -847,6 +856,8 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	strlcpy(res->status, "failed", sizeof(res->status));
 	res->inserted = res->updated = res->unchanged = res->deleted = res->rejected = 0;
 	strlcpy(res->error, edata->message, sizeof(res->error));
+	res->sqlerrcode = edata->sqlerrcode;
+	strlcpy(res->error_detail, edata->detail ? edata->detail : "", sizeof(res->error_detail));
 	res->finished = GetCurrentTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -887,7 +898,12 @@ hvcsv_refresh_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("hvcsv_fdw refresh worker could not find its job")));
 	job = dsm_segment_address(seg);
-	BackgroundWorkerInitializeConnectionByOid(job->database, job->role, 0);
+	/*
+	 * Connect as the role that logged in (the current one may be NOLOGIN,
+	 * after SET ROLE), then act as the current one, as parallel workers do.
+	 */
+	BackgroundWorkerInitializeConnectionByOid(job->database, job->login_role, 0);
+	SetUserIdAndSecContext(job->role, 0);
 	SetConfigOption("hvcsv_fdw.spool_directory", job->spool_directory, PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("search_path", job->search_path, PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("TimeZone", job->timezone, PGC_USERSET, PGC_S_SESSION);
@@ -939,9 +955,9 @@ next_run_id(void)
 	bool		isnull;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT pg_catalog.nextval($1::pg_catalog.regclass)", 1, (Oid[]) {TEXTOID},
-						  (Datum[]) {CStringGetTextDatum(extension_table("hvcsv_run_id"))},
-						  NULL, false, 1);
+	/* As the owner: callers need no privilege on the sequence. */
+	exec_as_owner("SELECT pg_catalog.nextval($1::pg_catalog.regclass)", 1, (Oid[]) {TEXTOID},
+				  (Datum[]) {CStringGetTextDatum(extension_table("hvcsv_run_id"))}, NULL);
 	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return run_id;
@@ -1021,6 +1037,7 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 	job = dsm_segment_address(seg);
 	memset(job, 0, offsetof(RefreshJob, results));
 	job->database = MyDatabaseId;
+	job->login_role = GetAuthenticatedUserId();
 	job->role = GetUserId();
 	job->run_id = next_run_id();
 	strlcpy(job->spool_directory, hvcsv_spool_directory, sizeof(job->spool_directory));
@@ -1080,9 +1097,10 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 		{
 			failed++;
 			ereport(WARNING,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(res->sqlerrcode ? res->sqlerrcode : ERRCODE_FDW_ERROR),
 					 errmsg("refresh of \"%s\" failed: %s", get_rel_name(res->foreign_table) ?
-							get_rel_name(res->foreign_table) : "?", res->error)));
+							get_rel_name(res->foreign_table) : "?", res->error),
+					 res->error_detail[0] ? errdetail("%s", res->error_detail) : 0));
 		}
 	}
 	dsm_detach(seg);
