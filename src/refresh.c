@@ -400,7 +400,7 @@ name_list(List *names, const char *prefix)
  * src is the export (rows past the cursor, if any); changed is what differs
  * from the target; upserted inserts new keys and updates changed rows;
  * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
- * size before the run for the delete guard.  When the key watch counts the
+ * size before the run for the delete guard (0 without delete_missing).  When the key watch counts the
  * rows and checks the keys (watched), src is read once, not kept: the
  * statement then returns 0 rows read and no duplicate.
  */
@@ -477,11 +477,13 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	appendStringInfo(&sql, " SELECT %s, "
 					 "(SELECT count(*) FROM upserted WHERE inserted), "
 					 "(SELECT count(*) FROM upserted WHERE NOT inserted)%s, "
-					 "%s, %s, (SELECT count(*) FROM %s), %s",
+					 "%s, %s, %s, %s",
 					 watched ? "0" : "(SELECT count(*) FROM src)",
 					 values != NIL ? " + (SELECT count(*) FROM updated)" : "",
 					 cursor ? psprintf("(SELECT max(%s)::text FROM src)", quote_identifier(cursor)) : "NULL",
-					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0", target,
+					 delete_missing ? "(SELECT count(*) FROM deleted)" : "0",
+					 /* the target's size matters only to the delete guard */
+					 delete_missing ? psprintf("(SELECT count(*) FROM %s)", target) : "0",
 					 watched ? "false" :
 					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING count(*) > 1)",
 							  name_list(keys, "")));
