@@ -74,6 +74,9 @@ char	   *hvcsv_refresh_failure_mode = NULL;
 bool		hvcsv_progress_active = false;
 static uint64 progress_bytes_base;
 
+/* Set when the worker is asked to stop (its caller was cancelled, or shutdown). */
+static volatile sig_atomic_t stop_requested = false;
+
 /* One table's outcome, written by the worker. */
 typedef struct RefreshResult
 {
@@ -857,7 +860,11 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	/* The table's changes are gone; record why, in a new transaction. */
 	strlcpy(res->status, "failed", sizeof(res->status));
 	res->inserted = res->updated = res->unchanged = res->deleted = res->rejected = 0;
-	strlcpy(res->error, edata->message, sizeof(res->error));
+	if (stop_requested && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		strlcpy(res->error, "the refresh was stopped: its caller was cancelled, or the server is shutting down",
+				sizeof(res->error));
+	else
+		strlcpy(res->error, edata->message, sizeof(res->error));
 	res->sqlerrcode = edata->sqlerrcode;
 	strlcpy(res->error_detail, edata->detail ? edata->detail : "", sizeof(res->error_detail));
 	res->finished = GetCurrentTimestamp();
@@ -885,6 +892,22 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	PG_END_TRY();
 }
 
+/*
+ * SIGTERM cancels the table being refreshed instead of ending the process
+ * at once, so that the failure is recorded; the worker then stops.
+ */
+static void
+request_stop(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	stop_requested = true;
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
 /* The background worker: refreshes the job's tables, one transaction each. */
 void
 hvcsv_refresh_worker_main(Datum main_arg)
@@ -892,7 +915,7 @@ hvcsv_refresh_worker_main(Datum main_arg)
 	dsm_segment *seg;
 	RefreshJob *job;
 
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, request_stop);
 	BackgroundWorkerUnblockSignals();
 	seg = dsm_attach(DatumGetUInt32(main_arg));
 	if (seg == NULL)
@@ -911,11 +934,8 @@ hvcsv_refresh_worker_main(Datum main_arg)
 	SetConfigOption("TimeZone", job->timezone, PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("DateStyle", job->datestyle, PGC_USERSET, PGC_S_SESSION);
 
-	for (int i = 0; i < job->ntables; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
+	for (int i = 0; i < job->ntables && !stop_requested; i++)
 		refresh_one(job, &job->results[i]);
-	}
 	dsm_detach(seg);
 	proc_exit(0);
 }
@@ -985,7 +1005,20 @@ wait_for_worker(BackgroundWorkerHandle *handle)
 	}
 	PG_CATCH();
 	{
+		TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000);
+		pid_t		pid;
+
+		/* Let it record the stopped run before the caller's error returns. */
 		TerminateBackgroundWorker(handle);
+		HOLD_INTERRUPTS();
+		while (GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED &&
+			   GetCurrentTimestamp() < deadline)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 10, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
