@@ -167,6 +167,13 @@ SET hvcsv_fdw.refresh_failure = 'maybe';
 BEGIN;
 SELECT * FROM refresh('sync_src');
 ROLLBACK;
+-- nor inside a PL/pgSQL block with an EXCEPTION clause (a subtransaction)
+DO $$
+BEGIN
+  PERFORM hvcsv_refresh('sync_src');
+EXCEPTION WHEN active_sql_transaction THEN
+  RAISE NOTICE 'refused: %', SQLERRM;
+END $$;
 
 -- a refresh of a table already being refreshed returns at once: skipped
 CREATE TABLE slow_target (has_id text PRIMARY KEY, name text);

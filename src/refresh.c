@@ -1043,6 +1043,12 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 	int			failed = 0;
 
 	/* The worker commits on its own: a ROLLBACK could not undo it. */
+	if (IsSubTransaction())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("hvcsv_refresh() cannot run inside a subtransaction"),
+				 errdetail("Each table is refreshed and committed in a transaction of its own."),
+				 errhint("A PL/pgSQL block with an EXCEPTION clause runs in a subtransaction.")));
 	if (IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
