@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
 done
 command -v perf >/dev/null || { echo "perf is not installed (apt install linux-perf)" >&2; exit 1; }
 . "$top/test/lib.sh"
+. "$top/bench/lib.sh"
 PGPORT=54349
 FIXTURE_PORT=18798
 work=$(mktemp -d /tmp/hvcsv_profile.XXXXXX)
@@ -41,17 +42,11 @@ hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" "max_wal
 hv_start_fixture "$work/www" "$FIXTURE_PORT" key "$work/fixture.log"
 psql() { "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres "$@"; }
 
-cols="has_id text, name text, city text, created_at timestamptz, email text,
-      country text, amount numeric, quantity integer, active boolean, notes text"
+cols=$BENCH_COLS
 psql <<SQL
-CREATE EXTENSION hvcsv_fdw;
-CREATE EXTENSION file_fdw;
-CREATE SERVER bench FOREIGN DATA WRAPPER hvcsv_fdw
-    OPTIONS (api_url 'http://127.0.0.1:$FIXTURE_PORT', max_age '1h');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bench OPTIONS (api_key 'key');
+$(bench_servers_sql "$FIXTURE_PORT" key)
 CREATE TABLE tgt ($cols, PRIMARY KEY (has_id));
 CREATE FOREIGN TABLE hv ($cols) SERVER bench OPTIONS (path '/bench.csv', target 'tgt');
-CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 CREATE FOREIGN TABLE ff ($cols) SERVER files
     OPTIONS (filename '$work/www/bench.csv', format 'csv', header 'true');
 SELECT count(*) FROM hv;

@@ -42,6 +42,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql
 PGPORT=54339
 FIXTURE_PORT=18799
 API_KEY=bench-key
@@ -103,20 +104,14 @@ print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)
         "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
 }
 
-cols="has_id text, name text, city text, created_at timestamptz, email text,
-      country text, amount numeric, quantity integer, active boolean, notes text"
+cols=$BENCH_COLS
 psql <<SQL
-CREATE EXTENSION hvcsv_fdw;
-CREATE EXTENSION file_fdw;
-CREATE SERVER bench FOREIGN DATA WRAPPER hvcsv_fdw
-    OPTIONS (api_url 'http://127.0.0.1:$FIXTURE_PORT', max_age '1h');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bench OPTIONS (api_key '$API_KEY');
+$(bench_servers_sql "$FIXTURE_PORT" "$API_KEY")
 CREATE FOREIGN TABLE hv ($cols) SERVER bench OPTIONS (path '/bench.csv');
 CREATE FOREIGN TABLE hv_part ($cols) SERVER bench
     OPTIONS (path '/bench.csv', reader 'partitioned', block_size '$BLOCK_SIZE');
 CREATE FOREIGN TABLE hv_stream ($cols) SERVER bench
     OPTIONS (path '/bench.csv', reader 'streaming');
-CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 CREATE FOREIGN TABLE ff ($cols) SERVER files
     OPTIONS (filename '$csv', format 'csv', header 'true');
 SQL

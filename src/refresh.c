@@ -899,13 +899,8 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 static void
 request_stop(SIGNAL_ARGS)
 {
-	int			save_errno = errno;
-
 	stop_requested = true;
-	QueryCancelPending = true;
-	InterruptPending = true;
-	SetLatch(MyLatch);
-	errno = save_errno;
+	StatementCancelHandler(postgres_signal_arg);
 }
 
 /* The background worker: refreshes the job's tables, one transaction each. */
@@ -985,39 +980,36 @@ next_run_id(void)
 	return run_id;
 }
 
+/* Waits until the worker has stopped, or past deadline (0: none). */
+static void
+wait_until_stopped(BackgroundWorkerHandle *handle, TimestampTz deadline)
+{
+	pid_t		pid;
+
+	while (GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED &&
+		   (deadline == 0 || GetCurrentTimestamp() < deadline))
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Waits for the worker; cancelling the caller stops the worker too. */
 static void
 wait_for_worker(BackgroundWorkerHandle *handle)
 {
 	PG_TRY();
 	{
-		for (;;)
-		{
-			pid_t		pid;
-
-			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
-				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 100, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
+		wait_until_stopped(handle, 0);
 	}
 	PG_CATCH();
 	{
-		TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000);
-		pid_t		pid;
-
 		/* Let it record the stopped run before the caller's error returns. */
 		TerminateBackgroundWorker(handle);
 		HOLD_INTERRUPTS();
-		while (GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED &&
-			   GetCurrentTimestamp() < deadline)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 10, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+		wait_until_stopped(handle, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000));
 		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}

@@ -1,0 +1,19 @@
+# bench/lib.sh: what bench/run.sh and bench/profile.sh share.  Source it.
+
+# The columns of the file bench/gen_csv.py writes, as a table definition.
+BENCH_COLS="has_id text, name text, city text, created_at timestamptz, email text,
+      country text, amount numeric, quantity integer, active boolean, notes text"
+
+# bench_servers_sql FIXTURE_PORT API_KEY: the SQL that creates hvcsv_fdw's
+# server "bench" on the fixture server (spools fresh for an hour, so timed
+# scans stay off HTTP) with a user mapping, and file_fdw's server "files".
+bench_servers_sql() {
+    cat <<SQL
+CREATE EXTENSION hvcsv_fdw;
+CREATE EXTENSION file_fdw;
+CREATE SERVER bench FOREIGN DATA WRAPPER hvcsv_fdw
+    OPTIONS (api_url 'http://127.0.0.1:$1', max_age '1h');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bench OPTIONS (api_key '$2');
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+SQL
+}
