@@ -509,12 +509,18 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 				 errhint("The certificate must be issued for this host by an authority in ca_file \"%s\".",
 						 req->ca_file) :
 				 errhint("If a private certificate authority issued it, set the server option ca_file to a file with that authority's certificate.")));
-	if (t->curl_result == CURLE_SSL_CACERT_BADFILE)
+	if (t->curl_result == CURLE_SSL_CACERT_BADFILE && req->ca_file)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not fetch %s: could not load certificate authorities from ca_file \"%s\"",
-						source, req->ca_file ? req->ca_file : ""),
+						source, req->ca_file),
 				 t->errbuf[0] ? errdetail("libcurl reported: %s.", t->errbuf) : 0));
+	if (t->curl_result == CURLE_SSL_CACERT_BADFILE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not fetch %s: could not load the system's certificate authorities", source),
+				 t->errbuf[0] ? errdetail("libcurl reported: %s.", t->errbuf) : 0,
+				 errhint("Install the system's CA certificates (on Debian, the package ca-certificates), or set the server option ca_file.")));
 
 	/* The stable text goes in the message, curl's own words in the detail. */
 	if (t->curl_result != CURLE_OK)

@@ -19,6 +19,7 @@ packages=(
     python3
     curl
     openssl
+    ca-certificates
 )
 
 missing=()
