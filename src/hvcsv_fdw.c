@@ -292,10 +292,19 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 		if (hvcsv_build_or_reject(scan, slot))
 		{
 			scan->rows++;
-			if (unlikely(hvcsv_key_watch_on))
-				hvcsv_key_watch_row(scan->rel, slot);
 			if (hvcsv_progress_active && scan->rows % 1024 == 0)
 				hvcsv_progress_rows(scan->rows);
+			if (unlikely(hvcsv_key_watch_on))
+			{
+				hvcsv_key_watch_row(scan->rel, slot);
+				/* A refresh needs no row the target already stores. */
+				if (hvcsv_row_filter_drops(scan->rel, slot))
+				{
+					/* The caller takes a filled slot for a row. */
+					ExecClearTuple(slot);
+					continue;
+				}
+			}
 			found = true;
 			break;
 		}

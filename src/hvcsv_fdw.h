@@ -381,12 +381,32 @@ extern uint64 hvcsv_collected_reject_count;
 extern bool hvcsv_build_or_reject(HvcsvScan *scan, TupleTableSlot *slot);
 extern void hvcsv_report_rejects(HvcsvScan *scan);
 
+/* in uint64_set.c */
+typedef struct Uint64Set
+{
+	MemoryContext cxt;
+	uint64	   *slots;			/* 0 = empty */
+	uint64		nslots;			/* a power of two */
+	uint64		used;
+	bool		overflowed;		/* full: adds nothing more */
+} Uint64Set;
+
+extern Uint64Set *uint64_set_create(MemoryContext cxt, double expected);
+extern bool uint64_set_add(Uint64Set *set, uint64 value);
+extern bool uint64_set_contains(const Uint64Set *set, uint64 value);
+
 /* in key_watch.c */
 extern bool hvcsv_key_watch_on;
-extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys);
+extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows);
 extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
 extern void hvcsv_key_watch_stop(void);
+
+/* in row_filter.c */
+extern bool hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns,
+								   List *keys);
+extern bool hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot);
+extern uint64 hvcsv_row_filter_stop(void);
 
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);

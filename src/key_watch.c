@@ -7,10 +7,9 @@
  * materialized CTE to count it and group it by key: on 2,000,000 rows that
  * was 40% of a refresh that changes nothing.  Here each row's key values
  * are hashed (64 bits, with the types' own extended hash functions, so
- * equal values hash alike) into an open-addressing set.  A hash seen before
- * only means "maybe": the refresh then looks for the duplicate exactly.
- * Past a memory limit the set stops growing and reports "maybe" too, so
- * memory stays bounded on any export.
+ * equal values hash alike) into a Uint64Set.  A hash seen before only means
+ * "maybe": the refresh then looks for the duplicate exactly.  A set past its
+ * memory limit reports "maybe" too, so memory stays bounded on any export.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,8 +26,6 @@
 
 #include "hvcsv_fdw.h"
 
-#define KEY_WATCH_INITIAL_SLOTS 65536
-
 typedef struct KeyWatch
 {
 	Oid			foreign_table;
@@ -38,12 +35,9 @@ typedef struct KeyWatch
 	Oid		   *collations;
 	AttrNumber	last_attnum;	/* the largest of attnums */
 	MemoryContext cxt;
-	uint64	   *slots;			/* 0 = empty; hashes of 0 are stored as 1 */
-	uint64		nslots;			/* a power of two */
-	uint64		used;
+	Uint64Set  *hashes;
 	uint64		rows;
 	bool		maybe_duplicate;
-	bool		overflowed;
 } KeyWatch;
 
 static KeyWatch *watch = NULL;
@@ -52,12 +46,13 @@ static KeyWatch *watch = NULL;
 bool		hvcsv_key_watch_on = false;
 
 /*
- * Starts watching scans of foreign_table for the key columns named in keys.
+ * Starts watching scans of foreign_table for the key columns named in keys,
+ * sized for about expected_rows.
  * Returns false (and watches nothing) when a key type has no extended hash
  * function; the caller then checks keys in SQL.
  */
 bool
-hvcsv_key_watch_start(Oid foreign_table, List *keys)
+hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -101,54 +96,10 @@ hvcsv_key_watch_start(Oid foreign_table, List *keys)
 		MemoryContextDelete(cxt);
 		return false;
 	}
-	w->nslots = KEY_WATCH_INITIAL_SLOTS;
-	w->slots = MemoryContextAllocZero(cxt, sizeof(uint64) * w->nslots);
+	w->hashes = uint64_set_create(cxt, expected_rows);
 	watch = w;
 	hvcsv_key_watch_on = true;
 	return true;
-}
-
-/* Adds a hash; true if it was there already. */
-static bool
-add_hash(KeyWatch *w, uint64 hash)
-{
-	uint64		mask = w->nslots - 1;
-	uint64		i;
-
-	if (hash == 0)
-		hash = 1;
-	for (i = hash & mask; w->slots[i] != 0; i = (i + 1) & mask)
-		if (w->slots[i] == hash)
-			return true;
-	w->slots[i] = hash;
-	w->used++;
-	return false;
-}
-
-/* Doubles the set at half load, unless that would pass maintenance_work_mem. */
-static void
-grow_if_needed(KeyWatch *w)
-{
-	uint64	   *old_slots = w->slots;
-	uint64		old_n = w->nslots;
-	uint64		i;
-
-	if (w->used * 2 < w->nslots)
-		return;
-	if (sizeof(uint64) * old_n * 2 > (Size) maintenance_work_mem * 1024 ||
-		sizeof(uint64) * old_n * 2 > MaxAllocHugeSize)
-	{
-		w->overflowed = true;
-		return;
-	}
-	w->nslots = old_n * 2;
-	w->slots = MemoryContextAllocHuge(w->cxt, sizeof(uint64) * w->nslots);
-	memset(w->slots, 0, sizeof(uint64) * w->nslots);
-	w->used = 0;
-	for (i = 0; i < old_n; i++)
-		if (old_slots[i] != 0)
-			(void) add_hash(w, old_slots[i]);
-	pfree(old_slots);
 }
 
 /* Called by the scan for each row it returns. */
@@ -162,7 +113,7 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 	if (w == NULL || RelationGetRelid(rel) != w->foreign_table)
 		return;
 	w->rows++;
-	if (w->overflowed)
+	if (w->hashes->overflowed)
 		return;
 	slot_getsomeattrs(slot, w->last_attnum);
 	for (i = 0; i < w->nkeys; i++)
@@ -177,10 +128,8 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 															   slot->tts_values[att],
 															   UInt64GetDatum(i))));
 	}
-	if (add_hash(w, hash))
+	if (uint64_set_add(w->hashes, hash))
 		w->maybe_duplicate = true;
-	else
-		grow_if_needed(w);
 }
 
 /*
@@ -192,7 +141,7 @@ hvcsv_key_watch_finish(bool *maybe_duplicate)
 {
 	uint64		rows = watch ? watch->rows : 0;
 
-	*maybe_duplicate = watch ? watch->maybe_duplicate || watch->overflowed : true;
+	*maybe_duplicate = watch ? watch->maybe_duplicate || watch->hashes->overflowed : true;
 	hvcsv_key_watch_stop();
 	return rows;
 }

@@ -49,6 +49,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -400,7 +401,8 @@ name_list(List *names, const char *prefix)
 
 /*
  * Builds the statement that syncs one table, in one pass over the export:
- * src is the export (rows past the cursor, if any); changed is what differs
+ * src is the export (rows past the cursor, if any; or the rows of it that
+ * copy_changed_rows() left); changed is what differs
  * from the target; upserted inserts new keys and updates changed rows;
  * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
  * size before the run for the delete guard (0 without delete_missing).  When the key watch counts the
@@ -547,6 +549,47 @@ find_duplicate_key(Oid foreign_table, List *keys)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/*
+ * Copies the export rows that the target does not store as they are into a
+ * temporary table, and returns its name: the rows the target stores stop at
+ * the scan (row_filter.c), and the planner sees how few the rest are.
+ * Returns ft_name when no filter can be built.  With few rows left, hash
+ * and merge joins are turned off (*guc_level says until when): the key's
+ * index finds them faster than hashing the whole target three times, but
+ * the planner, costing each probe as a disk read, would hash.
+ */
+static const char *
+copy_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
+				  int *guc_level)
+{
+	const char *table = "pg_temp.hvcsv_changed_rows";
+	uint64		passed;
+	uint64		dropped;
+
+	if (pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK ||
+		!hvcsv_row_filter_start(ft, target, columns, keys))
+		return ft_name;
+	SPI_execute(psprintf("CREATE TEMP TABLE hvcsv_changed_rows ON COMMIT DROP AS "
+						 "SELECT %s FROM %s WITH NO DATA", name_list(columns, ""), ft_name),
+				false, 0);
+	SPI_execute(psprintf("INSERT INTO %s SELECT %s FROM %s", table, name_list(columns, ""), ft_name),
+				false, 0);
+	passed = SPI_processed;
+	dropped = hvcsv_row_filter_stop();
+	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
+		 " rows equal stored rows and go no further",
+		 RelationGetRelationName(target), dropped, dropped + passed);
+	if (passed < dropped / 4)
+	{
+		*guc_level = NewGUCNestLevel();
+		(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	return table;
+}
+
 /* Refreshes one table inside the current transaction; errors propagate. */
 static void
 refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
@@ -575,6 +618,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	int64		target_rows;
 	bool		watched = false;
 	bool		duplicate;
+	int			guc_level = -1;
 
 	if (opts->target == NULL)
 		ereport(ERROR,
@@ -691,27 +735,39 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		return;
 	}
 
+	hvcsv_collect_rejects = true;
+	hvcsv_collected_rejects = NIL;
+	hvcsv_collected_reject_count = 0;
 	/* A first load into an empty table needs no upsert. */
 	SPI_execute(psprintf("SELECT EXISTS (SELECT FROM %s)", res->target), true, 1);
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "f") == 0)
 		sql = load_statement(ft_name, res->target, columns, opts->cursor_column, cursor_type);
 	else
 	{
+		const char *source = ft_name;
+
 		/* A cursor filters rows above the scan, so the scan cannot count them. */
 		watched = opts->cursor_column == NULL &&
-			hvcsv_key_watch_start(res->foreign_table, keys);
-		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
+			hvcsv_key_watch_start(res->foreign_table, keys,
+								  Max(target->rd_rel->reltuples, 0));
+		/*
+		 * The row filter needs the watch to count the rows; deleting
+		 * needs every key of the export, so not then.
+		 */
+		if (watched && !opts->delete_missing)
+			source = copy_changed_rows(res->foreign_table, ft_name, target, columns, keys,
+									   &guc_level);
+		sql = sync_statement(source, res->target, columns, keys, opts->cursor_column,
 							 cursor_type, opts->delete_missing, watched);
 	}
-	hvcsv_collect_rejects = true;
-	hvcsv_collected_rejects = NIL;
-	hvcsv_collected_reject_count = 0;
 	if (opts->cursor_column)
 		SPI_execute_with_args(sql, 1, (Oid[]) {TEXTOID},
 							  (Datum[]) {st.cursor_value ? CStringGetTextDatum(st.cursor_value) : (Datum) 0},
 							  st.cursor_value ? NULL : "n", false, 0);
 	else
 		SPI_execute(sql, false, 0);
+	if (guc_level >= 0)
+		AtEOXact_GUC(true, guc_level);
 	hvcsv_progress_active = false;
 	hvcsv_collect_rejects = false;
 	pgstat_progress_end_command();
@@ -851,6 +907,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		hvcsv_progress_active = false;
 		hvcsv_collect_rejects = false;
 		hvcsv_key_watch_stop();
+		hvcsv_row_filter_stop();
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();

@@ -1,0 +1,131 @@
+#!/usr/bin/perl
+# Which way hvcsv_refresh() compares an export with a non-empty target, read
+# from the refresh worker's DEBUG1 line "N of M rows equal stored rows": the
+# row filter (src/row_filter.c) is used for a plain target, and not where it
+# could not give exactly what SQL gives: delete_missing (the DELETE needs
+# every key), row level security, a column type that differs between the
+# foreign table and the target, no TEMP privilege on the database (the rows
+# left wait in a temporary table), and a target too large for
+# maintenance_work_mem.  Every run, either way, leaves the target equal to
+# the export.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+use FixtureServer;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $api_key = 'tap-filter-key';
+my $www     = PostgreSQL::Test::Utils::tempdir();
+my $port    = start_fixture($www, $api_key, 18816 .. 18823);
+
+my $node = PostgreSQL::Test::Cluster->new('filter');
+$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
+$node->append_conf('postgresql.conf', "log_min_messages = debug1\n");
+$node->start;
+
+sub query { return $node->safe_psql('postgres', shift); }
+
+# Writes the export: ids 1..$rows, with $changed's rows given another name.
+sub write_export
+{
+	my ($rows, %changed) = @_;
+	open(my $fh, '>', "$www/items.csv.tmp") or die $!;
+	print $fh "id,name\n";
+	printf $fh "%d,%s\n", $_, $changed{$_} // "item $_" foreach 1 .. $rows;
+	close($fh) or die $!;
+	rename("$www/items.csv.tmp", "$www/items.csv") or die $!;
+}
+
+query(qq{
+CREATE EXTENSION hvcsv_fdw;
+CREATE SERVER fx FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://127.0.0.1:$port', retry_delay '0.1', max_retry_delay '0.2');
+CREATE USER MAPPING FOR PUBLIC SERVER fx OPTIONS (api_key '$api_key');
+CREATE TABLE items (id int PRIMARY KEY, name text);
+CREATE FOREIGN TABLE items_src (id int, name text) SERVER fx
+  OPTIONS (path '/items.csv', target 'items');
+CREATE ROLE syncer LOGIN;
+GRANT SELECT ON items_src TO syncer;
+GRANT SELECT, INSERT, UPDATE ON items TO syncer;
+});
+
+# Refreshes items_src (as $role if given) with the export of $rows rows and
+# the changes given; returns the run's "inserted/updated/unchanged" and the
+# filter's log line ('' if the filter was not used).
+my $version = 0;
+sub refresh
+{
+	my ($role, $rows, %changed) = @_;
+	$version++;
+	write_export($rows, %changed, 1 => "item 1 v$version");
+	my $offset = -s $node->logfile;
+	my $set_role = $role ? "SET ROLE $role;" : '';
+	my $counts = query(qq{$set_role
+SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+  FROM hvcsv_refresh('items_src')});
+	my ($line) = slurp_file($node->logfile, $offset) =~ /refresh of "items": (\d+ of \d+ rows equal stored rows)/;
+	my $differences = query(q{
+SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_src)
+  UNION ALL (SELECT * FROM items_src EXCEPT SELECT * FROM items)) d});
+	is($differences, '0', "run $version: the target equals the export");
+	return ($counts, $line // '');
+}
+
+# The first load: an empty target needs no comparison.
+my ($counts, $line) = refresh(undef, 1000);
+is($counts, 'ok/1000/0/0', 'first load');
+is($line, '', 'no filter for an empty target');
+
+($counts, $line) = refresh(undef, 1002, 5 => 'five');
+is($counts, 'ok/2/2/998', 'a plain target: 2 changed, 2 new');
+is($line, '998 of 1002 rows equal stored rows', 'the filter drops the stored rows');
+
+($counts, $line) = refresh('syncer', 1002, 6 => 'six');
+is($counts, 'ok/0/3/999', 'as a role with the privileges it needs');
+is($line, '999 of 1002 rows equal stored rows', 'the filter is used');
+
+query(q{ALTER FOREIGN TABLE items_src OPTIONS (ADD delete_missing 'true')});
+($counts, $line) = refresh(undef, 1001);
+is($counts, 'ok/0/2/999', 'delete_missing: 2 changed, 1 deleted');
+is($line, '', 'delete_missing: no filter');
+query(q{ALTER FOREIGN TABLE items_src OPTIONS (DROP delete_missing)});
+
+query(q{ALTER TABLE items ENABLE ROW LEVEL SECURITY; CREATE POLICY everything ON items USING (true)});
+($counts, $line) = refresh('syncer', 1001, 7 => 'seven');
+is($counts, 'ok/0/2/999', 'row level security');
+is($line, '', 'row level security: no filter');
+query(q{ALTER TABLE items DISABLE ROW LEVEL SECURITY});
+
+query(q{ALTER FOREIGN TABLE items_src ALTER COLUMN id TYPE bigint});
+($counts, $line) = refresh(undef, 1001, 8 => 'eight');
+is($counts, 'ok/0/3/998', 'a column of another type');
+is($line, '', 'a column of another type: no filter');
+query(q{ALTER FOREIGN TABLE items_src ALTER COLUMN id TYPE int});
+
+query(q{REVOKE TEMP ON DATABASE postgres FROM PUBLIC});
+($counts, $line) = refresh('syncer', 1001, 9 => 'nine');
+is($counts, 'ok/0/3/998', 'no TEMP privilege');
+is($line, '', 'no TEMP privilege: no filter');
+query(q{GRANT TEMP ON DATABASE postgres TO PUBLIC});
+
+# 70,000 rows need a 1 MB set (8 bytes a slot at half load): past 1 MB of
+# maintenance_work_mem, the filter gives up and SQL compares.  The refresh
+# worker logs in as the session's user, so its settings come from there
+# (here the database's).
+($counts, $line) = refresh(undef, 70000);
+is($counts, 'ok/68999/2/999', 'a larger export');
+query(q{ALTER DATABASE postgres SET maintenance_work_mem = '1MB'});
+($counts, $line) = refresh('syncer', 70000, 10 => 'ten');
+is($counts, 'ok/0/2/69998', 'too large for maintenance_work_mem');
+is($line, '', 'too large for maintenance_work_mem: no filter');
+query(q{ALTER DATABASE postgres RESET maintenance_work_mem});
+($counts, $line) = refresh('syncer', 70000, 10 => 'ten');
+is($line, '69999 of 70000 rows equal stored rows', 'with the default, the filter is used again');
+
+$node->stop;
+stop_fixture();
+done_testing();
