@@ -296,6 +296,8 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 				hvcsv_progress_rows(scan->rows);
 			if (unlikely(hvcsv_key_watch_on))
 			{
+				/* The filter's lookup starts first, to overlap the watch. */
+				hvcsv_row_filter_prepare(scan->rel, slot);
 				hvcsv_key_watch_row(scan->rel, slot);
 				/* A refresh needs no row the target already stores. */
 				if (hvcsv_row_filter_drops(scan->rel, slot))

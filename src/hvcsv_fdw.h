@@ -394,6 +394,7 @@ typedef struct Uint64Set
 extern Uint64Set *uint64_set_create(MemoryContext cxt, double expected);
 extern bool uint64_set_add(Uint64Set *set, uint64 value);
 extern bool uint64_set_contains(const Uint64Set *set, uint64 value);
+extern void uint64_set_prefetch(const Uint64Set *set, uint64 value);
 
 /* in key_watch.c */
 extern bool hvcsv_key_watch_on;
@@ -404,7 +405,8 @@ extern void hvcsv_key_watch_stop(void);
 
 /* in row_filter.c */
 extern bool hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns,
-								   List *keys);
+								   List *keys, double expected_rows);
+extern void hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_row_filter_stop(void);
 

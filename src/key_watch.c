@@ -36,6 +36,8 @@ typedef struct KeyWatch
 	AttrNumber	last_attnum;	/* the largest of attnums */
 	MemoryContext cxt;
 	Uint64Set  *hashes;
+	uint64		pending;		/* the last row's hash, not yet added */
+	bool		has_pending;
 	uint64		rows;
 	bool		maybe_duplicate;
 } KeyWatch;
@@ -128,8 +130,15 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 															   slot->tts_values[att],
 															   UInt64GetDatum(i))));
 	}
-	if (uint64_set_add(w->hashes, hash))
+	/*
+	 * The hash is added one row late: its slot is prefetched now and read
+	 * while the next row is built, instead of waiting for memory here.
+	 */
+	uint64_set_prefetch(w->hashes, hash);
+	if (w->has_pending && uint64_set_add(w->hashes, w->pending))
 		w->maybe_duplicate = true;
+	w->pending = hash;
+	w->has_pending = true;
 }
 
 /*
@@ -141,6 +150,8 @@ hvcsv_key_watch_finish(bool *maybe_duplicate)
 {
 	uint64		rows = watch ? watch->rows : 0;
 
+	if (watch && watch->has_pending && uint64_set_add(watch->hashes, watch->pending))
+		watch->maybe_duplicate = true;
 	*maybe_duplicate = watch ? watch->maybe_duplicate || watch->hashes->overflowed : true;
 	hvcsv_key_watch_stop();
 	return rows;

@@ -40,6 +40,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
@@ -550,6 +551,21 @@ find_duplicate_key(Oid foreign_table, List *keys)
 }
 
 /*
+ * About how many rows target holds, as the planner would guess: the export
+ * of a refresh is usually about as long, so its sets are sized by it.
+ */
+static double
+stored_rows(Relation target)
+{
+	BlockNumber pages;
+	double		tuples;
+	double		allvisfrac;
+
+	estimate_rel_size(target, NULL, &pages, &tuples, &allvisfrac);
+	return Max(tuples, 0);
+}
+
+/*
  * Copies the export rows that the target does not store as they are into a
  * temporary table, and returns its name: the rows the target stores stop at
  * the scan (row_filter.c), and the planner sees how few the rest are.
@@ -567,7 +583,7 @@ copy_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 	uint64		dropped;
 
 	if (pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK ||
-		!hvcsv_row_filter_start(ft, target, columns, keys))
+		!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
 		return ft_name;
 	SPI_execute(psprintf("CREATE TEMP TABLE hvcsv_changed_rows ON COMMIT DROP AS "
 						 "SELECT %s FROM %s WITH NO DATA", name_list(columns, ""), ft_name),
@@ -748,8 +764,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 
 		/* A cursor filters rows above the scan, so the scan cannot count them. */
 		watched = opts->cursor_column == NULL &&
-			hvcsv_key_watch_start(res->foreign_table, keys,
-								  Max(target->rd_rel->reltuples, 0));
+			hvcsv_key_watch_start(res->foreign_table, keys, stored_rows(target));
 		/*
 		 * The row filter needs the watch to count the rows; deleting
 		 * needs every key of the export, so not then.

@@ -55,10 +55,14 @@ typedef struct RowFilter
 	MemoryContext cxt;
 	Uint64Set  *stored;			/* fingerprints of the target's rows */
 	StringInfoData buf;			/* one row's serialized values */
+	uint64		current;		/* the fingerprint of the row being read */
 	uint64		dropped;
 } RowFilter;
 
 static RowFilter *filter = NULL;
+
+/* Target rows read before their fingerprints are added. */
+#define READ_BATCH 16
 
 /* Appends one value, length first, so that no two rows serialize alike. */
 static void
@@ -147,17 +151,35 @@ read_target(RowFilter *f, Relation target)
 	TableScanDesc scan = table_beginscan(target, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(target, NULL);
 	AttrNumber	last = 0;
-	uint64		rows = 0;
+	uint64		batch[READ_BATCH];
+	int			n = 0;
 
 	for (int i = 0; i < f->ncolumns; i++)
 		last = Max(last, f->columns[i].target_attnum);
-	while (!f->stored->overflowed &&
-		   table_scan_getnextslot(scan, ForwardScanDirection, slot))
+
+	for (;;)
 	{
-		if (++rows % 4096 == 0)
+		bool		more = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+
+		if (more)
+		{
+			slot_getsomeattrs(slot, last);
+			batch[n] = fingerprint(f, slot, true);
+			uint64_set_prefetch(f->stored, batch[n]);
+			n++;
+		}
+		/* Added a batch at a time, by when their slots are in cache. */
+		if (n == READ_BATCH || (!more && n > 0))
+		{
+			for (int i = 0; i < n; i++)
+				(void) uint64_set_add(f->stored, batch[i]);
+			n = 0;
+			if (f->stored->overflowed)
+				break;
 			CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, last);
-		(void) uint64_set_add(f->stored, fingerprint(f, slot, true));
+		}
+		if (!more)
+			break;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
@@ -167,11 +189,13 @@ read_target(RowFilter *f, Relation target)
 
 /*
  * Builds the filter for scans of foreign_table feeding target, over the
- * synced columns.  Returns false (and filters nothing) when it cannot give
- * exactly what the SQL comparison gives; see the file comment.
+ * synced columns, sized for about expected_rows.  Returns false (and
+ * filters nothing) when it cannot give exactly what the SQL comparison
+ * gives; see the file comment.
  */
 bool
-hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *keys)
+hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *keys,
+					   double expected_rows)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -210,7 +234,7 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	}
 	f->ncolumns = i;
 	initStringInfo(&f->buf);
-	f->stored = uint64_set_create(cxt, Max(target->rd_rel->reltuples, 0));
+	f->stored = uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
 	if (i < list_length(columns) || !read_target(f, target))
 	{
@@ -222,29 +246,44 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 }
 
 /*
- * Called by a refresh's scan for each row it returns: whether the row is
- * one the target stores, so that the scan skips it.
+ * Called by a refresh's scan for each row it returns, before the key watch:
+ * computes the row's fingerprint and starts loading its slot in the set, so
+ * that the lookup in hvcsv_row_filter_drops() finds it in cache.
+ */
+void
+hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot)
+{
+	RowFilter  *f = filter;
+	MemoryContext old;
+
+	if (f == NULL || RelationGetRelid(rel) != f->foreign_table)
+		return;
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(f->cxt);
+	f->current = fingerprint(f, slot, false);
+	MemoryContextSwitchTo(old);
+	uint64_set_prefetch(f->stored, f->current);
+}
+
+/*
+ * Whether the row prepared last is one the target stores, so that the scan
+ * skips it.
  */
 bool
 hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot)
 {
 	RowFilter  *f = filter;
-	MemoryContext old;
-	bool		stored;
 
 	if (f == NULL || RelationGetRelid(rel) != f->foreign_table)
 		return false;
-	slot_getallattrs(slot);
 	/* A NULL key matches no stored row in SQL: the row must reach it. */
 	for (int i = 0; i < f->ncolumns; i++)
 		if (f->columns[i].is_key && slot->tts_isnull[f->columns[i].source_attnum - 1])
 			return false;
-	old = MemoryContextSwitchTo(f->cxt);
-	stored = uint64_set_contains(f->stored, fingerprint(f, slot, false));
-	MemoryContextSwitchTo(old);
-	if (stored)
-		f->dropped++;
-	return stored;
+	if (!uint64_set_contains(f->stored, f->current))
+		return false;
+	f->dropped++;
+	return true;
 }
 
 /* Ends the filter (also after an error); returns the rows it dropped. */
