@@ -16,10 +16,14 @@
  * is compared is csv_diff_input's (test/csv_diff.c); libcsv has no escape
  * byte other than a doubled quote, so with another escape the model of
  * COPY's rules is the only reference.  A mismatch aborts.
+ *
+ * The same input also checks csv_ascii_without_nul() (src/ascii_check.h)
+ * against a byte-by-byte loop, at every length and start up to 40 bytes.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/ascii_check.h"
 #include "../test/csv_diff.h"
 
 #define PLAN_BYTES 8
@@ -37,6 +41,24 @@ dialect_byte(unsigned char b)
 
 int			LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
+/* Checks csv_ascii_without_nul() on every short piece of the input. */
+static void
+check_ascii(const unsigned char *data, size_t size)
+{
+	for (size_t start = 0; start < size && start < 8; start++)
+	{
+		bool		plain = true;
+
+		for (size_t len = 0; start + len <= size && len <= 40; len++)
+		{
+			if (len > 0 && (data[start + len - 1] >= 0x80 || data[start + len - 1] == 0))
+				plain = false;
+			if (csv_ascii_without_nul((const char *) data + start, len) != plain)
+				abort();
+		}
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -45,6 +67,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	CsvDialect *d = &plan.dialect;
 	const char *null_string;
 
+	check_ascii(data, size);
 	if (size < PLAN_BYTES)
 		return 0;
 	d->delimiter = dialect_byte(data[0]);

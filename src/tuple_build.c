@@ -19,6 +19,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "ascii_check.h"
 #include "hvcsv_fdw.h"
 
 /* Conversions tried before the input function (see fast_convert.c). */
@@ -88,33 +89,6 @@ hvcsv_tuple_builder_select(HvcsvTupleBuilder *b, CsvStream *stream)
 	csv_stream_select_fields(stream, field_slot, b->map->nfields, b->nneeded);
 }
 
-/*
- * Whether bytes are all ASCII and none is NUL: valid in every server
- * encoding, so most values skip the encoding's verifier, eight bytes at a
- * time.
- */
-static inline bool
-ascii_without_nul(const char *bytes, size_t len)
-{
-	const uint64 high_bits = UINT64CONST(0x8080808080808080);
-	const uint64 low_bits = UINT64CONST(0x0101010101010101);
-	size_t		i = 0;
-
-	for (; i + sizeof(uint64) <= len; i += sizeof(uint64))
-	{
-		uint64		word;
-
-		memcpy(&word, bytes + i, sizeof(word));
-		/* a high bit set, or a zero byte (the classic has-zero test) */
-		if ((word & high_bits) || ((word - low_bits) & ~word & high_bits))
-			return false;
-	}
-	for (; i < len; i++)
-		if ((unsigned char) bytes[i] >= 0x80 || bytes[i] == '\0')
-			return false;
-	return true;
-}
-
 /* Converts one record into slot; columns not needed are left NULL. */
 void
 hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *slot)
@@ -167,7 +141,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 			value = pg_any_to_server(value, len, b->file_encoding);
 			len = strlen(value);
 		}
-		else if (!ascii_without_nul(value, len))
+		else if (!csv_ascii_without_nul(value, len))
 			(void) pg_verifymbstr(value, len, false);
 		switch (b->fast_kind[a])
 		{
