@@ -16,9 +16,10 @@
  * (about 2^-64 per stored row).
  *
  * The filter is only built when it gives exactly what the SQL would: the
- * columns have the same types on both sides, the caller may read the whole
- * target, and no row level security applies; and only while the set fits
- * in maintenance_work_mem.  Otherwise the refresh compares in SQL.
+ * target is a plain table, the columns have the same types on both sides,
+ * the caller may read the whole target, and no row level security applies;
+ * and only while the set fits in maintenance_work_mem.  Otherwise the
+ * refresh compares in SQL.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -205,7 +206,9 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	int			i = 0;
 
 	hvcsv_row_filter_stop();
-	if (check_enable_rls(RelationGetRelid(target), InvalidOid, true) == RLS_ENABLED ||
+	/* A partitioned (or foreign) target has no rows of its own to read. */
+	if (target->rd_rel->relkind != RELKIND_RELATION ||
+		check_enable_rls(RelationGetRelid(target), InvalidOid, true) == RLS_ENABLED ||
 		pg_class_aclcheck(RelationGetRelid(target), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return false;
 

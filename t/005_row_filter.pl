@@ -3,10 +3,10 @@
 # from the refresh worker's DEBUG1 line "N of M rows equal stored rows": the
 # row filter (src/row_filter.c) is used for a plain target, and not where it
 # could not give exactly what SQL gives: delete_missing (the DELETE needs
-# every key), row level security, a column type that differs between the
-# foreign table and the target, no TEMP privilege on the database (the rows
-# left wait in a temporary table), and a target too large for
-# maintenance_work_mem.  Every run, either way, leaves the target equal to
+# every key), a partitioned target, row level security, a column type that
+# differs between the foreign table and the target, no TEMP privilege on the
+# database (the rows left wait in a temporary table), and a target too large
+# for maintenance_work_mem.  Every run, either way, leaves the target equal to
 # the export.
 use strict;
 use warnings;
@@ -57,6 +57,7 @@ GRANT SELECT, INSERT, UPDATE ON items TO syncer;
 # the changes given; returns the run's "inserted/updated/unchanged" and the
 # filter's log line ('' if the filter was not used).
 my $version = 0;
+my $target  = 'items';
 sub refresh
 {
 	my ($role, $rows, %changed) = @_;
@@ -68,9 +69,9 @@ sub refresh
 SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_src')});
 	my ($line) = slurp_file($node->logfile, $offset) =~ /refresh of "items": (\d+ of \d+ rows equal stored rows)/;
-	my $differences = query(q{
-SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_src)
-  UNION ALL (SELECT * FROM items_src EXCEPT SELECT * FROM items)) d});
+	my $differences = query(qq{
+SELECT count(*) FROM ((SELECT * FROM $target EXCEPT SELECT * FROM items_src)
+  UNION ALL (SELECT * FROM items_src EXCEPT SELECT * FROM $target)) d});
 	is($differences, '0', "run $version: the target equals the export");
 	return ($counts, $line // '');
 }
@@ -100,9 +101,25 @@ is($counts, 'ok/0/2/999', 'row level security');
 is($line, '', 'row level security: no filter');
 query(q{ALTER TABLE items DISABLE ROW LEVEL SECURITY});
 
+# A partitioned target: its rows are in its partitions.
+query(q{
+CREATE TABLE items_by_range (id int PRIMARY KEY, name text) PARTITION BY RANGE (id);
+CREATE TABLE items_low PARTITION OF items_by_range FOR VALUES FROM (MINVALUE) TO (500);
+CREATE TABLE items_high PARTITION OF items_by_range FOR VALUES FROM (500) TO (MAXVALUE);
+INSERT INTO items_by_range SELECT * FROM items;
+ALTER FOREIGN TABLE items_src OPTIONS (SET target 'items_by_range')});
+$target = 'items_by_range';
+($counts, $line) = refresh(undef, 1001, 3 => 'three');
+is($counts, 'ok/0/3/998', 'a partitioned target');
+is($line, '', 'a partitioned target: no filter');
+$target = 'items';
+query(qq{ALTER FOREIGN TABLE items_src OPTIONS (SET target 'items');
+UPDATE items SET name = 'three' WHERE id = 3;
+UPDATE items SET name = 'item 1 v$version' WHERE id = 1});
+
 query(q{ALTER FOREIGN TABLE items_src ALTER COLUMN id TYPE bigint});
 ($counts, $line) = refresh(undef, 1001, 8 => 'eight');
-is($counts, 'ok/0/3/998', 'a column of another type');
+is($counts, 'ok/0/4/997', 'a column of another type');
 is($line, '', 'a column of another type: no filter');
 query(q{ALTER FOREIGN TABLE items_src ALTER COLUMN id TYPE int});
 
