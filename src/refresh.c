@@ -584,7 +584,7 @@ stored_rows(Relation target)
  * the scan (row_filter.c), and the planner sees how few the rest are.
  * Returns ft_name when no filter can be built.  With few rows left, hash
  * and merge joins are turned off (*guc_level says until when): the key's
- * index finds them faster than hashing the whole target three times, but
+ * index finds them faster than hashing the whole target twice, but
  * the planner, costing each probe as a disk read, would hash.
  */
 static const char *
