@@ -769,8 +769,9 @@ with open(sys.argv[4], "a") as t:
            "(target <= 5 MB)" % (ratio("R3a"), wal_text(wal6)))
     wal7, walm = med(sel("R4", "H"), "wal"), med(m, "wal") if m else 0
     target("P7", ratio("R4") >= 2.5 and wal7 <= walm,
-           "%g%% changed: %.2fx the staging upsert (target >= 2.5x), WAL %s vs MERGE's %s "
-           "(target: no more)" % (PCT, ratio("R4"), wal_text(wal7), wal_text(walm)))
+           "%g%% changed: %.2fx the staging upsert (target >= 2.5x), WAL %s vs MERGE's %s, "
+           "%+.0f kB (target: no more)" % (PCT, ratio("R4"), wal_text(wal7), wal_text(walm),
+                                             (wal7 - walm) / 1024))
     t8 = med(sel("R2b", "H"), "secs")
     target("P8", t8 <= 0.05, "unchanged source, one 304: %.0f ms (target <= 50 ms)" % (t8 * 1000))
 PY
