@@ -143,10 +143,16 @@ CREATE FOREIGN TABLE bulk_domain_src (has_id text, name text)
 SELECT * FROM first_load('bulk_domain_src', 'bulk_domain');
 SELECT count(*) FROM bulk_domain;
 
--- Fallback: a target column of another typmod than the foreign table's
--- takes INSERT's coercion, and its error
+-- Fallback: a target column of another type than the foreign table's
+-- takes INSERT's assignment cast ...
+CREATE TABLE bulk_type (has_id text PRIMARY KEY, amount int);
+CREATE FOREIGN TABLE bulk_type_src (has_id text, amount numeric)
+  SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_type');
+SELECT * FROM first_load('bulk_type_src', 'bulk_type');
+SELECT * FROM bulk_type ORDER BY has_id;
+-- ... and of another typmod, INSERT's length coercion and its error
 CREATE TABLE bulk_typmod (has_id text PRIMARY KEY, city varchar(3));
-CREATE FOREIGN TABLE bulk_typmod_src (has_id text, city text)
+CREATE FOREIGN TABLE bulk_typmod_src (has_id text, city varchar(20))
   SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_typmod');
 SELECT * FROM first_load('bulk_typmod_src', 'bulk_typmod');
 SELECT count(*) FROM bulk_typmod;
@@ -159,6 +165,13 @@ CREATE FOREIGN TABLE bulk_parted_src (has_id text, name text)
   SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_parted');
 SELECT * FROM first_load('bulk_parted_src', 'bulk_parted_high');
 SELECT tableoid::regclass, has_id FROM bulk_parted ORDER BY has_id;
+-- ... and a partition as the target checks its partition constraint
+CREATE TABLE bulk_parted2 (has_id text PRIMARY KEY, name text) PARTITION BY RANGE (has_id);
+CREATE TABLE bulk_parted2_low PARTITION OF bulk_parted2 FOR VALUES FROM (MINVALUE) TO ('A003');
+CREATE FOREIGN TABLE bulk_parted2_src (has_id text, name text)
+  SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_parted2_low');
+SELECT * FROM first_load('bulk_parted2_src', 'bulk_parted2_low');
+SELECT count(*) FROM bulk_parted2;
 
 -- Fallback: an incremental table keeps its cursor
 CREATE TABLE bulk_cursor (has_id text PRIMARY KEY, created_at timestamptz);
