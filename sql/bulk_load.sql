@@ -101,6 +101,32 @@ SELECT count(*) AS differing FROM (
   UNION ALL
   (SELECT id, body FROM bulk_many_default EXCEPT ALL SELECT id, body FROM bulk_many)) d;
 
+-- A reader whose scan may run in parallel (partitioned): the load still
+-- runs in one process, which inserts as it reads.  The refresh worker takes
+-- the role's settings, under which the SELECT alone would be parallel.
+ALTER ROLE CURRENT_USER SET parallel_setup_cost = 0;
+ALTER ROLE CURRENT_USER SET parallel_tuple_cost = 0;
+ALTER ROLE CURRENT_USER SET min_parallel_table_scan_size = 0;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+COPY (SELECT 'id,body' UNION ALL SELECT i || ',' || md5(i::text) FROM generate_series(1, 20000) i)
+  TO '/tmp/hvcsv_fixture_www/bulk_parallel.csv';
+CREATE TABLE bulk_parallel (id int PRIMARY KEY, body text);
+CREATE FOREIGN TABLE bulk_parallel_src (id int, body text)
+  SERVER fx OPTIONS (path '/bulk_parallel.csv', target 'bulk_parallel', reader 'partitioned',
+                     block_size '64kB');
+SELECT count(*) FROM bulk_parallel_src;
+EXPLAIN (COSTS OFF) SELECT id, body FROM bulk_parallel_src;
+SELECT * FROM first_load('bulk_parallel_src', 'bulk_parallel');
+SELECT count(*) AS rows, count(*) FILTER (WHERE body = md5(id::text)) AS same FROM bulk_parallel;
+ALTER ROLE CURRENT_USER RESET parallel_setup_cost;
+ALTER ROLE CURRENT_USER RESET parallel_tuple_cost;
+ALTER ROLE CURRENT_USER RESET min_parallel_table_scan_size;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
 -- Fallback: a row trigger runs for every row
 CREATE TABLE bulk_trigger (has_id text PRIMARY KEY, name text);
 CREATE FUNCTION bulk_shout() RETURNS trigger LANGUAGE plpgsql AS $$
