@@ -160,6 +160,20 @@ SELECT * FROM first_load('bulk_fk_src', 'bulk_fk');
 SELECT * FROM last_run('bulk_fk_src');
 SELECT count(*) FROM bulk_fk;
 
+-- Fallback: a stored generated column, and an identity column, get their
+-- values from INSERT
+CREATE TABLE bulk_generated (has_id text PRIMARY KEY, name text,
+  name_length int GENERATED ALWAYS AS (length(name)) STORED);
+CREATE FOREIGN TABLE bulk_generated_src (has_id text, name text)
+  SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_generated');
+SELECT * FROM first_load('bulk_generated_src', 'bulk_generated');
+SELECT has_id, name_length FROM bulk_generated ORDER BY has_id;
+CREATE TABLE bulk_identity (n int GENERATED ALWAYS AS IDENTITY, has_id text PRIMARY KEY);
+CREATE FOREIGN TABLE bulk_identity_src (has_id text)
+  SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_identity');
+SELECT * FROM first_load('bulk_identity_src', 'bulk_identity');
+SELECT n, has_id FROM bulk_identity ORDER BY n;
+
 -- Fallback: a column the export lacks whose domain rejects NULL fails as
 -- INSERT fails
 CREATE DOMAIN bulk_required AS text NOT NULL;

@@ -122,8 +122,7 @@ hvcsv_bulk_load_eligible(Relation target, Oid foreign_table, List *columns,
 		target->rd_rel->relkind != RELKIND_RELATION ||
 		target->rd_rel->relispartition ||
 		has_insert_rules_or_triggers(target) ||
-		check_enable_rls(RelationGetRelid(target), InvalidOid, true) != RLS_NONE ||
-		(desc->constr && desc->constr->has_generated_stored))
+		check_enable_rls(RelationGetRelid(target), InvalidOid, true) != RLS_NONE)
 		return false;
 
 	atts = target_attributes(target, columns);
@@ -143,7 +142,10 @@ hvcsv_bulk_load_eligible(Relation target, Oid foreign_table, List *columns,
 			return false;
 		synced[atts[i]] = true;
 	}
-	/* A column left out gets its default, or a NULL its domain checks. */
+	/*
+	 * A column left out (generated ones are) gets its default, generation
+	 * expression or identity value, or a NULL that its domain checks.
+	 */
 	for (int a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
