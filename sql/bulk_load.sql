@@ -15,7 +15,7 @@ CREATE EXTENSION pg_walinspect;
 -- in multi-insert records, or one_by_one, a record each (as the superuser
 -- that may read the WAL, for the roles below too)
 CREATE FUNCTION wal_inserts(written regclass, since pg_lsn, OUT batched boolean, OUT one_by_one bigint)
-LANGUAGE sql SECURITY DEFINER AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT count(*) FILTER (WHERE w.record_type LIKE 'MULTI_INSERT%') > 0,
          count(*) FILTER (WHERE w.resource_manager = 'Heap' AND w.record_type LIKE 'INSERT%')
     FROM pg_get_wal_records_info_till_end_of_wal(since) w
