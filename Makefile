@@ -22,13 +22,14 @@ OBJS = \
 	src/key_watch.o \
 	src/row_filter.o \
 	src/uint64_set.o \
-	src/refresh.o
+	src/refresh.o \
+	src/bulk_load.o
 
 EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter fault_matrix security http hostile hostile_limits
+REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)

@@ -11,7 +11,10 @@
 
 #include "postgres.h"
 
+#include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
 #include "utils/regproc.h"
 
@@ -48,6 +51,87 @@ hvcsv_qualified_name_list(const char *name)
 	return stringToQualifiedNameList(name, NULL);
 #else
 	return stringToQualifiedNameList(name);
+#endif
+}
+
+/*
+ * An INSERT's range table entry for rel and its inserted columns (bits
+ * offset by FirstLowInvalidHeapAttributeNumber); PostgreSQL 16 moved the
+ * permissions into an RTEPermissionInfo.
+ */
+#if PG_VERSION_NUM >= 160000
+static inline RangeTblEntry *
+hvcsv_insert_rte(Relation rel, Bitmapset *inserted, List **perminfos)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RTEPermissionInfo *perm = makeNode(RTEPermissionInfo);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->perminfoindex = 1;
+	perm->relid = rte->relid;
+	perm->requiredPerms = ACL_INSERT;
+	perm->insertedCols = inserted;
+	*perminfos = list_make1(perm);
+	return rte;
+}
+#else
+static inline RangeTblEntry *
+hvcsv_insert_rte(Relation rel, Bitmapset *inserted, List **perminfos)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_INSERT;
+	rte->insertedCols = inserted;
+	*perminfos = NIL;
+	return rte;
+}
+#endif
+
+/* Tells whether the current user may INSERT these columns of rel, as INSERT checks it. */
+static inline bool
+hvcsv_insert_permitted(Relation rel, Bitmapset *inserted)
+{
+	List	   *perminfos;
+	List	   *rtable = list_make1(hvcsv_insert_rte(rel, inserted, &perminfos));
+
+#if PG_VERSION_NUM >= 160000
+	return ExecCheckPermissions(rtable, perminfos, false);
+#else
+	return ExecCheckRTPerms(rtable, false);
+#endif
+}
+
+/* Makes rri the result relation of an INSERT into rel (locked already) in estate. */
+static inline void
+hvcsv_init_insert_result_relation(EState *estate, ResultRelInfo *rri, Relation rel,
+								  Bitmapset *inserted)
+{
+	List	   *perminfos;
+	List	   *rtable = list_make1(hvcsv_insert_rte(rel, inserted, &perminfos));
+
+#if PG_VERSION_NUM >= 160000
+	ExecInitRangeTable(estate, rtable, perminfos);
+#else
+	ExecInitRangeTable(estate, rtable);
+#endif
+	ExecInitResultRelation(estate, rri, 1);
+}
+
+/* Inserts the index entries of a new row; PostgreSQL 16 added onlySummarizing. */
+static inline List *
+hvcsv_insert_index_tuples(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+#else
+	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
 #endif
 }
 

@@ -364,6 +364,11 @@ extern void hvcsv_progress_bytes(uint64 bytes, int64 total);
 extern void hvcsv_progress_rows(uint64 rows);
 extern char *hvcsv_refresh_failure_mode;
 
+/* in bulk_load.c */
+extern bool hvcsv_bulk_load_eligible(Relation target, Oid foreign_table, List *columns,
+									 const char *cursor_column);
+extern uint64 hvcsv_bulk_load(Relation target, const char *select_sql, List *columns);
+
 /* in reject.c */
 
 /* A row rejected by on_error 'skip', kept for hvcsv_refresh(). */

@@ -648,6 +648,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	bool		watched = false;
 	bool		duplicate;
 	int			guc_level = -1;
+	bool		bulk = false;
 
 	if (opts->target == NULL)
 		ereport(ERROR,
@@ -770,7 +771,12 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	/* A first load into an empty table needs no upsert. */
 	SPI_execute(psprintf("SELECT EXISTS (SELECT FROM %s)", res->target), true, 1);
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "f") == 0)
-		sql = load_statement(ft_name, res->target, columns, opts->cursor_column, cursor_type);
+	{
+		/* Inserted in batches, as COPY does, unless INSERT would do more. */
+		bulk = hvcsv_bulk_load_eligible(target, ft, columns, opts->cursor_column);
+		sql = bulk ? psprintf("SELECT %s FROM %s", name_list(columns, ""), ft_name) :
+			load_statement(ft_name, res->target, columns, opts->cursor_column, cursor_type);
+	}
 	else
 	{
 		const char *source = ft_name;
@@ -788,7 +794,9 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		sql = sync_statement(source, res->target, columns, keys, opts->cursor_column,
 							 cursor_type, opts->delete_missing, watched, source != ft_name);
 	}
-	if (opts->cursor_column)
+	if (bulk)
+		res->inserted = hvcsv_bulk_load(target, sql, columns);
+	else if (opts->cursor_column)
 		SPI_execute_with_args(sql, 1, (Oid[]) {TEXTOID},
 							  (Datum[]) {st.cursor_value ? CStringGetTextDatum(st.cursor_value) : (Datum) 0},
 							  st.cursor_value ? NULL : "n", false, 0);
@@ -800,15 +808,26 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	hvcsv_collect_rejects = false;
 	pgstat_progress_end_command();
 
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	source_rows = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
-	res->inserted = strtoi64(SPI_getvalue(tup, desc, 2), NULL, 10);
-	res->updated = strtoi64(SPI_getvalue(tup, desc, 3), NULL, 10);
-	new_cursor = SPI_getvalue(tup, desc, 4);
-	res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
-	target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
-	duplicate = strcmp(SPI_getvalue(tup, desc, 7), "t") == 0;
+	if (bulk)
+	{
+		/* What load_statement would return. */
+		source_rows = res->inserted;
+		new_cursor = NULL;
+		target_rows = 0;
+		duplicate = false;
+	}
+	else
+	{
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		source_rows = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
+		res->inserted = strtoi64(SPI_getvalue(tup, desc, 2), NULL, 10);
+		res->updated = strtoi64(SPI_getvalue(tup, desc, 3), NULL, 10);
+		new_cursor = SPI_getvalue(tup, desc, 4);
+		res->deleted = strtoi64(SPI_getvalue(tup, desc, 5), NULL, 10);
+		target_rows = strtoi64(SPI_getvalue(tup, desc, 6), NULL, 10);
+		duplicate = strcmp(SPI_getvalue(tup, desc, 7), "t") == 0;
+	}
 	if (watched)
 	{
 		bool		maybe_duplicate;
