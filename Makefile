@@ -21,6 +21,7 @@ OBJS = \
 	src/import.o \
 	src/key_watch.o \
 	src/row_filter.o \
+	src/changed_rows.o \
 	src/uint64_set.o \
 	src/refresh.o \
 	src/bulk_load.o

@@ -99,3 +99,17 @@ CREATE VIEW hvcsv_refresh_progress AS
     JOIN pg_stat_activity a ON a.pid = p.pid
    WHERE a.backend_type = 'hvcsv_fdw refresh';
 GRANT SELECT ON hvcsv_refresh_progress TO PUBLIC;
+
+-- The export rows a refresh's row filter let through, read back by the
+-- refresh's own statement (src/changed_rows.c); the support function tells
+-- the planner how many there are.  Anywhere else it returns no rows.
+CREATE FUNCTION hvcsv_changed_rows_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION hvcsv_changed_rows()
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C VOLATILE
+SUPPORT hvcsv_changed_rows_support;

@@ -64,6 +64,9 @@ SELECT amount::text, f8::text FROM shapes WHERE id IN (30, 31) ORDER BY id;
 SELECT s.id, s.xmin::text = v.version AS same_row_version
   FROM shapes s LEFT JOIN shape_versions v USING (id) ORDER BY s.id;
 
+-- the rows a refresh keeps for its own statement are not visible outside it
+SELECT count(*) FROM hvcsv_changed_rows() AS kept(id int);
+
 -- a row edited in the target is written back by the next changed export
 UPDATE shapes SET label = 'edited here' WHERE id = 0;
 UPDATE v2 SET label = 'label 1 again' WHERE id = 1;

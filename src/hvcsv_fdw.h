@@ -408,6 +408,10 @@ extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
 extern void hvcsv_key_watch_stop(void);
 
+/* in changed_rows.c */
+extern uint64 hvcsv_changed_rows_collect(const char *select_sql);
+extern void hvcsv_changed_rows_forget(void);
+
 /* in row_filter.c */
 extern bool hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns,
 								   List *keys, double expected_rows);

@@ -50,7 +50,6 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
-#include "utils/acl.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -403,7 +402,7 @@ name_list(List *names, const char *prefix)
 /*
  * Builds the statement that syncs one table, in one pass over the export:
  * src is the export (rows past the cursor, if any; or, prefiltered, the rows
- * of it that copy_changed_rows() left); changed is what differs
+ * of it that keep_changed_rows() kept); changed is what differs
  * from the target; upserted inserts new keys and updates changed rows;
  * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
  * size before the run for the delete guard (0 without delete_missing).  When the key watch counts the
@@ -579,31 +578,28 @@ stored_rows(Relation target)
 }
 
 /*
- * Copies the export rows that the target does not store as they are into a
- * temporary table, and returns its name: the rows the target stores stop at
- * the scan (row_filter.c), and the planner sees how few the rest are.
- * Returns ft_name when no filter can be built.  With few rows left, hash
- * and merge joins are turned off (*guc_level says until when): the key's
- * index finds them faster than hashing the whole target twice, but
- * the planner, costing each probe as a disk read, would hash.
+ * Keeps the export rows that the target does not store as they are
+ * (changed_rows.c), and returns the FROM item that reads them back: the
+ * rows the target stores stop at the scan (row_filter.c), and the planner
+ * is told how few the rest are.  Returns ft_name when no filter can be
+ * built.  With few rows left, hash and merge joins are turned off
+ * (*guc_level says until when): the key's index finds them faster than
+ * hashing the whole target twice, but the planner, costing each probe as a
+ * disk read, would hash.
  */
 static const char *
-copy_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
+keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
 				  int *guc_level)
 {
-	const char *table = "pg_temp.hvcsv_changed_rows";
+	StringInfoData from;
+	ListCell   *cell;
 	uint64		passed;
 	uint64		dropped;
 
-	if (pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK ||
-		!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
+	if (!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
 		return ft_name;
-	SPI_execute(psprintf("CREATE TEMP TABLE hvcsv_changed_rows ON COMMIT DROP AS "
-						 "SELECT %s FROM %s WITH NO DATA", name_list(columns, ""), ft_name),
-				false, 0);
-	SPI_execute(psprintf("INSERT INTO %s SELECT %s FROM %s", table, name_list(columns, ""), ft_name),
-				false, 0);
-	passed = SPI_processed;
+	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", name_list(columns, ""),
+												 ft_name));
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
 		 " rows equal stored rows and go no further",
@@ -616,7 +612,22 @@ copy_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 		(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	return table;
+
+	/* The rows have the foreign table's column types. */
+	initStringInfo(&from);
+	appendStringInfo(&from, "%s() AS changed_rows(", extension_table("hvcsv_changed_rows"));
+	foreach(cell, columns)
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		get_atttypetypmodcoll(ft, get_attnum(ft, lfirst(cell)), &type, &typmod, &collation);
+		appendStringInfo(&from, "%s%s %s", foreach_current_index(cell) > 0 ? ", " : "",
+						 quote_identifier(lfirst(cell)), format_type_with_typemod(type, typmod));
+	}
+	appendStringInfoChar(&from, ')');
+	return from.data;
 }
 
 /* Refreshes one table inside the current transaction; errors propagate. */
@@ -789,7 +800,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		 * needs every key of the export, so not then.
 		 */
 		if (watched && !opts->delete_missing)
-			source = copy_changed_rows(res->foreign_table, ft_name, target, columns, keys,
+			source = keep_changed_rows(res->foreign_table, ft_name, target, columns, keys,
 									   &guc_level);
 		sql = sync_statement(source, res->target, columns, keys, opts->cursor_column,
 							 cursor_type, opts->delete_missing, watched, source != ft_name);
@@ -804,6 +815,7 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		SPI_execute(sql, false, 0);
 	if (guc_level >= 0)
 		AtEOXact_GUC(true, guc_level);
+	hvcsv_changed_rows_forget();
 	hvcsv_progress_active = false;
 	hvcsv_collect_rejects = false;
 	pgstat_progress_end_command();
@@ -955,6 +967,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		hvcsv_collect_rejects = false;
 		hvcsv_key_watch_stop();
 		hvcsv_row_filter_stop();
+		hvcsv_changed_rows_forget();
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();

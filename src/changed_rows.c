@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ * changed_rows.c
+ *	  The export rows that a refresh's row filter let through, kept in a
+ *	  tuplestore until the refresh's statement reads them back through
+ *	  hvcsv_changed_rows().
+ *
+ * A temporary table would do, but creating and dropping one writes catalog
+ * rows (and, after a checkpoint, their pages) on every run, and needs the
+ * TEMP privilege.  The tuplestore spills to a temporary file past work_mem
+ * and writes no WAL; the support function gives the planner the real count.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/supportnodes.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "hvcsv_fdw.h"
+
+PG_FUNCTION_INFO_V1(hvcsv_changed_rows);
+PG_FUNCTION_INFO_V1(hvcsv_changed_rows_support);
+
+static Tuplestorestate *changed_rows = NULL;
+static TupleDesc changed_desc = NULL;
+static uint64 changed_count = 0;
+
+/* The tuplestore receiver's own startup, which store_startup() runs too. */
+static void (*tuplestore_startup) (DestReceiver *self, int operation, TupleDesc typeinfo);
+
+/* Starts the tuplestore receiver, keeping the rows' descriptor as well. */
+static void
+store_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	changed_desc = CreateTupleDescCopy(typeinfo);
+	MemoryContextSwitchTo(old);
+	tuplestore_startup(self, operation, typeinfo);
+}
+
+/*
+ * Runs select_sql (the export, read through the row filter) and keeps its
+ * rows for this transaction; returns how many.  The read is planned without
+ * parallelism: the filter and the key watch live in this process only.
+ */
+uint64
+hvcsv_changed_rows_collect(const char *select_sql)
+{
+	DestReceiver *dest;
+	SPIExecuteOptions options = {0};
+	SPIPlanPtr	plan;
+	MemoryContext old;
+
+	hvcsv_changed_rows_forget();
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	changed_rows = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(old);
+	dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(dest, changed_rows, TopTransactionContext, false, NULL, NULL);
+	tuplestore_startup = dest->rStartup;
+	dest->rStartup = store_startup;
+	plan = SPI_prepare_cursor(select_sql, 0, NULL, 0);
+	if (plan == NULL)
+		elog(ERROR, "could not plan the read of the export: %s", SPI_result_code_string(SPI_result));
+	options.read_only = false;
+	options.dest = dest;
+	if (SPI_execute_plan_extended(plan, &options) < 0)
+		elog(ERROR, "could not read the export");
+	SPI_freeplan(plan);
+	dest->rDestroy(dest);
+	changed_count = tuplestore_tuple_count(changed_rows);
+	return changed_count;
+}
+
+/* Forgets the rows (also after an error: the transaction freed them). */
+void
+hvcsv_changed_rows_forget(void)
+{
+	changed_rows = NULL;
+	changed_desc = NULL;
+	changed_count = 0;
+}
+
+/* Returns the kept rows, once; no rows if none are kept. */
+Datum
+hvcsv_changed_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hvcsv_changed_rows() must be called in FROM")));
+	rsinfo->returnMode = SFRM_Materialize;
+	if (changed_rows == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+
+		rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
+		rsinfo->setDesc = rsinfo->expectedDesc;
+		MemoryContextSwitchTo(old);
+		PG_RETURN_NULL();
+	}
+	/* The executor ends the tuplestore when the scan is done with it. */
+	rsinfo->setResult = changed_rows;
+	rsinfo->setDesc = changed_desc;
+	changed_rows = NULL;
+	PG_RETURN_NULL();
+}
+
+/* Tells the planner how many rows hvcsv_changed_rows() will return. */
+Datum
+hvcsv_changed_rows_support(PG_FUNCTION_ARGS)
+{
+	Node	   *request = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(request, SupportRequestRows))
+	{
+		SupportRequestRows *rows = (SupportRequestRows *) request;
+
+		rows->rows = Max(changed_count, 1);
+		PG_RETURN_POINTER(rows);
+	}
+	PG_RETURN_POINTER(NULL);
+}
