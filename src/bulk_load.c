@@ -256,8 +256,6 @@ uint64
 hvcsv_bulk_load(Relation target, const char *select_sql, List *columns)
 {
 	BulkLoader *loader = palloc0(sizeof(BulkLoader));
-	SPIExecuteOptions options = {0};
-	SPIPlanPtr	plan;
 
 	loader->pub.receiveSlot = loader_receive;
 	loader->pub.rStartup = loader_startup;
@@ -280,19 +278,7 @@ hvcsv_bulk_load(Relation target, const char *select_sql, List *columns)
 	loader->check_constraints = RelationGetDescr(target)->constr != NULL;
 	loader->bistate = GetBulkInsertState();
 
-	/*
-	 * Planned without CURSOR_OPT_PARALLEL_OK: this process inserts while it
-	 * scans, which a parallel plan (the partitioned reader's) forbids, as it
-	 * forbids INSERT ... SELECT.
-	 */
-	plan = SPI_prepare_cursor(select_sql, 0, NULL, 0);
-	if (plan == NULL)
-		elog(ERROR, "could not plan the read of the export: %s", SPI_result_code_string(SPI_result));
-	options.read_only = false;
-	options.dest = &loader->pub;
-	if (SPI_execute_plan_extended(plan, &options) < 0)
-		elog(ERROR, "could not read the export for the bulk load");
-	SPI_freeplan(plan);
+	hvcsv_read_export_into(select_sql, &loader->pub);
 
 	FreeBulkInsertState(loader->bistate);
 	table_finish_bulk_insert(target, 0);

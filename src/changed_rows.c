@@ -27,44 +27,20 @@ PG_FUNCTION_INFO_V1(hvcsv_changed_rows);
 PG_FUNCTION_INFO_V1(hvcsv_changed_rows_support);
 
 static Tuplestorestate *changed_rows = NULL;
-static TupleDesc changed_desc = NULL;
 static uint64 changed_count = 0;
 
-/* The tuplestore receiver's own startup, which store_startup() runs too. */
-static void (*tuplestore_startup) (DestReceiver *self, int operation, TupleDesc typeinfo);
-
-/* Starts the tuplestore receiver, keeping the rows' descriptor as well. */
-static void
-store_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-	changed_desc = CreateTupleDescCopy(typeinfo);
-	MemoryContextSwitchTo(old);
-	tuplestore_startup(self, operation, typeinfo);
-}
-
 /*
- * Runs select_sql (the export, read through the row filter) and keeps its
- * rows for this transaction; returns how many.  The read is planned without
- * parallelism: the filter and the key watch live in this process only.
+ * Runs select_sql, a read of a refresh's export, sending its rows to dest.
+ * It is planned without parallelism: the row filter and the key watch live
+ * in this process only, and a receiver that writes cannot run under a
+ * parallel plan (as INSERT ... SELECT cannot).
  */
-uint64
-hvcsv_changed_rows_collect(const char *select_sql)
+void
+hvcsv_read_export_into(const char *select_sql, DestReceiver *dest)
 {
-	DestReceiver *dest;
 	SPIExecuteOptions options = {0};
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	hvcsv_changed_rows_forget();
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	changed_rows = tuplestore_begin_heap(false, false, work_mem);
-	MemoryContextSwitchTo(old);
-	dest = CreateDestReceiver(DestTuplestore);
-	SetTuplestoreDestReceiverParams(dest, changed_rows, TopTransactionContext, false, NULL, NULL);
-	tuplestore_startup = dest->rStartup;
-	dest->rStartup = store_startup;
 	plan = SPI_prepare_cursor(select_sql, 0, NULL, 0);
 	if (plan == NULL)
 		elog(ERROR, "could not plan the read of the export: %s", SPI_result_code_string(SPI_result));
@@ -73,6 +49,25 @@ hvcsv_changed_rows_collect(const char *select_sql)
 	if (SPI_execute_plan_extended(plan, &options) < 0)
 		elog(ERROR, "could not read the export");
 	SPI_freeplan(plan);
+}
+
+/*
+ * Runs select_sql (the export, read through the row filter) and keeps its
+ * rows for this transaction; returns how many.
+ */
+uint64
+hvcsv_changed_rows_collect(const char *select_sql)
+{
+	DestReceiver *dest;
+	MemoryContext old;
+
+	hvcsv_changed_rows_forget();
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	changed_rows = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(old);
+	dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(dest, changed_rows, TopTransactionContext, false, NULL, NULL);
+	hvcsv_read_export_into(select_sql, dest);
 	dest->rDestroy(dest);
 	changed_count = tuplestore_tuple_count(changed_rows);
 	return changed_count;
@@ -83,11 +78,14 @@ void
 hvcsv_changed_rows_forget(void)
 {
 	changed_rows = NULL;
-	changed_desc = NULL;
 	changed_count = 0;
 }
 
-/* Returns the kept rows, once; no rows if none are kept. */
+/*
+ * Returns the kept rows, once; no rows if none are kept.  The caller's
+ * column definition list gives the foreign table's column types, which
+ * the rows have.
+ */
 Datum
 hvcsv_changed_rows(PG_FUNCTION_ARGS)
 {
@@ -99,19 +97,20 @@ hvcsv_changed_rows(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("hvcsv_changed_rows() must be called in FROM")));
 	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setDesc = rsinfo->expectedDesc;
 	if (changed_rows == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 
 		rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
-		rsinfo->setDesc = rsinfo->expectedDesc;
 		MemoryContextSwitchTo(old);
-		PG_RETURN_NULL();
 	}
-	/* The executor ends the tuplestore when the scan is done with it. */
-	rsinfo->setResult = changed_rows;
-	rsinfo->setDesc = changed_desc;
-	changed_rows = NULL;
+	else
+	{
+		/* The executor ends the tuplestore when the scan is done with it. */
+		rsinfo->setResult = changed_rows;
+		changed_rows = NULL;
+	}
 	PG_RETURN_NULL();
 }
 

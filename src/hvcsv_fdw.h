@@ -409,6 +409,7 @@ extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
 extern void hvcsv_key_watch_stop(void);
 
 /* in changed_rows.c */
+extern void hvcsv_read_export_into(const char *select_sql, DestReceiver *dest);
 extern uint64 hvcsv_changed_rows_collect(const char *select_sql);
 extern void hvcsv_changed_rows_forget(void);
 
