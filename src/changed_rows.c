@@ -8,17 +8,19 @@
  * rows (and, after a checkpoint, their pages) on every run, and needs the
  * TEMP privilege.  The tuplestore spills to a temporary file past work_mem
  * and writes no WAL; the support function gives the planner the real count.
+ * Each row is kept with one more column, whether its key may be stored
+ * (row_filter.c), which tells the statement where to send it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "executor/spi.h"
-#include "executor/tstoreReceiver.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/supportnodes.h"
 #include "utils/memutils.h"
+#include "catalog/pg_type.h"
 #include "utils/tuplestore.h"
 
 #include "hvcsv_fdw.h"
@@ -28,6 +30,57 @@ PG_FUNCTION_INFO_V1(hvcsv_changed_rows_support);
 
 static Tuplestorestate *changed_rows = NULL;
 static uint64 changed_count = 0;
+
+/* Keeps each row it receives in changed_rows, with its key's mark. */
+typedef struct ChangedRowsReceiver
+{
+	DestReceiver pub;
+	TupleDesc	desc;			/* the export's columns, then the mark */
+	Datum	   *values;
+	bool	   *isnull;
+	uint64		stored;			/* rows marked as having a stored key */
+} ChangedRowsReceiver;
+
+static void
+receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	ChangedRowsReceiver *r = (ChangedRowsReceiver *) self;
+	int			n = typeinfo->natts;
+
+	r->desc = CreateTemplateTupleDesc(n + 1);
+	for (int i = 1; i <= n; i++)
+		TupleDescCopyEntry(r->desc, i, typeinfo, i);
+	TupleDescInitEntry(r->desc, n + 1, "key_stored", BOOLOID, -1, 0);
+	r->values = palloc(sizeof(Datum) * (n + 1));
+	r->isnull = palloc(sizeof(bool) * (n + 1));
+}
+
+static bool
+receiver_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ChangedRowsReceiver *r = (ChangedRowsReceiver *) self;
+	int			n = slot->tts_tupleDescriptor->natts;
+	bool		stored = hvcsv_row_filter_key_stored(slot);
+
+	slot_getallattrs(slot);
+	memcpy(r->values, slot->tts_values, sizeof(Datum) * n);
+	memcpy(r->isnull, slot->tts_isnull, sizeof(bool) * n);
+	r->values[n] = BoolGetDatum(stored);
+	r->isnull[n] = false;
+	tuplestore_putvalues(changed_rows, r->desc, r->values, r->isnull);
+	r->stored += stored;
+	return true;
+}
+
+static void
+receiver_shutdown(DestReceiver *self)
+{
+}
+
+static void
+receiver_destroy(DestReceiver *self)
+{
+}
 
 /*
  * Runs select_sql, a read of a refresh's export, sending its rows to dest.
@@ -53,23 +106,30 @@ hvcsv_read_export_into(const char *select_sql, DestReceiver *dest)
 
 /*
  * Runs select_sql (the export, read through the row filter) and keeps its
- * rows for this transaction; returns how many.
+ * rows for this transaction; returns how many, and in *stored how many of
+ * them have a key the target may store.
  */
 uint64
-hvcsv_changed_rows_collect(const char *select_sql)
+hvcsv_changed_rows_collect(const char *select_sql, uint64 *stored)
 {
-	DestReceiver *dest;
+	ChangedRowsReceiver receiver = {
+		.pub = {
+			.receiveSlot = receiver_receive,
+			.rStartup = receiver_startup,
+			.rShutdown = receiver_shutdown,
+			.rDestroy = receiver_destroy,
+			.mydest = DestNone
+		}
+	};
 	MemoryContext old;
 
 	hvcsv_changed_rows_forget();
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	changed_rows = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(old);
-	dest = CreateDestReceiver(DestTuplestore);
-	SetTuplestoreDestReceiverParams(dest, changed_rows, TopTransactionContext, false, NULL, NULL);
-	hvcsv_read_export_into(select_sql, dest);
-	dest->rDestroy(dest);
+	hvcsv_read_export_into(select_sql, &receiver.pub);
 	changed_count = tuplestore_tuple_count(changed_rows);
+	*stored = receiver.stored;
 	return changed_count;
 }
 
@@ -84,7 +144,7 @@ hvcsv_changed_rows_forget(void)
 /*
  * Returns the kept rows, once; no rows if none are kept.  The caller's
  * column definition list gives the foreign table's column types, which
- * the rows have.
+ * the rows have, then a boolean: whether the row's key may be stored.
  */
 Datum
 hvcsv_changed_rows(PG_FUNCTION_ARGS)

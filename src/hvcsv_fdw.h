@@ -410,7 +410,7 @@ extern void hvcsv_key_watch_stop(void);
 
 /* in changed_rows.c */
 extern void hvcsv_read_export_into(const char *select_sql, DestReceiver *dest);
-extern uint64 hvcsv_changed_rows_collect(const char *select_sql);
+extern uint64 hvcsv_changed_rows_collect(const char *select_sql, uint64 *stored);
 extern void hvcsv_changed_rows_forget(void);
 
 /* in row_filter.c */
@@ -418,6 +418,7 @@ extern bool hvcsv_row_filter_start(Oid foreign_table, Relation target, List *col
 								   List *keys, double expected_rows);
 extern void hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot);
+extern bool hvcsv_row_filter_key_stored(TupleTableSlot *slot);
 extern uint64 hvcsv_row_filter_stop(void);
 
 /* in import.c */

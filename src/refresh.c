@@ -399,10 +399,18 @@ name_list(List *names, const char *prefix)
 	return buf.data;
 }
 
+/* The export rows a row filter kept, as the sync statement reads them. */
+typedef struct KeptRows
+{
+	char	   *from;			/* the FROM item that reads them back */
+	char	   *mark;			/* their column: whether the key may be stored */
+	uint64		marked;			/* rows so marked */
+} KeptRows;
+
 /*
  * Builds the statement that syncs one table, in one pass over the export:
- * src is the export (rows past the cursor, if any; or, prefiltered, the rows
- * of it that keep_changed_rows() kept); changed is what differs
+ * src is the export (rows past the cursor, if any), or else kept, the rows
+ * of it that keep_changed_rows() kept; changed is what differs
  * from the target; upserted inserts new keys and updates changed rows;
  * deleted removes rows the export lacks.  It returns the counts the run reports, and the target's
  * size before the run for the delete guard (0 without delete_missing).  When the key watch counts the
@@ -412,7 +420,7 @@ name_list(List *names, const char *prefix)
 static char *
 sync_statement(const char *ft, const char *target, List *columns, List *keys,
 			   const char *cursor, const char *cursor_type, bool delete_missing,
-			   bool watched, bool prefiltered)
+			   bool watched, const KeptRows *kept)
 {
 	StringInfoData sql;
 	StringInfoData sets;
@@ -439,21 +447,22 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "WITH src AS (SELECT %s FROM %s",
-					 name_list(columns, ""), ft);
-	if (cursor)
-		appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
-						 quote_identifier(cursor), cursor_type);
 	/*
 	 * Rows equal to the stored ones are dropped before the upsert: ON
 	 * CONFLICT would lock (and WAL-log) each of them before its WHERE.
-	 * Rows that passed the row filter are mostly changed or new: the update
-	 * alone compares them, one index probe each instead of two.
+	 * Kept rows, those that passed the row filter, are mostly changed or
+	 * new: the update alone compares them, and each goes where its mark
+	 * says, one index probe each instead of two.
 	 */
-	if (prefiltered)
-		appendStringInfoString(&sql, "), changed AS (SELECT * FROM src)");
+	if (kept)
+		appendStringInfo(&sql, "WITH changed AS (SELECT * FROM %s)", kept->from);
 	else
 	{
+		appendStringInfo(&sql, "WITH src AS (SELECT %s FROM %s",
+						 name_list(columns, ""), ft);
+		if (cursor)
+			appendStringInfo(&sql, " WHERE $1::text IS NULL OR %s > $1::%s",
+							 quote_identifier(cursor), cursor_type);
 		appendStringInfo(&sql, "), changed AS (SELECT * FROM src s WHERE NOT EXISTS "
 						 "(SELECT 1 FROM %s t WHERE %s", target, keymatch.data);
 		if (values != NIL)
@@ -469,16 +478,29 @@ sync_statement(const char *ft, const char *target, List *columns, List *keys,
 	{
 		appendStringInfo(&sql, ", updated AS (UPDATE %s AS t SET %s FROM changed s WHERE %s",
 						 target, sets.data, keymatch.data);
-		if (prefiltered)
-			appendStringInfo(&sql, " AND (%s) IS DISTINCT FROM (%s)",
+		if (kept)
+			appendStringInfo(&sql, " AND s.%s AND (%s) IS DISTINCT FROM (%s)",
+							 quote_identifier(kept->mark),
 							 name_list(values, "t."), name_list(values, "s."));
 		appendStringInfoString(&sql, " RETURNING 1)");
 	}
 	/* New keys; one inserted meanwhile by another session is upserted. */
-	appendStringInfo(&sql, ", upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed s "
-					 "WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s) ON CONFLICT (%s) ",
-					 target, name_list(columns, ""), name_list(columns, ""), target, keymatch.data,
-					 name_list(keys, ""));
+	appendStringInfo(&sql, ", upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed s WHERE ",
+					 target, name_list(columns, ""), name_list(columns, ""));
+	/*
+	 * A kept row marked stored whose key the update did not find (its key
+	 * hash was another's, or its key is stored in another binary form) is
+	 * looked up in the target, but only if the update missed any.
+	 */
+	if (kept)
+	{
+		appendStringInfo(&sql, "NOT s.%s OR (", quote_identifier(kept->mark));
+		if (values != NIL)
+			appendStringInfo(&sql, "(SELECT count(*) FROM updated) < " UINT64_FORMAT " AND ",
+							 kept->marked);
+	}
+	appendStringInfo(&sql, "NOT EXISTS (SELECT 1 FROM %s t WHERE %s)%s ON CONFLICT (%s) ",
+					 target, keymatch.data, kept ? ")" : "", name_list(keys, ""));
 	if (values == NIL)
 		appendStringInfoString(&sql, "DO NOTHING");
 	else
@@ -577,19 +599,30 @@ stored_rows(Relation target)
 	return Max(tuples, 0);
 }
 
+/* A name for the kept rows' mark that no synced column has. */
+static char *
+mark_name(List *columns)
+{
+	char	   *name = "key_stored";
+
+	while (name_in(columns, name))
+		name = psprintf("%s_", name);
+	return name;
+}
+
 /*
  * Keeps the export rows that the target does not store as they are
- * (changed_rows.c), and returns the FROM item that reads them back: the
- * rows the target stores stop at the scan (row_filter.c), and the planner
- * is told how few the rest are.  Returns ft_name when no filter can be
- * built.  With few rows left, hash and merge joins are turned off
+ * (changed_rows.c), and fills in kept how the sync statement reads them
+ * back: the rows the target stores stop at the scan (row_filter.c), and
+ * the planner is told how few the rest are.  Returns false when no filter
+ * can be built.  With few rows left, hash and merge joins are turned off
  * (*guc_level says until when): the key's index finds them faster than
  * hashing the whole target twice, but the planner, costing each probe as a
  * disk read, would hash.
  */
-static const char *
+static bool
 keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
-				  int *guc_level)
+				  KeptRows *kept, int *guc_level)
 {
 	StringInfoData from;
 	ListCell   *cell;
@@ -597,13 +630,13 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 	uint64		dropped;
 
 	if (!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
-		return ft_name;
+		return false;
 	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", name_list(columns, ""),
-												 ft_name));
+												 ft_name), &kept->marked);
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
-		 " rows equal stored rows and go no further",
-		 RelationGetRelationName(target), dropped, dropped + passed);
+		 " rows equal stored rows and go no further, " UINT64_FORMAT " may update stored keys",
+		 RelationGetRelationName(target), dropped, dropped + passed, kept->marked);
 	if (passed < dropped / 4)
 	{
 		*guc_level = NewGUCNestLevel();
@@ -613,7 +646,8 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 
-	/* The rows have the foreign table's column types. */
+	/* The rows have the foreign table's column types, then the mark. */
+	kept->mark = mark_name(columns);
 	initStringInfo(&from);
 	appendStringInfo(&from, "%s() AS changed_rows(", extension_table("hvcsv_changed_rows"));
 	foreach(cell, columns)
@@ -623,11 +657,12 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 		Oid			collation;
 
 		get_atttypetypmodcoll(ft, get_attnum(ft, lfirst(cell)), &type, &typmod, &collation);
-		appendStringInfo(&from, "%s%s %s", foreach_current_index(cell) > 0 ? ", " : "",
-						 quote_identifier(lfirst(cell)), format_type_with_typemod(type, typmod));
+		appendStringInfo(&from, "%s %s, ", quote_identifier(lfirst(cell)),
+						 format_type_with_typemod(type, typmod));
 	}
-	appendStringInfoChar(&from, ')');
-	return from.data;
+	appendStringInfo(&from, "%s boolean)", quote_identifier(kept->mark));
+	kept->from = from.data;
+	return true;
 }
 
 /* Refreshes one table inside the current transaction; errors propagate. */
@@ -790,7 +825,8 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	}
 	else
 	{
-		const char *source = ft_name;
+		KeptRows	kept;
+		bool		filtered = false;
 
 		/* A cursor filters rows above the scan, so the scan cannot count them. */
 		watched = opts->cursor_column == NULL &&
@@ -800,10 +836,11 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		 * needs every key of the export, so not then.
 		 */
 		if (watched && !opts->delete_missing)
-			source = keep_changed_rows(res->foreign_table, ft_name, target, columns, keys,
-									   &guc_level);
-		sql = sync_statement(source, res->target, columns, keys, opts->cursor_column,
-							 cursor_type, opts->delete_missing, watched, source != ft_name);
+			filtered = keep_changed_rows(res->foreign_table, ft_name, target, columns, keys,
+										 &kept, &guc_level);
+		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
+							 cursor_type, opts->delete_missing, watched,
+							 filtered ? &kept : NULL);
 	}
 	if (bulk)
 		res->inserted = hvcsv_bulk_load(target, sql, columns);

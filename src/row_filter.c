@@ -15,10 +15,15 @@
  * dropped by mistake only if its fingerprint collides with a stored one
  * (about 2^-64 per stored row).
  *
+ * The same read keeps a set of the stored keys' hashes, so that each row
+ * that passes is marked as new (its key is not stored, byte for byte) or
+ * stored: the refresh's statement then sends new rows straight to its
+ * INSERT and stored ones to its UPDATE, one index probe each, not two.
+ *
  * The filter is only built when it gives exactly what the SQL would: the
  * target is a plain table, the columns have the same types on both sides,
  * the caller may read the whole target, and no row level security applies;
- * and only while the set fits in maintenance_work_mem.  Otherwise the
+ * and only while each set fits in maintenance_work_mem.  Otherwise the
  * refresh compares in SQL.
  *-------------------------------------------------------------------------
  */
@@ -55,6 +60,7 @@ typedef struct RowFilter
 	FilterColumn *columns;
 	MemoryContext cxt;
 	Uint64Set  *stored;			/* fingerprints of the target's rows */
+	Uint64Set  *stored_keys;	/* hashes of their keys */
 	StringInfoData buf;			/* one row's serialized values */
 	uint64		current;		/* the fingerprint of the row being read */
 	uint64		dropped;
@@ -129,22 +135,33 @@ append_value(StringInfo buf, const FilterColumn *col, Datum value, bool isnull)
 		pfree(flat);
 }
 
-/* The fingerprint of a row, read from the target (or else the export). */
+/* Where a row's synced columns are. */
+typedef enum RowSide
+{
+	TARGET_ROW,					/* a row of the target */
+	EXPORT_ROW,					/* a row of the foreign table */
+	SYNCED_ROW					/* the synced columns alone, in their order */
+} RowSide;
+
+/* The hash of a row's synced columns, or of its key columns alone. */
 static uint64
-fingerprint(RowFilter *f, TupleTableSlot *slot, bool target_side)
+row_hash(RowFilter *f, TupleTableSlot *slot, RowSide side, bool key_only)
 {
 	resetStringInfo(&f->buf);
 	for (int i = 0; i < f->ncolumns; i++)
 	{
 		const FilterColumn *col = &f->columns[i];
-		int			att = (target_side ? col->target_attnum : col->source_attnum) - 1;
+		int			att = (side == TARGET_ROW ? col->target_attnum :
+						   side == EXPORT_ROW ? col->source_attnum : i + 1) - 1;
 
+		if (key_only && !col->is_key)
+			continue;
 		append_value(&f->buf, col, slot->tts_values[att], slot->tts_isnull[att]);
 	}
 	return DatumGetUInt64(hash_any_extended((unsigned char *) f->buf.data, f->buf.len, 0));
 }
 
-/* Reads every row of target into the set; false if it outgrew it. */
+/* Reads every row of target into the sets; false if one outgrew its memory. */
 static bool
 read_target(RowFilter *f, Relation target)
 {
@@ -152,7 +169,8 @@ read_target(RowFilter *f, Relation target)
 	TableScanDesc scan = table_beginscan(target, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(target, NULL);
 	AttrNumber	last = 0;
-	uint64		batch[READ_BATCH];
+	uint64		rows[READ_BATCH];
+	uint64		keys[READ_BATCH];
 	int			n = 0;
 
 	for (int i = 0; i < f->ncolumns; i++)
@@ -165,17 +183,22 @@ read_target(RowFilter *f, Relation target)
 		if (more)
 		{
 			slot_getsomeattrs(slot, last);
-			batch[n] = fingerprint(f, slot, true);
-			uint64_set_prefetch(f->stored, batch[n]);
+			rows[n] = row_hash(f, slot, TARGET_ROW, false);
+			uint64_set_prefetch(f->stored, rows[n]);
+			keys[n] = row_hash(f, slot, TARGET_ROW, true);
+			uint64_set_prefetch(f->stored_keys, keys[n]);
 			n++;
 		}
 		/* Added a batch at a time, by when their slots are in cache. */
 		if (n == READ_BATCH || (!more && n > 0))
 		{
 			for (int i = 0; i < n; i++)
-				(void) uint64_set_add(f->stored, batch[i]);
+			{
+				(void) uint64_set_add(f->stored, rows[i]);
+				(void) uint64_set_add(f->stored_keys, keys[i]);
+			}
 			n = 0;
-			if (f->stored->overflowed)
+			if (f->stored->overflowed || f->stored_keys->overflowed)
 				break;
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -185,7 +208,7 @@ read_target(RowFilter *f, Relation target)
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	return !f->stored->overflowed;
+	return !f->stored->overflowed && !f->stored_keys->overflowed;
 }
 
 /*
@@ -238,6 +261,7 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	f->ncolumns = i;
 	initStringInfo(&f->buf);
 	f->stored = uint64_set_create(cxt, expected_rows);
+	f->stored_keys = uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
 	if (i < list_length(columns) || !read_target(f, target))
 	{
@@ -263,7 +287,7 @@ hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot)
 		return;
 	slot_getallattrs(slot);
 	old = MemoryContextSwitchTo(f->cxt);
-	f->current = fingerprint(f, slot, false);
+	f->current = row_hash(f, slot, EXPORT_ROW, false);
 	MemoryContextSwitchTo(old);
 	uint64_set_prefetch(f->stored, f->current);
 }
@@ -287,6 +311,27 @@ hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot)
 		return false;
 	f->dropped++;
 	return true;
+}
+
+/*
+ * Whether the key of a row that passed may be one the target stores; slot
+ * holds the synced columns in their order.  False means it is not stored
+ * byte for byte (an equal key in another binary form may still be).
+ */
+bool
+hvcsv_row_filter_key_stored(TupleTableSlot *slot)
+{
+	RowFilter  *f = filter;
+	MemoryContext old;
+	uint64		hash;
+
+	if (f == NULL)
+		return true;
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(f->cxt);
+	hash = row_hash(f, slot, SYNCED_ROW, true);
+	MemoryContextSwitchTo(old);
+	return uint64_set_contains(f->stored_keys, hash);
 }
 
 /* Ends the filter (also after an error); returns the rows it dropped. */
