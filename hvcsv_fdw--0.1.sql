@@ -100,9 +100,10 @@ CREATE VIEW hvcsv_refresh_progress AS
    WHERE a.backend_type = 'hvcsv_fdw refresh';
 GRANT SELECT ON hvcsv_refresh_progress TO PUBLIC;
 
--- The export rows a refresh's row filter let through, read back by the
--- refresh's own statement (src/changed_rows.c); the support function tells
--- the planner how many there are.  Anywhere else it returns no rows.
+-- The export rows a refresh's row filter let through, each with a last
+-- column saying whether its key is stored, read back by the refresh's own
+-- statement (src/changed_rows.c); the support function tells the planner
+-- how many there are.  Anywhere else it returns no rows.
 CREATE FUNCTION hvcsv_changed_rows_support(internal)
 RETURNS internal
 AS 'MODULE_PATHNAME'

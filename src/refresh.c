@@ -635,7 +635,8 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 												 ft_name), &kept->marked);
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
-		 " rows equal stored rows and go no further, " UINT64_FORMAT " may update stored keys",
+		 " rows equal stored rows and go no further, " UINT64_FORMAT
+		 " of the rest have a stored key",
 		 RelationGetRelationName(target), dropped, dropped + passed, kept->marked);
 	if (passed < dropped / 4)
 	{

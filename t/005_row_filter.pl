@@ -5,12 +5,16 @@
 # could not give exactly what SQL gives: delete_missing (the DELETE needs
 # every key), a partitioned target, row level security, a column type that
 # differs between the foreign table and the target, and a target too large
-# for maintenance_work_mem.  The filter needs no TEMP privilege.  Every run, either way, leaves the target equal to
-# the export.
+# for maintenance_work_mem.  The filter needs no TEMP privilege.  Rows that
+# pass are marked by whether their key is stored; a marked row deleted
+# before the refresh writes is still inserted.  Every run, either way,
+# leaves the target equal to the export.
 use strict;
 use warnings;
 
 use FindBin;
+use IPC::Run;
+use Time::HiRes qw(usleep);
 use lib $FindBin::RealBin;
 use FixtureServer;
 use PostgreSQL::Test::Cluster;
@@ -67,7 +71,7 @@ sub refresh
 	my $counts = query(qq{$set_role
 SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_src')});
-	my ($line) = slurp_file($node->logfile, $offset) =~ /refresh of "items": (\d+ of \d+ rows equal stored rows)/;
+	my ($line) = slurp_file($node->logfile, $offset) =~ /refresh of "items": (\d+ of \d+ rows equal stored rows and go no further, \d+ of the rest have a stored key)/;
 	my $differences = query(qq{
 SELECT count(*) FROM ((SELECT * FROM $target EXCEPT SELECT * FROM items_src)
   UNION ALL (SELECT * FROM items_src EXCEPT SELECT * FROM $target)) d});
@@ -82,11 +86,13 @@ is($line, '', 'no filter for an empty target');
 
 ($counts, $line) = refresh(undef, 1002, 5 => 'five');
 is($counts, 'ok/2/2/998', 'a plain target: 2 changed, 2 new');
-is($line, '998 of 1002 rows equal stored rows', 'the filter drops the stored rows');
+is($line, '998 of 1002 rows equal stored rows and go no further, 2 of the rest have a stored key',
+	'the filter drops the stored rows; the 2 new keys are marked so');
 
 ($counts, $line) = refresh('syncer', 1002, 6 => 'six');
 is($counts, 'ok/0/3/999', 'as a role with the privileges it needs');
-is($line, '999 of 1002 rows equal stored rows', 'the filter is used');
+is($line, '999 of 1002 rows equal stored rows and go no further, 3 of the rest have a stored key',
+	'the filter is used');
 
 query(q{ALTER FOREIGN TABLE items_src OPTIONS (ADD delete_missing 'true')});
 ($counts, $line) = refresh(undef, 1001);
@@ -127,7 +133,8 @@ query(q{ALTER FOREIGN TABLE items_src ALTER COLUMN id TYPE int});
 query(q{REVOKE TEMP ON DATABASE postgres FROM PUBLIC});
 ($counts, $line) = refresh('syncer', 1001, 9 => 'nine');
 is($counts, 'ok/0/3/998', 'no TEMP privilege');
-is($line, '998 of 1001 rows equal stored rows', 'no TEMP privilege: the filter is used');
+is($line, '998 of 1001 rows equal stored rows and go no further, 3 of the rest have a stored key',
+	'no TEMP privilege: the filter is used');
 query(q{GRANT TEMP ON DATABASE postgres TO PUBLIC});
 
 # 70,000 rows need a 1 MB set (8 bytes a slot at half load): past 1 MB of
@@ -142,7 +149,53 @@ is($counts, 'ok/0/2/69998', 'too large for maintenance_work_mem');
 is($line, '', 'too large for maintenance_work_mem: no filter');
 query(q{ALTER DATABASE postgres RESET maintenance_work_mem});
 ($counts, $line) = refresh('syncer', 70000, 10 => 'ten');
-is($line, '69999 of 70000 rows equal stored rows', 'with the default, the filter is used again');
+is($line, '69999 of 70000 rows equal stored rows and go no further, 1 of the rest have a stored key',
+	'with the default, the filter is used again');
+
+# A row whose key was stored when the filter read the target, deleted before
+# the refresh writes: the UPDATE misses it, so the INSERT looks up the keys
+# the UPDATE missed and inserts the row again.  The export is streamed and
+# stalls after 30 kB, by when the filter has read the target and the scan
+# has counted rows.
+query(q{CREATE FOREIGN TABLE items_stream (id int, name text) SERVER fx
+  OPTIONS (path '/items.csv', target 'items', reader 'streaming')});
+$version++;
+write_export(70000, 1 => "item 1 v$version", 10 => 'ten', 60000 => 'sixty thousand');
+# The first request only revalidates; the second, the scan's, stalls once.
+set_fault('/items.csv', 'stall=3&stall_after=30000&stall_times=2');
+my $offset = -s $node->logfile;
+my ($out, $err) = ('', '');
+my $run = IPC::Run::start(
+	[
+		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-c',
+		q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+		    FROM hvcsv_refresh('items_stream')}
+	],
+	'<', \undef, '>', \$out, '2>', \$err);
+my $scanning = '0';
+my $deadline = time + 60;
+while (time < $deadline)
+{
+	$scanning = query(q{SELECT count(*) FROM hvcsv_refresh_progress WHERE rows_processed > 0});
+	last if $scanning ne '0';
+	$run->pump_nb;
+	last unless $run->pumpable;
+	usleep(20_000);
+}
+is($scanning, '1', 'the refresh is scanning the stalled export');
+query('DELETE FROM items WHERE id = 60000');
+$run->finish;
+is($out, "ok/1/1/69998\n", 'the row deleted meanwhile is inserted again, the other updated')
+  or diag($err);
+like(
+	slurp_file($node->logfile, $offset),
+	qr/69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key/,
+	'both rows were marked as having a stored key');
+set_fault('/items.csv');
+is(query('SELECT name FROM items WHERE id = 60000'), 'sixty thousand', 'the row is back');
+is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_stream)
+  UNION ALL (SELECT * FROM items_stream EXCEPT SELECT * FROM items)) d}),
+	'0', 'the target equals the export');
 
 $node->stop;
 stop_fixture();
