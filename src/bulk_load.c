@@ -278,7 +278,7 @@ hvcsv_bulk_load(Relation target, const char *select_sql, List *columns)
 	loader->check_constraints = RelationGetDescr(target)->constr != NULL;
 	loader->bistate = GetBulkInsertState();
 
-	hvcsv_read_export_into(select_sql, &loader->pub);
+	hvcsv_read_export_into(select_sql, &loader->pub, false);
 
 	FreeBulkInsertState(loader->bistate);
 	table_finish_bulk_insert(target, 0);

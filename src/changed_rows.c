@@ -14,13 +14,14 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/supportnodes.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
-#include "catalog/pg_type.h"
 #include "utils/tuplestore.h"
 
 #include "hvcsv_fdw.h"
@@ -84,17 +85,27 @@ receiver_destroy(DestReceiver *self)
 
 /*
  * Runs select_sql, a read of a refresh's export, sending its rows to dest.
- * It is planned without parallelism: the row filter and the key watch live
- * in this process only, and a receiver that writes cannot run under a
- * parallel plan (as INSERT ... SELECT cannot).
+ * Only a read whose receiver writes nothing may be parallel (as INSERT ...
+ * SELECT cannot be); its workers then share the row filter and the key
+ * watch through the scan's shared memory (hvcsv_fdw.c).  Most rows are
+ * dropped in the workers, so the planner is told that rows cost nothing
+ * to pass to the leader.
  */
 void
-hvcsv_read_export_into(const char *select_sql, DestReceiver *dest)
+hvcsv_read_export_into(const char *select_sql, DestReceiver *dest, bool parallel)
 {
 	SPIExecuteOptions options = {0};
 	SPIPlanPtr	plan;
+	int			guc_level = NewGUCNestLevel();
 
-	plan = SPI_prepare_cursor(select_sql, 0, NULL, 0);
+	if (parallel)
+	{
+		(void) set_config_option("parallel_tuple_cost", "0", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("parallel_setup_cost", "0", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	plan = SPI_prepare_cursor(select_sql, 0, NULL, parallel ? CURSOR_OPT_PARALLEL_OK : 0);
 	if (plan == NULL)
 		elog(ERROR, "could not plan the read of the export: %s", SPI_result_code_string(SPI_result));
 	options.read_only = false;
@@ -102,15 +113,17 @@ hvcsv_read_export_into(const char *select_sql, DestReceiver *dest)
 	if (SPI_execute_plan_extended(plan, &options) < 0)
 		elog(ERROR, "could not read the export");
 	SPI_freeplan(plan);
+	/* Planned as it ran: the settings last until then. */
+	AtEOXact_GUC(true, guc_level);
 }
 
 /*
- * Runs select_sql (the export, read through the row filter) and keeps its
- * rows for this transaction; returns how many, and in *stored how many of
+ * Runs select_sql (the export, read through the row filter; in parallel if
+ * asked) and keeps its rows for this transaction; returns how many, and in *stored how many of
  * them have a key the target may store.
  */
 uint64
-hvcsv_changed_rows_collect(const char *select_sql, uint64 *stored)
+hvcsv_changed_rows_collect(const char *select_sql, bool parallel, uint64 *stored)
 {
 	ChangedRowsReceiver receiver = {
 		.pub = {
@@ -127,7 +140,7 @@ hvcsv_changed_rows_collect(const char *select_sql, uint64 *stored)
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	changed_rows = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(old);
-	hvcsv_read_export_into(select_sql, &receiver.pub);
+	hvcsv_read_export_into(select_sql, &receiver.pub, parallel);
 	changed_count = tuplestore_tuple_count(changed_rows);
 	*stored = receiver.stored;
 	return changed_count;

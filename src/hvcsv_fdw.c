@@ -287,6 +287,12 @@ scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 		if (!scan->reader->next(scan))
 		{
 			scan->at_end = true;
+			/* This process's part of a parallel refresh scan is done. */
+			if (unlikely(hvcsv_key_watch_on))
+			{
+				hvcsv_key_watch_scan_done(scan->rel);
+				hvcsv_row_filter_scan_done(scan->rel);
+			}
 			break;
 		}
 		if (hvcsv_build_or_reject(scan, slot))
@@ -425,48 +431,92 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 }
 
 /*
- * Sizes the coordinator.  This runs when the Gather starts, so the leader
+ * The start of a parallel scan's shared memory: where each part is.  A
+ * refresh's scan carries its key watch and row filter there too.
+ */
+typedef struct ScanSharedLayout
+{
+	Size		watch_offset;	/* 0: no key watch */
+	Size		filter_offset;	/* 0: no row filter */
+	Size		reader_offset;	/* the reader's coordinator */
+} ScanSharedLayout;
+
+/* Fills in where each part of the scan's shared memory goes; returns its size. */
+static Size
+shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
+{
+	Size		watch_size = hvcsv_key_watch_shared_size(RelationGetRelid(scan->rel));
+	Size		filter_size = hvcsv_row_filter_shared_size(RelationGetRelid(scan->rel));
+	Size		offset = MAXALIGN(sizeof(ScanSharedLayout));
+
+	layout->watch_offset = watch_size ? offset : 0;
+	offset += MAXALIGN(watch_size);
+	layout->filter_offset = filter_size ? offset : 0;
+	offset += MAXALIGN(filter_size);
+	layout->reader_offset = offset;
+	return offset + scan->reader->shared_size(scan);
+}
+
+/*
+ * Sizes the shared memory.  This runs when the Gather starts, so the leader
  * opens (and if needed fetches) the spool here to count the partitions.
  */
 static Size
 hvcsvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+	ScanSharedLayout layout;
 
 	scan_start(scan);
-	return scan->reader->shared_size(scan);
+	return shared_layout(scan, &layout);
 }
 
-/* Fills the coordinator. */
+/* Fills the shared memory; from now on this process uses the shared key watch. */
 static void
 hvcsvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
 							  void *coordinate)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+	ScanSharedLayout *layout = coordinate;
 
-	scan->reader->shared_init(scan, coordinate);
+	(void) shared_layout(scan, layout);
+	if (layout->watch_offset)
+		hvcsv_key_watch_share((char *) coordinate + layout->watch_offset);
+	if (layout->filter_offset)
+		hvcsv_row_filter_share((char *) coordinate + layout->filter_offset);
+	scan->reader->shared_init(scan, (char *) coordinate + layout->reader_offset);
 }
 
-/* Resets the coordinator for a rescan. */
+/* Resets the reader's coordinator for a rescan. */
 static void
 hvcsvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
 								void *coordinate)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+	ScanSharedLayout *layout = coordinate;
 
-	scan->reader->shared_reinit(scan, coordinate);
+	scan->reader->shared_reinit(scan, (char *) coordinate + layout->reader_offset);
 }
 
-/* A worker joins the scan through the coordinator. */
+/* A worker joins the scan, and the refresh's watch and filter if any. */
 static void
 hvcsvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
+	ScanSharedLayout *layout = coordinate;
+	Oid			relid = RelationGetRelid(node->ss.ss_currentRelation);
 
-	scan->shared = coordinate;
+	if (layout->watch_offset)
+		hvcsv_key_watch_attach(relid, (char *) coordinate + layout->watch_offset);
+	if (layout->filter_offset)
+		hvcsv_row_filter_attach(relid, (char *) coordinate + layout->filter_offset);
+	scan->shared = (char *) coordinate + layout->reader_offset;
 }
 
-/* Before the coordinator goes away. */
+/*
+ * Before the shared memory goes; every process has finished its part by
+ * now, so the leader takes the watch's and the filter's totals.
+ */
 static void
 hvcsvShutdownForeignScan(ForeignScanState *node)
 {
@@ -474,6 +524,11 @@ hvcsvShutdownForeignScan(ForeignScanState *node)
 
 	if (scan && scan->reader->shared_finish)
 		scan->reader->shared_finish(scan);
+	if (!IsParallelWorker())
+	{
+		hvcsv_key_watch_gather(node->ss.ss_currentRelation);
+		hvcsv_row_filter_gather(node->ss.ss_currentRelation);
+	}
 }
 
 /*

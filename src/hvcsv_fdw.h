@@ -394,12 +394,16 @@ typedef struct Uint64Set
 	uint64		nslots;			/* a power of two */
 	uint64		used;
 	bool		overflowed;		/* full: adds nothing more */
+	bool		shared;			/* a view of slots in shared memory */
 } Uint64Set;
 
 extern Uint64Set *uint64_set_create(MemoryContext cxt, double expected);
 extern bool uint64_set_add(Uint64Set *set, uint64 value);
 extern bool uint64_set_contains(const Uint64Set *set, uint64 value);
 extern void uint64_set_prefetch(const Uint64Set *set, uint64 value);
+extern Size uint64_set_shared_size(const Uint64Set *set);
+extern void uint64_set_share(const Uint64Set *set, void *dest);
+extern Uint64Set *uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots);
 
 /* in key_watch.c */
 extern bool hvcsv_key_watch_on;
@@ -407,10 +411,16 @@ extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected
 extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
 extern void hvcsv_key_watch_stop(void);
+extern Size hvcsv_key_watch_shared_size(Oid foreign_table);
+extern void hvcsv_key_watch_share(void *dest);
+extern void hvcsv_key_watch_attach(Oid foreign_table, void *src);
+extern void hvcsv_key_watch_scan_done(Relation rel);
+extern void hvcsv_key_watch_gather(Relation rel);
+extern int	hvcsv_key_watch_processes(void);
 
 /* in changed_rows.c */
-extern void hvcsv_read_export_into(const char *select_sql, DestReceiver *dest);
-extern uint64 hvcsv_changed_rows_collect(const char *select_sql, uint64 *stored);
+extern void hvcsv_read_export_into(const char *select_sql, DestReceiver *dest, bool parallel);
+extern uint64 hvcsv_changed_rows_collect(const char *select_sql, bool parallel, uint64 *stored);
 extern void hvcsv_changed_rows_forget(void);
 
 /* in row_filter.c */
@@ -420,6 +430,11 @@ extern void hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_key_stored(TupleTableSlot *slot);
 extern uint64 hvcsv_row_filter_stop(void);
+extern Size hvcsv_row_filter_shared_size(Oid foreign_table);
+extern void hvcsv_row_filter_share(void *dest);
+extern void hvcsv_row_filter_attach(Oid foreign_table, void *src);
+extern void hvcsv_row_filter_scan_done(Relation rel);
+extern void hvcsv_row_filter_gather(Relation rel);
 
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);

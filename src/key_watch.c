@@ -10,6 +10,11 @@
  * equal values hash alike) into a Uint64Set.  A hash seen before only means
  * "maybe": the refresh then looks for the duplicate exactly.  A set past its
  * memory limit reports "maybe" too, so memory stays bounded on any export.
+ *
+ * A parallel scan's processes share one set in the scan's shared memory
+ * (hvcsv_key_watch_share), so a key in two partitions is seen twice; each
+ * adds its row count when its scan ends, and the leader takes the totals
+ * before the shared memory goes (hvcsv_key_watch_gather).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -18,6 +23,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "common/hashfn.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -25,6 +31,22 @@
 #include "utils/typcache.h"
 
 #include "hvcsv_fdw.h"
+
+/* What a parallel scan's processes share of a watch, in shared memory. */
+typedef struct KeyWatchShared
+{
+	pg_atomic_uint64 rows;		/* added by each process when its scan ends */
+	pg_atomic_uint32 maybe_duplicate;
+	pg_atomic_uint32 processes;	/* that added their rows */
+	uint64		nslots;			/* of the set, after the keys */
+	int			nkeys;
+	struct
+	{
+		AttrNumber	attnum;
+		Oid			hash_proc;
+		Oid			collation;
+	}			keys[FLEXIBLE_ARRAY_MEMBER];
+} KeyWatchShared;
 
 typedef struct KeyWatch
 {
@@ -40,6 +62,8 @@ typedef struct KeyWatch
 	bool		has_pending;
 	uint64		rows;
 	bool		maybe_duplicate;
+	KeyWatchShared *shared;		/* under a parallel scan */
+	int			processes;		/* that scanned, once gathered */
 } KeyWatch;
 
 static KeyWatch *watch = NULL;
@@ -99,6 +123,7 @@ hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows)
 		return false;
 	}
 	w->hashes = uint64_set_create(cxt, expected_rows);
+	w->processes = 1;
 	watch = w;
 	hvcsv_key_watch_on = true;
 	return true;
@@ -139,6 +164,124 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 		w->maybe_duplicate = true;
 	w->pending = hash;
 	w->has_pending = true;
+}
+
+/* Where the shared set starts after the header. */
+static Size
+shared_header_size(int nkeys)
+{
+	return MAXALIGN(offsetof(KeyWatchShared, keys) + sizeof(((KeyWatchShared *) NULL)->keys[0]) * nkeys);
+}
+
+/* The shared memory a parallel scan of foreign_table needs for the watch; 0 if none. */
+Size
+hvcsv_key_watch_shared_size(Oid foreign_table)
+{
+	if (watch == NULL || foreign_table != watch->foreign_table)
+		return 0;
+	return shared_header_size(watch->nkeys) + uint64_set_shared_size(watch->hashes);
+}
+
+/*
+ * Puts the watch, still empty, in a parallel scan's shared memory at dest
+ * (hvcsv_key_watch_shared_size bytes); this process then adds there too.
+ */
+void
+hvcsv_key_watch_share(void *dest)
+{
+	KeyWatch   *w = watch;
+	KeyWatchShared *shared = dest;
+	char	   *slots = (char *) dest + shared_header_size(w->nkeys);
+
+	Assert(w->rows == 0 && !w->has_pending);
+	pg_atomic_init_u64(&shared->rows, 0);
+	pg_atomic_init_u32(&shared->maybe_duplicate, 0);
+	pg_atomic_init_u32(&shared->processes, 0);
+	shared->nslots = w->hashes->nslots;
+	shared->nkeys = w->nkeys;
+	for (int i = 0; i < w->nkeys; i++)
+	{
+		shared->keys[i].attnum = w->attnums[i];
+		shared->keys[i].hash_proc = w->hash_procs[i].fn_oid;
+		shared->keys[i].collation = w->collations[i];
+	}
+	uint64_set_share(w->hashes, slots);
+	w->hashes = uint64_set_attach(w->cxt, slots, shared->nslots);
+	w->shared = shared;
+}
+
+/* A parallel worker joins the watch of its scan of foreign_table. */
+void
+hvcsv_key_watch_attach(Oid foreign_table, void *src)
+{
+	KeyWatchShared *shared = src;
+	MemoryContext cxt;
+	KeyWatch   *w;
+
+	hvcsv_key_watch_stop();
+	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
+	w = MemoryContextAllocZero(cxt, sizeof(KeyWatch));
+	w->cxt = cxt;
+	w->foreign_table = foreign_table;
+	w->nkeys = shared->nkeys;
+	w->attnums = MemoryContextAlloc(cxt, sizeof(AttrNumber) * w->nkeys);
+	w->hash_procs = MemoryContextAlloc(cxt, sizeof(FmgrInfo) * w->nkeys);
+	w->collations = MemoryContextAlloc(cxt, sizeof(Oid) * w->nkeys);
+	for (int i = 0; i < w->nkeys; i++)
+	{
+		w->attnums[i] = shared->keys[i].attnum;
+		fmgr_info_cxt(shared->keys[i].hash_proc, &w->hash_procs[i], cxt);
+		w->collations[i] = shared->keys[i].collation;
+		w->last_attnum = Max(w->last_attnum, w->attnums[i]);
+	}
+	w->hashes = uint64_set_attach(cxt, (char *) src + shared_header_size(w->nkeys),
+								  shared->nslots);
+	w->shared = shared;
+	watch = w;
+	hvcsv_key_watch_on = true;
+}
+
+/* Called by each process of a parallel scan of rel when its part ends. */
+void
+hvcsv_key_watch_scan_done(Relation rel)
+{
+	KeyWatch   *w = watch;
+
+	if (w == NULL || w->shared == NULL || RelationGetRelid(rel) != w->foreign_table)
+		return;
+	if (w->has_pending && uint64_set_add(w->hashes, w->pending))
+		w->maybe_duplicate = true;
+	w->has_pending = false;
+	if (w->maybe_duplicate || w->hashes->overflowed)
+		pg_atomic_write_u32(&w->shared->maybe_duplicate, 1);
+	pg_atomic_fetch_add_u64(&w->shared->rows, w->rows);
+	pg_atomic_fetch_add_u32(&w->shared->processes, 1);
+	w->rows = 0;
+}
+
+/*
+ * In the leader, when its parallel scan is over: takes the totals of every
+ * process, before the shared memory goes.
+ */
+void
+hvcsv_key_watch_gather(Relation rel)
+{
+	KeyWatch   *w = watch;
+
+	if (w == NULL || w->shared == NULL || RelationGetRelid(rel) != w->foreign_table)
+		return;
+	w->rows = pg_atomic_read_u64(&w->shared->rows);
+	w->maybe_duplicate = pg_atomic_read_u32(&w->shared->maybe_duplicate) != 0;
+	w->processes = pg_atomic_read_u32(&w->shared->processes);
+	w->has_pending = false;
+	w->shared = NULL;
+}
+
+/* How many processes read the rows counted (1 unless the scan was parallel). */
+int
+hvcsv_key_watch_processes(void)
+{
+	return watch ? watch->processes : 1;
 }
 
 /*

@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include <sys/statvfs.h>
+
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -44,6 +46,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
+#include "storage/dsm_impl.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -611,18 +614,36 @@ mark_name(List *columns)
 }
 
 /*
+ * Whether a parallel scan of ft has room for the key watch's and the row
+ * filter's sets in its shared memory: a POSIX segment larger than the free
+ * space of /dev/shm (64 MB in a default container) fails the whole scan,
+ * where a serial scan would have worked.
+ */
+static bool
+shared_sets_fit(Oid ft)
+{
+	Size		need = hvcsv_key_watch_shared_size(ft) + hvcsv_row_filter_shared_size(ft);
+	struct statvfs fs;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
+		return true;
+	return statvfs("/dev/shm", &fs) == 0 && (uint64) fs.f_bavail * fs.f_frsize >= 2 * need;
+}
+
+/*
  * Keeps the export rows that the target does not store as they are
  * (changed_rows.c), and fills in kept how the sync statement reads them
  * back: the rows the target stores stop at the scan (row_filter.c), and
- * the planner is told how few the rest are.  Returns false when no filter
- * can be built.  With few rows left, hash and merge joins are turned off
+ * the planner is told how few the rest are.  The export is read by a
+ * parallel scan when parallel_ok (the partitioned reader) and the sets fit
+ * its shared memory.  Returns false when no filter can be built.  With few rows left, hash and merge joins are turned off
  * (*guc_level says until when): the key's index finds them faster than
  * hashing the whole target twice, but the planner, costing each probe as a
  * disk read, would hash.
  */
 static bool
 keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
-				  KeptRows *kept, int *guc_level)
+				  bool parallel_ok, KeptRows *kept, int *guc_level)
 {
 	StringInfoData from;
 	ListCell   *cell;
@@ -632,12 +653,14 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 	if (!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
 		return false;
 	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", name_list(columns, ""),
-												 ft_name), &kept->marked);
+												 ft_name),
+										parallel_ok && shared_sets_fit(ft), &kept->marked);
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
 		 " rows equal stored rows and go no further, " UINT64_FORMAT
-		 " of the rest have a stored key",
-		 RelationGetRelationName(target), dropped, dropped + passed, kept->marked);
+		 " of the rest have a stored key; processes that read the export: %d",
+		 RelationGetRelationName(target), dropped, dropped + passed, kept->marked,
+		 hvcsv_key_watch_processes());
 	if (passed < dropped / 4)
 	{
 		*guc_level = NewGUCNestLevel();
@@ -838,6 +861,8 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 		 */
 		if (watched && !opts->delete_missing)
 			filtered = keep_changed_rows(res->foreign_table, ft_name, target, columns, keys,
+										 opts->reader == HVCSV_READER_PARTITIONED &&
+										 !opts->on_error_skip,
 										 &kept, &guc_level);
 		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
 							 cursor_type, opts->delete_missing, watched,

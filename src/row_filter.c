@@ -20,6 +20,10 @@
  * stored: the refresh's statement then sends new rows straight to its
  * INSERT and stored ones to its UPDATE, one index probe each, not two.
  *
+ * A parallel scan's workers get a copy of both sets in the scan's shared
+ * memory (hvcsv_row_filter_share) and drop rows as the leader does; each
+ * adds its count of dropped rows when its scan ends.
+ *
  * The filter is only built when it gives exactly what the SQL would: the
  * target is a plain table, the columns have the same types on both sides,
  * the caller may read the whole target, and no row level security applies;
@@ -34,6 +38,7 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -53,6 +58,17 @@ typedef struct FilterColumn
 	bool		is_key;
 } FilterColumn;
 
+/* What a parallel scan's workers need of the filter, in shared memory. */
+typedef struct RowFilterShared
+{
+	pg_atomic_uint64 dropped;	/* added by each process when its scan ends */
+	uint64		stored_nslots;
+	uint64		keys_nslots;
+	int			ncolumns;
+	FilterColumn columns[FLEXIBLE_ARRAY_MEMBER];
+	/* then the slots of both sets, each MAXALIGNed */
+} RowFilterShared;
+
 typedef struct RowFilter
 {
 	Oid			foreign_table;
@@ -64,6 +80,7 @@ typedef struct RowFilter
 	StringInfoData buf;			/* one row's serialized values */
 	uint64		current;		/* the fingerprint of the row being read */
 	uint64		dropped;
+	RowFilterShared *shared;	/* under a parallel scan */
 } RowFilter;
 
 static RowFilter *filter = NULL;
@@ -311,6 +328,97 @@ hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot)
 		return false;
 	f->dropped++;
 	return true;
+}
+
+/* Where the stored rows' slots start after the header. */
+static Size
+shared_header_size(int ncolumns)
+{
+	return MAXALIGN(offsetof(RowFilterShared, columns) + sizeof(FilterColumn) * ncolumns);
+}
+
+/* The shared memory a parallel scan of foreign_table needs for the filter; 0 if none. */
+Size
+hvcsv_row_filter_shared_size(Oid foreign_table)
+{
+	RowFilter  *f = filter;
+
+	if (f == NULL || foreign_table != f->foreign_table)
+		return 0;
+	return shared_header_size(f->ncolumns) + MAXALIGN(uint64_set_shared_size(f->stored)) +
+		MAXALIGN(uint64_set_shared_size(f->stored_keys));
+}
+
+/* Copies the filter to a parallel scan's shared memory at dest. */
+void
+hvcsv_row_filter_share(void *dest)
+{
+	RowFilter  *f = filter;
+	RowFilterShared *shared = dest;
+	char	   *slots = (char *) dest + shared_header_size(f->ncolumns);
+
+	pg_atomic_init_u64(&shared->dropped, 0);
+	shared->stored_nslots = f->stored->nslots;
+	shared->keys_nslots = f->stored_keys->nslots;
+	shared->ncolumns = f->ncolumns;
+	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
+	uint64_set_share(f->stored, slots);
+	uint64_set_share(f->stored_keys, slots + MAXALIGN(uint64_set_shared_size(f->stored)));
+	f->shared = shared;
+}
+
+/* A parallel worker takes the filter of its scan of foreign_table. */
+void
+hvcsv_row_filter_attach(Oid foreign_table, void *src)
+{
+	RowFilterShared *shared = src;
+	char	   *slots = (char *) src + shared_header_size(shared->ncolumns);
+	MemoryContext cxt;
+	MemoryContext old;
+	RowFilter  *f;
+
+	hvcsv_row_filter_stop();
+	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	f = palloc0(sizeof(RowFilter));
+	f->cxt = cxt;
+	f->foreign_table = foreign_table;
+	f->ncolumns = shared->ncolumns;
+	f->columns = shared->columns;
+	f->stored = uint64_set_attach(cxt, slots, shared->stored_nslots);
+	f->stored_keys = uint64_set_attach(cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
+									   shared->keys_nslots);
+	initStringInfo(&f->buf);
+	f->shared = shared;
+	MemoryContextSwitchTo(old);
+	filter = f;
+}
+
+/* Called by each process of a parallel scan of rel when its part ends. */
+void
+hvcsv_row_filter_scan_done(Relation rel)
+{
+	RowFilter  *f = filter;
+
+	if (f == NULL || f->shared == NULL || RelationGetRelid(rel) != f->foreign_table)
+		return;
+	pg_atomic_fetch_add_u64(&f->shared->dropped, f->dropped);
+	f->dropped = 0;
+}
+
+/*
+ * In the leader, when its parallel scan is over: takes the total of every
+ * process, before the shared memory goes.
+ */
+void
+hvcsv_row_filter_gather(Relation rel)
+{
+	RowFilter  *f = filter;
+
+	if (f == NULL || f->shared == NULL || RelationGetRelid(rel) != f->foreign_table)
+		return;
+	f->dropped = pg_atomic_read_u64(&f->shared->dropped);
+	f->shared = NULL;
 }
 
 /*

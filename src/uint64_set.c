@@ -6,16 +6,23 @@
  * keeps hashes of keys (key_watch.c) and of stored rows (row_filter.c)
  * here; past the memory limit a set reports overflowed and its owner falls
  * back to exact SQL, so memory stays bounded on any table or export.
+ *
+ * A set can also be a view of slots in dynamic shared memory, shared by
+ * the processes of a parallel scan: it never grows, values are added with
+ * compare-and-swap, and a probe longer than SHARED_MAX_PROBE (the slots
+ * are nearly full) marks the view overflowed instead.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "utils/memutils.h"
 
 #include "hvcsv_fdw.h"
 
 #define UINT64_SET_INITIAL_SLOTS 65536
+#define SHARED_MAX_PROBE 4096
 
 /* Whether a table of nslots slots is allowed. */
 static bool
@@ -82,6 +89,28 @@ grow(Uint64Set *set)
 	return true;
 }
 
+/* Adds value to a shared view; true if it was there already. */
+static bool
+shared_add(Uint64Set *set, uint64 value)
+{
+	uint64		mask = set->nslots - 1;
+	uint64		i = value & mask;
+
+	for (int probe = 0; probe < SHARED_MAX_PROBE; probe++, i = (i + 1) & mask)
+	{
+		pg_atomic_uint64 *slot = (pg_atomic_uint64 *) &set->slots[i];
+		uint64		found = pg_atomic_read_u64(slot);
+
+		/* Another process may fill the empty slot first: then look again. */
+		if (found == 0 && pg_atomic_compare_exchange_u64(slot, &found, value))
+			return false;
+		if (found == value)
+			return true;
+	}
+	set->overflowed = true;
+	return false;
+}
+
 /*
  * Adds value; true if it was there already.  A set that is full (at half
  * load and not allowed to grow) adds nothing more and is marked overflowed.
@@ -92,6 +121,8 @@ uint64_set_add(Uint64Set *set, uint64 value)
 	uint64	   *slot;
 
 	value = stored_form(value);
+	if (set->shared)
+		return shared_add(set, value);
 	slot = find_slot(set, value);
 	if (*slot == value)
 		return true;
@@ -121,4 +152,31 @@ bool
 uint64_set_contains(const Uint64Set *set, uint64 value)
 {
 	return *find_slot(set, stored_form(value)) != 0;
+}
+
+/* The bytes of shared memory a copy of set's slots takes. */
+Size
+uint64_set_shared_size(const Uint64Set *set)
+{
+	return sizeof(uint64) * set->nslots;
+}
+
+/* Copies set's slots to shared memory at dest. */
+void
+uint64_set_share(const Uint64Set *set, void *dest)
+{
+	memcpy(dest, set->slots, uint64_set_shared_size(set));
+}
+
+/* A view, made in cxt, of nslots slots that uint64_set_share() copied to shared memory. */
+Uint64Set *
+uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots)
+{
+	Uint64Set  *set = MemoryContextAllocZero(cxt, sizeof(Uint64Set));
+
+	set->cxt = cxt;
+	set->slots = slots;
+	set->nslots = nslots;
+	set->shared = true;
+	return set;
 }

@@ -197,6 +197,36 @@ is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM item
   UNION ALL (SELECT * FROM items_stream EXCEPT SELECT * FROM items)) d}),
 	'0', 'the target equals the export');
 
+# The partitioned reader reads the export in parallel (min_parallel_table_scan_size
+# 0 makes even this small export worth 2 workers): each process drops the
+# stored rows and watches the keys through the scan's shared memory.
+query(q{CREATE FOREIGN TABLE items_part (id int, name text) SERVER fx
+  OPTIONS (path '/items.csv', target 'items', reader 'partitioned', block_size '64kB');
+ALTER DATABASE postgres SET min_parallel_table_scan_size = 0});
+$version++;
+write_export(70000, 1 => "item 1 v$version", 10 => 'ten', 69000 => 'sixty-nine thousand');
+open(my $fh, '>>', "$www/items.csv") or die $!;
+print $fh "70001,new\n";
+close($fh) or die $!;
+$offset = -s $node->logfile;
+is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+  FROM hvcsv_refresh('items_part')}), 'ok/1/3/69997', 'a parallel read: 3 changed, 1 new');
+my ($processes) = slurp_file($node->logfile, $offset) =~
+  /69997 of 70001 rows equal stored rows and go no further, 3 of the rest have a stored key; processes that read the export: (\d+)/;
+cmp_ok($processes // 0, '>', 1, 'the export was read by more than one process');
+is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_part)
+  UNION ALL (SELECT * FROM items_part EXCEPT SELECT * FROM items)) d}),
+	'0', 'the target equals the export');
+
+# A key in two partitions is seen by the shared watch.
+open($fh, '>>', "$www/items.csv") or die $!;
+print $fh "5,five again\n";
+close($fh) or die $!;
+my ($ok, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT status FROM hvcsv_refresh('items_part')});
+like($stderr, qr/the export has key \(id\)=5 more than once/, 'a key in two partitions is found');
+query(q{ALTER DATABASE postgres RESET min_parallel_table_scan_size});
+
 $node->stop;
 stop_fixture();
 done_testing();
