@@ -613,9 +613,12 @@ SQL
     # than version 2's ETag means the same full pass).  R4p: the same
     # through sync_v2p, whose partitioned reader the refresh reads in
     # parallel (same spool); its peer is R4's.
+    # R4 and R4p take turns going first: a run can be slowed by the writeback
+    # of the one before.
+    r4() { run "$1" H "$2" "$(reset_v1 tgt_hv) $(forget "$3") CHECKPOINT;" "$(refresh "$3")" tgt_hv; }
     for r in $(seq "$RUNS"); do
-        run R4 H "$r" "$(reset_v1 tgt_hv) $(forget sync_v2) CHECKPOINT;" "$(refresh sync_v2)" tgt_hv
-        run R4p H "$r" "$(reset_v1 tgt_hv) $(forget sync_v2p) CHECKPOINT;" "$(refresh sync_v2p)" tgt_hv
+        if [ $((r % 2)) = 1 ]; then r4 R4 "$r" sync_v2; r4 R4p "$r" sync_v2p
+        else r4 R4p "$r" sync_v2p; r4 R4 "$r" sync_v2; fi
         run R4 P "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged "$csv2")" tgt_pg
         run R4 M "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged_merge "$csv2")" tgt_pg
     done
@@ -793,13 +796,13 @@ with open(sys.argv[4], "a") as t:
     target("P6", ratio("R3a") >= 3 and wal6 <= 5 * MB,
            "0 changed, new ETag: %.2fx the ON CONFLICT upsert (target >= 3x), WAL %s "
            "(target <= 5 MB)" % (ratio("R3a"), wal_text(wal6)))
-    # Judged on the partitioned reader, the one for parallel work; the
-    # serial reader's figure is printed with it.
-    wal7, walm = med(sel("R4p", "H"), "wal"), med(m, "wal") if m else 0
-    target("P7", ratio("R4p", "R4") >= 2.5 and wal7 <= walm,
-           "%g%% changed: %.2fx the staging upsert with the partitioned reader (target >= 2.5x; "
-           "projected reader, serial: %.2fx), WAL %s vs MERGE's %s, %+.0f kB (target: no more)"
-           % (PCT, ratio("R4p", "R4"), ratio("R4"), wal_text(wal7), wal_text(walm),
+    # Judged on the default reader; the partitioned reader's (parallel)
+    # figure is printed with it.
+    wal7, walm = med(sel("R4", "H"), "wal"), med(m, "wal") if m else 0
+    target("P7", ratio("R4") >= 2.5 and wal7 <= walm,
+           "%g%% changed: %.2fx the staging upsert (target >= 2.5x; partitioned reader, "
+           "parallel: %.2fx), WAL %s vs MERGE's %s, %+.0f kB (target: no more)"
+           % (PCT, ratio("R4"), ratio("R4p", "R4"), wal_text(wal7), wal_text(walm),
               (wal7 - walm) / 1024))
     t8 = med(sel("R2b", "H"), "secs")
     target("P8", t8 <= 0.05, "unchanged source, one 304: %.0f ms (target <= 50 ms)" % (t8 * 1000))

@@ -20,7 +20,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "storage/dsm.h"
 #include "storage/lock.h"
+#include "storage/shm_toc.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -401,9 +403,12 @@ extern Uint64Set *uint64_set_create(MemoryContext cxt, double expected);
 extern bool uint64_set_add(Uint64Set *set, uint64 value);
 extern bool uint64_set_contains(const Uint64Set *set, uint64 value);
 extern void uint64_set_prefetch(const Uint64Set *set, uint64 value);
+extern void uint64_set_free(Uint64Set *set);
 extern Size uint64_set_shared_size(const Uint64Set *set);
 extern void uint64_set_share(const Uint64Set *set, void *dest);
 extern Uint64Set *uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots);
+extern bool uint64_set_load(Uint64Set *set, const void *slots);
+extern bool uint64_set_shared_fits(Size bytes);
 
 /* in key_watch.c */
 extern bool hvcsv_key_watch_on;
@@ -435,6 +440,7 @@ extern void hvcsv_row_filter_share(void *dest);
 extern void hvcsv_row_filter_attach(Oid foreign_table, void *src);
 extern void hvcsv_row_filter_scan_done(Relation rel);
 extern void hvcsv_row_filter_gather(Relation rel);
+extern PGDLLEXPORT void hvcsv_row_filter_read_main(dsm_segment *seg, shm_toc *toc);
 
 /* in import.c */
 extern List *hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);

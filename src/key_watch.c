@@ -206,6 +206,7 @@ hvcsv_key_watch_share(void *dest)
 		shared->keys[i].collation = w->collations[i];
 	}
 	uint64_set_share(w->hashes, slots);
+	uint64_set_free(w->hashes);
 	w->hashes = uint64_set_attach(w->cxt, slots, shared->nslots);
 	w->shared = shared;
 }

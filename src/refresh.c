@@ -25,8 +25,6 @@
  */
 #include "postgres.h"
 
-#include <sys/statvfs.h>
-
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -46,7 +44,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
-#include "storage/dsm_impl.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -614,23 +611,6 @@ mark_name(List *columns)
 }
 
 /*
- * Whether a parallel scan of ft has room for the key watch's and the row
- * filter's sets in its shared memory: a POSIX segment larger than the free
- * space of /dev/shm (64 MB in a default container) fails the whole scan,
- * where a serial scan would have worked.
- */
-static bool
-shared_sets_fit(Oid ft)
-{
-	Size		need = hvcsv_key_watch_shared_size(ft) + hvcsv_row_filter_shared_size(ft);
-	struct statvfs fs;
-
-	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
-		return true;
-	return statvfs("/dev/shm", &fs) == 0 && (uint64) fs.f_bavail * fs.f_frsize >= 2 * need;
-}
-
-/*
  * Keeps the export rows that the target does not store as they are
  * (changed_rows.c), and fills in kept how the sync statement reads them
  * back: the rows the target stores stop at the scan (row_filter.c), and
@@ -652,9 +632,12 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 
 	if (!hvcsv_row_filter_start(ft, target, columns, keys, stored_rows(target)))
 		return false;
+	/* A parallel scan carries the key watch's and row filter's sets. */
+	parallel_ok = parallel_ok &&
+		uint64_set_shared_fits(hvcsv_key_watch_shared_size(ft) + hvcsv_row_filter_shared_size(ft));
 	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", name_list(columns, ""),
 												 ft_name),
-										parallel_ok && shared_sets_fit(ft), &kept->marked);
+										parallel_ok, &kept->marked);
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
 		 " rows equal stored rows and go no further, " UINT64_FORMAT

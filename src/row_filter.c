@@ -33,12 +33,16 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "optimizer/paths.h"
 #include "port/atomics.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -58,10 +62,18 @@ typedef struct FilterColumn
 	bool		is_key;
 } FilterColumn;
 
-/* What a parallel scan's workers need of the filter, in shared memory. */
+/*
+ * What the workers of a parallel scan of the export, or of a parallel read
+ * of the target, share of the filter, in shared memory.
+ */
 typedef struct RowFilterShared
 {
 	pg_atomic_uint64 dropped;	/* added by each process when its scan ends */
+	/* for a parallel read of the target */
+	Oid			target;
+	pg_atomic_uint32 overflowed;	/* a set filled up */
+	pg_atomic_uint32 readers;	/* processes that took part */
+	Size		pscan_offset;	/* of the ParallelTableScanDesc */
 	uint64		stored_nslots;
 	uint64		keys_nslots;
 	int			ncolumns;
@@ -87,6 +99,9 @@ static RowFilter *filter = NULL;
 
 /* Target rows read before their fingerprints are added. */
 #define READ_BATCH 16
+
+/* The shm_toc key of a parallel read of the target. */
+#define TARGET_READ_KEY 1
 
 /* Appends one value, length first, so that no two rows serialize alike. */
 static void
@@ -178,12 +193,10 @@ row_hash(RowFilter *f, TupleTableSlot *slot, RowSide side, bool key_only)
 	return DatumGetUInt64(hash_any_extended((unsigned char *) f->buf.data, f->buf.len, 0));
 }
 
-/* Reads every row of target into the sets; false if one outgrew its memory. */
+/* Adds the rows scan returns to the sets; false if one outgrew its memory. */
 static bool
-read_target(RowFilter *f, Relation target)
+add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 {
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	TableScanDesc scan = table_beginscan(target, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(target, NULL);
 	AttrNumber	last = 0;
 	uint64		rows[READ_BATCH];
@@ -223,9 +236,137 @@ read_target(RowFilter *f, Relation target)
 			break;
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	return !f->stored->overflowed && !f->stored_keys->overflowed;
+}
+
+/* Reads every row of target into the sets; false if one outgrew its memory. */
+static bool
+read_target(RowFilter *f, Relation target)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(target, snapshot, 0, NULL);
+	bool		fits = add_rows(f, scan, target);
+
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	return !f->stored->overflowed && !f->stored_keys->overflowed;
+	return fits;
+}
+
+/* Where the stored rows' slots start after the shared header. */
+static Size
+shared_header_size(int ncolumns)
+{
+	return MAXALIGN(offsetof(RowFilterShared, columns) + sizeof(FilterColumn) * ncolumns);
+}
+
+/* The shared memory both sets take, after the header. */
+static Size
+shared_sets_size(const Uint64Set *stored, const Uint64Set *stored_keys)
+{
+	return MAXALIGN(uint64_set_shared_size(stored)) + MAXALIGN(uint64_set_shared_size(stored_keys));
+}
+
+/* A filter whose sets are views of the shared ones, made in the current context. */
+static RowFilter *
+shared_filter(RowFilterShared *shared)
+{
+	char	   *slots = (char *) shared + shared_header_size(shared->ncolumns);
+	RowFilter  *f = palloc0(sizeof(RowFilter));
+
+	f->cxt = CurrentMemoryContext;
+	f->ncolumns = shared->ncolumns;
+	f->columns = shared->columns;
+	f->stored = uint64_set_attach(f->cxt, slots, shared->stored_nslots);
+	f->stored_keys = uint64_set_attach(f->cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
+									   shared->keys_nslots);
+	initStringInfo(&f->buf);
+	f->shared = shared;
+	return f;
+}
+
+/* One process's part of a parallel read of the target, into the shared sets. */
+static void
+read_target_part(RowFilterShared *shared, Relation target)
+{
+	RowFilter  *f = shared_filter(shared);
+	TableScanDesc scan;
+
+	pg_atomic_fetch_add_u32(&shared->readers, 1);
+	scan = table_beginscan_parallel(target,
+									(ParallelTableScanDesc) ((char *) shared + shared->pscan_offset));
+	if (!add_rows(f, scan, target))
+		pg_atomic_write_u32(&shared->overflowed, 1);
+	table_endscan(scan);
+}
+
+/* The entry point of a worker of read_target_parallel(). */
+void
+hvcsv_row_filter_read_main(dsm_segment *seg, shm_toc *toc)
+{
+	RowFilterShared *shared = shm_toc_lookup(toc, TARGET_READ_KEY, false);
+	Relation	target = table_open(shared->target, AccessShareLock);
+
+	read_target_part(shared, target);
+	table_close(target, AccessShareLock);
+}
+
+/*
+ * Reads target into the sets with parallel workers when it is large enough
+ * (min_parallel_table_scan_size) and max_parallel_maintenance_workers allows
+ * them: the processes add to sets in shared memory, sized as f's, which are
+ * then copied to f.  False if it did not, or the sets outgrew their size:
+ * the caller then reads alone.
+ */
+static bool
+read_target_parallel(RowFilter *f, Relation target)
+{
+	Size		sets = shared_sets_size(f->stored, f->stored_keys);
+	Size		header = shared_header_size(f->ncolumns);
+	Snapshot	snapshot;
+	ParallelContext *pcxt;
+	RowFilterShared *shared;
+	Size		size;
+	bool		loaded;
+
+	if (max_parallel_maintenance_workers <= 0 ||
+		RelationGetNumberOfBlocks(target) < (BlockNumber) min_parallel_table_scan_size ||
+		!uint64_set_shared_fits(sets))
+		return false;
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	EnterParallelMode();
+	pcxt = CreateParallelContext("hvcsv_fdw", "hvcsv_row_filter_read_main",
+								 max_parallel_maintenance_workers);
+	size = header + sets + table_parallelscan_estimate(target, snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, size);
+	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	InitializeParallelDSM(pcxt);
+	shared = shm_toc_allocate(pcxt->toc, size);
+	memset(shared, 0, header + sets);
+	shared->target = RelationGetRelid(target);
+	pg_atomic_init_u32(&shared->overflowed, 0);
+	pg_atomic_init_u32(&shared->readers, 0);
+	shared->stored_nslots = f->stored->nslots;
+	shared->keys_nslots = f->stored_keys->nslots;
+	shared->ncolumns = f->ncolumns;
+	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
+	shared->pscan_offset = header + sets;
+	table_parallelscan_initialize(target, (ParallelTableScanDesc) ((char *) shared + shared->pscan_offset),
+								  snapshot);
+	shm_toc_insert(pcxt->toc, TARGET_READ_KEY, shared);
+	LaunchParallelWorkers(pcxt);
+	read_target_part(shared, target);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	loaded = pg_atomic_read_u32(&shared->overflowed) == 0 &&
+		uint64_set_load(f->stored, (char *) shared + header) &&
+		uint64_set_load(f->stored_keys,
+						(char *) shared + header + MAXALIGN(uint64_set_shared_size(f->stored)));
+	elog(DEBUG1, "row filter: %u processes read \"%s\"%s", pg_atomic_read_u32(&shared->readers),
+		 RelationGetRelationName(target), loaded ? "" : ", too many rows for the sets' size");
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	UnregisterSnapshot(snapshot);
+	return loaded;
 }
 
 /*
@@ -280,7 +421,8 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	f->stored = uint64_set_create(cxt, expected_rows);
 	f->stored_keys = uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
-	if (i < list_length(columns) || !read_target(f, target))
+	if (i < list_length(columns) ||
+		!(read_target_parallel(f, target) || read_target(f, target)))
 	{
 		MemoryContextDelete(cxt);
 		return false;
@@ -330,13 +472,6 @@ hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot)
 	return true;
 }
 
-/* Where the stored rows' slots start after the header. */
-static Size
-shared_header_size(int ncolumns)
-{
-	return MAXALIGN(offsetof(RowFilterShared, columns) + sizeof(FilterColumn) * ncolumns);
-}
-
 /* The shared memory a parallel scan of foreign_table needs for the filter; 0 if none. */
 Size
 hvcsv_row_filter_shared_size(Oid foreign_table)
@@ -345,8 +480,7 @@ hvcsv_row_filter_shared_size(Oid foreign_table)
 
 	if (f == NULL || foreign_table != f->foreign_table)
 		return 0;
-	return shared_header_size(f->ncolumns) + MAXALIGN(uint64_set_shared_size(f->stored)) +
-		MAXALIGN(uint64_set_shared_size(f->stored_keys));
+	return shared_header_size(f->ncolumns) + shared_sets_size(f->stored, f->stored_keys);
 }
 
 /* Copies the filter to a parallel scan's shared memory at dest. */
@@ -371,27 +505,15 @@ hvcsv_row_filter_share(void *dest)
 void
 hvcsv_row_filter_attach(Oid foreign_table, void *src)
 {
-	RowFilterShared *shared = src;
-	char	   *slots = (char *) src + shared_header_size(shared->ncolumns);
 	MemoryContext cxt;
 	MemoryContext old;
-	RowFilter  *f;
 
 	hvcsv_row_filter_stop();
 	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	f = palloc0(sizeof(RowFilter));
-	f->cxt = cxt;
-	f->foreign_table = foreign_table;
-	f->ncolumns = shared->ncolumns;
-	f->columns = shared->columns;
-	f->stored = uint64_set_attach(cxt, slots, shared->stored_nslots);
-	f->stored_keys = uint64_set_attach(cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
-									   shared->keys_nslots);
-	initStringInfo(&f->buf);
-	f->shared = shared;
+	filter = shared_filter(src);
+	filter->foreign_table = foreign_table;
 	MemoryContextSwitchTo(old);
-	filter = f;
 }
 
 /* Called by each process of a parallel scan of rel when its part ends. */

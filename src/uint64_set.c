@@ -15,8 +15,11 @@
  */
 #include "postgres.h"
 
+#include <sys/statvfs.h>
+
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "storage/dsm_impl.h"
 #include "utils/memutils.h"
 
 #include "hvcsv_fdw.h"
@@ -154,6 +157,15 @@ uint64_set_contains(const Uint64Set *set, uint64 value)
 	return *find_slot(set, stored_form(value)) != 0;
 }
 
+/* Frees a set that is not a view. */
+void
+uint64_set_free(Uint64Set *set)
+{
+	Assert(!set->shared);
+	pfree(set->slots);
+	pfree(set);
+}
+
 /* The bytes of shared memory a copy of set's slots takes. */
 Size
 uint64_set_shared_size(const Uint64Set *set)
@@ -179,4 +191,38 @@ uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots)
 	set->nslots = nslots;
 	set->shared = true;
 	return set;
+}
+
+/*
+ * Fills set, empty, from nslots slots (as many as it has) filled in shared
+ * memory; false, and nothing copied, if they are at half load or more.
+ */
+bool
+uint64_set_load(Uint64Set *set, const void *slots)
+{
+	const uint64 *src = slots;
+	uint64		used = 0;
+
+	for (uint64 i = 0; i < set->nslots; i++)
+		used += src[i] != 0;
+	if (used * 2 >= set->nslots)
+		return false;
+	memcpy(set->slots, src, sizeof(uint64) * set->nslots);
+	set->used = used;
+	return true;
+}
+
+/*
+ * Whether bytes more of dynamic shared memory are likely to be had: a POSIX
+ * segment larger than the free space of /dev/shm (64 MB in a default
+ * container) fails the operation that asked for it.
+ */
+bool
+uint64_set_shared_fits(Size bytes)
+{
+	struct statvfs fs;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
+		return true;
+	return statvfs("/dev/shm", &fs) == 0 && (uint64) fs.f_bavail * fs.f_frsize >= 2 * bytes;
 }

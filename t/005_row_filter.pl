@@ -199,7 +199,8 @@ is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM item
 
 # The partitioned reader reads the export in parallel (min_parallel_table_scan_size
 # 0 makes even this small export worth 2 workers): each process drops the
-# stored rows and watches the keys through the scan's shared memory.
+# stored rows and watches the keys through the scan's shared memory.  The
+# row filter reads the target in parallel too.
 query(q{CREATE FOREIGN TABLE items_part (id int, name text) SERVER fx
   OPTIONS (path '/items.csv', target 'items', reader 'partitioned', block_size '64kB');
 ALTER DATABASE postgres SET min_parallel_table_scan_size = 0});
@@ -214,6 +215,9 @@ is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unch
 my ($processes) = slurp_file($node->logfile, $offset) =~
   /69997 of 70001 rows equal stored rows and go no further, 3 of the rest have a stored key; processes that read the export: (\d+)/;
 cmp_ok($processes // 0, '>', 1, 'the export was read by more than one process');
+# The setting makes the target worth parallel workers too.
+my ($readers) = slurp_file($node->logfile, $offset) =~ /row filter: (\d+) processes read "items"/;
+cmp_ok($readers // 0, '>', 1, 'the target was read by more than one process');
 is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_part)
   UNION ALL (SELECT * FROM items_part EXCEPT SELECT * FROM items)) d}),
 	'0', 'the target equals the export');
