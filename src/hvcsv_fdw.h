@@ -408,6 +408,7 @@ extern Size uint64_set_shared_size(const Uint64Set *set);
 extern void uint64_set_share(const Uint64Set *set, void *dest);
 extern Uint64Set *uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots);
 extern bool uint64_set_load(Uint64Set *set, const void *slots);
+extern void uint64_set_reset(Uint64Set *set);
 extern bool uint64_set_shared_fits(Size bytes);
 
 /* in key_watch.c */

@@ -140,7 +140,7 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 	if (w == NULL || RelationGetRelid(rel) != w->foreign_table)
 		return;
 	w->rows++;
-	if (w->hashes->overflowed)
+	if (w->hashes == NULL || w->hashes->overflowed)
 		return;
 	slot_getsomeattrs(slot, w->last_attnum);
 	for (i = 0; i < w->nkeys; i++)
@@ -276,6 +276,8 @@ hvcsv_key_watch_gather(Relation rel)
 	w->processes = pg_atomic_read_u32(&w->shared->processes);
 	w->has_pending = false;
 	w->shared = NULL;
+	/* Its slots go with the shared memory. */
+	w->hashes = NULL;
 }
 
 /* How many processes read the rows counted (1 unless the scan was parallel). */
@@ -296,7 +298,8 @@ hvcsv_key_watch_finish(bool *maybe_duplicate)
 
 	if (watch && watch->has_pending && uint64_set_add(watch->hashes, watch->pending))
 		watch->maybe_duplicate = true;
-	*maybe_duplicate = watch ? watch->maybe_duplicate || watch->hashes->overflowed : true;
+	*maybe_duplicate = watch ? watch->maybe_duplicate ||
+		(watch->hashes && watch->hashes->overflowed) : true;
 	hvcsv_key_watch_stop();
 	return rows;
 }

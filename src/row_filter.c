@@ -361,6 +361,9 @@ read_target_parallel(RowFilter *f, Relation target)
 		uint64_set_load(f->stored, (char *) shared + header) &&
 		uint64_set_load(f->stored_keys,
 						(char *) shared + header + MAXALIGN(uint64_set_shared_size(f->stored)));
+	/* The serial read that follows must not mix in rows of this snapshot. */
+	if (!loaded)
+		uint64_set_reset(f->stored);
 	elog(DEBUG1, "row filter: %u processes read \"%s\"%s", pg_atomic_read_u32(&shared->readers),
 		 RelationGetRelationName(target), loaded ? "" : ", too many rows for the sets' size");
 	DestroyParallelContext(pcxt);
@@ -421,13 +424,14 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	f->stored = uint64_set_create(cxt, expected_rows);
 	f->stored_keys = uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
+	/* Set first, so that an error while reading frees it too. */
+	filter = f;
 	if (i < list_length(columns) ||
 		!(read_target_parallel(f, target) || read_target(f, target)))
 	{
-		MemoryContextDelete(cxt);
+		hvcsv_row_filter_stop();
 		return false;
 	}
-	filter = f;
 	return true;
 }
 

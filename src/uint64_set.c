@@ -9,8 +9,8 @@
  *
  * A set can also be a view of slots in dynamic shared memory, shared by
  * the processes of a parallel scan: it never grows, values are added with
- * compare-and-swap, and a probe longer than SHARED_MAX_PROBE (the slots
- * are nearly full) marks the view overflowed instead.
+ * compare-and-swap, and a probe longer than SHARED_MAX_PROBE (never at
+ * half load; the slots are nearly full) marks the view overflowed instead.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -25,7 +25,7 @@
 #include "hvcsv_fdw.h"
 
 #define UINT64_SET_INITIAL_SLOTS 65536
-#define SHARED_MAX_PROBE 4096
+#define SHARED_MAX_PROBE 256
 
 /* Whether a table of nslots slots is allowed. */
 static bool
@@ -99,6 +99,10 @@ shared_add(Uint64Set *set, uint64 value)
 	uint64		mask = set->nslots - 1;
 	uint64		i = value & mask;
 
+#ifndef PG_HAVE_ATOMIC_U64_SIMULATION
+	StaticAssertStmt(sizeof(pg_atomic_uint64) == sizeof(uint64),
+					 "shared slots are read as pg_atomic_uint64");
+#endif
 	for (int probe = 0; probe < SHARED_MAX_PROBE; probe++, i = (i + 1) & mask)
 	{
 		pg_atomic_uint64 *slot = (pg_atomic_uint64 *) &set->slots[i];
@@ -212,16 +216,34 @@ uint64_set_load(Uint64Set *set, const void *slots)
 	return true;
 }
 
+/* Empties set. */
+void
+uint64_set_reset(Uint64Set *set)
+{
+	Assert(!set->shared);
+	memset(set->slots, 0, sizeof(uint64) * set->nslots);
+	set->used = 0;
+	set->overflowed = false;
+}
+
 /*
  * Whether bytes more of dynamic shared memory are likely to be had: a POSIX
  * segment larger than the free space of /dev/shm (64 MB in a default
- * container) fails the operation that asked for it.
+ * container) fails the operation that asked for it, and so does one past
+ * MaxAllocSize when no segment is left (the memory then comes from palloc).
+ * Shared sets need native 64-bit atomics.
  */
 bool
 uint64_set_shared_fits(Size bytes)
 {
 	struct statvfs fs;
 
+#ifdef PG_HAVE_ATOMIC_U64_SIMULATION
+	/* There a pg_atomic_uint64 is more than a slot. */
+	return false;
+#endif
+	if (bytes >= MaxAllocSize)
+		return false;
 	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
 		return true;
 	return statvfs("/dev/shm", &fs) == 0 && (uint64) fs.f_bavail * fs.f_frsize >= 2 * bytes;

@@ -231,6 +231,20 @@ my ($ok, $stdout, $stderr) = $node->psql('postgres',
 like($stderr, qr/the export has key \(id\)=5 more than once/, 'a key in two partitions is found');
 query(q{ALTER DATABASE postgres RESET min_parallel_table_scan_size});
 
+# force_parallel_mode would put the scan alone in a worker, where no filter
+# or watch is: the refresh reads serially then.
+query(q{ALTER DATABASE postgres SET force_parallel_mode = on});
+$version++;
+write_export(70000, 1 => "item 1 v$version", 10 => 'ten');
+$offset = -s $node->logfile;
+is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+  FROM hvcsv_refresh('items_part')}), 'ok/0/2/69998', 'force_parallel_mode: 1 and 69000 changed');
+like(
+	slurp_file($node->logfile, $offset),
+	qr/69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key; processes that read the export: 1/,
+	'force_parallel_mode: the filter is used, in one process');
+query(q{ALTER DATABASE postgres RESET force_parallel_mode});
+
 $node->stop;
 stop_fixture();
 done_testing();
