@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "compat.h"
 #include "hvcsv_fdw.h"
 
 PG_FUNCTION_INFO_V1(hvcsv_changed_rows);
@@ -105,7 +106,7 @@ hvcsv_read_export_into(const char *select_sql, DestReceiver *dest, bool parallel
 		(void) set_config_option("parallel_setup_cost", "0", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		/* Only a parallel-aware scan carries the filter and the watch to workers. */
-		(void) set_config_option("force_parallel_mode", "off", PGC_USERSET, PGC_S_SESSION,
+		(void) set_config_option(HVCSV_FORCE_PARALLEL_GUC, "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 	plan = SPI_prepare_cursor(select_sql, 0, NULL, parallel ? CURSOR_OPT_PARALLEL_OK : 0);

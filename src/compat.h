@@ -22,6 +22,13 @@
 #error "hvcsv_fdw needs PostgreSQL 15 or later"
 #endif
 
+/* The setting that runs any parallel-safe plan in a worker; PostgreSQL 16 renamed it. */
+#if PG_VERSION_NUM >= 160000
+#define HVCSV_FORCE_PARALLEL_GUC "debug_parallel_query"
+#else
+#define HVCSV_FORCE_PARALLEL_GUC "force_parallel_mode"
+#endif
+
 /* PostgreSQL 16 declares the module initializer in fmgr.h. */
 #if PG_VERSION_NUM < 160000
 extern PGDLLEXPORT void _PG_init(void);

@@ -616,10 +616,10 @@ mark_name(List *columns)
  * back: the rows the target stores stop at the scan (row_filter.c), and
  * the planner is told how few the rest are.  The export is read by a
  * parallel scan when parallel_ok (the partitioned reader) and the sets fit
- * its shared memory.  Returns false when no filter can be built.  With few rows left, hash and merge joins are turned off
- * (*guc_level says until when): the key's index finds them faster than
- * hashing the whole target twice, but the planner, costing each probe as a
- * disk read, would hash.
+ * its shared memory.  Returns false when no filter can be built.  With few
+ * rows left, hash and merge joins are turned off (*guc_level says until
+ * when): the key's index finds them faster than hashing the whole target
+ * twice, but the planner, costing each probe as a disk read, would hash.
  */
 static bool
 keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, List *keys,
