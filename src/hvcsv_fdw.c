@@ -117,6 +117,25 @@ parallel_divisor(int workers)
 	return divisor;
 }
 
+/* The foreign table a refresh reads whole, or InvalidOid. */
+Oid			hvcsv_whole_read_table = InvalidOid;
+
+/*
+ * The options a scan of foreigntableid is planned with.  A refresh reads
+ * all of a spooled export, so the projected reader's spool is cut into
+ * partitions too, which a parallel scan may share (its row index is built
+ * while any spool downloads).
+ */
+static HvcsvOptions *
+planned_options(Oid foreigntableid, Oid userid)
+{
+	HvcsvOptions *opts = hvcsv_get_options(foreigntableid, userid);
+
+	if (foreigntableid == hvcsv_whole_read_table && opts->reader == HVCSV_READER_PROJECTED)
+		opts->reader = HVCSV_READER_PARTITIONED;
+	return opts;
+}
+
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
 static void
 hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -126,7 +145,7 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	int64		size;
 	int			tuple_width;
 
-	ps->opts = hvcsv_get_options(foreigntableid, userid);
+	ps->opts = planned_options(foreigntableid, userid);
 	ps->needed_atts = needed_attributes(root, baserel, foreigntableid);
 
 	/* Without a spool yet, plan for a modest file (as file_fdw does). */
@@ -424,7 +443,7 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 {
 	Oid			userid = OidIsValid(rel->userid) ? rel->userid : GetUserId();
 
-	HvcsvOptions *opts = hvcsv_get_options(rte->relid, userid);
+	HvcsvOptions *opts = planned_options(rte->relid, userid);
 
 	/* on_error 'skip' converts rows in subtransactions, which workers cannot. */
 	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip;

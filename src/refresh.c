@@ -615,7 +615,7 @@ mark_name(List *columns)
  * (changed_rows.c), and fills in kept how the sync statement reads them
  * back: the rows the target stores stop at the scan (row_filter.c), and
  * the planner is told how few the rest are.  The export is read by a
- * parallel scan when parallel_ok (the partitioned reader) and the sets fit
+ * parallel scan when parallel_ok (a spooled export) and the sets fit
  * its shared memory.  Returns false when no filter can be built.  With few
  * rows left, hash and merge joins are turned off (*guc_level says until
  * when): the key's index finds them faster than hashing the whole target
@@ -635,9 +635,12 @@ keep_changed_rows(Oid ft, const char *ft_name, Relation target, List *columns, L
 	/* A parallel scan carries the key watch's and row filter's sets. */
 	parallel_ok = parallel_ok &&
 		uint64_set_shared_fits(hvcsv_key_watch_shared_size(ft) + hvcsv_row_filter_shared_size(ft));
+	if (parallel_ok)
+		hvcsv_whole_read_table = ft;
 	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", name_list(columns, ""),
 												 ft_name),
 										parallel_ok, &kept->marked);
+	hvcsv_whole_read_table = InvalidOid;
 	dropped = hvcsv_row_filter_stop();
 	elog(DEBUG1, "refresh of \"%s\": " UINT64_FORMAT " of " UINT64_FORMAT
 		 " rows equal stored rows and go no further, " UINT64_FORMAT
@@ -840,11 +843,12 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 			hvcsv_key_watch_start(res->foreign_table, keys, stored_rows(target));
 		/*
 		 * The row filter needs the watch to count the rows; deleting
-		 * needs every key of the export, so not then.
+		 * needs every key of the export, so not then.  A spooled export
+		 * may be read in parallel.
 		 */
 		if (watched && !opts->delete_missing)
 			filtered = keep_changed_rows(res->foreign_table, ft_name, target, columns, keys,
-										 opts->reader == HVCSV_READER_PARTITIONED &&
+										 opts->reader != HVCSV_READER_STREAMING &&
 										 !opts->on_error_skip,
 										 &kept, &guc_level);
 		sql = sync_statement(ft_name, res->target, columns, keys, opts->cursor_column,
@@ -1014,6 +1018,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		hvcsv_key_watch_stop();
 		hvcsv_row_filter_stop();
 		hvcsv_changed_rows_forget();
+		hvcsv_whole_read_table = InvalidOid;
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();

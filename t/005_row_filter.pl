@@ -200,7 +200,8 @@ is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM item
 # The partitioned reader reads the export in parallel (min_parallel_table_scan_size
 # 0 makes even this small export worth 2 workers): each process drops the
 # stored rows and watches the keys through the scan's shared memory.  The
-# row filter reads the target in parallel too.
+# row filter reads the target in parallel too, and the export of a table
+# with the projected reader.
 query(q{CREATE FOREIGN TABLE items_part (id int, name text) SERVER fx
   OPTIONS (path '/items.csv', target 'items', reader 'partitioned', block_size '64kB');
 ALTER DATABASE postgres SET min_parallel_table_scan_size = 0});
@@ -221,6 +222,17 @@ cmp_ok($readers // 0, '>', 1, 'the target was read by more than one process');
 is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_part)
   UNION ALL (SELECT * FROM items_part EXCEPT SELECT * FROM items)) d}),
 	'0', 'the target equals the export');
+
+# The projected reader's export is spooled too: the refresh reads it in
+# parallel as well, cut at the table's block_size.
+query(q{ALTER FOREIGN TABLE items_src OPTIONS (ADD block_size '64kB')});
+$offset = -s $node->logfile;
+is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+  FROM hvcsv_refresh('items_src')}), 'ok/0/0/70001', 'the projected reader: nothing changed');
+($processes) = slurp_file($node->logfile, $offset) =~
+  /70001 of 70001 rows equal stored rows and go no further, 0 of the rest have a stored key; processes that read the export: (\d+)/;
+cmp_ok($processes // 0, '>', 1, 'its export was read by more than one process too');
+query(q{ALTER FOREIGN TABLE items_src OPTIONS (DROP block_size)});
 
 # A key in two partitions is seen by the shared watch.
 open($fh, '>>', "$www/items.csv") or die $!;
