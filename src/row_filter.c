@@ -57,6 +57,7 @@ typedef struct FilterColumn
 {
 	AttrNumber	source_attnum;	/* in the foreign table */
 	AttrNumber	target_attnum;
+	AttrNumber	synced_attnum;	/* in the list of synced columns */
 	int16		typlen;
 	bool		typbyval;
 	bool		is_key;
@@ -77,6 +78,7 @@ typedef struct RowFilterShared
 	uint64		stored_nslots;
 	uint64		keys_nslots;
 	int			ncolumns;
+	int			nkeys;
 	FilterColumn columns[FLEXIBLE_ARRAY_MEMBER];
 	/* then the slots of both sets, each MAXALIGNed */
 } RowFilterShared;
@@ -85,6 +87,7 @@ typedef struct RowFilter
 {
 	Oid			foreign_table;
 	int			ncolumns;
+	int			nkeys;			/* the key columns come first */
 	FilterColumn *columns;
 	MemoryContext cxt;
 	Uint64Set  *stored;			/* fingerprints of the target's rows */
@@ -147,9 +150,13 @@ append_value(StringInfo buf, const FilterColumn *col, Datum value, bool isnull)
 	else if (col->typlen == -1)
 	{
 		/* Stored values may be compressed, toasted or short-headed. */
-		flat = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
-		data = VARDATA_ANY(flat);
-		len = VARSIZE_ANY_EXHDR(flat);
+		struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+		/* Tested here: the call that would test it costs more on every value. */
+		if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
+			v = flat = pg_detoast_datum_packed(v);
+		data = VARDATA_ANY(v);
+		len = VARSIZE_ANY_EXHDR(v);
 	}
 	else
 	{
@@ -175,22 +182,40 @@ typedef enum RowSide
 	SYNCED_ROW					/* the synced columns alone, in their order */
 } RowSide;
 
-/* The hash of a row's synced columns, or of its key columns alone. */
-static uint64
-row_hash(RowFilter *f, TupleTableSlot *slot, RowSide side, bool key_only)
+/* Appends the serialized values of columns [from, to) to f->buf. */
+static void
+append_columns(RowFilter *f, TupleTableSlot *slot, RowSide side, int from, int to)
 {
-	resetStringInfo(&f->buf);
-	for (int i = 0; i < f->ncolumns; i++)
+	for (int i = from; i < to; i++)
 	{
 		const FilterColumn *col = &f->columns[i];
 		int			att = (side == TARGET_ROW ? col->target_attnum :
-						   side == EXPORT_ROW ? col->source_attnum : i + 1) - 1;
+						   side == EXPORT_ROW ? col->source_attnum : col->synced_attnum) - 1;
 
-		if (key_only && !col->is_key)
-			continue;
 		append_value(&f->buf, col, slot->tts_values[att], slot->tts_isnull[att]);
 	}
-	return DatumGetUInt64(hash_any_extended((unsigned char *) f->buf.data, f->buf.len, 0));
+}
+
+static uint64
+buf_hash(const StringInfo buf)
+{
+	return DatumGetUInt64(hash_any_extended((unsigned char *) buf->data, buf->len, 0));
+}
+
+/*
+ * The hash of a row's synced columns; with key_hash, also that of its key
+ * columns alone.  The key columns are serialized first, so one pass gives
+ * both.
+ */
+static uint64
+row_hash(RowFilter *f, TupleTableSlot *slot, RowSide side, uint64 *key_hash)
+{
+	resetStringInfo(&f->buf);
+	append_columns(f, slot, side, 0, f->nkeys);
+	if (key_hash)
+		*key_hash = buf_hash(&f->buf);
+	append_columns(f, slot, side, f->nkeys, f->ncolumns);
+	return buf_hash(&f->buf);
 }
 
 /* Adds the rows scan returns to the sets; false if one outgrew its memory. */
@@ -213,9 +238,8 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 		if (more)
 		{
 			slot_getsomeattrs(slot, last);
-			rows[n] = row_hash(f, slot, TARGET_ROW, false);
+			rows[n] = row_hash(f, slot, TARGET_ROW, &keys[n]);
 			uint64_set_prefetch(f->stored, rows[n]);
-			keys[n] = row_hash(f, slot, TARGET_ROW, true);
 			uint64_set_prefetch(f->stored_keys, keys[n]);
 			n++;
 		}
@@ -275,6 +299,7 @@ shared_filter(RowFilterShared *shared)
 
 	f->cxt = CurrentMemoryContext;
 	f->ncolumns = shared->ncolumns;
+	f->nkeys = shared->nkeys;
 	f->columns = shared->columns;
 	f->stored = uint64_set_attach(f->cxt, slots, shared->stored_nslots);
 	f->stored_keys = uint64_set_attach(f->cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
@@ -348,6 +373,7 @@ read_target_parallel(RowFilter *f, Relation target)
 	shared->stored_nslots = f->stored->nslots;
 	shared->keys_nslots = f->stored_keys->nslots;
 	shared->ncolumns = f->ncolumns;
+	shared->nkeys = f->nkeys;
 	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
 	shared->pscan_offset = header + sets;
 	table_parallelscan_initialize(target, (ParallelTableScanDesc) ((char *) shared + shared->pscan_offset),
@@ -405,18 +431,28 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	foreach(cell, columns)
 	{
 		const char *name = lfirst(cell);
-		FilterColumn *col = &f->columns[i];
+		FilterColumn col;
 		Oid			source_type = get_atttype(foreign_table, get_attnum(foreign_table, name));
 
-		col->source_attnum = get_attnum(foreign_table, name);
-		col->target_attnum = get_attnum(RelationGetRelid(target), name);
-		if (source_type != get_atttype(RelationGetRelid(target), col->target_attnum))
+		col.source_attnum = get_attnum(foreign_table, name);
+		col.target_attnum = get_attnum(RelationGetRelid(target), name);
+		col.synced_attnum = foreach_current_index(cell) + 1;
+		if (source_type != get_atttype(RelationGetRelid(target), col.target_attnum))
 			break;
-		get_typlenbyval(source_type, &col->typlen, &col->typbyval);
-		col->is_key = false;
+		get_typlenbyval(source_type, &col.typlen, &col.typbyval);
+		col.is_key = false;
 		foreach(key_cell, keys)
 			if (strcmp(lfirst(key_cell), name) == 0)
-				col->is_key = true;
+				col.is_key = true;
+		/* Key columns first, in their order: see row_hash(). */
+		if (col.is_key)
+		{
+			memmove(&f->columns[f->nkeys + 1], &f->columns[f->nkeys],
+					sizeof(FilterColumn) * (i - f->nkeys));
+			f->columns[f->nkeys++] = col;
+		}
+		else
+			f->columns[i] = col;
 		i++;
 	}
 	f->ncolumns = i;
@@ -450,7 +486,7 @@ hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot)
 		return;
 	slot_getallattrs(slot);
 	old = MemoryContextSwitchTo(f->cxt);
-	f->current = row_hash(f, slot, EXPORT_ROW, false);
+	f->current = row_hash(f, slot, EXPORT_ROW, NULL);
 	MemoryContextSwitchTo(old);
 	uint64_set_prefetch(f->stored, f->current);
 }
@@ -499,6 +535,7 @@ hvcsv_row_filter_share(void *dest)
 	shared->stored_nslots = f->stored->nslots;
 	shared->keys_nslots = f->stored_keys->nslots;
 	shared->ncolumns = f->ncolumns;
+	shared->nkeys = f->nkeys;
 	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
 	uint64_set_share(f->stored, slots);
 	uint64_set_share(f->stored_keys, slots + MAXALIGN(uint64_set_shared_size(f->stored)));
@@ -563,7 +600,9 @@ hvcsv_row_filter_key_stored(TupleTableSlot *slot)
 		return true;
 	slot_getallattrs(slot);
 	old = MemoryContextSwitchTo(f->cxt);
-	hash = row_hash(f, slot, SYNCED_ROW, true);
+	resetStringInfo(&f->buf);
+	append_columns(f, slot, SYNCED_ROW, 0, f->nkeys);
+	hash = buf_hash(&f->buf);
 	MemoryContextSwitchTo(old);
 	return uint64_set_contains(f->stored_keys, hash);
 }
