@@ -330,10 +330,8 @@ csv_row_scanner_feed(CsvRowScanner *s, const char *input, size_t len,
 		if (!s->stop[c])
 		{
 			/* A run of ordinary bytes: skip it whole. */
-			size_t		j = i + 1;
+			size_t		j = find_stop(s->stop, in + i + 1, in + len, s->quote, s->escape) - in;
 
-			while (j < len && !s->stop[in[j]])
-				j++;
 			s->after_cr = false;
 			s->after_escape = false;
 			i = j - 1;
