@@ -67,6 +67,12 @@ typedef struct SpoolMeta
 	TimestampTz fetched_at;
 } SpoolMeta;
 
+/*
+ * Writeback of a spool being written is started every so many bytes, so that
+ * the fsync that ends the download finds little left to write.
+ */
+#define SPOOL_FLUSH_AFTER (8 * 1024 * 1024)
+
 /* The spool being written: its file, and whether it must be removed. */
 typedef struct SpoolWrite
 {
@@ -77,6 +83,7 @@ typedef struct SpoolWrite
 	bool		created;
 	bool		keep;
 	int64		bytes;
+	int64		flushed;		/* bytes whose writeback was started */
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
@@ -316,6 +323,11 @@ spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 		len -= n;
 		w->bytes += n;
 	}
+	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
+	{
+		pg_flush_data(w->fd, w->flushed, w->bytes - w->flushed);
+		w->flushed = w->bytes;
+	}
 }
 
 /* Throws away what was written when the body starts over. */
@@ -329,6 +341,7 @@ spool_write_reset(void *arg)
 				(errcode_for_file_access(),
 				 errmsg("could not truncate a spool file in \"%s\": %m", w->dir)));
 	w->bytes = 0;
+	w->flushed = 0;
 	row_index_reset(w->index);
 }
 
