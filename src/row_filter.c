@@ -196,8 +196,9 @@ append_columns(RowFilter *f, TupleTableSlot *slot, RowSide side, int from, int t
 	}
 }
 
+/* The hash of the values serialized so far. */
 static uint64
-buf_hash(const StringInfo buf)
+buf_hash(StringInfo buf)
 {
 	return DatumGetUInt64(hash_any_extended((unsigned char *) buf->data, buf->len, 0));
 }
