@@ -24,12 +24,14 @@ SCAN_EVERY = 0.005   # while no worker is known
 POLL_EVERY = 0.010   # while one is
 
 
-class Stop(Exception):
-    pass
+# Set by SIGTERM or SIGINT; the loops look at it between samples (an
+# exception raised from the handler could land outside the try, and did).
+stopping = False
 
 
 def stop(signum, frame):
-    raise Stop()
+    global stopping
+    stopping = True
 
 
 def workers():
@@ -66,22 +68,19 @@ def main():
     signal.signal(signal.SIGINT, stop)
     with open(out, "w") as f:
         f.write("-\n")
-    try:
-        while True:
-            pids = workers()
-            if not pids:
-                time.sleep(SCAN_EVERY)
-                continue
-            while pids:
-                for pid in list(pids):
-                    kb = hwm(pid)
-                    if kb is None:
-                        pids.remove(pid)
-                    else:
-                        peak = kb if peak is None else max(peak, kb)
-                time.sleep(POLL_EVERY)
-    except Stop:
-        pass
+    while not stopping:
+        pids = workers()
+        if not pids:
+            time.sleep(SCAN_EVERY)
+            continue
+        while pids and not stopping:
+            for pid in list(pids):
+                kb = hwm(pid)
+                if kb is None:
+                    pids.remove(pid)
+                else:
+                    peak = kb if peak is None else max(peak, kb)
+            time.sleep(POLL_EVERY)
     with open(out, "w") as f:
         f.write("%s\n" % (peak if peak is not None else "-"))
 
