@@ -359,6 +359,7 @@ extern const HvcsvReaderRoutine hvcsv_partitioned_reader;
 extern const HvcsvReaderRoutine hvcsv_streaming_reader;
 
 extern void hvcsv_scan_read_header(HvcsvScan *scan);
+extern Oid	hvcsv_whole_read_table;
 
 /* in refresh.c */
 extern bool hvcsv_progress_active;
@@ -413,7 +414,6 @@ extern bool uint64_set_shared_fits(Size bytes);
 
 /* in key_watch.c */
 extern bool hvcsv_key_watch_on;
-extern Oid	hvcsv_whole_read_table;
 extern bool hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows);
 extern void hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot);
 extern uint64 hvcsv_key_watch_finish(bool *maybe_duplicate);
