@@ -2,7 +2,9 @@
 # for test/run_all.sh, demo/run.sh and bench/run.sh.  Source it; run as root
 # (the server itself runs as the postgres OS user).
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# PG_BIN (and PG_CONFIG, which the Makefile reads) may name another
+# installation, such as a relocated copy used to run two suites at once.
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # hv_start_cluster DIR PORT [CONF_LINE...]: initdb in DIR/data, start on PORT,
 # with the Unix socket in DIR and no TCP listener.
