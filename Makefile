@@ -24,10 +24,14 @@ OBJS = \
 	src/changed_rows.o \
 	src/uint64_set.o \
 	src/refresh.o \
+	src/run_as_owner.o \
+	src/sync_state.o \
+	src/sync_statement.o \
+	src/cursor_mark.o \
 	src/bulk_load.o
 
 EXTENSION = hvcsv_fdw
-DATA = hvcsv_fdw--0.1.sql
+DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
 REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits
@@ -47,7 +51,7 @@ test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/c
 	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c test/csv_diff.c src/csv_tokenizer.c -lcsv
 
 # Every object depends on the shared headers (PGXS tracks no dependencies).
-$(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/header_match.h src/compat.h
+$(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/header_match.h src/compat.h src/refresh_internal.h
 
 # libFuzzer over the tokenizer and the header matcher, bounded: fuzz/run.sh.
 .PHONY: fuzz

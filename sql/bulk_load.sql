@@ -220,8 +220,9 @@ CREATE FOREIGN TABLE bulk_cursor_src (has_id text, created_at timestamptz)
 SELECT * FROM first_load('bulk_cursor_src', 'bulk_cursor');
 SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'bulk_cursor_src'::regclass;
 
--- A role that may read the export, with row level security on the target
--- or without INSERT privilege on it
+-- Foreign tables owned by a role that may read the export, with row level
+-- security on the target or without INSERT privilege on it: the refresh
+-- writes as the owner
 CREATE ROLE hvcsv_bulk_user;
 GRANT USAGE ON FOREIGN SERVER fx TO hvcsv_bulk_user;
 CREATE USER MAPPING FOR hvcsv_bulk_user SERVER fx OPTIONS (api_key 'test-secret-key');
@@ -233,7 +234,9 @@ CREATE FOREIGN TABLE bulk_rls_src (has_id text, name text)
 CREATE TABLE bulk_noinsert (has_id text PRIMARY KEY, name text);
 CREATE FOREIGN TABLE bulk_noinsert_src (has_id text, name text)
   SERVER fx OPTIONS (path '/accounts.csv', target 'bulk_noinsert');
-GRANT SELECT ON bulk_rls_src, bulk_noinsert_src, bulk_noinsert TO hvcsv_bulk_user;
+ALTER FOREIGN TABLE bulk_rls_src OWNER TO hvcsv_bulk_user;
+ALTER FOREIGN TABLE bulk_noinsert_src OWNER TO hvcsv_bulk_user;
+GRANT SELECT ON bulk_noinsert TO hvcsv_bulk_user;
 GRANT SELECT, INSERT ON bulk_rls TO hvcsv_bulk_user;
 SET ROLE hvcsv_bulk_user;
 -- the policy is applied: Eve's row is refused, so nothing is written

@@ -191,8 +191,9 @@ SELECT * FROM dblink_get_result('other') AS t(status text);
 SELECT dblink_disconnect('other');
 SELECT count(*) FROM slow_target;
 
--- the target is written with the caller's privileges: a role that may read
--- the export but not write the target gets a failed run and writes nothing
+-- the target is written with the foreign table's owner's privileges: an
+-- owner that may read the export but not write the target gets a failed run
+-- and writes nothing (adversarial_roles has the rest of who runs what)
 SET hvcsv_fdw.refresh_failure = 'warning';
 CREATE ROLE hvcsv_refresh_user;
 GRANT USAGE ON FOREIGN SERVER fx TO hvcsv_refresh_user;
@@ -200,7 +201,8 @@ CREATE USER MAPPING FOR hvcsv_refresh_user SERVER fx OPTIONS (api_key 'test-secr
 CREATE TABLE priv_target (has_id text PRIMARY KEY, name text);
 CREATE FOREIGN TABLE priv_src (has_id text, name text) SERVER fx
   OPTIONS (path '/sync.csv', target 'priv_target');
-GRANT SELECT ON priv_src, priv_target TO hvcsv_refresh_user;
+ALTER FOREIGN TABLE priv_src OWNER TO hvcsv_refresh_user;
+GRANT SELECT ON priv_target TO hvcsv_refresh_user;
 SET ROLE hvcsv_refresh_user;
 SELECT foreign_table, status, inserted FROM refresh('priv_src');
 RESET ROLE;

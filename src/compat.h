@@ -16,6 +16,8 @@
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/regproc.h"
 
 #if PG_VERSION_NUM < 150000
@@ -139,6 +141,28 @@ hvcsv_insert_index_tuples(ResultRelInfo *rri, TupleTableSlot *slot, EState *esta
 	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
 #else
 	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+#endif
+}
+
+/* Tells whether role has the privileges of a relation's owner; PostgreSQL 16 generalized the check. */
+static inline bool
+hvcsv_relation_ownercheck(Oid relid, Oid role)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, role);
+#else
+	return pg_class_ownercheck(relid, role);
+#endif
+}
+
+/* Tells whether this transaction holds exactly this lock; PostgreSQL 17 added orstronger. */
+static inline bool
+hvcsv_lock_held_by_me(const LOCKTAG *tag, LOCKMODE mode)
+{
+#if PG_VERSION_NUM >= 170000
+	return LockHeldByMe(tag, mode, false);
+#else
+	return LockHeldByMe(tag, mode);
 #endif
 }
 

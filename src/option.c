@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/reloptions.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
@@ -386,7 +388,7 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		char	   *copy = pstrdup(defGetString(def));
 
 		if (!SplitIdentifierString(copy, ',', &names) || names == NIL)
-			invalid_value(def, "The value must be a comma-separated list of column names.");
+			invalid_value(def, "The value must be a comma-separated list of column names; a name with spaces or capitals goes in double quotes, as in SQL (\"Order Id\").");
 		opts->key = defGetString(def);
 	}
 	else if (strcmp(name, "cursor_column") == 0)
@@ -405,7 +407,8 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be a share of the target, such as \"0.5\" or \"50%\".");
 		if (*end == '%')
 			share /= 100;
-		if (share < 0 || share > 1)
+		/* NaN compares false with everything: it would turn the guard off. */
+		if (isnan(share) || share < 0 || share > 1)
 			invalid_value(def, "The value must be between 0 and 1 (or 0% and 100%).");
 		opts->delete_limit = share;
 	}

@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ * cursor_mark.c
+ *	  The high-water mark of cursor_column as text that means the same
+ *	  value whoever reads it back.
+ *
+ * A type's text form can depend on session settings: timestamps on
+ * DateStyle and TimeZone, intervals on IntervalStyle, floats on
+ * extra_float_digits, bytea on bytea_output.  The mark is written by one
+ * run and read by the next, perhaps from another session, so both happen
+ * under the same fixed settings: read back, the mark is the value the run
+ * saw, never a neighbour of it.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "refresh_internal.h"
+
+/* Settings under which every mark is written and read. */
+static const char *const canonical_settings[][2] = {
+	{"DateStyle", "ISO, YMD"},
+	{"TimeZone", "UTC"},
+	{"IntervalStyle", "postgres"},
+	{"extra_float_digits", "3"},
+	{"bytea_output", "hex"},
+};
+
+/* Sets the canonical settings; returns the nest level that undoes them. */
+static int
+enter_canonical_settings(void)
+{
+	int			level = NewGUCNestLevel();
+
+	for (size_t i = 0; i < lengthof(canonical_settings); i++)
+		(void) set_config_option(canonical_settings[i][0], canonical_settings[i][1],
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* The mark's text for a value of type. */
+char *
+hvcsv_mark_to_text(Datum value, Oid type)
+{
+	Oid			output;
+	bool		varlena;
+	int			level = enter_canonical_settings();
+	char	   *text;
+
+	getTypeOutputInfo(type, &output, &varlena);
+	text = OidOutputFunctionCall(output, value);
+	AtEOXact_GUC(false, level);
+	return text;
+}
+
+/* The value of type that a mark's text stands for. */
+Datum
+hvcsv_mark_from_text(const char *text, Oid type, int32 typmod)
+{
+	Oid			input;
+	Oid			ioparam;
+	int			level = enter_canonical_settings();
+	Datum		value;
+
+	getTypeInputInfo(type, &input, &ioparam);
+	value = OidInputFunctionCall(input, (char *) text, ioparam, typmod);
+	AtEOXact_GUC(false, level);
+	return value;
+}

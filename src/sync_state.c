@@ -1,0 +1,327 @@
+/*-------------------------------------------------------------------------
+ * sync_state.c
+ *	  The extension's own tables: hvcsv_sync_state (the last run of each
+ *	  foreign table), hvcsv_sync_history and hvcsv_rejects.
+ *
+ * Every statement here runs as the extension's owner, who owns the tables
+ * (callers may only read them, and row level security shows each role the
+ * rows of the foreign tables it may read), restricted and with the safe
+ * search_path of run_as_owner.c.  Operators are named with their schema as
+ * well: an operator of the caller's making can never be chosen over
+ * pg_catalog's.  Values go only as parameters, and every INSERT names its
+ * columns.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+
+#include "hvcsv_fdw.h"
+#include "refresh_internal.h"
+
+PG_FUNCTION_INFO_V1(hvcsv_forget_dropped);
+
+/* Runs kept in hvcsv_sync_history per table. */
+#define HISTORY_KEPT 100
+
+/* Finds the extension's owner and schema. */
+static void
+extension_info(Oid *owner, Oid *schema)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(get_extension_oid("hvcsv_fdw", false)));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "extension hvcsv_fdw is not installed in this database");
+	*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	*schema = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* The schema the extension's objects are in. */
+Oid
+hvcsv_extension_schema(void)
+{
+	Oid			owner;
+	Oid			schema;
+
+	extension_info(&owner, &schema);
+	return schema;
+}
+
+/* Returns "schema.name" of one of the extension's own objects, quoted. */
+char *
+hvcsv_extension_object(const char *name)
+{
+	return quote_qualified_identifier(get_namespace_name(hvcsv_extension_schema()), name);
+}
+
+/*
+ * Runs a parameterised statement as the extension's owner (SPI must be
+ * connected); its result stays in SPI_tuptable.
+ */
+static void
+exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
+						const char *nulls)
+{
+	Oid			owner;
+	Oid			schema;
+	HvcsvRoleSwitch sw;
+
+	extension_info(&owner, &schema);
+	hvcsv_enter_role(owner, &sw);
+	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) < 0)
+		elog(ERROR, "could not run a statement on the hvcsv_fdw sync state");
+	hvcsv_leave_role(&sw);
+}
+
+/* A nullable text parameter. */
+static Datum
+text_param(const char *value, char *null_flag)
+{
+	*null_flag = value && value[0] ? ' ' : 'n';
+	return value && value[0] ? CStringGetTextDatum(value) : (Datum) 0;
+}
+
+/* Column i (from 1) of the first result row as text, or NULL. */
+static char *
+result_text(int i)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i);
+}
+
+/* Reads the sync state row of a foreign table. */
+SyncState
+hvcsv_read_state(Oid foreign_table)
+{
+	SyncState	st = {0};
+	char	   *sql = psprintf("SELECT etag, last_modified, bytes, cursor_value, status, definition_hash "
+							   "FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1",
+							   hvcsv_extension_object("hvcsv_sync_state"));
+
+	exec_as_extension_owner(sql, 1, (Oid[]) {REGCLASSOID},
+							(Datum[]) {ObjectIdGetDatum(foreign_table)}, NULL);
+	if (SPI_processed == 1)
+	{
+		char	   *bytes = result_text(3);
+
+		st.exists = true;
+		st.etag = result_text(1);
+		st.last_modified = result_text(2);
+		st.bytes = bytes ? strtoi64(bytes, NULL, 10) : -1;
+		st.cursor_value = result_text(4);
+		st.status = result_text(5);
+		st.definition_hash = result_text(6);
+	}
+	return st;
+}
+
+/* Draws a run id from the extension's sequence (SPI must be connected). */
+int64
+hvcsv_next_run_id(void)
+{
+	bool		isnull;
+
+	exec_as_extension_owner("SELECT pg_catalog.nextval($1::pg_catalog.regclass)", 1,
+							(Oid[]) {TEXTOID},
+							(Datum[]) {CStringGetTextDatum(hvcsv_extension_object("hvcsv_run_id"))},
+							NULL);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Appends a run to the history and keeps only the newest runs of the table. */
+void
+hvcsv_write_history(int64 run_id, const RefreshResult *res)
+{
+	char		nulls[13];
+	Datum		values[13];
+	Oid			types[13] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	char	   *history = hvcsv_extension_object("hvcsv_sync_history");
+	Datum		table[1] = {ObjectIdGetDatum(res->foreign_table)};
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(run_id);
+	values[1] = ObjectIdGetDatum(res->foreign_table);
+	values[2] = text_param(res->target, &nulls[2]);
+	values[3] = CStringGetTextDatum(res->status);
+	values[4] = Int64GetDatum(res->inserted);
+	values[5] = Int64GetDatum(res->updated);
+	values[6] = Int64GetDatum(res->unchanged);
+	values[7] = Int64GetDatum(res->deleted);
+	values[8] = Int64GetDatum(res->rejected);
+	values[9] = Int64GetDatum(res->bytes_fetched);
+	values[10] = TimestampTzGetDatum(res->started);
+	values[11] = TimestampTzGetDatum(res->finished);
+	values[12] = text_param(res->error, &nulls[12]);
+	exec_as_extension_owner(psprintf("INSERT INTO %s (run_id, foreign_table, target, status, "
+									 "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
+									 "rows_rejected, bytes_fetched, started_at, finished_at, error) "
+									 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+									 history),
+							13, types, values, nulls);
+	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
+									 "AND run_id OPERATOR(pg_catalog.<=) "
+									 "(SELECT run_id FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
+									 "ORDER BY run_id DESC OFFSET %d LIMIT 1)",
+									 history, history, HISTORY_KEPT),
+							1, (Oid[]) {REGCLASSOID}, table, NULL);
+	exec_as_extension_owner(psprintf("DELETE FROM %s r WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
+									 "AND NOT EXISTS (SELECT FROM %s h "
+									 "WHERE h.foreign_table OPERATOR(pg_catalog.=) $1 "
+									 "AND h.run_id OPERATOR(pg_catalog.=) r.run_id)",
+									 hvcsv_extension_object("hvcsv_rejects"), history),
+							1, (Oid[]) {REGCLASSOID}, table, NULL);
+}
+
+/* Keeps the rows that on_error 'skip' rejected in this run. */
+void
+hvcsv_write_rejects(int64 run_id, const RefreshResult *res, List *rejects)
+{
+	char	   *sql = psprintf("INSERT INTO %s (run_id, foreign_table, line, byte_offset, error, raw) "
+							   "VALUES ($1, $2, $3, $4, $5, $6)",
+							   hvcsv_extension_object("hvcsv_rejects"));
+	Oid			types[6] = {INT8OID, REGCLASSOID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	ListCell   *cell;
+
+	foreach(cell, rejects)
+	{
+		HvcsvReject *r = (HvcsvReject *) lfirst(cell);
+		Datum		values[6];
+
+		values[0] = Int64GetDatum(run_id);
+		values[1] = ObjectIdGetDatum(res->foreign_table);
+		values[2] = Int64GetDatum(r->line);
+		values[3] = Int64GetDatum(r->byte_offset);
+		values[4] = CStringGetTextDatum(r->error);
+		values[5] = CStringGetTextDatum(r->raw);
+		exec_as_extension_owner(sql, 6, types, values, NULL);
+	}
+}
+
+/* Records a successful (or unchanged) run in the sync state. */
+void
+hvcsv_write_state(const RefreshResult *res, const SyncedExport *export)
+{
+	char		nulls[16];
+	Datum		values[16];
+	Oid			types[16] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	TEXTOID};
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(res->foreign_table);
+	values[1] = CStringGetTextDatum(res->target);
+	values[2] = text_param(export->url, &nulls[2]);
+	values[3] = text_param(export->etag, &nulls[3]);
+	values[4] = text_param(export->last_modified, &nulls[4]);
+	values[5] = Int64GetDatum(export->size);
+	nulls[5] = export->size < 0 ? 'n' : ' ';	/* a streamed export's size is not known */
+	values[6] = Int64GetDatum(res->inserted);
+	values[7] = Int64GetDatum(res->updated);
+	values[8] = Int64GetDatum(res->unchanged);
+	values[9] = Int64GetDatum(res->deleted);
+	values[10] = Int64GetDatum(res->rejected);
+	values[11] = text_param(export->cursor_value, &nulls[11]);
+	values[12] = TimestampTzGetDatum(res->started);
+	values[13] = TimestampTzGetDatum(res->finished);
+	values[14] = CStringGetTextDatum(res->status);
+	values[15] = text_param(export->definition_hash, &nulls[15]);
+	exec_as_extension_owner(psprintf("INSERT INTO %s AS s (foreign_table, target, source_url, etag, "
+									 "last_modified, bytes, rows_inserted, rows_updated, rows_unchanged, "
+									 "rows_deleted, rows_rejected, cursor_value, started_at, finished_at, "
+									 "status, last_error, definition_hash) "
+									 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+									 "$15, NULL, $16) "
+									 "ON CONFLICT (foreign_table) DO UPDATE SET target = EXCLUDED.target, "
+									 "source_url = EXCLUDED.source_url, etag = EXCLUDED.etag, "
+									 "last_modified = EXCLUDED.last_modified, bytes = EXCLUDED.bytes, "
+									 "rows_inserted = EXCLUDED.rows_inserted, "
+									 "rows_updated = EXCLUDED.rows_updated, "
+									 "rows_unchanged = EXCLUDED.rows_unchanged, "
+									 "rows_deleted = EXCLUDED.rows_deleted, "
+									 "rows_rejected = EXCLUDED.rows_rejected, "
+									 "cursor_value = EXCLUDED.cursor_value, "
+									 "started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
+									 "status = EXCLUDED.status, last_error = NULL, "
+									 "definition_hash = EXCLUDED.definition_hash",
+									 hvcsv_extension_object("hvcsv_sync_state")),
+							16, types, values, nulls);
+}
+
+/* Records a failed run: what was synced before stays, with the error. */
+void
+hvcsv_write_failure(const RefreshResult *res)
+{
+	char		nulls[5] = "     ";
+	Datum		values[5];
+	Oid			types[5] = {REGCLASSOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+
+	values[0] = ObjectIdGetDatum(res->foreign_table);
+	values[1] = CStringGetTextDatum(res->target[0] ? res->target : "");
+	values[2] = TimestampTzGetDatum(res->started);
+	values[3] = TimestampTzGetDatum(res->finished);
+	values[4] = CStringGetTextDatum(res->error);
+	exec_as_extension_owner(psprintf("INSERT INTO %s AS s (foreign_table, target, started_at, "
+									 "finished_at, status, last_error) "
+									 "VALUES ($1, $2, $3, $4, 'failed', $5) "
+									 "ON CONFLICT (foreign_table) DO UPDATE SET "
+									 "started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
+									 "status = 'failed', last_error = EXCLUDED.last_error",
+									 hvcsv_extension_object("hvcsv_sync_state")),
+							5, types, values, nulls);
+}
+
+/* Deletes the rows of the tables that the current DROP removed from one table of ours. */
+static void
+forget_dropped_in(const char *name)
+{
+	exec_as_extension_owner(psprintf("DELETE FROM %s s WHERE EXISTS (SELECT FROM "
+									 "pg_catalog.pg_event_trigger_dropped_objects() d "
+									 "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+									 "AND d.objsubid OPERATOR(pg_catalog.=) 0 "
+									 "AND d.objid OPERATOR(pg_catalog.=) s.foreign_table)",
+									 hvcsv_extension_object(name)),
+							0, NULL, NULL, NULL);
+}
+
+/*
+ * The sql_drop event trigger: forgets the state, history and rejected rows
+ * of dropped foreign tables, so that a table that later gets the same OID
+ * inherits no ETag or cursor mark.
+ */
+Datum
+hvcsv_forget_dropped(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hvcsv_forget_dropped() must be called as an event trigger")));
+	/* DROP EXTENSION removes the tables themselves. */
+	if (!OidIsValid(get_extension_oid("hvcsv_fdw", true)))
+		PG_RETURN_VOID();
+	SPI_connect();
+	forget_dropped_in("hvcsv_sync_state");
+	forget_dropped_in("hvcsv_sync_history");
+	forget_dropped_in("hvcsv_rejects");
+	SPI_finish();
+	PG_RETURN_VOID();
+}

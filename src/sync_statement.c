@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ * sync_statement.c
+ *	  The SQL a refresh runs on a target, and the one reader of its result
+ *	  row.
+ *
+ * The statements run as the foreign table's owner with search_path =
+ * pg_catalog, pg_temp (run_as_owner.c), so nothing in them may depend on
+ * finding a name through the search path: identifiers are quoted and
+ * qualified, types are written with their schema, and every comparison
+ * names its operator with its schema (the type's default equality or
+ * ordering operator, from the type cache), so a column of a type from
+ * another schema compares with its own operator, and an operator that
+ * someone else created can never be picked.  Where the foreign table's
+ * column type differs from the target's, the export's value is cast to the
+ * target's type (without typmod, so that nothing is cut) before it is
+ * compared.  Values go only as parameters.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_operator.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "refresh_internal.h"
+
+/* Joins column names, quoted, with a prefix before each. */
+char *
+hvcsv_name_list(List *names, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *cell;
+
+	initStringInfo(&buf);
+	foreach(cell, names)
+		appendStringInfo(&buf, "%s%s%s", buf.len ? ", " : "", prefix,
+						 quote_identifier(lfirst(cell)));
+	return buf.data;
+}
+
+/* The names of some synced columns: the keys, the others, or all. */
+typedef enum ColumnSet
+{
+	KEY_COLUMNS,
+	VALUE_COLUMNS,
+	ALL_COLUMNS
+} ColumnSet;
+
+static List *
+column_names(List *columns, ColumnSet which)
+{
+	List	   *names = NIL;
+	ListCell   *cell;
+
+	foreach(cell, columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		if (which == ALL_COLUMNS || col->is_key == (which == KEY_COLUMNS))
+			names = lappend(names, col->name);
+	}
+	return names;
+}
+
+/* A type's name with its schema, without typmod. */
+static char *
+qualified_type(Oid type)
+{
+	return format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/* "OPERATOR(schema.op)" for an operator. */
+static char *
+qualified_operator(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Form_pg_operator op;
+	char	   *result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	result = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/* The default equality (or, with greater, ">") operator of a column's target type. */
+static char *
+column_operator(const SyncColumn *col, bool greater)
+{
+	TypeCacheEntry *tce = lookup_type_cache(col->target_type,
+											greater ? TYPECACHE_GT_OPR : TYPECACHE_EQ_OPR);
+	Oid			opno = greater ? tce->gt_opr : tce->eq_opr;
+
+	if (!OidIsValid(opno))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("type %s of column \"%s\" has no default %s operator",
+						format_type_be(col->target_type), col->name,
+						greater ? "ordering" : "equality"),
+				 errdetail("A refresh compares the export's values with the target's to find what changed%s.",
+						   greater ? ", and orders the cursor column's values" : ""),
+				 errhint("Give the column a type with a default btree operator class (jsonb instead of json, for example).")));
+	return qualified_operator(opno);
+}
+
+/*
+ * The value of a column as the target would compare it: alias.column, cast
+ * to the target's type when it comes from the export (from_export) and the
+ * foreign table's type differs.
+ */
+static char *
+column_value(const SyncColumn *col, const char *alias, bool from_export)
+{
+	char	   *ref = psprintf("%s.%s", alias, quote_identifier(col->name));
+
+	if (from_export && col->source_type != col->target_type)
+		return psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
+	return ref;
+}
+
+/* "t.c = s.c" for one column; right is the export's side if right_is_export. */
+static char *
+equal_expr(const SyncColumn *col, const char *left, const char *right, bool right_is_export)
+{
+	return psprintf("%s %s %s", column_value(col, left, false), column_operator(col, false),
+					column_value(col, right, right_is_export));
+}
+
+/*
+ * Appends "the rows agree on these columns": each pair equal, or both NULL,
+ * joined by AND; with negate, "the rows differ", as IS DISTINCT FROM would.
+ */
+static void
+append_not_distinct(StringInfo sql, List *columns, ColumnSet which, const char *left,
+					const char *right, bool right_is_export, bool negate)
+{
+	ListCell   *cell;
+	bool		first = true;
+
+	appendStringInfoString(sql, negate ? "NOT (" : "(");
+	foreach(cell, columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		if (which != ALL_COLUMNS && col->is_key != (which == KEY_COLUMNS))
+			continue;
+		appendStringInfo(sql, "%sCOALESCE(%s, %s IS NULL AND %s IS NULL)", first ? "" : " AND ",
+						 equal_expr(col, left, right, right_is_export),
+						 column_value(col, left, false), column_value(col, right, right_is_export));
+		first = false;
+	}
+	appendStringInfoChar(sql, ')');
+}
+
+/* Appends "s.k1 = t.k1 AND ..." for the key columns. */
+static void
+append_key_match(StringInfo sql, List *columns)
+{
+	ListCell   *cell;
+	bool		first = true;
+
+	foreach(cell, columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		if (!col->is_key)
+			continue;
+		appendStringInfo(sql, "%s%s", first ? "" : " AND ", equal_expr(col, "t", "s", true));
+		first = false;
+	}
+}
+
+/* The cursor filter: rows above the last run's mark ($1), or all without one. */
+static char *
+cursor_filter(const SyncPlan *plan)
+{
+	return psprintf(" WHERE $1 IS NULL OR %s %s $1", column_value(plan->cursor, "f", true),
+					column_operator(plan->cursor, true));
+}
+
+/* The largest cursor value of rows, as the target stores it. */
+static char *
+cursor_max(const SyncPlan *plan, const char *rows, const char *column_expr)
+{
+	return psprintf("(SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s USING %s LIMIT 1)",
+					column_expr, rows, column_expr, column_expr,
+					column_operator(plan->cursor, true));
+}
+
+/* Appends the CTEs "src" (the export past the cursor) and "changed". */
+static void
+append_source(StringInfo sql, const SyncPlan *plan, List *values)
+{
+	if (plan->kept)
+	{
+		appendStringInfo(sql, "WITH changed AS (SELECT * FROM %s)", plan->kept->from);
+		return;
+	}
+	appendStringInfo(sql, "WITH src AS (SELECT %s FROM %s f",
+					 hvcsv_name_list(column_names(plan->columns, ALL_COLUMNS), "f."),
+					 plan->foreign_table);
+	if (plan->cursor)
+		appendStringInfoString(sql, cursor_filter(plan));
+	appendStringInfo(sql, "), changed AS (SELECT * FROM src s WHERE NOT EXISTS "
+					 "(SELECT FROM %s t WHERE ", plan->target);
+	append_key_match(sql, plan->columns);
+	if (values != NIL)
+	{
+		appendStringInfoString(sql, " AND ");
+		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "s", true, false);
+	}
+	appendStringInfoString(sql, "))");
+}
+
+/* Appends the CTE "updated": changed rows whose key is stored, updated in place. */
+static void
+append_update(StringInfo sql, const SyncPlan *plan, List *values)
+{
+	StringInfoData sets;
+	ListCell   *cell;
+
+	initStringInfo(&sets);
+	foreach(cell, values)
+		appendStringInfo(&sets, "%s%s = s.%s", sets.len ? ", " : "",
+						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
+	appendStringInfo(sql, ", updated AS (UPDATE %s AS t SET %s FROM changed s WHERE ",
+					 plan->target, sets.data);
+	append_key_match(sql, plan->columns);
+	if (plan->kept)
+	{
+		appendStringInfo(sql, " AND s.%s AND ", quote_identifier(plan->kept->mark));
+		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "s", true, true);
+	}
+	appendStringInfoString(sql, " RETURNING 1)");
+}
+
+/*
+ * Appends the CTE "upserted": new keys inserted; one that another session
+ * inserted meanwhile is upserted.  A kept row marked stored whose key the
+ * update did not find (its key hash was another's, or its key is stored in
+ * another binary form) is looked up in the target, but only if the update
+ * missed any.
+ */
+static void
+append_insert(StringInfo sql, const SyncPlan *plan, List *values)
+{
+	List	   *all = column_names(plan->columns, ALL_COLUMNS);
+	ListCell   *cell;
+	bool		first = true;
+
+	appendStringInfo(sql, ", upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM changed s WHERE ",
+					 plan->target, hvcsv_name_list(all, ""), hvcsv_name_list(all, "s."));
+	if (plan->kept)
+	{
+		appendStringInfo(sql, "NOT s.%s OR (", quote_identifier(plan->kept->mark));
+		if (values != NIL)
+			appendStringInfo(sql, "(SELECT pg_catalog.count(*) FROM updated) OPERATOR(pg_catalog.<) "
+							 UINT64_FORMAT " AND ", plan->kept->marked);
+	}
+	appendStringInfo(sql, "NOT EXISTS (SELECT FROM %s t WHERE ", plan->target);
+	append_key_match(sql, plan->columns);
+	appendStringInfo(sql, ")%s ON CONFLICT (%s) ", plan->kept ? ")" : "",
+					 hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), ""));
+	if (values == NIL)
+		appendStringInfoString(sql, "DO NOTHING");
+	else
+	{
+		appendStringInfoString(sql, "DO UPDATE SET ");
+		foreach(cell, values)
+		{
+			appendStringInfo(sql, "%s%s = EXCLUDED.%s", first ? "" : ", ",
+							 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
+			first = false;
+		}
+		appendStringInfoString(sql, " WHERE ");
+		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "EXCLUDED", false, true);
+	}
+	appendStringInfoString(sql, " RETURNING (t.xmax OPERATOR(pg_catalog.=) 0) AS inserted)");
+}
+
+/*
+ * Builds the statement that syncs one table, in one pass over the export:
+ * src is the export (rows past the cursor, if any), or else the rows of it
+ * that the row filter kept (plan->kept); changed is what differs from the
+ * target; updated and upserted write it; deleted removes rows the export
+ * lacks.  Its one result row is what hvcsv_read_sync_result decodes: the
+ * rows read (0 when the key watch counts them), inserted, updated, the
+ * largest cursor value, deleted, the target's size before the run (for the
+ * delete guard; 0 without delete_missing) and whether a key came twice
+ * (false when the key watch checks that).
+ */
+char *
+hvcsv_sync_statement(const SyncPlan *plan)
+{
+	StringInfoData sql;
+	List	   *values = column_names(plan->columns, VALUE_COLUMNS);
+	char	   *keys = hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), "");
+
+	initStringInfo(&sql);
+	/*
+	 * Rows equal to the stored ones are dropped before the upsert: ON
+	 * CONFLICT would lock (and WAL-log) each of them before its WHERE.
+	 */
+	append_source(&sql, plan, values);
+	/* Updating in place spares an upsert's row lock, a WAL record per row. */
+	if (values != NIL)
+		append_update(&sql, plan, values);
+	append_insert(&sql, plan, values);
+	if (plan->delete_missing)
+	{
+		appendStringInfo(&sql, ", deleted AS (DELETE FROM %s t WHERE NOT EXISTS (SELECT FROM src s WHERE ",
+						 plan->target);
+		append_key_match(&sql, plan->columns);
+		appendStringInfoString(&sql, ") RETURNING 1)");
+	}
+	/*
+	 * ON CONFLICT catches a key twice only when both copies are written; a
+	 * first copy equal to the stored row is not, so look for twins too.
+	 */
+	appendStringInfo(&sql, " SELECT %s, "
+					 "(SELECT pg_catalog.count(*) FROM upserted WHERE inserted), "
+					 "(SELECT pg_catalog.count(*) FROM upserted WHERE NOT inserted)%s, "
+					 "%s, %s, %s, %s",
+					 plan->watched ? "0::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM src)",
+					 values != NIL ? " OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM updated)" : "",
+					 plan->cursor ? cursor_max(plan, "src s", column_value(plan->cursor, "s", true)) : "NULL",
+					 plan->delete_missing ? "(SELECT pg_catalog.count(*) FROM deleted)" : "0::pg_catalog.int8",
+	/* the target's size matters only to the delete guard */
+					 plan->delete_missing ?
+					 psprintf("(SELECT pg_catalog.count(*) FROM %s)", plan->target) : "0::pg_catalog.int8",
+					 plan->watched ? "false" :
+					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING pg_catalog.count(*) "
+							  "OPERATOR(pg_catalog.>) 1)", keys));
+	return sql.data;
+}
+
+/*
+ * Builds the statement for a target that is empty: a plain INSERT, with
+ * the same result row as hvcsv_sync_statement.  Nothing can conflict or be
+ * unchanged, so no upsert is needed; a key twice in the export is a unique
+ * violation of the key.
+ */
+char *
+hvcsv_load_statement(const SyncPlan *plan)
+{
+	StringInfoData sql;
+	List	   *all = column_names(plan->columns, ALL_COLUMNS);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH loaded AS (INSERT INTO %s (%s) SELECT %s FROM %s f",
+					 plan->target, hvcsv_name_list(all, ""), hvcsv_name_list(all, "f."),
+					 plan->foreign_table);
+	if (plan->cursor)
+		appendStringInfoString(&sql, cursor_filter(plan));
+	appendStringInfo(&sql, " RETURNING %s AS cursor) "
+					 "SELECT pg_catalog.count(*), pg_catalog.count(*), 0::pg_catalog.int8, %s, "
+					 "0::pg_catalog.int8, 0::pg_catalog.int8, false FROM loaded",
+					 plan->cursor ? quote_identifier(plan->cursor->name) : "NULL",
+					 plan->cursor ? cursor_max(plan, "loaded", "cursor") : "NULL");
+	return sql.data;
+}
+
+/* Decodes the result row of hvcsv_sync_statement or hvcsv_load_statement. */
+void
+hvcsv_read_sync_result(SyncResultRow *row)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		cursor_max;
+
+	row->rows_read = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	row->inserted = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	row->updated = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	cursor_max = SPI_getbinval(tup, desc, 4, &isnull);
+	row->cursor_max = isnull ? NULL : hvcsv_mark_to_text(cursor_max, SPI_gettypeid(desc, 4));
+	row->deleted = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	row->target_rows = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	row->duplicate = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+}
+
+/*
+ * The FROM item that reads back the rows the row filter kept: they have
+ * the foreign table's column types, then the mark.
+ */
+char *
+hvcsv_kept_rows_from(const char *function, List *columns, const char *mark)
+{
+	StringInfoData from;
+	ListCell   *cell;
+
+	initStringInfo(&from);
+	appendStringInfo(&from, "%s() AS changed_rows(", function);
+	foreach(cell, columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		appendStringInfo(&from, "%s %s, ", quote_identifier(col->name),
+						 format_type_extended(col->source_type, col->source_typmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	}
+	appendStringInfo(&from, "%s pg_catalog.bool)", quote_identifier(mark));
+	return from.data;
+}
+
+/* A query for one key that is in the export more than once, as text. */
+char *
+hvcsv_duplicate_key_query(const char *foreign_table, List *keys)
+{
+	char	   *names = hvcsv_name_list(keys, "");
+
+	return psprintf("SELECT (%s)::pg_catalog.text FROM %s GROUP BY %s "
+					"HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1",
+					names, foreign_table, names);
+}
