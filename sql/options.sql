@@ -60,6 +60,12 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key '');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_missing 'sometimes');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit '150%');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit 'half');
+-- NaN compares false with everything, so it would turn the delete guard off
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit 'NaN');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit 'nan%');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (delete_limit '-Infinity');
+-- a key column whose name needs quotes is quoted, as in SQL
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key 'Order Id');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (path '/a b.csv');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_url 'http://example.com/');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_key 'my-secret');

@@ -1368,6 +1368,12 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 				 errdetail("Each table is refreshed and committed in a transaction of its own.")));
 	PreventCommandIfReadOnly("hvcsv_refresh()");
 	PreventCommandDuringRecovery("hvcsv_refresh()");
+	/* Version 0.1's function has one argument, and its tables lack columns. */
+	if (PG_NARGS() < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the SQL objects of extension hvcsv_fdw are older than its library"),
+				 errhint("Run ALTER EXTENSION hvcsv_fdw UPDATE.")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	tables = PG_ARGISNULL(0) ? tables_to_refresh(GetUserId()) :

@@ -24,8 +24,7 @@ void
 hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw)
 {
 	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
-	SetUserIdAndSecContext(role, sw->saved_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	SetUserIdAndSecContext(role, sw->saved_context | SECURITY_RESTRICTED_OPERATION);
 	sw->guc_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
