@@ -412,7 +412,7 @@ refresh_section() {
         tcols+="${tcols:+, }t.$c"
         ecols+="${ecols:+, }EXCLUDED.$c"
     done
-    # What hvcsv_refresh() runs (src/refresh.c, sync_statement()), with a
+    # What hvcsv_refresh() runs (src/sync_statement.c), with a
     # staging table as the source.
     upsert() {
         echo "INSERT INTO $1 AS t SELECT * FROM $2 ON CONFLICT (has_id) DO UPDATE SET $sets
