@@ -635,31 +635,6 @@ fetch_export(TableRun *run)
 	}
 }
 
-/* The plan of the statement that writes the export into the target. */
-static void
-plan_sync(TableRun *run, SyncPlan *plan, KeptRows *kept, int *guc_level)
-{
-	memset(plan, 0, sizeof(*plan));
-	plan->foreign_table = run->ft_name;
-	plan->target = run->target_name;
-	plan->columns = run->columns;
-	plan->cursor = run->cursor;
-	plan->delete_missing = run->opts->delete_missing;
-	/* A cursor filters rows above the scan, so the scan cannot count them. */
-	plan->watched = run->cursor == NULL &&
-		hvcsv_key_watch_start(run->ft, key_names(run->columns), stored_rows(run->target));
-	/*
-	 * The row filter needs the watch to count the rows; deleting needs
-	 * every key of the export, so not then.  A spooled export may be read
-	 * in parallel.
-	 */
-	if (plan->watched && !plan->delete_missing &&
-		keep_changed_rows(run->ft, run->ft_name, run->target, run->columns,
-						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip,
-						  kept, guc_level))
-		plan->kept = kept;
-}
-
 /*
  * The mark the run starts from: the last good run's, unless the table's
  * definition changed since or the run is forced (then every row is read).
@@ -684,6 +659,28 @@ base_plan(const TableRun *run, SyncPlan *plan)
 	plan->columns = run->columns;
 	plan->cursor = run->cursor;
 	plan->delete_missing = run->opts->delete_missing;
+}
+
+/*
+ * Completes a base_plan for comparing the export with a target that holds
+ * rows: the key watch, and the row filter's kept rows when it can be used.
+ */
+static void
+plan_sync(TableRun *run, SyncPlan *plan, KeptRows *kept, int *guc_level)
+{
+	/* A cursor filters rows above the scan, so the scan cannot count them. */
+	plan->watched = run->cursor == NULL &&
+		hvcsv_key_watch_start(run->ft, key_names(run->columns), stored_rows(run->target));
+	/*
+	 * The row filter needs the watch to count the rows; deleting needs
+	 * every key of the export, so not then.  A spooled export may be read
+	 * in parallel.
+	 */
+	if (plan->watched && !plan->delete_missing &&
+		keep_changed_rows(run->ft, run->ft_name, run->target, run->columns,
+						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip,
+						  kept, guc_level))
+		plan->kept = kept;
 }
 
 /* Tells whether the target holds no row (then the export is loaded, not compared). */
