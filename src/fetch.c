@@ -878,6 +878,13 @@ report_tls_failure(const HvcsvRequest *req, const Transfer *t, const char *sourc
 				 errhint("Install the system's CA certificates (on Debian, the package ca-certificates), or set the server option ca_file.")));
 }
 
+/* Tells whether an HTTP status is a redirect we follow. */
+static bool
+status_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 /* Reports the failure of the last attempt; never returns. */
 static void
 report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
@@ -914,6 +921,8 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 					 t->status == 404 || t->status == 410 ?
 					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
 			 errmsg("could not fetch %s: HTTP status %ld", source, t->status),
+			 status_is_redirect(t->status) ?
+			 errdetail("The redirect has no Location header that can be followed.") :
 			 tries ? errdetail("%s", tries) : 0,
 			 (t->status == 401 || t->status == 403) && !t->with_auth && req->authorization ?
 			 errhint("The Authorization header is not sent to another scheme, host or port than the first request's.") :
@@ -1046,13 +1055,6 @@ restart_body(HvcsvBody *b, const char *why)
 	b->restarts++;
 	b->on_restart(b->restart_arg);
 	b->resp.body_bytes = 0;
-}
-
-/* Tells whether an HTTP status is a redirect we follow. */
-static bool
-status_is_redirect(long status)
-{
-	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 /*
