@@ -28,7 +28,7 @@
 #define MAX_LAYERS HVCSV_MAX_CODINGS
 /* Input buffer of an inner layer (filled by the layer below it). */
 #define LAYER_BUFFER_SIZE (64 * 1024)
-/* Input buffer of the outer layer: libcurl hands out pieces of this size. */
+/* Input buffer of the outer layer: libcurl's pieces are at most this size. */
 #define RESPONSE_BUFFER_SIZE (16 * 1024)
 
 typedef enum Coding
@@ -419,6 +419,8 @@ hvcsv_decoder_read(HvcsvDecoder *d, char *out, size_t size, size_t *produced)
 	*produced = 0;
 	if (d->failure != HVCSV_DECODE_NONE)
 		return false;
+	if (d->nlayers == 0)
+		return true;
 	return layer_read(d, d->nlayers - 1, (unsigned char *) out, size, produced);
 }
 
