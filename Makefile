@@ -5,6 +5,7 @@ OBJS = \
 	src/hvcsv_fdw.o \
 	src/option.o \
 	src/fetch.o \
+	src/content_decoding.o \
 	src/url.o \
 	src/spool.o \
 	src/row_index.o \
@@ -34,11 +35,11 @@ EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits
+REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits adversarial_http
 REGRESS_OPTS = --load-extension=dblink
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)
-SHLIB_LINK = $(shell curl-config --libs)
+SHLIB_LINK = $(shell curl-config --libs) -lz
 # Callback signatures are fixed by the FDW API, so unused parameters are normal.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 

@@ -1,10 +1,11 @@
 --
 -- Security: where requests may go (http and https only, paths that stay
 -- below api_url, hvcsv_fdw.allowed_hosts, checked when options are set and
--- again at every request and every redirect), who may set what (ca_file,
--- allowed_hosts), and the API key kept out of everything but the user
--- mapping: EXPLAIN, errors, the sync state, pg_stat_activity and progress.
--- (t/004_secrets.pl checks the server log at debug5, and TLS.)
+-- again at every request and every redirect; non-public addresses only for
+-- listed hosts and for superusers' servers), who may set what (ca_file,
+-- allowed_hosts, max_bytes), and the API key kept out of everything but the
+-- user mapping: EXPLAIN, errors, the sync state, pg_stat_activity and
+-- progress.  (t/004_secrets.pl checks the server log at debug5, and TLS.)
 --
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_security';
 
@@ -79,7 +80,7 @@ SET ROLE hvcsv_sec_user;
 -- ca_file is a path on the database server: superusers and
 -- pg_read_server_files only, like file_fdw's filename
 CREATE SERVER sec_ca FOREIGN DATA WRAPPER hvcsv_fdw
-  OPTIONS (api_url 'https://127.0.0.1:18766', ca_file '/etc/ssl/certs/ca-certificates.crt');
+  OPTIONS (api_url 'https://export.example.com', ca_file '/etc/ssl/certs/ca-certificates.crt');
 -- and so is hvcsv_fdw.allowed_hosts
 SET hvcsv_fdw.allowed_hosts = '';
 RESET ROLE;
@@ -90,7 +91,7 @@ CREATE SERVER sec_ca_empty FOREIGN DATA WRAPPER hvcsv_fdw
 GRANT pg_read_server_files TO hvcsv_sec_user;
 SET ROLE hvcsv_sec_user;
 CREATE SERVER sec_ca_granted FOREIGN DATA WRAPPER hvcsv_fdw
-  OPTIONS (api_url 'https://127.0.0.1:18766', ca_file '/etc/ssl/certs/ca-certificates.crt');
+  OPTIONS (api_url 'https://export.example.com', ca_file '/etc/ssl/certs/ca-certificates.crt');
 RESET ROLE;
 REVOKE pg_read_server_files FROM hvcsv_sec_user;
 
@@ -156,6 +157,70 @@ SELECT count(*) FROM sec_redirected;
 RESET hvcsv_fdw.allowed_hosts;
 
 --
+-- Non-public addresses (loopback, private, link-local, ...) are reached
+-- only for hosts that hvcsv_fdw.allowed_hosts lists, and for the host and
+-- port of the api_url of a server that a superuser owns.  Every address a
+-- connection goes to is checked, on every hop: an address, a name that
+-- resolves to one, and a redirect are refused alike.
+--
+-- a role that is not a superuser is refused an address when it creates a
+-- server ...
+SET ROLE hvcsv_sec_user;
+CREATE SERVER sec_loopback FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://127.0.0.1:18765');
+CREATE SERVER sec_metadata FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://169.254.169.254/latest/meta-data/');
+CREATE SERVER sec_private FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'https://10.20.30.40/');
+CREATE SERVER sec_shared FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://100.64.0.1/');
+CREATE SERVER sec_zero FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://0.0.0.0:18765/');
+CREATE SERVER sec_np_number FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://2130706433:18765/');
+CREATE SERVER sec_np_v6 FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://[::1]:18765/');
+CREATE SERVER sec_v6_mapped FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://[::ffff:127.0.0.1]:18765/');
+CREATE SERVER sec_v6_local FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://[fd00::1]/');
+-- ... and a name that resolves to one, when it connects
+CREATE SERVER sec_localhost FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://localhost:18765', max_retries '1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_localhost OPTIONS (api_key 'test-secret-key');
+CREATE FOREIGN TABLE sec_by_name (has_id text) SERVER sec_localhost OPTIONS (path '/accounts.csv');
+SELECT count(*) FROM sec_by_name;
+-- public addresses are fine (nothing is fetched here)
+CREATE SERVER sec_public FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'https://93.184.215.14/');
+-- a superuser's server reaches its own api_url for any role: fx is on
+-- 127.0.0.1:18765 (the fixture answers noauth=1 without the key)
+CREATE FOREIGN TABLE sec_on_fx (has_id text) SERVER fx OPTIONS (path '/accounts.csv?noauth=1');
+SELECT count(*) FROM sec_on_fx;
+-- but not another host or port it redirects to
+CREATE FOREIGN TABLE sec_fx_to_name (has_id text) SERVER fx
+  OPTIONS (path '/accounts.csv?noauth=1&redirect_to=http%3A%2F%2Flocalhost%3A18765%2Faccounts.csv%3Fnoauth%3D1');
+SELECT count(*) FROM sec_fx_to_name;
+RESET ROLE;
+-- nor for the superuser itself: here to the hostile server's /ok, another
+-- port of the same address
+CREATE FOREIGN TABLE sec_fx_to_port (a int, b int) SERVER fx
+  OPTIONS (path '/accounts.csv?redirect_to=http%3A%2F%2F127.0.0.1%3A18770%2Fok');
+SELECT * FROM fixture_reset;
+SELECT count(*) FROM sec_fx_to_name;
+SELECT count(*) FROM sec_fx_to_port;
+SELECT target, status FROM fixture_log ORDER BY seq;
+-- the owner counts, not who created the server: given to a role that is
+-- not a superuser, a server on 127.0.0.1 is refused
+CREATE SERVER sec_given FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://127.0.0.1:18765');
+CREATE FOREIGN TABLE sec_on_given (has_id text) SERVER sec_given OPTIONS (path '/accounts.csv?noauth=1');
+SELECT count(*) FROM sec_on_given;
+ALTER SERVER sec_given OWNER TO hvcsv_sec_user;
+SELECT count(*) FROM sec_on_given;
+-- hvcsv_fdw.allowed_hosts admits the hosts it lists, for every role
+SET hvcsv_fdw.allowed_hosts = '127.0.0.1:18765, localhost:18765, 127.0.0.1:18770';
+SELECT count(*) FROM sec_on_given;
+SELECT count(*) FROM sec_fx_to_port;
+SET ROLE hvcsv_sec_user;
+CREATE SERVER sec_loopback FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://127.0.0.1:18765');
+SELECT count(*) FROM sec_by_name;
+SELECT count(*) FROM sec_fx_to_name;
+RESET ROLE;
+RESET hvcsv_fdw.allowed_hosts;
+
+--
 -- The key: never in EXPLAIN, errors, the sync state, pg_stat_activity or
 -- the progress view
 --
@@ -201,6 +266,12 @@ SELECT e FROM unnest(ARRAY[
   ]) e;
 SELECT * FROM sec_errors;
 SELECT key_count(array_agg(e)) AS errors_with_key FROM sec_errors;
+-- a key of up to 64 kB is taken; a longer one is refused, not shown
+SELECT try(format('CREATE USER MAPPING FOR hvcsv_sec_other SERVER fx OPTIONS (api_key %L)',
+                  repeat('k', 64 * 1024)));
+SELECT try(format('ALTER USER MAPPING FOR hvcsv_sec_other SERVER fx OPTIONS (SET api_key %L)',
+                  repeat('k', 64 * 1024 + 1)));
+DROP USER MAPPING FOR hvcsv_sec_other SERVER fx;
 
 -- the sync state, history and rejects of refreshes that worked and failed
 CREATE TABLE sec_target (has_id text PRIMARY KEY, name text);
@@ -256,6 +327,29 @@ SELECT key_count((SELECT array_agg(a::text) FROM pg_stat_activity a)) AS activit
        key_count((SELECT array_agg(p::text) FROM pg_stat_progress_copy p)) AS copy_progress_rows_with_key;
 SELECT * FROM dblink_get_result('other') AS t(status text);
 SELECT dblink_disconnect('other');
+
+--
+-- hvcsv_fdw.max_bytes: a superuser's limit on every body, whatever a
+-- server's max_bytes says (the smaller of the two applies), in decoded bytes
+--
+SHOW hvcsv_fdw.max_bytes;
+SET ROLE hvcsv_sec_user;
+SET hvcsv_fdw.max_bytes = '-1';
+RESET ROLE;
+SET hvcsv_fdw.max_bytes = '0';
+SET hvcsv_fdw.max_bytes = '1 TB of it';
+-- accounts.csv has 493 bytes; gzip=1 sends 351 of them, compressed
+CREATE FOREIGN TABLE sec_capped (has_id text) SERVER fx OPTIONS (path '/accounts.csv?v=capped');
+CREATE FOREIGN TABLE sec_capped_gz (has_id text) SERVER fx OPTIONS (path '/accounts.csv?v=capped&gzip=1');
+SET hvcsv_fdw.max_bytes = '400';
+SELECT count(*) FROM sec_capped;
+SELECT count(*) FROM sec_capped_gz;
+-- a server's smaller max_bytes still applies (sec_small: 10 bytes)
+SELECT count(*) FROM sec_too_big;
+SET hvcsv_fdw.max_bytes = '-1';
+SELECT count(*) FROM sec_capped;
+SELECT count(*) FROM sec_capped_gz;
+RESET hvcsv_fdw.max_bytes;
 
 SET client_min_messages = warning;
 DROP OWNED BY hvcsv_sec_user, hvcsv_sec_other CASCADE;

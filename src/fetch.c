@@ -18,14 +18,24 @@
  * the caller can take that) or fail.  Consecutive failures without progress
  * are limited by max_retries.
  *
+ * A resumption continues the body only if the 206 answer is of the same
+ * version (the same strong ETag, or without one the same Last-Modified) and
+ * starts at the byte asked for: a server may ignore If-Range.
+ *
  * Redirects are followed here, not by libcurl, so that every hop is held
  * to what the first request is: http or https, a host that
  * hvcsv_fdw.allowed_hosts admits, at most MAX_REDIRECTS hops, and the
  * Authorization header only for the scheme, host and port the user mapping
- * was made for.  Bodies are asked for with Accept-Encoding: gzip and
- * decoded by libcurl (also when a server compresses unasked); a compressed
- * body is never resumed, since Range counts bytes of the compressed form
- * and we only know how many decoded bytes we have.  TLS certificates are
+ * was made for.  Every address libcurl connects to, on every hop, must be
+ * public (see url.c), unless hvcsv_fdw.allowed_hosts names the host or it
+ * is the api_url of a server a superuser owns.
+ *
+ * Bodies are asked for with Accept-Encoding: gzip and decoded here
+ * (content_decoding.c; also when a server compresses unasked), no more at a
+ * time than the transfer buffer holds; a compressed body is never resumed,
+ * since Range counts bytes of the compressed form and we only know how
+ * many decoded bytes we have.  max_bytes, the smaller of the server option
+ * and hvcsv_fdw.max_bytes, counts decoded bytes.  TLS certificates are
  * always verified, against the system's authorities or the server's
  * ca_file.  Messages name the URL without secrets; the Authorization header
  * is never shown, and libcurl is never verbose, so it prints no headers.
@@ -34,6 +44,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #include "miscadmin.h"
@@ -52,6 +63,14 @@
 /* Body bytes this process has received, for refresh counts and progress. */
 uint64		hvcsv_bytes_fetched = 0;
 #define TRANSFER_BUFFER_SIZE (256 * 1024)
+
+/* hvcsv_fdw.max_bytes: the text set, and the limit it means (-1: none). */
+char	   *hvcsv_max_bytes_setting = NULL;
+static int64 max_bytes_cap = -1;
+
+/* Content-Range of a 206 answer that gives no first byte. */
+#define RANGE_ABSENT (-1)
+#define RANGE_INVALID (-2)
 
 typedef enum TransferEvent
 {
@@ -73,6 +92,10 @@ typedef struct Transfer
 	size_t		buf_len;
 	size_t		buf_size;
 	bool		paused;			/* curl holds data until buf is drained */
+	HvcsvDecoder *decoder;		/* undoes the response's Content-Encoding */
+	bool		decode_blocked; /* the decoder has input that buf had no room for */
+	bool		decode_failed;	/* see hvcsv_decoder_failure */
+	bool		fed;			/* the decoder has had body bytes */
 	bool		done;
 	CURLcode	curl_result;
 	char		errbuf[CURL_ERROR_SIZE];
@@ -82,16 +105,24 @@ typedef struct Transfer
 	char		etag[256];
 	char		last_modified[64];
 	double		retry_after;	/* seconds, or -1 */
-	int64		range_start;	/* first byte of a 206 response, or -1 */
+	int64		range_start;	/* first byte of a 206 response, or RANGE_* */
+	int64		content_length; /* the first Content-Length, or -1 */
+	int64		other_length;	/* a Content-Length that differs from it, or -1 */
+	bool		headers_done;	/* the blank line that ends the headers came */
+	char		transfer_coding[64];	/* one other than chunked, or empty */
 	bool		redirected;		/* url is where the first request redirected */
 	bool		with_auth;		/* the Authorization header was sent */
 	char		location[8192]; /* of a redirect; empty if absent or too long */
-	bool		encoded;		/* Content-Encoding other than identity */
-	int64		body_bytes;
+	int64		body_bytes;		/* decoded */
 	int64		max_bytes;
 	bool		too_large;
 
+	/* where it may connect */
+	bool		any_address;	/* non-public addresses too */
+	bool		address_refused;	/* an address was not public */
+
 	/* stall detection: libcurl's low-speed check averages over seconds */
+	bool		connected;		/* the stall clock runs from here on */
 	TimestampTz last_progress;
 	int64		stall_ms;
 	bool		stalled;
@@ -111,6 +142,8 @@ transfer_cleanup(void *arg)
 		curl_multi_cleanup(t->multi);
 	if (t->headers)
 		curl_slist_free_all(t->headers);
+	if (t->decoder)
+		hvcsv_decoder_end(t->decoder);
 	free(t->buf);
 	t->multi = NULL;
 	t->easy = NULL;
@@ -156,7 +189,77 @@ parse_retry_after(const char *value, size_t len)
 	return seconds > 0 ? seconds : 0;
 }
 
-/* Collects the response headers we use; called by libcurl per header line. */
+/* Forgets what an earlier response said: a new one begins (after a 1xx). */
+static void
+new_response(Transfer *t)
+{
+	t->etag[0] = '\0';
+	t->last_modified[0] = '\0';
+	t->retry_after = -1;
+	t->range_start = RANGE_ABSENT;
+	t->content_length = -1;
+	t->other_length = -1;
+	t->headers_done = false;
+	t->transfer_coding[0] = '\0';
+	t->location[0] = '\0';
+	hvcsv_decoder_reset(t->decoder);
+}
+
+/* Parses Content-Range "bytes first-last/length" into its first byte, or RANGE_INVALID. */
+static int64
+parse_content_range(const char *value, size_t len)
+{
+	char		text[128];
+	char	   *end;
+	int64		first;
+
+	copy_header_value(text, sizeof(text), value, len);
+	if (pg_strncasecmp(text, "bytes ", 6) != 0 || !isdigit((unsigned char) text[6]))
+		return RANGE_INVALID;
+	errno = 0;
+	first = strtoi64(text + 6, &end, 10);
+	return (errno == 0 && *end == '-') ? first : RANGE_INVALID;
+}
+
+/*
+ * Notes the values of a Content-Length header (a list, in some servers'
+ * answers); one that differs from the first is kept in other_length.  What
+ * is not a number is libcurl's to refuse.
+ */
+static void
+note_content_length(Transfer *t, const char *value, size_t len)
+{
+	const char *p = value;
+	const char *end = value + len;
+
+	for (;;)
+	{
+		const char *digits;
+		int64		n = 0;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n'))
+			p++;
+		digits = p;
+		while (p < end && isdigit((unsigned char) *p))
+		{
+			if (n > (PG_INT64_MAX - 9) / 10)
+				return;
+			n = n * 10 + (*p++ - '0');
+		}
+		if (p == digits)
+			return;
+		if (t->content_length < 0)
+			t->content_length = n;
+		else if (n != t->content_length)
+			t->other_length = n;
+	}
+}
+
+/*
+ * Collects the response headers we use; called by libcurl per header line.
+ * Conflicting Content-Length headers (RFC 9112, section 6.3) and a
+ * transfer coding that was not asked for end the transfer here.
+ */
 static size_t
 header_callback(char *line, size_t size, size_t nitems, void *arg)
 {
@@ -165,24 +268,13 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 
 	t->last_progress = GetCurrentTimestamp();
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
-	{
-		/* A new response (after a redirect or a 100 Continue). */
-		t->etag[0] = '\0';
-		t->last_modified[0] = '\0';
-		t->retry_after = -1;
-		t->range_start = -1;
-		t->location[0] = '\0';
-		t->encoded = false;
-	}
+		new_response(t);
+	else if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
+		t->headers_done = true;
 	else if (len > 14 && pg_strncasecmp(line, "Content-Range:", 14) == 0)
-	{
-		const char *p = line + 14;
-
-		while (*p == ' ')
-			p++;
-		if (pg_strncasecmp(p, "bytes ", 6) == 0)
-			t->range_start = strtoi64(p + 6, NULL, 10);
-	}
+		t->range_start = parse_content_range(line + 14, len - 14);
+	else if (len > 15 && pg_strncasecmp(line, "Content-Length:", 15) == 0)
+		note_content_length(t, line + 15, len - 15);
 	else if (len > 5 && pg_strncasecmp(line, "ETag:", 5) == 0)
 		copy_header_value(t->etag, sizeof(t->etag), line + 5, len - 5);
 	else if (len > 14 && pg_strncasecmp(line, "Last-Modified:", 14) == 0)
@@ -192,12 +284,12 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 	else if (len > 9 && pg_strncasecmp(line, "Location:", 9) == 0)
 		copy_header_value(t->location, sizeof(t->location), line + 9, len - 9);
 	else if (len > 17 && pg_strncasecmp(line, "Content-Encoding:", 17) == 0)
-	{
-		char		coding[64];
-
-		copy_header_value(coding, sizeof(coding), line + 17, len - 17);
-		t->encoded = coding[0] != '\0' && pg_strcasecmp(coding, "identity") != 0;
-	}
+		hvcsv_decoder_add_codings(t->decoder, line + 17, len - 17);
+	else if (len > 18 && pg_strncasecmp(line, "Transfer-Encoding:", 18) == 0)
+		hvcsv_unasked_transfer_coding(line + 18, len - 18,
+									  t->transfer_coding, sizeof(t->transfer_coding));
+	if (t->other_length >= 0 || t->transfer_coding[0])
+		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
 	return len;
 }
 
@@ -208,22 +300,34 @@ status_has_body(long status)
 	return status == 200 || status == 206;
 }
 
-/* Takes body bytes from libcurl; pauses it when our buffer is full. */
-static size_t
-write_callback(char *data, size_t size, size_t nmemb, void *arg)
+/*
+ * Counts n body bytes just put in buf; false if they pass max_bytes (which
+ * counts only bodies we read, never an error page).
+ */
+static bool
+count_body_bytes(Transfer *t, size_t n, bool limited)
 {
-	Transfer   *t = (Transfer *) arg;
-	size_t		len = size * nmemb;
-	long		status = 0;
-
-	/* max_bytes limits the export, not an error page (judged by its status). */
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (t->max_bytes > 0 && status_has_body(status) &&
-		t->body_bytes + (int64) len > t->max_bytes)
+	t->body_bytes += n;
+	t->last_progress = GetCurrentTimestamp();
+	hvcsv_bytes_fetched += n;
+	if (hvcsv_progress_active)
 	{
-		t->too_large = true;
-		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
+		curl_off_t	total = -1;
+
+		/* Content-Length counts compressed bytes; we count decoded ones. */
+		if (!hvcsv_decoder_encoded(t->decoder))
+			curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+		hvcsv_progress_bytes(hvcsv_bytes_fetched, total);
 	}
+	if (limited && t->max_bytes > 0 && t->body_bytes > t->max_bytes)
+		t->too_large = true;
+	return !t->too_large;
+}
+
+/* Takes body bytes as they came; pauses libcurl when buf has no room. */
+static size_t
+take_plain(Transfer *t, const char *data, size_t len, bool limited)
+{
 	if (t->buf_len + len > t->buf_size)
 	{
 		if (t->buf_len > 0)
@@ -240,19 +344,101 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 	}
 	memcpy(t->buf + t->buf_len, data, len);
 	t->buf_len += len;
-	t->body_bytes += len;
-	t->last_progress = GetCurrentTimestamp();
-	hvcsv_bytes_fetched += len;
-	if (hvcsv_progress_active)
-	{
-		curl_off_t	total = -1;
+	return count_body_bytes(t, len, limited) ? len : 0;
+}
 
-		/* Content-Length counts compressed bytes; we count decoded ones. */
-		if (!t->encoded)
-			curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
-		hvcsv_progress_bytes(hvcsv_bytes_fetched, total);
+/*
+ * Decodes what the decoder holds into buf's free room; false if the data is
+ * bad or passes max_bytes.  What does not fit stays in the decoder
+ * (decode_blocked) until buf has been drained.
+ */
+static bool
+decode_into_buf(Transfer *t)
+{
+	size_t		room = t->buf_size - t->buf_len;
+	size_t		n;
+
+	if (!hvcsv_decoder_read(t->decoder, t->buf + t->buf_len, room, &n))
+	{
+		t->decode_failed = true;
+		return false;
 	}
-	return len;
+	t->buf_len += n;
+	t->decode_blocked = n == room;
+	return count_body_bytes(t, n, true);
+}
+
+/*
+ * Takes compressed body bytes: decodes as much as buf has room for and
+ * keeps the rest; while the decoder holds more than fits, pauses libcurl,
+ * which then keeps the compressed bytes.
+ */
+static size_t
+take_encoded(Transfer *t, const char *data, size_t len)
+{
+	if (t->decode_blocked)
+	{
+		t->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	t->fed = true;
+	if (!hvcsv_decoder_feed(t->decoder, data, len))
+	{
+		t->decode_failed = true;
+		return 0;
+	}
+	return decode_into_buf(t) ? len : 0;
+}
+
+/* Takes body bytes from libcurl, decoding them if the response is encoded. */
+static size_t
+write_callback(char *data, size_t size, size_t nmemb, void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+	size_t		len = size * nmemb;
+	long		status = 0;
+
+	/* An error page is never decoded, nor held to max_bytes: its status says all. */
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (!status_has_body(status))
+		return take_plain(t, data, len, false);
+	if (hvcsv_decoder_encoded(t->decoder))
+		return take_encoded(t, data, len);
+	return take_plain(t, data, len, true);
+}
+
+/*
+ * libcurl's CURLOPT_OPENSOCKETFUNCTION: opens a socket for an address it is
+ * about to connect to, unless the address is not public and this transfer
+ * may not go there.  Every address a name resolves to passes here, on
+ * every hop, so DNS names and their rebinding are covered.
+ */
+static curl_socket_t
+open_socket_callback(void *arg, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	Transfer   *t = (Transfer *) arg;
+
+	if (!t->any_address && !hvcsv_address_is_public(&address->addr))
+	{
+		t->address_refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/*
+ * libcurl's CURLOPT_PREREQFUNCTION: the connection is up (TLS included),
+ * and the request is about to go.  Until now connect_timeout applied; from
+ * now on the stall clock runs.
+ */
+static int
+connected_callback(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	Transfer   *t = (Transfer *) arg;
+
+	t->connected = true;
+	t->last_progress = GetCurrentTimestamp();
+	return CURL_PREREQFUNC_OK;
 }
 
 /* Seconds as whole milliseconds for libcurl, at least 1. */
@@ -262,40 +448,11 @@ seconds_to_ms(double seconds)
 	return Max(1, (long) (seconds * 1000));
 }
 
-/*
- * Starts one request of an attempt at req, to url (req's URL or where it
- * redirected), with the Authorization header if send_auth; with range_from
- * > 0, asks for the body from that byte on, if it is still the version
- * if_range names.  The transfer lives in CurrentMemoryContext.
- */
-static Transfer *
-transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
-			   int64 range_from, const char *if_range)
+/* Adds the request headers: the key, Accept-Encoding, and Range or the conditions. */
+static void
+add_request_headers(Transfer *t, const HvcsvRequest *req, bool send_auth,
+					int64 range_from, const char *if_range)
 {
-	Transfer   *t = palloc0(sizeof(Transfer));
-	CURL	   *easy;
-
-	t->url = *url;
-	t->retry_after = -1;
-	t->range_start = -1;
-	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - range_from : 0;
-	/* Connecting has its own limit; the stall clock starts after it. */
-	t->last_progress = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												   seconds_to_ms(req->connect_timeout));
-	t->stall_ms = seconds_to_ms(req->timeout);
-	t->cleanup.func = transfer_cleanup;
-	t->cleanup.arg = t;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &t->cleanup);
-
-	t->buf = malloc(TRANSFER_BUFFER_SIZE);
-	t->multi = curl_multi_init();
-	t->easy = easy = curl_easy_init();
-	if (t->buf == NULL || t->multi == NULL || t->easy == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while starting an HTTP request")));
-	t->buf_size = TRANSFER_BUFFER_SIZE;
-
 	t->with_auth = req->authorization && send_auth;
 	if (t->with_auth)
 	{
@@ -306,6 +463,7 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 		explicit_bzero(header, strlen(header));
 		pfree(header);
 	}
+	t->headers = curl_slist_append(t->headers, "Accept-Encoding: gzip");
 	if (range_from > 0)
 	{
 		t->headers = curl_slist_append(t->headers,
@@ -321,14 +479,22 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 			t->headers = curl_slist_append(t->headers,
 										   psprintf("If-Modified-Since: %s", req->if_modified_since));
 	}
+}
 
-	curl_easy_setopt(easy, CURLOPT_URL, url->url);
+/* Sets the options of a transfer's easy handle. */
+static void
+set_transfer_options(Transfer *t, const HvcsvRequest *req)
+{
+	CURL	   *easy = t->easy;
+
+	curl_easy_setopt(easy, CURLOPT_URL, t->url.url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	/* libcurl's trace would show the request headers, Authorization included. */
 	curl_easy_setopt(easy, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+	/* We decode, a buffer at a time (content_decoding.c). */
+	curl_easy_setopt(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file)
@@ -344,15 +510,81 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, connected_callback);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	if (t->max_bytes > 0)
 		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_bytes);
+}
 
-	if (curl_multi_add_handle(t->multi, easy) != CURLM_OK)
+/*
+ * Starts one request of an attempt at req, to url (req's URL or where it
+ * redirected), with the Authorization header if send_auth, and to
+ * non-public addresses too if any_address; with range_from > 0, asks for
+ * the body from that byte on, if it is still the version if_range names.
+ * The transfer lives in CurrentMemoryContext.
+ */
+static Transfer *
+transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
+			   bool any_address, int64 range_from, const char *if_range)
+{
+	Transfer   *t = palloc0(sizeof(Transfer));
+
+	t->url = *url;
+	t->any_address = any_address;
+	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - range_from : 0;
+	t->stall_ms = seconds_to_ms(req->timeout);
+	t->decoder = hvcsv_decoder_create();
+	new_response(t);
+	t->cleanup.func = transfer_cleanup;
+	t->cleanup.arg = t;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &t->cleanup);
+
+	t->buf = malloc(TRANSFER_BUFFER_SIZE);
+	t->multi = curl_multi_init();
+	t->easy = curl_easy_init();
+	if (t->buf == NULL || t->multi == NULL || t->easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while starting an HTTP request")));
+	t->buf_size = TRANSFER_BUFFER_SIZE;
+
+	add_request_headers(t, req, send_auth, range_from, if_range);
+	set_transfer_options(t, req);
+	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start an HTTP request for \"%s\"", req->display_url)));
 	return t;
+}
+
+/*
+ * Ends a transfer that failed on our side (bad data, max_bytes) while
+ * libcurl still ran it.
+ */
+static TransferEvent
+transfer_fail(Transfer *t)
+{
+	t->done = true;
+	if (t->curl_result == CURLE_OK)
+		t->curl_result = CURLE_WRITE_ERROR;
+	return TRANSFER_FAILED;
+}
+
+/*
+ * At the end of an encoded body that libcurl says arrived whole: false if
+ * it ends inside its compressed data (cut short, though its length was
+ * right).  An empty body has nothing to decode.
+ */
+static bool
+decoding_complete(Transfer *t)
+{
+	if (!t->fed || hvcsv_decoder_finish(t->decoder))
+		return true;
+	t->decode_failed = true;
+	return false;
 }
 
 /*
@@ -365,7 +597,9 @@ static TransferEvent
 transfer_read(Transfer *t, const char **data, size_t *len)
 {
 	t->buf_len = 0;
-	if (t->paused)
+	if (t->decode_blocked && !t->decode_failed && !t->too_large)
+		(void) decode_into_buf(t);
+	if (t->paused && !t->decode_blocked)
 	{
 		t->paused = false;
 		curl_easy_pause(t->easy, CURLPAUSE_CONT);
@@ -378,6 +612,8 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		CURLMsg    *msg;
 		CURLMcode	mc;
 
+		if (t->decode_failed || t->too_large)
+			return transfer_fail(t);
 		if (t->buf_len > 0)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
@@ -394,6 +630,8 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 			if (t->curl_result == CURLE_FILESIZE_EXCEEDED && t->status != 0 &&
 				!status_has_body(t->status))
 				t->curl_result = CURLE_OK;
+			if (t->curl_result == CURLE_OK && !decoding_complete(t))
+				return transfer_fail(t);
 			return (t->curl_result == CURLE_OK) ? TRANSFER_DONE : TRANSFER_FAILED;
 		}
 
@@ -414,9 +652,10 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 				t->curl_result = msg->data.result;
 			}
 		}
-		if (t->buf_len > 0 || t->done)
+		if (t->buf_len > 0 || t->done || t->decode_failed || t->too_large)
 			continue;
-		if (TimestampDifferenceExceeds(t->last_progress, GetCurrentTimestamp(), t->stall_ms))
+		if (t->connected &&
+			TimestampDifferenceExceeds(t->last_progress, GetCurrentTimestamp(), t->stall_ms))
 		{
 			t->stalled = true;
 			t->done = true;
@@ -436,10 +675,24 @@ transfer_end(Transfer *t)
 	transfer_cleanup(t);
 }
 
+/*
+ * Tells whether an address was refused for not being public, and that is
+ * why no connection was made.
+ */
+static bool
+address_was_refused(const Transfer *t)
+{
+	return t->address_refused && !t->connected && t->curl_result != CURLE_OK;
+}
+
 /* Tells whether a failed attempt may succeed if tried again. */
 static bool
 failure_is_transient(const Transfer *t)
 {
+	/* Our own refusals, and an answer that breaks HTTP, would come again. */
+	if (t->too_large || t->decode_failed || address_was_refused(t) ||
+		t->other_length >= 0 || t->transfer_coding[0])
+		return false;
 	if (t->curl_result == CURLE_OK)
 		return t->status == 429 || t->status == 500 || t->status == 502 ||
 			t->status == 503 || t->status == 504;
@@ -482,23 +735,125 @@ sleep_interruptibly(double seconds)
 	}
 }
 
-/* Reports the failure of the last attempt; never returns. */
+/* Reports what we refuse: a body past max_bytes, a non-public address. */
 static void
-report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
+report_refusal(const HvcsvRequest *req, const Transfer *t, const char *source)
 {
-	const char *tries = attempts > 1 ?
-	psprintf("Gave up after %d attempts.", attempts) : NULL;
-	/* The URL as the user wrote it, and where it led. */
-	const char *source = t->redirected ?
-	psprintf("\"%s\" (redirected to \"%s\")", req->display_url, hvcsv_redact_url(t->url.url)) :
-	psprintf("\"%s\"", req->display_url);
-
 	if (t->too_large || t->curl_result == CURLE_FILESIZE_EXCEEDED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("response from %s is larger than max_bytes (" INT64_FORMAT " bytes)",
-						source, req->max_bytes)));
+				 errmsg("response from %s is larger than %s (" INT64_FORMAT " bytes)",
+						source, req->max_bytes_name, req->max_bytes)));
+	if (address_was_refused(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("could not fetch %s: host \"%s\" resolves to a non-public address",
+						source, t->url.host),
+				 errdetail("Loopback, private, link-local and other non-public addresses are reached only for hosts listed in hvcsv_fdw.allowed_hosts and for the api_url of a server that a superuser owns."),
+				 errhint("A superuser may admit the host by listing it in hvcsv_fdw.allowed_hosts.")));
+}
 
+/* Reports a Content-Encoding that could not be undone. */
+static void
+report_decode_failure(const Transfer *t, const char *source)
+{
+	const char *coding;
+	const char *why;
+
+	switch (hvcsv_decoder_failure(t->decoder, &coding, &why))
+	{
+		case HVCSV_DECODE_UNSUPPORTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch %s: unsupported Content-Encoding \"%s\"", source, coding),
+					 errdetail("Only gzip, x-gzip and deflate are decoded, and only gzip is asked for.")));
+			break;
+		case HVCSV_DECODE_NOT_TOKEN:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch %s: the Content-Encoding header is not a list of content codings",
+							source)));
+			break;
+		case HVCSV_DECODE_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch %s: the body has more than %d content codings",
+							source, HVCSV_MAX_CODINGS)));
+			break;
+		case HVCSV_DECODE_BAD_DATA:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch %s: the body is not valid %s data", source, coding),
+					 why ? errdetail("zlib reported: %s.", why) : 0));
+			break;
+		case HVCSV_DECODE_TRUNCATED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not fetch %s: the body ends before the end of its %s data",
+							source, coding),
+					 errdetail("The response ended normally, but the compressed data in it is cut short.")));
+			break;
+		case HVCSV_DECODE_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while decoding the body of %s", source)));
+			break;
+		case HVCSV_DECODE_NONE:
+			break;
+	}
+}
+
+/* Tells whether libcurl sent the whole request. */
+static bool
+request_was_sent(const Transfer *t)
+{
+	long		size = 0;
+
+	return t->easy && curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &size) == CURLE_OK &&
+		size > 0;
+}
+
+/* Reports an answer that breaks HTTP, or that we cannot read. */
+static void
+report_bad_answer(const Transfer *t, const char *source)
+{
+	if (t->other_length >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: the response has conflicting Content-Length headers",
+						source),
+				 errdetail("The server sent Content-Length " INT64_FORMAT " and " INT64_FORMAT ".",
+						   t->content_length, t->other_length)));
+	if (t->transfer_coding[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: unsupported Transfer-Encoding \"%s\"",
+						source, t->transfer_coding),
+				 errdetail("Only the chunked transfer coding is accepted; no other was asked for.")));
+	if (t->decode_failed)
+		report_decode_failure(t, source);
+	/* libcurl says only "out of memory" when a header line is past its limit. */
+	if (t->curl_result == CURLE_OUT_OF_MEMORY && !t->headers_done && request_was_sent(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: a response header line is too long", source),
+				 errdetail("libcurl accepts header lines of up to %d bytes.", CURL_MAX_HTTP_HEADER)));
+	if (t->curl_result == CURLE_OK && t->status == 206)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: the server answered a request for the whole body with part of it (HTTP status 206)",
+						source)));
+	if (t->curl_result == CURLE_OK && t->status == 304)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: the server answered HTTP status 304 (Not Modified) to a request without If-None-Match or If-Modified-Since",
+						source)));
+}
+
+/* Reports a TLS failure: a certificate, or the authorities to check it by. */
+static void
+report_tls_failure(const HvcsvRequest *req, const Transfer *t, const char *source)
+{
 	if (t->curl_result == CURLE_PEER_FAILED_VERIFICATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
@@ -521,18 +876,43 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 				 errmsg("could not fetch %s: could not load the system's certificate authorities", source),
 				 t->errbuf[0] ? errdetail("libcurl reported: %s.", t->errbuf) : 0,
 				 errhint("Install the system's CA certificates (on Debian, the package ca-certificates), or set the server option ca_file.")));
+}
+
+/* Tells whether an HTTP status is a redirect we follow. */
+static bool
+status_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* Reports the failure of the last attempt; never returns. */
+static void
+report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
+{
+	const char *tries = attempts > 1 ?
+	psprintf("Gave up after %d attempts.", attempts) : NULL;
+	/* The URL as the user wrote it, and where it led. */
+	const char *source = t->redirected ?
+	psprintf("\"%s\" (redirected to \"%s\")", req->display_url, hvcsv_redact_url(t->url.url)) :
+	psprintf("\"%s\"", req->display_url);
+
+	report_refusal(req, t, source);
+	report_bad_answer(t, source);
+	report_tls_failure(req, t, source);
 
 	/* The stable text goes in the message, curl's own words in the detail. */
 	if (t->curl_result != CURLE_OK)
 	{
 		const char *said = t->stalled ? t->errbuf :
-		t->errbuf[0] ? psprintf("libcurl reported: %s.", t->errbuf) : "";
+		t->errbuf[0] ? psprintf("libcurl reported: %s.", t->errbuf) : NULL;
+		const char *detail = said && tries ? psprintf("%s %s", said, tries) :
+		said ? said : tries;
 
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not fetch %s: %s", source,
 						t->stalled ? "the transfer stalled" : curl_easy_strerror(t->curl_result)),
-				 errdetail("%s%s%s", said, said[0] && tries ? " " : "", tries ? tries : "")));
+				 detail ? errdetail("%s", detail) : 0));
 	}
 
 	ereport(ERROR,
@@ -541,11 +921,42 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 					 t->status == 404 || t->status == 410 ?
 					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
 			 errmsg("could not fetch %s: HTTP status %ld", source, t->status),
+			 status_is_redirect(t->status) ?
+			 errdetail("The redirect has no Location header that can be followed.") :
 			 tries ? errdetail("%s", tries) : 0,
 			 (t->status == 401 || t->status == 403) && !t->with_auth && req->authorization ?
 			 errhint("The Authorization header is not sent to another scheme, host or port than the first request's.") :
 			 t->status == 401 || t->status == 403 ?
 			 errhint("Check the api_key and auth_scheme options of the user mapping.") : 0));
+}
+
+/* GUC check hook of hvcsv_fdw.max_bytes: -1 (no limit) or a size of at least 1 byte. */
+bool
+hvcsv_check_max_bytes(char **newval, void **extra, GucSource source)
+{
+	double		bytes;
+	const char *hint = NULL;
+	int64	   *cap;
+
+	if (!parse_real(*newval, &bytes, GUC_UNIT_BYTE, &hint) ||
+		(bytes != -1 && (bytes < 1 || bytes > (double) PG_INT64_MAX / 2)))
+	{
+		GUC_check_errdetail("The value must be -1 (no limit) or a size of at least 1 byte, such as \"10GB\".");
+		return false;
+	}
+	cap = malloc(sizeof(int64));
+	if (cap == NULL)
+		return false;
+	*cap = (int64) bytes;
+	*extra = cap;
+	return true;
+}
+
+/* GUC assign hook of hvcsv_fdw.max_bytes. */
+void
+hvcsv_assign_max_bytes(const char *newval, void *extra)
+{
+	max_bytes_cap = *(int64 *) extra;
 }
 
 /* Fills a request from a table's options. */
@@ -562,8 +973,16 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 	req->max_retries = opts->max_retries;
 	req->retry_delay = opts->retry_delay;
 	req->max_retry_delay = opts->max_retry_delay;
+	/* The smaller of the server's max_bytes and hvcsv_fdw.max_bytes. */
 	req->max_bytes = opts->max_bytes;
+	req->max_bytes_name = "max_bytes";
+	if (max_bytes_cap > 0 && (req->max_bytes == 0 || max_bytes_cap < req->max_bytes))
+	{
+		req->max_bytes = max_bytes_cap;
+		req->max_bytes_name = "hvcsv_fdw.max_bytes";
+	}
 	req->ca_file = opts->ca_file;
+	req->trusted_url = opts->server_owner_is_superuser ? opts->api_url : NULL;
 }
 
 /* A response body being read, across as many transfers as it takes. */
@@ -572,6 +991,7 @@ struct HvcsvBody
 	MemoryContext cxt;			/* where transfers live: as long as the body */
 	HvcsvRequest req;
 	HvcsvUrl	origin;			/* req.url: where every attempt starts */
+	HvcsvUrl	trusted;		/* req.trusted_url, or no host if none */
 	HvcsvResponse resp;			/* of the first response */
 	bool		encoded;		/* the first response was compressed */
 	Transfer   *t;				/* the transfer now open, or NULL */
@@ -602,7 +1022,7 @@ count_failure(HvcsvBody *b, Transfer *t)
 	double		wait;
 
 	b->failures++;
-	if (b->failures >= b->req.max_retries || !failure_is_transient(t) || t->too_large)
+	if (b->failures >= b->req.max_retries || !failure_is_transient(t))
 		report_failure(&b->req, t, b->failures);
 
 	wait = b->req.retry_delay * pow(2, b->failures - 1);
@@ -637,13 +1057,6 @@ restart_body(HvcsvBody *b, const char *why)
 	b->resp.body_bytes = 0;
 }
 
-/* Tells whether an HTTP status is a redirect we follow. */
-static bool
-status_is_redirect(long status)
-{
-	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
 /*
  * Reports a URL that no request may go to: not http or https, or a host
  * that hvcsv_fdw.allowed_hosts does not admit.  hops > 0 means the server
@@ -670,6 +1083,19 @@ check_target(const HvcsvBody *b, const HvcsvUrl *url, int hops)
 }
 
 /*
+ * Tells whether a request to url may connect to a non-public address: its
+ * host is listed in hvcsv_fdw.allowed_hosts, or it is the host and port of
+ * the api_url of a server that a superuser owns.
+ */
+static bool
+may_reach_any_address(const HvcsvBody *b, const HvcsvUrl *url)
+{
+	return hvcsv_host_listed(url) ||
+		(b->trusted.host && strcmp(url->host, b->trusted.host) == 0 &&
+		 url->port == b->trusted.port);
+}
+
+/*
  * Sends one attempt at the body from byte `from` and waits for its first
  * bytes (kept in b->pending), following redirects; every hop is checked
  * before it is requested.  The Authorization header goes only to the
@@ -689,7 +1115,7 @@ open_transfer(HvcsvBody *b, int64 from, const char *validator)
 
 		check_target(b, &url, hops);
 		b->t = t = transfer_begin(&b->req, &url, hvcsv_url_same_origin(&url, &b->origin),
-								  from, validator);
+								  may_reach_any_address(b, &url), from, validator);
 		t->redirected = hops > 0;
 		ev = transfer_read(t, &b->pending, &b->pending_len);
 		if (ev == TRANSFER_DATA || !status_is_redirect(t->status) || t->location[0] == '\0')
@@ -711,6 +1137,70 @@ open_transfer(HvcsvBody *b, int64 from, const char *validator)
 }
 
 /*
+ * Tells whether a transfer's answer is one to go on with: a body (200, or
+ * 206 to a Range request), or 304 to a conditional request.
+ */
+static bool
+answer_expected(const HvcsvBody *b, const Transfer *t, TransferEvent ev, int64 from)
+{
+	bool		conditional = (b->req.if_none_match && b->req.if_none_match[0]) ||
+		(b->req.if_modified_since && b->req.if_modified_since[0]);
+
+	if (ev == TRANSFER_FAILED)
+		return false;
+	if (t->status == 200)
+		return true;
+	if (t->status == 206)
+		return from > 0;
+	return t->status == 304 && ev == TRANSFER_DONE && from == 0 && conditional;
+}
+
+/*
+ * Tells why a 206 answer does not continue the body read so far, or NULL
+ * if it does: it must be of the same version (the first response's strong
+ * ETag, or without one its Last-Modified; an answer without the validator
+ * may be of any version) and start at the byte asked for.
+ */
+static const char *
+partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
+{
+	bool		by_etag = resume_validator(&b->resp) == b->resp.etag;
+	const char *had = by_etag ? t->etag : t->last_modified;
+
+	if (hvcsv_decoder_encoded(t->decoder))
+		return "The server compressed the rest of the body (Content-Encoding), so it does not continue the bytes already read.";
+	if (had[0] == '\0')
+		return by_etag ?
+			"The server's 206 answer has no ETag, so it may be of another version of the export." :
+			"The server's 206 answer has no Last-Modified, so it may be of another version of the export.";
+	if (strcmp(had, by_etag ? b->resp.etag : b->resp.last_modified) != 0)
+		return by_etag ?
+			"The export changed while it was being read: the server's 206 answer has another ETag." :
+			"The export changed while it was being read: the server's 206 answer has another Last-Modified.";
+	if (t->range_start == RANGE_ABSENT)
+		return "The server's 206 answer has no Content-Range.";
+	if (t->range_start == RANGE_INVALID)
+		return "The server's 206 answer has a Content-Range without a first byte.";
+	if (t->range_start != from)
+		return psprintf("The server's 206 answer starts at byte " INT64_FORMAT ", not at " INT64_FORMAT ".",
+						t->range_start, from);
+	return NULL;
+}
+
+/* Notes what the first response says: which version of the export this is. */
+static void
+note_first_response(HvcsvBody *b, const Transfer *t)
+{
+	b->resp.status = t->status;
+	b->encoded = hvcsv_decoder_encoded(t->decoder);
+	strlcpy(b->resp.etag, t->etag, sizeof(b->resp.etag));
+	strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
+	/* A body that must start over needs the body, not a 304. */
+	b->req.if_none_match = NULL;
+	b->req.if_modified_since = NULL;
+}
+
+/*
  * Opens a transfer for what the body still lacks, retrying transient
  * failures, and waits for its first bytes (kept in b->pending).
  */
@@ -721,6 +1211,7 @@ connect_body(HvcsvBody *b)
 	{
 		int64		from = b->resp.body_bytes;
 		const char *validator = NULL;
+		const char *mismatch;
 		Transfer   *t;
 		TransferEvent ev;
 		MemoryContext old;
@@ -740,11 +1231,8 @@ connect_body(HvcsvBody *b)
 		ev = open_transfer(b, from, validator);
 		t = b->t;
 		MemoryContextSwitchTo(old);
-		if (ev == TRANSFER_FAILED || (ev == TRANSFER_DONE &&
-									  !status_has_body(t->status) && t->status != 304))
+		if (!answer_expected(b, t, ev, from))
 		{
-			if (ev == TRANSFER_DONE)
-				t->curl_result = CURLE_OK;
 			count_failure(b, t);
 			continue;
 		}
@@ -755,26 +1243,15 @@ connect_body(HvcsvBody *b)
 			restart_body(b, "The server answered the Range request with the whole body: it cannot resume, or the export changed.");
 			from = 0;
 		}
-		else if (from > 0 && (t->status != 206 || t->range_start != from || t->encoded))
+		else if (from > 0 && (mismatch = partial_mismatch(b, t, from)) != NULL)
 		{
 			transfer_end(t);
 			b->t = NULL;
-			restart_body(b, t->encoded ?
-						 "The server compressed the rest of the body (Content-Encoding), so it does not continue the bytes already read." :
-						 psprintf("The server answered the Range request with HTTP status %ld.", t->status));
+			restart_body(b, mismatch);
 			continue;
 		}
 		if (from == 0)
-		{
-			/* The first response says which version of the export this is. */
-			b->resp.status = t->status;
-			b->encoded = t->encoded;
-			strlcpy(b->resp.etag, t->etag, sizeof(b->resp.etag));
-			strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
-			/* A body that must start over needs the body, not a 304. */
-			b->req.if_none_match = NULL;
-			b->req.if_modified_since = NULL;
-		}
+			note_first_response(b, t);
 		if (ev == TRANSFER_DONE)
 			b->ended = true;
 		return;
@@ -797,6 +1274,9 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not fetch \"%s\": the URL cannot be parsed", req->display_url)));
+	/* A URL that does not parse leaves trusted without a host. */
+	if (req->trusted_url)
+		(void) hvcsv_url_parse(req->trusted_url, &b->trusted);
 	b->on_restart = on_restart;
 	b->restart_arg = arg;
 	connect_body(b);

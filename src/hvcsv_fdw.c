@@ -701,5 +701,13 @@ _PG_init(void)
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
 							   hvcsv_check_allowed_hosts, NULL, NULL);
+	DefineCustomStringVariable("hvcsv_fdw.max_bytes",
+							   "Largest response body hvcsv_fdw accepts, whatever a server's max_bytes says.",
+							   "A size such as 10GB, counted in decoded bytes; -1 means no limit.",
+							   &hvcsv_max_bytes_setting,
+							   "10GB",
+							   PGC_SUSET,
+							   0,
+							   hvcsv_check_max_bytes, hvcsv_assign_max_bytes, NULL);
 	MarkGUCPrefixReserved("hvcsv_fdw");
 }

@@ -105,6 +105,7 @@ typedef struct HvcsvOptions
 
 	/* derived */
 	char	   *url;			/* api_url followed by path */
+	bool		server_owner_is_superuser;	/* may reach api_url at a non-public address */
 } HvcsvOptions;
 
 extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
@@ -132,7 +133,11 @@ extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl 
 extern bool hvcsv_url_is_http(const HvcsvUrl *url);
 extern bool hvcsv_url_same_origin(const HvcsvUrl *a, const HvcsvUrl *b);
 extern bool hvcsv_host_allowed(const HvcsvUrl *url);
+extern bool hvcsv_host_listed(const HvcsvUrl *url);
 extern bool hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source);
+struct sockaddr;
+extern bool hvcsv_address_is_public(const struct sockaddr *addr);
+extern void hvcsv_check_server_host(const HvcsvUrl *url);
 
 /* in fetch.c */
 
@@ -149,8 +154,10 @@ typedef struct HvcsvRequest
 	int			max_retries;
 	double		retry_delay;
 	double		max_retry_delay;
-	int64		max_bytes;
+	int64		max_bytes;		/* 0 means no limit */
+	const char *max_bytes_name; /* the option or setting max_bytes comes from */
 	const char *ca_file;
+	const char *trusted_url;	/* api_url of a superuser's server, or NULL */
 } HvcsvRequest;
 
 /* What a response said. */
@@ -164,6 +171,9 @@ typedef struct HvcsvResponse
 
 typedef struct HvcsvBody HvcsvBody;
 
+extern char *hvcsv_max_bytes_setting;
+extern bool hvcsv_check_max_bytes(char **newval, void **extra, GucSource source);
+extern void hvcsv_assign_max_bytes(const char *newval, void *extra);
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 								  void (*on_restart) (void *arg), void *arg);
@@ -171,6 +181,37 @@ extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
 extern uint64 hvcsv_bytes_fetched;
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
+
+/* in content_decoding.c */
+
+#define HVCSV_MAX_CODINGS 5		/* content codings decoded, as libcurl allows */
+
+/* Why a body's Content-Encoding could not be undone. */
+typedef enum HvcsvDecodeFailure
+{
+	HVCSV_DECODE_NONE,
+	HVCSV_DECODE_UNSUPPORTED,	/* a coding other than gzip, x-gzip, deflate */
+	HVCSV_DECODE_NOT_TOKEN,		/* the header is not a list of codings */
+	HVCSV_DECODE_TOO_MANY,		/* more codings than are decoded */
+	HVCSV_DECODE_BAD_DATA,		/* bytes that are not of the coding */
+	HVCSV_DECODE_TRUNCATED,		/* the body ends inside the coding's data */
+	HVCSV_DECODE_NO_MEMORY
+} HvcsvDecodeFailure;
+
+typedef struct HvcsvDecoder HvcsvDecoder;
+
+extern HvcsvDecoder *hvcsv_decoder_create(void);
+extern void hvcsv_decoder_reset(HvcsvDecoder *d);
+extern void hvcsv_decoder_add_codings(HvcsvDecoder *d, const char *list, size_t len);
+extern void hvcsv_unasked_transfer_coding(const char *list, size_t len, char *coding,
+										  size_t size);
+extern bool hvcsv_decoder_encoded(const HvcsvDecoder *d);
+extern bool hvcsv_decoder_feed(HvcsvDecoder *d, const char *data, size_t len);
+extern bool hvcsv_decoder_read(HvcsvDecoder *d, char *out, size_t size, size_t *produced);
+extern bool hvcsv_decoder_finish(HvcsvDecoder *d);
+extern HvcsvDecodeFailure hvcsv_decoder_failure(const HvcsvDecoder *d, const char **coding,
+												const char **why);
+extern void hvcsv_decoder_end(HvcsvDecoder *d);
 
 /* in spool.c */
 

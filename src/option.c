@@ -38,6 +38,13 @@
 
 PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
 
+/*
+ * Longest api_key: more than HTTP servers take in one header line, and far
+ * below the 1 MB request that libcurl refuses with a misleading "out of
+ * memory".
+ */
+#define MAX_API_KEY_BYTES (64 * 1024)
+
 typedef struct HvcsvOption
 {
 	const char *name;
@@ -285,6 +292,11 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	else if (strcmp(name, "api_key") == 0)
 	{
 		check_printable(def, true);
+		if (strlen(defGetString(def)) > MAX_API_KEY_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\"", def->defname),
+					 errdetail("The value must not be longer than %d bytes.", MAX_API_KEY_BYTES)));
 		opts->api_key = defGetString(def);
 	}
 	else if (strcmp(name, "auth_scheme") == 0)
@@ -540,6 +552,7 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 					 errmsg("host \"%s\" port %d is not in hvcsv_fdw.allowed_hosts",
 							url.host, url.port),
 					 errhint("A superuser decides which hosts may be reached, with the setting hvcsv_fdw.allowed_hosts.")));
+		hvcsv_check_server_host(&url);
 	}
 	/* Like file_fdw's filename: a path on the database server. */
 	if (opts.ca_file && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
@@ -660,6 +673,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 		opts->encoding = GetDatabaseEncoding();
 	opts->url = psprintf("%s%s", opts->api_url, opts->path);
 	check_url_below_api_url(opts);
+	opts->server_owner_is_superuser = superuser_arg(server->owner);
 	return opts;
 }
 

@@ -9,6 +9,14 @@
  * connects to (numeric forms such as 2130706433 and percent-encoded host
  * names are normalized before the check, not after).
  *
+ * Non-public addresses (loopback, private, link-local, ...) are where a
+ * database server's neighbours live: services that trust it and cloud
+ * metadata endpoints.  fetch.c refuses to connect to one unless the host
+ * is named in hvcsv_fdw.allowed_hosts or is the api_url of a server a
+ * superuser owns; it checks each address it connects to (so names and
+ * their resolution are covered), and this file says which addresses those
+ * are.
+ *
  * A URL is shown in EXPLAIN, in errors and in the spool's metadata.  The
  * key itself travels in a header and is never part of the URL we build,
  * but a user may still put a password or a token into api_url or path, so
@@ -19,9 +27,12 @@
 #include "postgres.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "hvcsv_fdw.h"
@@ -389,6 +400,19 @@ entry_admits_url(const HostEntry *entry, const void *arg)
 	return entry_admits(entry, (const HvcsvUrl *) arg);
 }
 
+/* Returns hvcsv_fdw.allowed_hosts from its first entry on, or NULL if it is empty. */
+static const char *
+allowed_hosts_list(void)
+{
+	const char *p = hvcsv_allowed_hosts;
+
+	if (p == NULL)
+		return NULL;
+	while (*p == ' ' || *p == '\t' || *p == ',')
+		p++;
+	return *p ? p : NULL;
+}
+
 /*
  * Tells whether hvcsv_fdw.allowed_hosts lets requests go to url's host and
  * port.  An empty setting allows every host.
@@ -396,18 +420,23 @@ entry_admits_url(const HostEntry *entry, const void *arg)
 bool
 hvcsv_host_allowed(const HvcsvUrl *url)
 {
+	return allowed_hosts_list() == NULL || hvcsv_host_listed(url);
+}
+
+/*
+ * Tells whether an entry of hvcsv_fdw.allowed_hosts names url's host and
+ * port: a superuser's admission, which also lets the host be reached at a
+ * non-public address.  An empty setting names no host.
+ */
+bool
+hvcsv_host_listed(const HvcsvUrl *url)
+{
 	const char *bad;
 	size_t		bad_len;
 	const char *why;
-	const char *p = hvcsv_allowed_hosts;
+	const char *list = allowed_hosts_list();
 
-	if (p == NULL)
-		return true;
-	while (*p == ' ' || *p == '\t' || *p == ',')
-		p++;
-	if (*p == '\0')
-		return true;
-	return for_each_host_entry(p, entry_admits_url, url, &bad, &bad_len, &why);
+	return list && for_each_host_entry(list, entry_admits_url, url, &bad, &bad_len, &why);
 }
 
 /* GUC check hook of hvcsv_fdw.allowed_hosts: every entry must parse. */
@@ -427,3 +456,87 @@ hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+
+/*
+ * Tells whether an IPv4 address (in network byte order) is public: not
+ * "this network" (0.0.0.0/8, which Linux connects to itself), private
+ * (10/8, 172.16/12, 192.168/16), shared (100.64/10, carrier-grade NAT),
+ * loopback (127/8), link-local (169.254/16, where cloud metadata lives),
+ * multicast, reserved or broadcast (224/3).
+ */
+static bool
+ipv4_is_public(const unsigned char *a)
+{
+	return !(a[0] == 0 || a[0] == 10 || a[0] == 127 ||
+			 (a[0] == 100 && (a[1] & 0xc0) == 64) ||
+			 (a[0] == 169 && a[1] == 254) ||
+			 (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+			 (a[0] == 192 && a[1] == 168) ||
+			 a[0] >= 224);
+}
+
+/*
+ * Tells whether an IPv6 address is public: an IPv4 address within one
+ * (IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96, which holds :: and
+ * ::1, and the NAT64 prefix 64:ff9b::/96) is judged as that address; not
+ * unique local (fc00::/7), link-local (fe80::/10), site-local (fec0::/10)
+ * or multicast (ff00::/8).
+ */
+static bool
+ipv6_is_public(const unsigned char *a)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char compatible[12] = {0};
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+
+	if (memcmp(a, mapped, 12) == 0 || memcmp(a, compatible, 12) == 0 ||
+		memcmp(a, nat64, 12) == 0)
+		return ipv4_is_public(a + 12);
+	return !((a[0] & 0xfe) == 0xfc ||
+			 (a[0] == 0xfe && (a[1] & 0x80) == 0x80) ||
+			 a[0] == 0xff);
+}
+
+/* Tells whether an address libcurl is about to connect to is public. */
+bool
+hvcsv_address_is_public(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return ipv4_is_public((const unsigned char *) &((const struct sockaddr_in *) addr)->sin_addr);
+	if (addr->sa_family == AF_INET6)
+		return ipv6_is_public(((const struct sockaddr_in6 *) addr)->sin6_addr.s6_addr);
+	return false;
+}
+
+/* Tells whether a URL's host is an IP address that is not public. */
+static bool
+host_is_non_public_address(const char *host)
+{
+	unsigned char a[16];
+	char		v6[64];
+
+	if (inet_pton(AF_INET, host, a) == 1)
+		return !ipv4_is_public(a);
+	if (host[0] != '[' || strlen(host) >= sizeof(v6))
+		return false;
+	strlcpy(v6, host + 1, strlen(host) - 1);
+	return inet_pton(AF_INET6, v6, a) == 1 && !ipv6_is_public(a);
+}
+
+/*
+ * Refuses, when a server's api_url is set, an IP address that fetch.c would
+ * refuse to connect to: a role that is not a superuser may not point a
+ * server at a non-public address that hvcsv_fdw.allowed_hosts does not
+ * list.  Host names are judged by what they resolve to, when connecting.
+ */
+void
+hvcsv_check_server_host(const HvcsvUrl *url)
+{
+	if (superuser() || hvcsv_host_listed(url) || !host_is_non_public_address(url->host))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("host \"%s\" is a non-public address", url->host),
+			 errdetail("Only superusers may create servers for loopback, private, link-local and other non-public addresses that hvcsv_fdw.allowed_hosts does not list."),
+			 errhint("A superuser may admit the host by listing it in hvcsv_fdw.allowed_hosts.")));
+}

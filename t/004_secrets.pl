@@ -173,18 +173,25 @@ like(
 	'a certificate for another name is refused, naming the host');
 
 # --- the key and redirects across schemes --------------------------------
+# A redirect to another port reaches a loopback address only if
+# hvcsv_fdw.allowed_hosts lists the host, even from a superuser's server.
+my $listed = "SET hvcsv_fdw.allowed_hosts = '127.0.0.1';";
 my $to_https = "/accounts.csv?redirect_to=https%3A%2F%2F127.0.0.1%3A$tls_port%2Faccounts.csv";
 accounts_table('up', 'fx_ca', $to_https);
 accounts_table('up_presigned', 'fx_ca', $to_https . '%3Fnoauth%3D1');
 accounts_table('down', 'tls_ca',
 	"/accounts.csv?redirect_to=http%3A%2F%2F127.0.0.1%3A$port%2Faccounts.csv%3Fnoauth%3D1");
-query('SELECT * FROM fixture_reset');
 like(
 	error_of('SELECT count(*) FROM up'),
+	qr/ERROR:  42501: could not fetch "http:\/\/127\.0\.0\.1:$port\/.*" \(redirected to "https:\/\/127\.0\.0\.1:$tls_port\/accounts\.csv"\): host "127\.0\.0\.1" resolves to a non-public address\n/,
+	'a redirect to another port of a loopback address is refused unless listed');
+query('SELECT * FROM fixture_reset');
+like(
+	error_of("$listed SELECT count(*) FROM up"),
 	qr/ERROR:  28000: could not fetch "http:\/\/127\.0\.0\.1:$port\/.*" \(redirected to "https:\/\/127\.0\.0\.1:$tls_port\/accounts\.csv"\): HTTP status 401\n/,
 	'a redirect from http to https gets no key');
-is(query('SELECT count(*) FROM up_presigned'), '3', 'and reads a pre-signed URL');
-is(query('SELECT count(*) FROM down'), '3', 'a redirect from https to http');
+is(query("$listed SELECT count(*) FROM up_presigned"), '3', 'and reads a pre-signed URL');
+is(query("$listed SELECT count(*) FROM down"), '3', 'a redirect from https to http');
 is( log_rows(),
 	'http 302 ok, https 401 missing, http 302 ok, https 200 missing, https 302 ok, http 200 missing',
 	'the key went only to the scheme, host and port of the first request');

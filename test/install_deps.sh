@@ -9,6 +9,7 @@ packages=(
     postgresql-contrib
     postgresql-server-dev-15
     libcurl4-openssl-dev
+    zlib1g-dev
     libcsv-dev
     clang
     libclang-rt-14-dev

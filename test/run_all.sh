@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of hvcsv_fdw on this machine, from nothing:
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
-#   installs the extension, starts a throwaway PostgreSQL cluster and the
-#   fixture HTTP server on 127.0.0.1, runs the tokenizer check against
+#   installs the extension, starts a throwaway PostgreSQL cluster, the
+#   fixture HTTP server and the hostile one (test/hostile_server.py, for
+#   the adversarial_http test) on 127.0.0.1, runs the tokenizer check against
 #   libcsv, a bounded libFuzzer run (fuzz/run.sh), the regression tests
 #   and the TAP tests (t/*.pl, each with its own throwaway cluster and
 #   fixture server), and stops what it started.
@@ -17,6 +18,7 @@ cd "$top"
 PGPORT=${PGPORT:-54329}
 FIXTURE_PORT=18765
 FIXTURE_KEY=test-secret-key
+HOSTILE_PORT=18770
 # The spool test rewrites files here through COPY ... TO, so the path is fixed.
 WWW=/tmp/hvcsv_fixture_www
 
@@ -26,6 +28,7 @@ hv_build_install
 work=$(mktemp -d /tmp/hvcsv_test.XXXXXX)
 cleanup() {
     hv_stop_fixture
+    [ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null || true
     hv_stop_cluster "$work"
     stop_tap_leftovers
     umount "$work/tap/small_fs" 2>/dev/null || true
@@ -50,11 +53,31 @@ stop_tap_leftovers() {
 }
 trap cleanup EXIT
 
+# start_hostile LOG: the hostile HTTP server on 127.0.0.1:$HOSTILE_PORT; sets
+# HOSTILE_PID.  Fails if the port is taken or the server does not come up.
+start_hostile() {
+    local log=$1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$HOSTILE_PORT") 2>/dev/null; then
+        echo "port $HOSTILE_PORT is in use; stop whatever listens there first" >&2
+        return 1
+    fi
+    python3 test/hostile_server.py --port "$HOSTILE_PORT" --other-port "$FIXTURE_PORT" \
+        > "$log" 2>&1 &
+    HOSTILE_PID=$!
+    for _ in $(seq 50); do
+        grep -q listening "$log" && return 0
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+
 hv_start_cluster "$work" "$PGPORT" "log_min_messages = info"
 rm -rf "$WWW"
 cp -r test/data "$WWW"
 chown -R postgres: "$WWW"
 hv_start_fixture "$WWW" "$FIXTURE_PORT" "$FIXTURE_KEY" "$work/fixture.log"
+start_hostile "$work/hostile.log"
 
 passed=0
 failed=0
