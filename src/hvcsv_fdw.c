@@ -364,23 +364,16 @@ void
 hvcsv_scan_read_header(HvcsvScan *scan)
 {
 	const HvcsvOptions *opts = scan->opts;
-	const CsvRecord *header = NULL;
 	HvcsvColumnMap *map;
 
 	if (opts->encoding == PG_UTF8)
 		csv_stream_skip_bom(scan->stream);
-	if (opts->header != HVCSV_HEADER_NONE)
+	map = hvcsv_column_map_create(scan->rel, opts->header, scan->stream, opts->encoding);
+	if (map == NULL)
 	{
-		csv_stream_select_all_fields(scan->stream);
-		if (!csv_stream_next(scan->stream))
-		{
-			scan->at_end = true;
-			return;
-		}
-		header = &scan->stream->rec;
+		scan->at_end = true;
+		return;
 	}
-	map = hvcsv_column_map_create(scan->rel, opts->header, header, opts->encoding);
-	csv_stream_name_fields(scan->stream, map->csv_names, map->nfields);
 	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
 											   opts->encoding);
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);

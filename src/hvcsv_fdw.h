@@ -245,18 +245,21 @@ typedef struct CsvStream
 	bool		at_eof;
 	uint64		buf_offset;		/* input offset of buf[0] */
 	uint64		record_offset;	/* input offset of the current record */
+	bool		more_fields;	/* the record read goes on in another window */
 	CsvReadFunction read;
 	void	   *read_arg;
-	char	  **field_names;	/* the header's names, for errors */
+	const int  *named_fields;	/* fields with a header name, for errors */
+	char	  **field_names;	/* their names */
 	int			nfield_names;
 } CsvStream;
 
 extern CsvStream *csv_stream_create(const CsvDialect *dialect,
 									CsvReadFunction read, void *read_arg);
-extern void csv_stream_select_fields(CsvStream *stream, const int *field_slot,
-									 int nfield_slots, int nslots);
+extern void csv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
+									 int nwanted, int nslots);
 extern void csv_stream_select_all_fields(CsvStream *stream);
-extern void csv_stream_name_fields(CsvStream *stream, char **names, int nnames);
+extern void csv_stream_name_fields(CsvStream *stream, const int *fields, char **names,
+								   int nnames);
 extern bool csv_stream_next(CsvStream *stream);
 extern void csv_stream_skip_bom(CsvStream *stream);
 extern void csv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_breaks);
@@ -268,13 +271,11 @@ typedef struct HvcsvColumnMap
 {
 	int			natts;
 	int		   *field_of_att;	/* per attribute; -1 for dropped columns */
-	char	  **csv_names;		/* per field: header names, or NULL */
 	int			nfields;		/* fields every record must have */
 } HvcsvColumnMap;
 
 extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
-											   const CsvRecord *header_record,
-											   int file_encoding);
+											   CsvStream *stream, int file_encoding);
 
 /* in fast_convert.c */
 extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);
@@ -288,7 +289,8 @@ typedef struct HvcsvTupleBuilder
 	Relation	rel;
 	HvcsvColumnMap *map;
 	int			nneeded;
-	AttrNumber *needed;			/* 0-based attribute of each output slot */
+	AttrNumber *needed;			/* 0-based attributes to convert */
+	int		   *slot_of;		/* per needed attribute, its output slot */
 	FmgrInfo   *in_functions;	/* per attribute */
 	char	   *fast_kind;		/* per attribute: a FAST_* conversion to try */
 	bool		has_text;		/* some needed column has FAST_TEXT */

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_foreign_table.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -58,10 +59,18 @@ static const struct
 
 typedef struct ImportColumn
 {
-	char	   *name;
+	char	   *name;			/* its name in the table */
+	char	   *csv_name;		/* the header's name of its field, or NULL */
 	int			fits;			/* FITS_* flags every value so far allows */
 	bool		seen;			/* some non-NULL value was sampled */
 } ImportColumn;
+
+/* The columns to create, one per field of the CSV. */
+typedef struct ImportColumns
+{
+	ImportColumn *cols;
+	int			ncols;
+} ImportColumns;
 
 /* Skips n digits; NULL unless there are exactly that many. */
 static const char *
@@ -170,72 +179,100 @@ types_that_fit(const char *value)
 	return 0;
 }
 
+/* Narrows a column's types by one value (slot of rec) if it is not NULL. */
+static void
+sample_value(ImportColumn *col, const CsvRecord *rec, int slot, int encoding)
+{
+	if (rec->slot_state[slot] != CSV_SLOT_VALUE)
+		return;
+	col->seen = true;
+	col->fits &= types_that_fit(pg_any_to_server(rec->out + rec->slot_offset[slot],
+												 rec->slot_length[slot], encoding));
+}
+
+/*
+ * Reads the first record in windows: the header's names, or without a header
+ * the first values.  A table cannot have more than MaxHeapAttributeNumber
+ * columns, so the fields past one more are skipped: a wider file gets
+ * PostgreSQL's own error when its tables are created.
+ */
+static void
+read_first_record(CsvStream *stream, const HvcsvOptions *opts, ImportColumns *ic)
+{
+	ic->cols = palloc0(sizeof(ImportColumn) * (MaxHeapAttributeNumber + 1));
+	do
+	{
+		const CsvRecord *rec = &stream->rec;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int s = 0; s < rec->nfields - rec->first_field &&
+			 rec->first_field + s <= MaxHeapAttributeNumber; s++)
+		{
+			ImportColumn *col = &ic->cols[rec->first_field + s];
+
+			col->fits = FITS_ANY;
+			if (opts->header == HVCSV_HEADER_NONE)
+				sample_value(col, rec, s, opts->encoding);
+			else if (rec->slot_state[s] == CSV_SLOT_VALUE)
+				col->csv_name = pstrdup(pg_any_to_server(rec->out + rec->slot_offset[s],
+														 rec->slot_length[s], opts->encoding));
+			else
+				col->csv_name = "";
+		}
+		ic->ncols = Min(rec->nfields, MaxHeapAttributeNumber + 1);
+	} while (stream->more_fields && csv_stream_next(stream));
+}
+
 /* Reads the spool once: the header's names, then a sample of values. */
-static List *
-infer_columns(HvcsvOptions *opts, const char *remote_name)
+static void
+infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 {
 	HvcsvSpool *spool = hvcsv_spool_open(opts);
 	CsvDialect	dialect;
 	CsvStream  *stream;
-	ImportColumn *cols = NULL;
-	int			ncols = 0;
-	List	   *result = NIL;
-	int			rows = 0;
+	CsvWantedField *wanted;
+	int			rows = opts->header == HVCSV_HEADER_NONE ? 1 : 0;
 
 	hvcsv_dialect(opts, &dialect);
 	stream = csv_stream_create(&dialect, hvcsv_spool_read, spool);
 	if (opts->encoding == PG_UTF8)
 		csv_stream_skip_bom(stream);
 	csv_stream_select_all_fields(stream);
-
-	while (rows <= SAMPLE_ROWS && csv_stream_next(stream))
-	{
-		const CsvRecord *rec = &stream->rec;
-
-		if (cols == NULL)
-		{
-			ncols = rec->nfields;
-			cols = palloc0(sizeof(ImportColumn) * ncols);
-			for (int f = 0; f < ncols; f++)
-			{
-				cols[f].fits = FITS_ANY;
-				if (opts->header != HVCSV_HEADER_NONE && rec->slot_state[f] == CSV_SLOT_VALUE &&
-					rec->slot_length[f] > 0)
-					cols[f].name = pstrdup(pg_any_to_server(rec->out + rec->slot_offset[f],
-															rec->slot_length[f], opts->encoding));
-				else
-					cols[f].name = psprintf("column_%d", f + 1);
-				for (int g = 0; g < f; g++)
-					if (strcmp(cols[g].name, cols[f].name) == 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-								 errmsg("CSV header of \"%s\" has column \"%s\" more than once",
-										remote_name, cols[f].name),
-								 errhint("Create the foreign tables by hand, naming the columns to read.")));
-			}
-			if (opts->header != HVCSV_HEADER_NONE)
-				continue;
-		}
-		for (int f = 0; f < ncols && f < rec->nfields; f++)
-		{
-			if (rec->slot_state[f] != CSV_SLOT_VALUE)
-				continue;
-			cols[f].seen = true;
-			cols[f].fits &= types_that_fit(pg_any_to_server(rec->out + rec->slot_offset[f],
-															rec->slot_length[f], opts->encoding));
-		}
-		rows++;
-	}
-	hvcsv_spool_close(spool);
-
-	if (cols == NULL)
+	if (!csv_stream_next(stream))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("the CSV export of \"%s\" is empty", remote_name),
 				 errdetail("Column names and types are read from its first lines.")));
-	for (int f = 0; f < ncols; f++)
-		result = lappend(result, &cols[f]);
-	return result;
+	read_first_record(stream, opts, ic);
+
+	/* The rows after it: each field in the slot of its number. */
+	wanted = palloc(sizeof(CsvWantedField) * ic->ncols);
+	for (int f = 0; f < ic->ncols; f++)
+		wanted[f].field = wanted[f].slot = f;
+	csv_stream_select_fields(stream, wanted, ic->ncols, ic->ncols);
+	for (; rows < SAMPLE_ROWS && csv_stream_next(stream); rows++)
+		for (int f = 0; f < ic->ncols; f++)
+			sample_value(&ic->cols[f], &stream->rec, f, opts->encoding);
+	hvcsv_spool_close(spool);
+}
+
+/* Names the columns as the header does (column_N without a name); a name given twice is an error. */
+static void
+name_columns(ImportColumns *ic, const char *remote_name)
+{
+	for (int f = 0; f < ic->ncols; f++)
+	{
+		ImportColumn *col = &ic->cols[f];
+
+		col->name = col->csv_name && col->csv_name[0] ? col->csv_name : psprintf("column_%d", f + 1);
+		for (int g = 0; g < f; g++)
+			if (strcmp(ic->cols[g].name, col->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+						 errmsg("CSV header of \"%s\" has column \"%s\" more than once",
+								remote_name, col->name),
+						 errhint("Create the foreign tables by hand, naming the columns to read.")));
+	}
 }
 
 /* The type of a column: the first that every sampled value fits. */
@@ -249,6 +286,37 @@ column_type(const ImportColumn *col)
 	return "text";
 }
 
+/* The column list of CREATE FOREIGN TABLE. */
+static char *
+column_list(const ImportColumns *ic)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int f = 0; f < ic->ncols; f++)
+		appendStringInfo(&cols, "%s%s %s", f > 0 ? ", " : "",
+						 quote_identifier(ic->cols[f].name), column_type(&ic->cols[f]));
+	return cols.data;
+}
+
+/* The table options, as given. */
+static char *
+table_options(List *options)
+{
+	StringInfoData buf;
+	ListCell   *cell;
+
+	initStringInfo(&buf);
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		appendStringInfo(&buf, ", %s %s", quote_identifier(def->defname),
+						 quote_literal_cstr(defGetString(def)));
+	}
+	return buf.data;
+}
+
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements. */
 List *
 hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
@@ -259,10 +327,10 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	ForeignServer *server = GetForeignServer(serverOid);
 	HvcsvOptions checked;
 	HvcsvOptions *opts;
-	List	   *columns;
+	ImportColumns ic = {0};
+	char	   *cols;
+	char	   *options;
 	List	   *commands = NIL;
-	StringInfoData cols;
-	StringInfoData options;
 	ListCell   *cell;
 
 	/* The OPTIONS are table options, checked as CREATE FOREIGN TABLE would. */
@@ -274,25 +342,10 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					 errmsg("option \"reader\" cannot be given to IMPORT FOREIGN SCHEMA"),
 					 errdetail("One table is created for each reader.")));
 	opts = hvcsv_server_options(serverOid, GetUserId(), stmt->options);
-	columns = infer_columns(opts, stmt->remote_schema);
-
-	initStringInfo(&cols);
-	foreach(cell, columns)
-	{
-		ImportColumn *col = (ImportColumn *) lfirst(cell);
-
-		appendStringInfo(&cols, "%s%s %s", cols.len ? ", " : "",
-						 quote_identifier(col->name), column_type(col));
-	}
-	initStringInfo(&options);
-	foreach(cell, stmt->options)
-	{
-		DefElem    *def = lfirst_node(DefElem, cell);
-
-		appendStringInfo(&options, ", %s %s", quote_identifier(def->defname),
-						 quote_literal_cstr(defGetString(def)));
-	}
-
+	infer_columns(opts, stmt->remote_schema, &ic);
+	name_columns(&ic, stmt->remote_schema);
+	cols = column_list(&ic);
+	options = table_options(stmt->options);
 	for (size_t i = 0; i < lengthof(kinds); i++)
 	{
 		const char *reader = hvcsv_reader_name(kinds[i]);
@@ -300,8 +353,8 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		commands = lappend(commands,
 						   psprintf("CREATE FOREIGN TABLE %s (%s) SERVER %s OPTIONS (reader %s%s)",
 									quote_identifier(psprintf("%s_%s", stmt->remote_schema, reader)),
-									cols.data, quote_identifier(server->servername),
-									quote_literal_cstr(reader), options.data));
+									cols, quote_identifier(server->servername),
+									quote_literal_cstr(reader), options));
 	}
 	return commands;
 }
