@@ -11,6 +11,14 @@
  * table created.  LIMIT TO and EXCEPT name those tables; the server filters
  * the statements by them.
  *
+ * Every column must read its own field, whatever the header holds.  A name
+ * that cannot be a column's name as it is (empty, longer than an
+ * identifier, holding a control character, or taken by an earlier column
+ * once clipped) gives the column another, unique name and a column_name
+ * option with the header's.  A name
+ * the header repeats cannot tell its fields apart, so then the tables read
+ * their fields by position, with header 'match'.
+ *
  * A column's type is the first of boolean, integer, bigint, numeric, date
  * and timestamptz that every sampled non-NULL value fits, else text; a
  * column with no value in the sample is text.
@@ -29,6 +37,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 
 #include "hvcsv_fdw.h"
 
@@ -59,7 +68,7 @@ static const struct
 
 typedef struct ImportColumn
 {
-	char	   *name;			/* its name in the table */
+	char	   *name;			/* its identifier, unique among the columns */
 	char	   *csv_name;		/* the header's name of its field, or NULL */
 	int			fits;			/* FITS_* flags every value so far allows */
 	bool		seen;			/* some non-NULL value was sampled */
@@ -70,6 +79,7 @@ typedef struct ImportColumns
 {
 	ImportColumn *cols;
 	int			ncols;
+	const char *repeated;		/* a header name given twice, or NULL */
 } ImportColumns;
 
 /* Skips n digits; NULL unless there are exactly that many. */
@@ -256,23 +266,84 @@ infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 	hvcsv_spool_close(spool);
 }
 
-/* Names the columns as the header does (column_N without a name); a name given twice is an error. */
-static void
-name_columns(ImportColumns *ic, const char *remote_name)
+static int
+name_cmp(const void *a, const void *b)
 {
-	for (int f = 0; f < ic->ncols; f++)
-	{
-		ImportColumn *col = &ic->cols[f];
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
 
-		col->name = col->csv_name && col->csv_name[0] ? col->csv_name : psprintf("column_%d", f + 1);
-		for (int g = 0; g < f; g++)
-			if (strcmp(ic->cols[g].name, col->name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-						 errmsg("CSV header of \"%s\" has column \"%s\" more than once",
-								remote_name, col->name),
-						 errhint("Create the foreign tables by hand, naming the columns to read.")));
+/* A name the header gives more than one field, or NULL. */
+static const char *
+repeated_name(const ImportColumns *ic)
+{
+	char	  **names = palloc(sizeof(char *) * Max(ic->ncols, 1));
+
+	for (int f = 0; f < ic->ncols; f++)
+		names[f] = ic->cols[f].csv_name;
+	qsort(names, ic->ncols, sizeof(char *), name_cmp);
+	for (int f = 1; f < ic->ncols; f++)
+		if (strcmp(names[f - 1], names[f]) == 0)
+			return names[f];
+	return NULL;
+}
+
+/*
+ * An identifier for base that no earlier column has (taken holds theirs):
+ * base clipped to NAMEDATALEN - 1 bytes at a character boundary, or
+ * followed by "_2", "_3", ... if that is taken.
+ */
+static char *
+unique_identifier(HTAB *taken, const char *base)
+{
+	for (int k = 1;; k++)
+	{
+		char		suffix[16] = "";
+		char		ident[NAMEDATALEN];
+		bool		found;
+		int			len;
+
+		if (k > 1)
+			snprintf(suffix, sizeof(suffix), "_%d", k);
+		len = pg_mbcliplen(base, strlen(base), NAMEDATALEN - 1 - strlen(suffix));
+		snprintf(ident, sizeof(ident), "%.*s%s", len, base, suffix);
+		(void) hash_search(taken, ident, HASH_ENTER, &found);
+		if (!found)
+			return pstrdup(ident);
 	}
+}
+
+/*
+ * The base of a column's identifier: the header's name with control
+ * characters (a line break, say) made underscores, or column_N for a
+ * field with no name.
+ */
+static char *
+identifier_base(const ImportColumn *col, int field)
+{
+	char	   *base;
+
+	if (col->csv_name == NULL || col->csv_name[0] == '\0')
+		return psprintf("column_%d", field + 1);
+	base = pstrdup(col->csv_name);
+	for (char *p = base; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '_';
+	return base;
+}
+
+/* Gives every column its identifier: the header's name if it can be one. */
+static void
+name_columns(ImportColumns *ic)
+{
+	HASHCTL		ctl = {.keysize = NAMEDATALEN, .entrysize = NAMEDATALEN};
+	HTAB	   *taken = hash_create("hvcsv_fdw imported column names", ic->ncols, &ctl,
+									HASH_ELEM | HASH_STRINGS);
+
+	for (int f = 0; f < ic->ncols; f++)
+		ic->cols[f].name = unique_identifier(taken, identifier_base(&ic->cols[f], f));
+	hash_destroy(taken);
+	if (ic->ncols > 0 && ic->cols[0].csv_name)
+		ic->repeated = repeated_name(ic);
 }
 
 /* The type of a column: the first that every sampled value fits. */
@@ -286,7 +357,7 @@ column_type(const ImportColumn *col)
 	return "text";
 }
 
-/* The column list of CREATE FOREIGN TABLE. */
+/* The column list of CREATE FOREIGN TABLE: a column_name option where the name differs. */
 static char *
 column_list(const ImportColumns *ic)
 {
@@ -294,14 +365,21 @@ column_list(const ImportColumns *ic)
 
 	initStringInfo(&cols);
 	for (int f = 0; f < ic->ncols; f++)
+	{
+		const ImportColumn *col = &ic->cols[f];
+
 		appendStringInfo(&cols, "%s%s %s", f > 0 ? ", " : "",
-						 quote_identifier(ic->cols[f].name), column_type(&ic->cols[f]));
+						 quote_identifier(col->name), column_type(col));
+		if (col->csv_name && strcmp(col->csv_name, col->name) != 0)
+			appendStringInfo(&cols, " OPTIONS (column_name %s)",
+							 quote_literal_cstr(col->csv_name));
+	}
 	return cols.data;
 }
 
-/* The table options, as given. */
+/* The table options: the given ones, with header 'match' if fields go by position. */
 static char *
-table_options(List *options)
+table_options(List *options, bool by_position)
 {
 	StringInfoData buf;
 	ListCell   *cell;
@@ -311,9 +389,13 @@ table_options(List *options)
 	{
 		DefElem    *def = lfirst_node(DefElem, cell);
 
+		if (by_position && strcmp(def->defname, "header") == 0)
+			continue;
 		appendStringInfo(&buf, ", %s %s", quote_identifier(def->defname),
 						 quote_literal_cstr(defGetString(def)));
 	}
+	if (by_position)
+		appendStringInfoString(&buf, ", header 'match'");
 	return buf.data;
 }
 
@@ -328,6 +410,7 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	HvcsvOptions checked;
 	HvcsvOptions *opts;
 	ImportColumns ic = {0};
+	bool		by_position;
 	char	   *cols;
 	char	   *options;
 	List	   *commands = NIL;
@@ -343,9 +426,16 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					 errdetail("One table is created for each reader.")));
 	opts = hvcsv_server_options(serverOid, GetUserId(), stmt->options);
 	infer_columns(opts, stmt->remote_schema, &ic);
-	name_columns(&ic, stmt->remote_schema);
+	name_columns(&ic);
+
+	by_position = ic.repeated && opts->header == HVCSV_HEADER_NAMES;
+	if (by_position)
+		ereport(NOTICE,
+				(errmsg("CSV header of \"%s\" has field name \"%s\" more than once",
+						stmt->remote_schema, ic.repeated),
+				 errdetail("The tables read the fields by position, with header 'match', so the export must keep them in this order.")));
 	cols = column_list(&ic);
-	options = table_options(stmt->options);
+	options = table_options(stmt->options, by_position);
 	for (size_t i = 0; i < lengthof(kinds); i++)
 	{
 		const char *reader = hvcsv_reader_name(kinds[i]);
