@@ -24,7 +24,8 @@ OBJS = \
 	src/changed_rows.o \
 	src/uint64_set.o \
 	src/refresh.o \
-	src/bulk_load.o
+	src/bulk_load.o \
+	src/spool_quota.o
 
 EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql

@@ -672,12 +672,21 @@ _PG_init(void)
 
 	DefineCustomStringVariable("hvcsv_fdw.spool_directory",
 							   "Directory where downloaded CSV exports are kept.",
-							   "A relative path is taken from the data directory.",
+							   "A relative path is taken from the data directory. The default's name begins with pgsql_tmp, below a directory of its own, so that pg_basebackup and pg_rewind leave the spools out.",
 							   &hvcsv_spool_directory,
-							   "pg_hvcsv_spool",
+							   "hvcsv_fdw/pgsql_tmp_spool",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("hvcsv_fdw.spool_max_size",
+							"Most disk space the spools in hvcsv_fdw.spool_directory may take.",
+							"A download that would pass it first removes spools that no session uses, least recently used first, then fails. 0 or -1 means no limit.",
+							&hvcsv_spool_max_size,
+							40 * 1024,
+							-1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("hvcsv_fdw.refresh_failure",
 							   "What hvcsv_refresh() does when a table fails: error or warning.",
 							   "With error (the default), a WARNING per failed table and an ERROR at the end, so schedulers record the run as failed; tables that succeeded stay refreshed.",

@@ -36,6 +36,7 @@
  */
 #define HVCSV_SPOOL_LOCK_CLASS		0x4856
 #define HVCSV_REFRESH_LOCK_CLASS	0x4857
+#define HVCSV_SPOOL_USE_LOCK_CLASS	0x4858	/* a spool in use (see spool.c) */
 
 /* Fills an advisory lock tag of this database, as SET_LOCKTAG_ADVISORY does. */
 static inline void
@@ -187,13 +188,24 @@ typedef struct HvcsvSpool
 	bool		revalidated;	/* this call got a 304 */
 } HvcsvSpool;
 
+/* Spool file names begin with this many hex digits of the spool's key. */
+#define HVCSV_SPOOL_KEY_LEN 32
+
 extern char *hvcsv_spool_directory;
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
+extern bool hvcsv_spool_file_key(const char *name, char *key);
+extern bool hvcsv_spool_generation_file(const char *name, const char *generation);
+extern bool hvcsv_spool_remove_unused(const char *dir, const char *key, const char *generation);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_write_file_durably(const char *path, const void *data, size_t len,
 									 const char *what);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
+
+/* in spool_quota.c */
+extern int	hvcsv_spool_max_size;
+extern int64 hvcsv_spool_quota_room(const char *dir, const char *key, const char *previous,
+									int64 needed, int64 *used);
 
 /* in row_index.c */
 

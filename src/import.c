@@ -335,9 +335,13 @@ identifier_base(const ImportColumn *col, int field)
 static void
 name_columns(ImportColumns *ic)
 {
-	HASHCTL		ctl = {.keysize = NAMEDATALEN, .entrysize = NAMEDATALEN};
+	HASHCTL		ctl = {
+		.keysize = NAMEDATALEN,
+		.entrysize = NAMEDATALEN,
+		.hcxt = CurrentMemoryContext,
+	};
 	HTAB	   *taken = hash_create("hvcsv_fdw imported column names", ic->ncols, &ctl,
-									HASH_ELEM | HASH_STRINGS);
+									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	for (int f = 0; f < ic->ncols; f++)
 		ic->cols[f].name = unique_identifier(taken, identifier_base(&ic->cols[f], f));
