@@ -124,7 +124,10 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 	const unsigned char *in = (const unsigned char *) input;
 	const unsigned char *end = in + len;
 	const unsigned char *p = in;
-	int			want = 0;		/* the next entry of tok->wanted */
+	const bool	all_fields = tok->all_fields;
+	const CsvWantedField *wanted = tok->wanted;
+	const int	nwanted = tok->nwanted;
+	int			want = 0;		/* the next entry of wanted */
 	uint64_t	breaks = 0;
 	size_t		out_len = 0;
 	int			field = 0;
@@ -166,10 +169,10 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 		bool		quoted = false;
 		size_t		field_start = out_len;
 
-		if (tok->all_fields)
+		if (all_fields)
 			slot = field - rec->first_field;
-		else if (want < tok->nwanted && tok->wanted[want].field == field)
-			slot = tok->wanted[want++].slot;
+		else if (want < nwanted && wanted[want].field == field)
+			slot = wanted[want++].slot;
 		else
 			slot = -1;
 		if (slot >= rec->nslots)
