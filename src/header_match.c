@@ -42,12 +42,14 @@ fold_cmp(const char *a, const char *b)
 	}
 }
 
+/* Orders entries by name, for qsort. */
 static int
 entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const HeaderMatchEntry *) a)->name, ((const HeaderMatchEntry *) b)->name);
 }
 
+/* Orders entries by name with ASCII case folded, for qsort. */
 static int
 entry_fold_cmp(const void *a, const void *b)
 {

@@ -266,6 +266,7 @@ infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 	hvcsv_spool_close(spool);
 }
 
+/* Orders names, for qsort. */
 static int
 name_cmp(const void *a, const void *b)
 {

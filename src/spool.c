@@ -337,7 +337,7 @@ spool_write_reserve(SpoolWrite *w, size_t len)
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("spool directory \"%s\" would grow past hvcsv_fdw.spool_max_size (%s)",
 						w->dir, GetConfigOptionByName("hvcsv_fdw.spool_max_size", NULL, false)),
-				 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept. The spools take " INT64_FORMAT " bytes, and none that no session uses is left to remove.",
+				 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept. The spools take " INT64_FORMAT " bytes, and those left are in use.",
 						   w->display_url, w->bytes, used),
 				 errhint("A superuser can raise hvcsv_fdw.spool_max_size.")));
 	w->quota_until = w->bytes + Max((int64) len, Min(room, SPOOL_QUOTA_RECHECK));
