@@ -46,7 +46,7 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 -- cannot be a column's name as it is (empty, with a control character,
 -- longer than 63 bytes, or taken) gives the column another name, clipped at
 -- a character boundary and made unique, and a column_name option; case and
--- reserved words are kept as they are.  Field i holds the value i.
+-- reserved words are kept as they are.  Field i holds i (name: three).
 -- (a large object writes the file byte for byte, line break in a name included)
 SELECT lo_from_bytea(0, convert_to(
     'id,,name,ID,select,"new' || chr(10) || 'line",' || repeat('x', 70) || 'a,' ||

@@ -257,8 +257,9 @@ csv_stream_skip_bom(CsvStream *s)
 }
 
 /*
- * Forgets buffered input after the caller repositioned its source at
- * offset, which lies after line_breaks line breaks.
+ * Forgets buffered input, and any record it was inside, after the caller
+ * repositioned its source at offset, which lies after line_breaks line
+ * breaks.
  */
 void
 csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
@@ -268,4 +269,5 @@ csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
 	s->at_eof = false;
 	s->tok.line_breaks = line_breaks;
 	s->tok.after_cr = false;
+	s->tok.resume_field = 0;
 }
