@@ -29,7 +29,8 @@ OBJS = \
 	src/sync_state.o \
 	src/sync_statement.o \
 	src/cursor_mark.o \
-	src/bulk_load.o
+	src/bulk_load.o \
+	src/spool_quota.o
 
 EXTENSION = hvcsv_fdw
 DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql

@@ -6,11 +6,16 @@
  * then CSV in the default dialect, split by the tokenizer: its first record
  * is the header, its second the table's column names, where an unquoted
  * empty field stands for a dropped column (with no second record the
- * columns are the header's own names).  Each result of header_match is
- * checked against what it claims: a matched column's field has its name and
- * no other field does, in order if asked; a duplicate is the first two
- * fields of that name; a missing name is in no field; and every column
- * before the one reported matched.  A wrong claim aborts.
+ * columns are the header's own names).  The header's names are given to the
+ * matcher one at a time, as column_map.c does, and each result is checked
+ * against what it claims.  By name: a matched column's field has its name
+ * and no other field does; a duplicate is the first two fields of that
+ * name; a missing name is in no field, and its near miss is the first field
+ * whose name equals it but for ASCII case.  In order: a matched column's
+ * field is the one at its place, with its name; the first column that is
+ * not is the one reported, with the field at its place; fields left over
+ * are reported.  Every column before the one reported matched, and a field
+ * an error names was one the matcher asked to keep.  A wrong claim aborts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +55,26 @@ free_names(char **names, int n)
 	free(names);
 }
 
+/* Tells whether two names are equal but for the case of ASCII letters. */
+static bool
+fold_equal(const char *a, const char *b)
+{
+	for (;; a++, b++)
+	{
+		unsigned char ca = (unsigned char) *a;
+		unsigned char cb = (unsigned char) *b;
+
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return false;
+		if (ca == '\0')
+			return true;
+	}
+}
+
 /* The fields named name: how many, and the first two. */
 static int
 fields_named(char **fields, int nfields, const char *name, int *first, int *second)
@@ -70,31 +95,33 @@ fields_named(char **fields, int nfields, const char *name, int *first, int *seco
 	return n;
 }
 
-/* Checks header_match's result against its claims; aborts if one is false. */
-static void
-check_result(char **fields, int nfields, char **columns, int ncolumns, bool in_order,
-			 HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m)
+/* The first field whose name differs from name only in ASCII case, or -1. */
+static int
+near_miss(char **fields, int nfields, const char *name)
 {
-	int			stop = result == HEADER_MATCHED || result == HEADER_EXTRA_FIELDS ?
-		ncolumns : m->column;
+	for (int f = 0; f < nfields; f++)
+		if (strcmp(fields[f], name) != 0 && fold_equal(fields[f], name))
+			return f;
+	return -1;
+}
+
+/* By name: checks the columns before stop and the problem at stop. */
+static void
+check_by_name(char **fields, int nfields, char **columns, int ncolumns, int stop,
+			  HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m,
+			  const bool *kept)
+{
 	int			position = 0;
 	int			first;
 	int			second;
-	int			n;
+	int			n = 0;
 
-	if (stop < 0 || stop > ncolumns || (stop < ncolumns && columns[stop] == NULL))
-		abort();
-	/* Every column before stop matched. */
 	for (int c = 0; c < stop; c++)
 	{
 		if (columns[c] == NULL)
-		{
-			if (field_of_column[c] != -1)
-				abort();
 			continue;
-		}
 		if (fields_named(fields, nfields, columns[c], &first, &second) != 1 ||
-			field_of_column[c] != first || (in_order && first != position))
+			field_of_column[c] != first)
 			abort();
 		position++;
 	}
@@ -105,28 +132,85 @@ check_result(char **fields, int nfields, char **columns, int ncolumns, bool in_o
 	switch (result)
 	{
 		case HEADER_MATCHED:
-			if (in_order && position != nfields)
-				abort();
-			break;
-		case HEADER_EXTRA_FIELDS:
-			if (!in_order || position == nfields)
-				abort();
 			break;
 		case HEADER_DUPLICATE:
 			if (n < 2 || m->field != first || m->other_field != second)
 				abort();
 			break;
-		case HEADER_OUT_OF_ORDER:
-			if (!in_order || n > 1 || m->field != first || first == position)
-				abort();
-			break;
 		case HEADER_MISSING:
-			if (in_order || n != 0 || m->field != -1)
+			if (n != 0 || m->field != near_miss(fields, nfields, columns[stop]) ||
+				(m->field >= 0 && !kept[m->field]))
 				abort();
 			break;
 		default:
 			abort();
 	}
+}
+
+/* In order: checks the columns before stop and the problem at stop. */
+static void
+check_in_order(char **fields, int nfields, char **columns, int ncolumns, int stop,
+			   HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m,
+			   const bool *kept)
+{
+	int			position = 0;
+	int			nnamed = 0;
+
+	for (int c = 0; c < ncolumns; c++)
+		nnamed += columns[c] != NULL;
+	for (int c = 0; c < stop; c++)
+	{
+		if (columns[c] == NULL)
+			continue;
+		if (position >= nfields || strcmp(fields[position], columns[c]) != 0 ||
+			field_of_column[c] != position)
+			abort();
+		position++;
+	}
+	if (m->position != position)
+		abort();
+	switch (result)
+	{
+		case HEADER_MATCHED:
+			if (nfields != nnamed)
+				abort();
+			break;
+		case HEADER_EXTRA_FIELDS:
+			if (nfields <= nnamed)
+				abort();
+			break;
+		case HEADER_OUT_OF_ORDER:
+			if (position < nfields ?
+				(strcmp(fields[position], columns[stop]) == 0 || m->field != position ||
+				 !kept[position]) :
+				m->field != -1)
+				abort();
+			break;
+		default:
+			abort();
+	}
+}
+
+/* Checks the matcher's result against its claims; aborts if one is false. */
+static void
+check_result(char **fields, int nfields, char **columns, int ncolumns, bool in_order,
+			 HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m,
+			 const bool *kept)
+{
+	int			stop = result == HEADER_MATCHED || result == HEADER_EXTRA_FIELDS ?
+		ncolumns : m->column;
+
+	if (stop < 0 || stop > ncolumns || (stop < ncolumns && columns[stop] == NULL))
+		abort();
+	for (int c = 0; c < ncolumns; c++)
+		if (columns[c] == NULL && field_of_column[c] != -1)
+			abort();
+	if (in_order)
+		check_in_order(fields, nfields, columns, ncolumns, stop, result, field_of_column, m,
+					   kept);
+	else
+		check_by_name(fields, nfields, columns, ncolumns, stop, result, field_of_column, m,
+					  kept);
 }
 
 int			LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -146,6 +230,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	int			nfields;
 	int			ncolumns;
 	int		   *field_of_column;
+	bool	   *kept;
+	void	   *space;
+	HeaderMatch match;
 	HeaderMismatch mismatch;
 	HeaderMatchResult result;
 
@@ -176,11 +263,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 				columns[f] = strdup(fields[f]);
 		}
 		field_of_column = malloc(sizeof(int) * (ncolumns + 1));
-		result = header_match((const char *const *) fields, nfields,
-							  (const char *const *) columns, ncolumns, in_order,
-							  field_of_column, &mismatch);
+		kept = malloc(nfields + 1);
+		space = malloc(header_match_space(ncolumns));
+		header_match_begin(&match, (const char *const *) columns, ncolumns, in_order, space);
+		for (int f = 0; f < nfields; f++)
+			kept[f] = header_match_field(&match, fields[f]);
+		result = header_match_end(&match, field_of_column, &mismatch);
 		check_result(fields, nfields, columns, ncolumns, in_order, result,
-					 field_of_column, &mismatch);
+					 field_of_column, &mismatch, kept);
+		free(space);
+		free(kept);
 		free(field_of_column);
 		free_names(columns, ncolumns);
 		free_names(fields, nfields);

@@ -8,6 +8,12 @@
  * list exactly the table's columns, in order.  Without a header, fields are
  * taken by position.  Dropped columns take no field.  The matching itself
  * is header_match.c's; this file gives it the names and reports errors.
+ *
+ * The header is read in windows of fields and each name is matched and
+ * forgotten as it goes by: only the names an error could show are kept (the
+ * first ones, for a description of the header, and those header_match.c
+ * asks for), so a header of millions of fields costs no more memory than
+ * the table's columns and the record's bytes.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -16,10 +22,23 @@
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "utils/memutils.h"
 
 #include "header_match.h"
 #include "hvcsv_fdw.h"
+
+/* Bytes of the header's first names that an error describes it by. */
+#define DESCRIBED_HEADER_BYTES 200
+
+/* What is kept of a header, for errors. */
+typedef struct HeaderSeen
+{
+	StringInfoData described;	/* its first names, quoted */
+	List	   *kept_fields;	/* fields an error may name ... */
+	List	   *kept_names;		/* ... and their names */
+} HeaderSeen;
 
 /* The CSV name of a column: its column_name option, or its name. */
 static char *
@@ -38,44 +57,42 @@ csv_name_of_column(Relation rel, Form_pg_attribute att)
 	return NameStr(att->attname);
 }
 
-/* Lists the header's names, for error details. */
-static char *
-describe_header(const HvcsvColumnMap *map)
+/* The name of a field that was kept. */
+static const char *
+kept_name(const HeaderSeen *seen, int field)
 {
-	StringInfoData buf;
+	ListCell   *f;
+	ListCell   *n;
 
-	initStringInfo(&buf);
-	for (int f = 0; f < map->nfields && buf.len < 200; f++)
-		appendStringInfo(&buf, "%s\"%s\"", f > 0 ? ", " : "", map->csv_names[f]);
-	if (buf.len >= 200)
-		appendStringInfoString(&buf, ", ...");
-	return buf.data;
+	forboth(f, seen->kept_fields, n, seen->kept_names)
+		if (lfirst_int(f) == field)
+			return lfirst(n);
+	elog(ERROR, "name of CSV header field %d was not kept", field + 1);
+	return NULL;
 }
 
 /* Reports a column the header lacks, pointing at a near miss if any. */
 static void
-report_missing_column(Relation rel, const HvcsvColumnMap *map, const char *name)
+report_missing_column(Relation rel, const HeaderSeen *seen, const char *name,
+					  const HeaderMismatch *m)
 {
-	for (int f = 0; f < map->nfields; f++)
-	{
-		if (pg_strcasecmp(map->csv_names[f], name) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
-					 errmsg("column \"%s\" of foreign table \"%s\" is not in the CSV header",
-							name, RelationGetRelationName(rel)),
-					 errhint("The header has \"%s\"; names are matched exactly, so set the column's column_name option to \"%s\".",
-							 map->csv_names[f], map->csv_names[f])));
-	}
+	if (m->field >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+				 errmsg("column \"%s\" of foreign table \"%s\" is not in the CSV header",
+						name, RelationGetRelationName(rel)),
+				 errhint("The header has \"%s\"; names are matched exactly, so set the column's column_name option to \"%s\".",
+						 kept_name(seen, m->field), kept_name(seen, m->field))));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 			 errmsg("column \"%s\" of foreign table \"%s\" is not in the CSV header",
 					name, RelationGetRelationName(rel)),
-			 errdetail("The header is: %s.", describe_header(map))));
+			 errdetail("The header is: %s.", seen->described.data)));
 }
 
 /* Reports why the header does not fit the table's columns. */
 static void
-report_mismatch(Relation rel, const HvcsvColumnMap *map, char **columns,
+report_mismatch(Relation rel, const HeaderSeen *seen, int nfields, char **columns,
 				HeaderMatchResult result, const HeaderMismatch *m)
 {
 	const char *name = m->column >= 0 ? columns[m->column] : NULL;
@@ -97,15 +114,15 @@ report_mismatch(Relation rel, const HvcsvColumnMap *map, char **columns,
 					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 					 errmsg("CSV header of foreign table \"%s\" does not match its columns",
 							RelationGetRelationName(rel)),
-					 m->position < map->nfields ?
+					 m->field >= 0 ?
 					 errdetail("Field %d is named \"%s\", but column %d is \"%s\".",
-							   m->position + 1, map->csv_names[m->position],
+							   m->field + 1, kept_name(seen, m->field),
 							   m->position + 1, name) :
 					 errdetail("The header has %d fields, but the table has more columns.",
-							   map->nfields)));
+							   nfields)));
 			break;
 		case HEADER_MISSING:
-			report_missing_column(rel, map, name);
+			report_missing_column(rel, seen, name, m);
 			break;
 		case HEADER_EXTRA_FIELDS:
 			ereport(ERROR,
@@ -113,42 +130,106 @@ report_mismatch(Relation rel, const HvcsvColumnMap *map, char **columns,
 					 errmsg("CSV header of foreign table \"%s\" does not match its columns",
 							RelationGetRelationName(rel)),
 					 errdetail("The header has %d fields, but the table has %d columns.",
-							   map->nfields, m->position)));
+							   nfields, m->position)));
 			break;
 	}
 }
 
-/* Copies the header's names out of its record, in the server encoding. */
+/* Notes a header name: in the description while it is short, and if asked to keep it. */
 static void
-read_header_names(HvcsvColumnMap *map, const CsvRecord *header, int file_encoding)
+see_name(HeaderSeen *seen, int field, const char *name, bool keep)
 {
-	map->nfields = header->nfields;
-	map->csv_names = palloc(sizeof(char *) * Max(map->nfields, 1));
-	for (int f = 0; f < map->nfields; f++)
+	if (seen->described.len < DESCRIBED_HEADER_BYTES)
+		appendStringInfo(&seen->described, "%s\"%s\"", field > 0 ? ", " : "", name);
+	if (keep)
 	{
-		if (header->slot_state[f] == CSV_SLOT_VALUE)
-			map->csv_names[f] = pg_any_to_server(header->out + header->slot_offset[f],
-												 header->slot_length[f], file_encoding);
-		else
-			map->csv_names[f] = "";
-		map->csv_names[f] = pstrdup(map->csv_names[f]);
+		seen->kept_fields = lappend_int(seen->kept_fields, field);
+		seen->kept_names = lappend(seen->kept_names, pstrdup(name));
 	}
 }
 
 /*
- * Builds the map for rel.  header_record is the CSV's first record when the
- * table has a header (read with every field copied out), else NULL.
+ * Reads the header from the stream, window by window, matching its names
+ * (in the server encoding) to columns; false if the input has no record.
+ */
+static bool
+read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **columns,
+			CsvStream *stream, int file_encoding)
+{
+	HeaderMatch m;
+	HeaderSeen	seen = {0};
+	HeaderMismatch mismatch;
+	HeaderMatchResult result;
+	MemoryContext window_cxt;
+
+	csv_stream_select_all_fields(stream);
+	if (!csv_stream_next(stream))
+		return false;
+	initStringInfo(&seen.described);
+	header_match_begin(&m, (const char *const *) columns, map->natts,
+					   header == HVCSV_HEADER_MATCH, palloc(header_match_space(map->natts)));
+	window_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw header window",
+									   ALLOCSET_DEFAULT_SIZES);
+	do
+	{
+		const CsvRecord *rec = &stream->rec;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int s = 0; s < rec->nfields - rec->first_field; s++)
+		{
+			const char *name = "";
+			MemoryContext caller = MemoryContextSwitchTo(window_cxt);
+
+			if (rec->slot_state[s] == CSV_SLOT_VALUE)
+				name = pg_any_to_server(rec->out + rec->slot_offset[s], rec->slot_length[s],
+										file_encoding);
+			MemoryContextSwitchTo(caller);
+			see_name(&seen, rec->first_field + s, name, header_match_field(&m, name));
+		}
+		MemoryContextReset(window_cxt);
+	} while (stream->more_fields && csv_stream_next(stream));
+	MemoryContextDelete(window_cxt);
+
+	if (seen.described.len >= DESCRIBED_HEADER_BYTES)
+		appendStringInfoString(&seen.described, ", ...");
+	map->nfields = m.nfields;
+	result = header_match_end(&m, map->field_of_att, &mismatch);
+	if (result != HEADER_MATCHED)
+		report_mismatch(rel, &seen, map->nfields, columns, result, &mismatch);
+	return true;
+}
+
+/* Names the fields the columns take in the stream's errors. */
+static void
+name_fields(const HvcsvColumnMap *map, char **columns, CsvStream *stream)
+{
+	int		   *fields = palloc(sizeof(int) * Max(map->natts, 1));
+	char	  **names = palloc(sizeof(char *) * Max(map->natts, 1));
+	int			n = 0;
+
+	for (int a = 0; a < map->natts; a++)
+	{
+		if (map->field_of_att[a] < 0)
+			continue;
+		fields[n] = map->field_of_att[a];
+		names[n++] = columns[a];
+	}
+	csv_stream_name_fields(stream, fields, names, n);
+}
+
+/*
+ * Builds the map for rel.  With a header, reads it from the stream (and
+ * returns NULL if the input holds no record at all); then the stream is at
+ * the first record of data.
  */
 HvcsvColumnMap *
-hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
-						const CsvRecord *header_record, int file_encoding)
+hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header, CsvStream *stream,
+						int file_encoding)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	HvcsvColumnMap *map = palloc0(sizeof(HvcsvColumnMap));
 	int			position = 0;
 	char	  **columns;
-	HeaderMatchResult result;
-	HeaderMismatch mismatch;
 
 	map->natts = desc->natts;
 	map->field_of_att = palloc(sizeof(int) * Max(desc->natts, 1));
@@ -161,7 +242,6 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
 		return map;
 	}
 
-	read_header_names(map, header_record, file_encoding);
 	columns = palloc(sizeof(char *) * Max(desc->natts, 1));
 	for (int a = 0; a < desc->natts; a++)
 	{
@@ -169,10 +249,8 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
 
 		columns[a] = att->attisdropped ? NULL : csv_name_of_column(rel, att);
 	}
-	result = header_match((const char *const *) map->csv_names, map->nfields,
-						  (const char *const *) columns, desc->natts,
-						  header == HVCSV_HEADER_MATCH, map->field_of_att, &mismatch);
-	if (result != HEADER_MATCHED)
-		report_mismatch(rel, map, columns, result, &mismatch);
+	if (!read_header(map, rel, header, columns, stream, file_encoding))
+		return NULL;
+	name_fields(map, columns, stream);
 	return map;
 }

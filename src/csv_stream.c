@@ -6,8 +6,9 @@
  * one buffer.  A record cut by the end of the buffer is moved to its start
  * and the buffer refilled; when such a record fills more than half of the
  * buffer, the buffer doubles, up to the longest record accepted.  The
- * output area always has room for a whole buffer, so the tokenizer runs out
- * of output space only when it reports fields for the header.
+ * output area always has room for a whole buffer, and a record read with
+ * every field copied out comes in windows of a fixed number of fields, so
+ * neither the output area nor the slots grow with the number of fields.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -29,6 +30,9 @@
 
 /* Bytes of a record shown in an error. */
 #define SHOWN_RECORD_BYTES 40
+
+/* Fields in each window of a record read with every field copied out. */
+#define WINDOW_FIELDS 1024
 
 /* Sizes the output area and the slot arrays for the buffer and nslots. */
 static void
@@ -75,31 +79,48 @@ csv_stream_create(const CsvDialect *dialect, CsvReadFunction read, void *read_ar
 	return s;
 }
 
-/* Copies out field i of each record into slot field_slot[i]. */
+/* Copies out the fields that wanted lists (ascending), each into its slot. */
 void
-csv_stream_select_fields(CsvStream *stream, const int *field_slot,
-						 int nfield_slots, int nslots)
+csv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
+						 int nwanted, int nslots)
 {
 	stream->tok.all_fields = false;
-	stream->tok.field_slot = field_slot;
-	stream->tok.nfield_slots = nfield_slots;
+	stream->tok.windows = false;
+	stream->tok.wanted = wanted;
+	stream->tok.nwanted = nwanted;
 	size_output(stream, nslots);
 }
 
-/* Gives the header's names (or none), for naming fields in errors. */
-void
-csv_stream_name_fields(CsvStream *stream, char **names, int nnames)
-{
-	stream->field_names = names;
-	stream->nfield_names = names ? nnames : 0;
-}
-
-/* Copies out every field of each record, field i into slot i. */
+/*
+ * Copies out every field of the next records, in windows of WINDOW_FIELDS
+ * fields: csv_stream_next returns each window, and stream->more_fields says
+ * whether the record goes on.
+ */
 void
 csv_stream_select_all_fields(CsvStream *stream)
 {
 	stream->tok.all_fields = true;
-	size_output(stream, Max(stream->rec.nslots, 64));
+	stream->tok.windows = true;
+	size_output(stream, WINDOW_FIELDS);
+}
+
+/* Names fields in errors: field fields[i] is names[i] (none without a header). */
+void
+csv_stream_name_fields(CsvStream *stream, const int *fields, char **names, int nnames)
+{
+	stream->named_fields = fields;
+	stream->field_names = names;
+	stream->nfield_names = nnames;
+}
+
+/* The name of a field, or NULL if it has none. */
+static const char *
+field_name(const CsvStream *s, int field)
+{
+	for (int i = 0; i < s->nfield_names; i++)
+		if (s->named_fields[i] == field)
+			return s->field_names[i];
+	return NULL;
 }
 
 /*
@@ -110,6 +131,7 @@ static void
 record_too_long(CsvStream *s)
 {
 	int			field = s->rec.nfields;	/* fields before the one cut */
+	const char *name = field_name(s, field);
 	const char *start = s->buf + s->buf_start;
 	size_t		shown = 0;
 	char	   *field_desc;
@@ -118,9 +140,8 @@ record_too_long(CsvStream *s)
 	while (shown < SHOWN_RECORD_BYTES && start[shown] != '\n' && start[shown] != '\r')
 		shown++;
 
-	if (field < s->nfield_names)
+	if (name)
 	{
-		const char *name = s->field_names[field];
 		int			len = strlen(name);
 		int			clip = pg_mbcliplen(name, len, SHOWN_RECORD_BYTES);
 
@@ -181,8 +202,9 @@ refill(CsvStream *s)
 }
 
 /*
- * Reads the next record into stream->rec; false at the end of the input.
- * A quoted field still open at the end of the input is an error.
+ * Reads the next record (or window of one) into stream->rec; false at the
+ * end of the input.  A quoted field still open at the end of the input is an
+ * error.
  */
 bool
 csv_stream_next(CsvStream *s)
@@ -194,13 +216,15 @@ csv_stream_next(CsvStream *s)
 
 		st = csv_tokenize(&s->tok, s->buf + s->buf_start, s->buf_end - s->buf_start,
 						  s->at_eof, &consumed, &s->rec);
-		if (st == CSV_RECORD)
+		if (st == CSV_RECORD || st == CSV_WINDOW)
 			s->record_offset = s->buf_offset + s->buf_start + s->rec.start;
 		s->buf_start += consumed;
 
 		switch (st)
 		{
 			case CSV_RECORD:
+			case CSV_WINDOW:
+				s->more_fields = st == CSV_WINDOW;
 				return true;
 			case CSV_END:
 				return false;
@@ -208,8 +232,8 @@ csv_stream_next(CsvStream *s)
 				refill(s);
 				break;
 			case CSV_NEED_SPACE:
-				/* Only when all fields are copied: make room for more slots. */
-				size_output(s, Max(s->rec.nfields, 2 * s->rec.nslots));
+				/* The output area holds a whole buffer, and windows bound the slots. */
+				elog(ERROR, "the CSV tokenizer ran out of output space");
 				break;
 			case CSV_UNTERMINATED_QUOTE:
 				ereport(ERROR,
@@ -233,8 +257,9 @@ csv_stream_skip_bom(CsvStream *s)
 }
 
 /*
- * Forgets buffered input after the caller repositioned its source at
- * offset, which lies after line_breaks line breaks.
+ * Forgets buffered input, and any record it was inside, after the caller
+ * repositioned its source at offset, which lies after line_breaks line
+ * breaks.
  */
 void
 csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
@@ -244,4 +269,5 @@ csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
 	s->at_eof = false;
 	s->tok.line_breaks = line_breaks;
 	s->tok.after_cr = false;
+	s->tok.resume_field = 0;
 }

@@ -111,6 +111,10 @@ finish_field(const CsvTokenizer *tok, CsvRecord *rec, int slot,
  * the caller appends input and calls again from the same place; at_eof says
  * no more input will come.  rec->nfields is then the number of fields before
  * the one the input ends in.
+ *
+ * On CSV_WINDOW the caller takes fields rec->first_field .. rec->nfields - 1
+ * from slots 0 .. and calls again, its input starting at the record's first
+ * byte: the record goes on from its next field, not from its start.
  */
 CsvStatus
 csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
@@ -120,25 +124,41 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 	const unsigned char *in = (const unsigned char *) input;
 	const unsigned char *end = in + len;
 	const unsigned char *p = in;
+	const bool	all_fields = tok->all_fields;
+	const CsvWantedField *wanted = tok->wanted;
+	const int	nwanted = tok->nwanted;
+	int			want = 0;		/* the next entry of wanted */
 	uint64_t	breaks = 0;
 	size_t		out_len = 0;
 	int			field = 0;
 
-	/* Lines holding nothing are no record: count them and skip them. */
-	while (p < end && (*p == '\n' || *p == '\r'))
+	if (tok->resume_field > 0)
 	{
-		if (*p == '\r' || !tok->after_cr)
-			tok->line_breaks++;
-		tok->after_cr = (*p == '\r');
-		p++;
+		/* The rest of a record that came in windows. */
+		*consumed = 0;
+		rec->start = 0;
+		p = in + tok->resume_offset;
+		field = tok->resume_field;
+		breaks = tok->resume_breaks;
 	}
-	*consumed = p - in;
-	if (p == end)
-		return at_eof ? CSV_END : CSV_NEED_MORE;
-	tok->after_cr = false;
-
-	rec->line = tok->line_breaks + 1;
-	rec->start = p - in;
+	else
+	{
+		/* Lines holding nothing are no record: count them and skip them. */
+		while (p < end && (*p == '\n' || *p == '\r'))
+		{
+			if (*p == '\r' || !tok->after_cr)
+				tok->line_breaks++;
+			tok->after_cr = (*p == '\r');
+			p++;
+		}
+		*consumed = p - in;
+		if (p == end)
+			return at_eof ? CSV_END : CSV_NEED_MORE;
+		tok->after_cr = false;
+		rec->line = tok->line_breaks + 1;
+		rec->start = p - in;
+	}
+	rec->first_field = field;
 	for (int s = 0; s < rec->nslots; s++)
 		rec->slot_state[s] = CSV_SLOT_ABSENT;
 
@@ -149,12 +169,23 @@ csv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 		bool		quoted = false;
 		size_t		field_start = out_len;
 
-		if (tok->all_fields)
-			slot = field;
+		if (all_fields)
+			slot = field - rec->first_field;
+		else if (want < nwanted && wanted[want].field == field)
+			slot = wanted[want++].slot;
 		else
-			slot = field < tok->nfield_slots ? tok->field_slot[field] : -1;
+			slot = -1;
 		if (slot >= rec->nslots)
 		{
+			if (tok->windows && slot > 0)
+			{
+				/* The slots are full: the next call goes on from this field. */
+				tok->resume_field = field;
+				tok->resume_offset = (p - in) - rec->start;
+				tok->resume_breaks = breaks;
+				rec->nfields = field;
+				return CSV_WINDOW;
+			}
 			rec->nfields = field + 1;
 			return CSV_NEED_SPACE;
 		}
@@ -268,6 +299,7 @@ end_of_input:
 	rec->nfields = field;
 	rec->length = (p - in) - rec->start;
 	tok->line_breaks += breaks;
+	tok->resume_field = 0;
 	*consumed = p - in;
 	return CSV_RECORD;
 

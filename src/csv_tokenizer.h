@@ -23,6 +23,13 @@ typedef struct CsvDialect
 	size_t		null_len;
 } CsvDialect;
 
+/* A field to copy out, and the output slot it goes to. */
+typedef struct CsvWantedField
+{
+	int			field;
+	int			slot;
+} CsvWantedField;
+
 typedef struct CsvTokenizer
 {
 	CsvDialect	dialect;
@@ -30,17 +37,25 @@ typedef struct CsvTokenizer
 	unsigned char quoted_stop[256]; /* bytes that end a run inside quotes */
 
 	/*
-	 * Which fields are copied out: field i goes to output slot field_slot[i]
-	 * (or nowhere if -1 or i >= nfield_slots).  With all_fields, field i goes
-	 * to slot i.
+	 * Which fields are copied out: those wanted lists, in ascending order of
+	 * field, each to its slot; the others are skipped.  With all_fields,
+	 * every field is, field i to slot i.  With windows as well, a record
+	 * with more fields than slots comes in windows of that many fields
+	 * (CSV_WINDOW), so that the slots need not grow with the record.
 	 */
-	const int  *field_slot;
-	int			nfield_slots;
+	const CsvWantedField *wanted;
+	int			nwanted;
 	bool		all_fields;
+	bool		windows;
 
 	/* Position carried from record to record. */
 	uint64_t	line_breaks;	/* line breaks consumed so far */
 	bool		after_cr;		/* last byte consumed was a CR ending a line */
+
+	/* Where a record that came in windows goes on (resume_field 0: none). */
+	int			resume_field;	/* its next field */
+	size_t		resume_offset;	/* where that field starts, from the record's start */
+	uint64_t	resume_breaks;	/* line breaks in the record before it */
 } CsvTokenizer;
 
 /* What a slot holds after a record. */
@@ -53,7 +68,8 @@ typedef struct CsvRecord
 	uint64_t	line;			/* 1-based line on which the record starts */
 	size_t		start;			/* offset of its first byte in the input */
 	size_t		length;			/* its bytes, terminator included */
-	int			nfields;
+	int			nfields;		/* fields so far, this window's included */
+	int			first_field;	/* with windows, the field in slot 0 */
 
 	/* Caller-owned output: values are NUL-terminated inside out. */
 	char	   *out;
@@ -70,6 +86,8 @@ typedef enum CsvStatus
 	CSV_NEED_MORE,				/* the input ends inside a record */
 	CSV_END,					/* no more records */
 	CSV_NEED_SPACE,				/* grow out (or the slots) and call again */
+	CSV_WINDOW,					/* the slots are full and the record goes on:
+								 * take the fields and call again */
 	CSV_UNTERMINATED_QUOTE		/* the input ends inside a quoted field */
 } CsvStatus;
 

@@ -364,23 +364,16 @@ void
 hvcsv_scan_read_header(HvcsvScan *scan)
 {
 	const HvcsvOptions *opts = scan->opts;
-	const CsvRecord *header = NULL;
 	HvcsvColumnMap *map;
 
 	if (opts->encoding == PG_UTF8)
 		csv_stream_skip_bom(scan->stream);
-	if (opts->header != HVCSV_HEADER_NONE)
+	map = hvcsv_column_map_create(scan->rel, opts->header, scan->stream, opts->encoding);
+	if (map == NULL)
 	{
-		csv_stream_select_all_fields(scan->stream);
-		if (!csv_stream_next(scan->stream))
-		{
-			scan->at_end = true;
-			return;
-		}
-		header = &scan->stream->rec;
+		scan->at_end = true;
+		return;
 	}
-	map = hvcsv_column_map_create(scan->rel, opts->header, header, opts->encoding);
-	csv_stream_name_fields(scan->stream, map->csv_names, map->nfields);
 	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
 											   opts->encoding);
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);
@@ -679,12 +672,21 @@ _PG_init(void)
 
 	DefineCustomStringVariable("hvcsv_fdw.spool_directory",
 							   "Directory where downloaded CSV exports are kept.",
-							   "A relative path is taken from the data directory.",
+							   "A relative path is taken from the data directory. The default's name begins with pgsql_tmp, below a directory of its own, so that pg_basebackup and pg_rewind leave the spools out.",
 							   &hvcsv_spool_directory,
-							   "pg_hvcsv_spool",
+							   "hvcsv_fdw/pgsql_tmp_spool",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("hvcsv_fdw.spool_max_size",
+							"Most disk space the spools in hvcsv_fdw.spool_directory may take.",
+							"A download that would pass it first removes spools that no session uses, least recently used first, then fails. 0 or -1 means no limit.",
+							&hvcsv_spool_max_size,
+							40 * 1024,
+							-1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("hvcsv_fdw.refresh_failure",
 							   "What hvcsv_refresh() does when a table fails: error or warning.",
 							   "With error (the default), a WARNING per failed table and an ERROR at the end, so schedulers record the run as failed; tables that succeeded stay refreshed.",

@@ -36,6 +36,7 @@
  */
 #define HVCSV_SPOOL_LOCK_CLASS		0x4856
 #define HVCSV_REFRESH_LOCK_CLASS	0x4857
+#define HVCSV_SPOOL_USE_LOCK_CLASS	0x4858	/* a spool in use (see spool.c) */
 
 /* Fills an advisory lock tag of this database, as SET_LOCKTAG_ADVISORY does. */
 static inline void
@@ -228,13 +229,24 @@ typedef struct HvcsvSpool
 	bool		revalidated;	/* this call got a 304 */
 } HvcsvSpool;
 
+/* Spool file names begin with this many hex digits of the spool's key. */
+#define HVCSV_SPOOL_KEY_LEN 32
+
 extern char *hvcsv_spool_directory;
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
+extern bool hvcsv_spool_file_key(const char *name, char *key);
+extern bool hvcsv_spool_generation_file(const char *name, const char *generation);
+extern bool hvcsv_spool_remove_unused(const char *dir, const char *key, const char *generation);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_write_file_durably(const char *path, const void *data, size_t len,
 									 const char *what);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
+
+/* in spool_quota.c */
+extern int	hvcsv_spool_max_size;
+extern int64 hvcsv_spool_quota_room(const char *dir, const char *key, const char *previous,
+									int64 needed, int64 *used);
 
 /* in row_index.c */
 
@@ -286,18 +298,21 @@ typedef struct CsvStream
 	bool		at_eof;
 	uint64		buf_offset;		/* input offset of buf[0] */
 	uint64		record_offset;	/* input offset of the current record */
+	bool		more_fields;	/* the record read goes on in another window */
 	CsvReadFunction read;
 	void	   *read_arg;
-	char	  **field_names;	/* the header's names, for errors */
+	const int  *named_fields;	/* fields with a header name, for errors */
+	char	  **field_names;	/* their names */
 	int			nfield_names;
 } CsvStream;
 
 extern CsvStream *csv_stream_create(const CsvDialect *dialect,
 									CsvReadFunction read, void *read_arg);
-extern void csv_stream_select_fields(CsvStream *stream, const int *field_slot,
-									 int nfield_slots, int nslots);
+extern void csv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
+									 int nwanted, int nslots);
 extern void csv_stream_select_all_fields(CsvStream *stream);
-extern void csv_stream_name_fields(CsvStream *stream, char **names, int nnames);
+extern void csv_stream_name_fields(CsvStream *stream, const int *fields, char **names,
+								   int nnames);
 extern bool csv_stream_next(CsvStream *stream);
 extern void csv_stream_skip_bom(CsvStream *stream);
 extern void csv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_breaks);
@@ -309,13 +324,11 @@ typedef struct HvcsvColumnMap
 {
 	int			natts;
 	int		   *field_of_att;	/* per attribute; -1 for dropped columns */
-	char	  **csv_names;		/* per field: header names, or NULL */
 	int			nfields;		/* fields every record must have */
 } HvcsvColumnMap;
 
 extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
-											   const CsvRecord *header_record,
-											   int file_encoding);
+											   CsvStream *stream, int file_encoding);
 
 /* in fast_convert.c */
 extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);
@@ -329,7 +342,8 @@ typedef struct HvcsvTupleBuilder
 	Relation	rel;
 	HvcsvColumnMap *map;
 	int			nneeded;
-	AttrNumber *needed;			/* 0-based attribute of each output slot */
+	AttrNumber *needed;			/* 0-based attributes to convert */
+	int		   *slot_of;		/* per needed attribute, its output slot */
 	FmgrInfo   *in_functions;	/* per attribute */
 	char	   *fast_kind;		/* per attribute: a FAST_* conversion to try */
 	bool		has_text;		/* some needed column has FAST_TEXT */

@@ -11,6 +11,14 @@
  * table created.  LIMIT TO and EXCEPT name those tables; the server filters
  * the statements by them.
  *
+ * Every column must read its own field, whatever the header holds.  A name
+ * that cannot be a column's name as it is (empty, longer than an
+ * identifier, holding a control character, or taken by an earlier column
+ * once clipped) gives the column another, unique name and a column_name
+ * option with the header's.  A name
+ * the header repeats cannot tell its fields apart, so then the tables read
+ * their fields by position, with header 'match'.
+ *
  * A column's type is the first of boolean, integer, bigint, numeric, date
  * and timestamptz that every sampled non-NULL value fits, else text; a
  * column with no value in the sample is text.
@@ -20,6 +28,7 @@
 
 #include <ctype.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_foreign_table.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -28,6 +37,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 
 #include "hvcsv_fdw.h"
 
@@ -58,10 +68,19 @@ static const struct
 
 typedef struct ImportColumn
 {
-	char	   *name;
+	char	   *name;			/* its identifier, unique among the columns */
+	char	   *csv_name;		/* the header's name of its field, or NULL */
 	int			fits;			/* FITS_* flags every value so far allows */
 	bool		seen;			/* some non-NULL value was sampled */
 } ImportColumn;
+
+/* The columns to create, one per field of the CSV. */
+typedef struct ImportColumns
+{
+	ImportColumn *cols;
+	int			ncols;
+	const char *repeated;		/* a header name given twice, or NULL */
+} ImportColumns;
 
 /* Skips n digits; NULL unless there are exactly that many. */
 static const char *
@@ -170,72 +189,166 @@ types_that_fit(const char *value)
 	return 0;
 }
 
+/* Narrows a column's types by one value (slot of rec) if it is not NULL. */
+static void
+sample_value(ImportColumn *col, const CsvRecord *rec, int slot, int encoding)
+{
+	if (rec->slot_state[slot] != CSV_SLOT_VALUE)
+		return;
+	col->seen = true;
+	col->fits &= types_that_fit(pg_any_to_server(rec->out + rec->slot_offset[slot],
+												 rec->slot_length[slot], encoding));
+}
+
+/*
+ * Reads the first record in windows: the header's names, or without a header
+ * the first values.  A table cannot have more than MaxHeapAttributeNumber
+ * columns, so the fields past one more are skipped: a wider file gets
+ * PostgreSQL's own error when its tables are created.
+ */
+static void
+read_first_record(CsvStream *stream, const HvcsvOptions *opts, ImportColumns *ic)
+{
+	ic->cols = palloc0(sizeof(ImportColumn) * (MaxHeapAttributeNumber + 1));
+	do
+	{
+		const CsvRecord *rec = &stream->rec;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int s = 0; s < rec->nfields - rec->first_field &&
+			 rec->first_field + s <= MaxHeapAttributeNumber; s++)
+		{
+			ImportColumn *col = &ic->cols[rec->first_field + s];
+
+			col->fits = FITS_ANY;
+			if (opts->header == HVCSV_HEADER_NONE)
+				sample_value(col, rec, s, opts->encoding);
+			else if (rec->slot_state[s] == CSV_SLOT_VALUE)
+				col->csv_name = pstrdup(pg_any_to_server(rec->out + rec->slot_offset[s],
+														 rec->slot_length[s], opts->encoding));
+			else
+				col->csv_name = "";
+		}
+		ic->ncols = Min(rec->nfields, MaxHeapAttributeNumber + 1);
+	} while (stream->more_fields && csv_stream_next(stream));
+}
+
 /* Reads the spool once: the header's names, then a sample of values. */
-static List *
-infer_columns(HvcsvOptions *opts, const char *remote_name)
+static void
+infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 {
 	HvcsvSpool *spool = hvcsv_spool_open(opts);
 	CsvDialect	dialect;
 	CsvStream  *stream;
-	ImportColumn *cols = NULL;
-	int			ncols = 0;
-	List	   *result = NIL;
-	int			rows = 0;
+	CsvWantedField *wanted;
+	int			rows = opts->header == HVCSV_HEADER_NONE ? 1 : 0;
 
 	hvcsv_dialect(opts, &dialect);
 	stream = csv_stream_create(&dialect, hvcsv_spool_read, spool);
 	if (opts->encoding == PG_UTF8)
 		csv_stream_skip_bom(stream);
 	csv_stream_select_all_fields(stream);
-
-	while (rows <= SAMPLE_ROWS && csv_stream_next(stream))
-	{
-		const CsvRecord *rec = &stream->rec;
-
-		if (cols == NULL)
-		{
-			ncols = rec->nfields;
-			cols = palloc0(sizeof(ImportColumn) * ncols);
-			for (int f = 0; f < ncols; f++)
-			{
-				cols[f].fits = FITS_ANY;
-				if (opts->header != HVCSV_HEADER_NONE && rec->slot_state[f] == CSV_SLOT_VALUE &&
-					rec->slot_length[f] > 0)
-					cols[f].name = pstrdup(pg_any_to_server(rec->out + rec->slot_offset[f],
-															rec->slot_length[f], opts->encoding));
-				else
-					cols[f].name = psprintf("column_%d", f + 1);
-				for (int g = 0; g < f; g++)
-					if (strcmp(cols[g].name, cols[f].name) == 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-								 errmsg("CSV header of \"%s\" has column \"%s\" more than once",
-										remote_name, cols[f].name),
-								 errhint("Create the foreign tables by hand, naming the columns to read.")));
-			}
-			if (opts->header != HVCSV_HEADER_NONE)
-				continue;
-		}
-		for (int f = 0; f < ncols && f < rec->nfields; f++)
-		{
-			if (rec->slot_state[f] != CSV_SLOT_VALUE)
-				continue;
-			cols[f].seen = true;
-			cols[f].fits &= types_that_fit(pg_any_to_server(rec->out + rec->slot_offset[f],
-															rec->slot_length[f], opts->encoding));
-		}
-		rows++;
-	}
-	hvcsv_spool_close(spool);
-
-	if (cols == NULL)
+	if (!csv_stream_next(stream))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("the CSV export of \"%s\" is empty", remote_name),
 				 errdetail("Column names and types are read from its first lines.")));
-	for (int f = 0; f < ncols; f++)
-		result = lappend(result, &cols[f]);
-	return result;
+	read_first_record(stream, opts, ic);
+
+	/* The rows after it: each field in the slot of its number. */
+	wanted = palloc(sizeof(CsvWantedField) * ic->ncols);
+	for (int f = 0; f < ic->ncols; f++)
+		wanted[f].field = wanted[f].slot = f;
+	csv_stream_select_fields(stream, wanted, ic->ncols, ic->ncols);
+	for (; rows < SAMPLE_ROWS && csv_stream_next(stream); rows++)
+		for (int f = 0; f < ic->ncols; f++)
+			sample_value(&ic->cols[f], &stream->rec, f, opts->encoding);
+	hvcsv_spool_close(spool);
+}
+
+/* Orders names, for qsort. */
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* A name the header gives more than one field, or NULL. */
+static const char *
+repeated_name(const ImportColumns *ic)
+{
+	char	  **names = palloc(sizeof(char *) * Max(ic->ncols, 1));
+
+	for (int f = 0; f < ic->ncols; f++)
+		names[f] = ic->cols[f].csv_name;
+	qsort(names, ic->ncols, sizeof(char *), name_cmp);
+	for (int f = 1; f < ic->ncols; f++)
+		if (strcmp(names[f - 1], names[f]) == 0)
+			return names[f];
+	return NULL;
+}
+
+/*
+ * An identifier for base that no earlier column has (taken holds theirs):
+ * base clipped to NAMEDATALEN - 1 bytes at a character boundary, or
+ * followed by "_2", "_3", ... if that is taken.
+ */
+static char *
+unique_identifier(HTAB *taken, const char *base)
+{
+	for (int k = 1;; k++)
+	{
+		char		suffix[16] = "";
+		char		ident[NAMEDATALEN];
+		bool		found;
+		int			len;
+
+		if (k > 1)
+			snprintf(suffix, sizeof(suffix), "_%d", k);
+		len = pg_mbcliplen(base, strlen(base), NAMEDATALEN - 1 - strlen(suffix));
+		snprintf(ident, sizeof(ident), "%.*s%s", len, base, suffix);
+		(void) hash_search(taken, ident, HASH_ENTER, &found);
+		if (!found)
+			return pstrdup(ident);
+	}
+}
+
+/*
+ * The base of a column's identifier: the header's name with control
+ * characters (a line break, say) made underscores, or column_N for a
+ * field with no name.
+ */
+static char *
+identifier_base(const ImportColumn *col, int field)
+{
+	char	   *base;
+
+	if (col->csv_name == NULL || col->csv_name[0] == '\0')
+		return psprintf("column_%d", field + 1);
+	base = pstrdup(col->csv_name);
+	for (char *p = base; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '_';
+	return base;
+}
+
+/* Gives every column its identifier: the header's name if it can be one. */
+static void
+name_columns(ImportColumns *ic)
+{
+	HASHCTL		ctl = {
+		.keysize = NAMEDATALEN,
+		.entrysize = NAMEDATALEN,
+		.hcxt = CurrentMemoryContext,
+	};
+	HTAB	   *taken = hash_create("hvcsv_fdw imported column names", ic->ncols, &ctl,
+									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	for (int f = 0; f < ic->ncols; f++)
+		ic->cols[f].name = unique_identifier(taken, identifier_base(&ic->cols[f], f));
+	hash_destroy(taken);
+	if (ic->ncols > 0 && ic->cols[0].csv_name)
+		ic->repeated = repeated_name(ic);
 }
 
 /* The type of a column: the first that every sampled value fits. */
@@ -249,6 +362,48 @@ column_type(const ImportColumn *col)
 	return "text";
 }
 
+/* The column list of CREATE FOREIGN TABLE: a column_name option where the name differs. */
+static char *
+column_list(const ImportColumns *ic)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int f = 0; f < ic->ncols; f++)
+	{
+		const ImportColumn *col = &ic->cols[f];
+
+		appendStringInfo(&cols, "%s%s %s", f > 0 ? ", " : "",
+						 quote_identifier(col->name), column_type(col));
+		if (col->csv_name && strcmp(col->csv_name, col->name) != 0)
+			appendStringInfo(&cols, " OPTIONS (column_name %s)",
+							 quote_literal_cstr(col->csv_name));
+	}
+	return cols.data;
+}
+
+/* The table options: the given ones, with header 'match' if fields go by position. */
+static char *
+table_options(List *options, bool by_position)
+{
+	StringInfoData buf;
+	ListCell   *cell;
+
+	initStringInfo(&buf);
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (by_position && strcmp(def->defname, "header") == 0)
+			continue;
+		appendStringInfo(&buf, ", %s %s", quote_identifier(def->defname),
+						 quote_literal_cstr(defGetString(def)));
+	}
+	if (by_position)
+		appendStringInfoString(&buf, ", header 'match'");
+	return buf.data;
+}
+
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements. */
 List *
 hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
@@ -259,10 +414,11 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	ForeignServer *server = GetForeignServer(serverOid);
 	HvcsvOptions checked;
 	HvcsvOptions *opts;
-	List	   *columns;
+	ImportColumns ic = {0};
+	bool		by_position;
+	char	   *cols;
+	char	   *options;
 	List	   *commands = NIL;
-	StringInfoData cols;
-	StringInfoData options;
 	ListCell   *cell;
 
 	/* The OPTIONS are table options, checked as CREATE FOREIGN TABLE would. */
@@ -274,25 +430,17 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					 errmsg("option \"reader\" cannot be given to IMPORT FOREIGN SCHEMA"),
 					 errdetail("One table is created for each reader.")));
 	opts = hvcsv_server_options(serverOid, GetUserId(), stmt->options);
-	columns = infer_columns(opts, stmt->remote_schema);
+	infer_columns(opts, stmt->remote_schema, &ic);
+	name_columns(&ic);
 
-	initStringInfo(&cols);
-	foreach(cell, columns)
-	{
-		ImportColumn *col = (ImportColumn *) lfirst(cell);
-
-		appendStringInfo(&cols, "%s%s %s", cols.len ? ", " : "",
-						 quote_identifier(col->name), column_type(col));
-	}
-	initStringInfo(&options);
-	foreach(cell, stmt->options)
-	{
-		DefElem    *def = lfirst_node(DefElem, cell);
-
-		appendStringInfo(&options, ", %s %s", quote_identifier(def->defname),
-						 quote_literal_cstr(defGetString(def)));
-	}
-
+	by_position = ic.repeated && opts->header == HVCSV_HEADER_NAMES;
+	if (by_position)
+		ereport(NOTICE,
+				(errmsg("CSV header of \"%s\" has field name \"%s\" more than once",
+						stmt->remote_schema, ic.repeated),
+				 errdetail("The tables read the fields by position, with header 'match', so the export must keep them in this order.")));
+	cols = column_list(&ic);
+	options = table_options(stmt->options, by_position);
 	for (size_t i = 0; i < lengthof(kinds); i++)
 	{
 		const char *reader = hvcsv_reader_name(kinds[i]);
@@ -300,8 +448,8 @@ hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		commands = lappend(commands,
 						   psprintf("CREATE FOREIGN TABLE %s (%s) SERVER %s OPTIONS (reader %s%s)",
 									quote_identifier(psprintf("%s_%s", stmt->remote_schema, reader)),
-									cols.data, quote_identifier(server->servername),
-									quote_literal_cstr(reader), options.data));
+									cols, quote_identifier(server->servername),
+									quote_literal_cstr(reader), options));
 	}
 	return commands;
 }

@@ -13,13 +13,18 @@
  * One lock per spool (an advisory lock in a class of our own) is held while
  * deciding, fetching and opening.  A second session that waited for it finds
  * a spool fetched after its statement began and uses it without a request,
- * so concurrent scans download once.
+ * so concurrent scans download once.  A second lock, in another class, is
+ * held in share mode by every transaction that opened the spool, until it
+ * ends: a spool is removed only by whoever takes both without waiting, so
+ * never while a download of it or a scan of it may still need its files.
  *
  * Files are created mode 0600 in a directory that only the server's OS user
  * may write to (anyone else could plant a symlink there).  What no one can
  * use any more is removed before each download (see sweep_spool_directory):
  * generations older than the one a download replaced, temporary files whose
- * writer has exited, and spools not used for SPOOL_IDLE_DAYS days.
+ * writer has exited, and spools not used for SPOOL_IDLE_DAYS days.  While a
+ * download is written, spool_quota.c keeps the directory within
+ * hvcsv_fdw.spool_max_size.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -52,8 +57,8 @@ char	   *hvcsv_spool_directory = NULL;
 /* A spool not used for this long is removed (a re-download rebuilds it). */
 #define SPOOL_IDLE_DAYS 7
 
-/* Spool file names begin with the 32 hex digits of the spool's key. */
-#define SPOOL_KEY_LEN 32
+/* Spool file names begin with the hex digits of the spool's key. */
+#define SPOOL_KEY_LEN HVCSV_SPOOL_KEY_LEN
 
 typedef struct SpoolMeta
 {
@@ -73,17 +78,26 @@ typedef struct SpoolMeta
  */
 #define SPOOL_FLUSH_AFTER (8 * 1024 * 1024)
 
+/*
+ * A download measures the spool directory again after writing at most this
+ * much, so that the downloads running beside it count.
+ */
+#define SPOOL_QUOTA_RECHECK (8 * 1024 * 1024)
+
 /* The spool being written: its file, and whether it must be removed. */
 typedef struct SpoolWrite
 {
 	int			fd;				/* -1 until the body begins */
 	char		path[MAXPGPATH];
 	const char *dir;
+	const char *key;
+	const char *previous;		/* the generation before the one replaced */
 	const char *display_url;	/* for messages */
 	bool		created;
 	bool		keep;
 	int64		bytes;
 	int64		flushed;		/* bytes whose writeback was started */
+	int64		quota_until;	/* bytes that may be written before measuring again */
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
@@ -110,14 +124,16 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	key_out[32] = '\0';
 }
 
-/* Fills the tag of a spool's lock from its hash. */
+/* Fills the tag of one of a spool's locks (lock_class) from its hash. */
 static void
-spool_locktag(LOCKTAG *tag, const uint8 *digest)
+spool_locktag(LOCKTAG *tag, const uint8 *digest, Oid database, uint16 lock_class)
 {
 	hvcsv_advisory_locktag(tag,
 						   ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3],
 						   ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7],
-						   HVCSV_SPOOL_LOCK_CLASS);
+						   lock_class);
+	/* Another database's spool is locked as its own sessions lock it. */
+	tag->locktag_field1 = database;
 }
 
 /*
@@ -132,7 +148,8 @@ spool_dir(bool create)
 
 	if (!create)
 		return dir;
-	if (mkdir(dir, SPOOL_DIR_MODE) < 0 && errno != EEXIST)
+	/* Missing parents too: the default is below a directory of its own. */
+	if (pg_mkdir_p(pstrdup(dir), SPOOL_DIR_MODE) < 0 && errno != EEXIST)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create spool directory \"%s\": %m", dir)));
@@ -300,10 +317,37 @@ spool_write_begin(SpoolWrite *w)
 	w->created = true;
 }
 
+/*
+ * Makes sure len more bytes keep the spool directory within
+ * hvcsv_fdw.spool_max_size, removing spools no one uses if need be, or
+ * abandons the download.  The directory is measured only when what was
+ * found free the last time is used up, or after SPOOL_QUOTA_RECHECK bytes.
+ */
+static void
+spool_write_reserve(SpoolWrite *w, size_t len)
+{
+	int64		used;
+	int64		room;
+
+	if (hvcsv_spool_max_size <= 0 || w->bytes + (int64) len <= w->quota_until)
+		return;
+	room = hvcsv_spool_quota_room(w->dir, w->key, w->previous, len, &used);
+	if (room < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("spool directory \"%s\" would grow past hvcsv_fdw.spool_max_size (%s)",
+						w->dir, GetConfigOptionByName("hvcsv_fdw.spool_max_size", NULL, false)),
+				 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept. The spools take " INT64_FORMAT " bytes, and those left are in use.",
+						   w->display_url, w->bytes, used),
+				 errhint("A superuser can raise hvcsv_fdw.spool_max_size.")));
+	w->quota_until = w->bytes + Max((int64) len, Min(room, SPOOL_QUOTA_RECHECK));
+}
+
 /* Appends body bytes to the spool being written. */
 static void
 spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 {
+	spool_write_reserve(w, len);
 	while (len > 0)
 	{
 		ssize_t		n = write(w->fd, data, len);
@@ -346,8 +390,8 @@ spool_write_reset(void *arg)
 }
 
 /* Tells whether a file name belongs to a generation (its data or index). */
-static bool
-is_generation_file(const char *name, const char *generation)
+bool
+hvcsv_spool_generation_file(const char *name, const char *generation)
 {
 	size_t		len = strlen(generation);
 
@@ -356,8 +400,8 @@ is_generation_file(const char *name, const char *generation)
 }
 
 /* Copies the key of a spool file's name into key; false if it is not one. */
-static bool
-spool_file_key(const char *name, char *key)
+bool
+hvcsv_spool_file_key(const char *name, char *key)
 {
 	if (strspn(name, "0123456789abcdef") < SPOOL_KEY_LEN || name[SPOOL_KEY_LEN] != '.')
 		return false;
@@ -419,14 +463,80 @@ remove_spool(const char *dir, const char *key)
 	remove_spool_file(dir, name);
 	d = AllocateDir(dir);
 	while ((de = ReadDir(d, dir)) != NULL)
-		if (spool_file_key(de->d_name, file_key) && strcmp(file_key, key) == 0)
+		if (hvcsv_spool_file_key(de->d_name, file_key) && strcmp(file_key, key) == 0)
 			remove_spool_file(dir, de->d_name);
 	FreeDir(d);
 }
 
+/* Removes the data and index files of one generation of a spool. */
+static void
+remove_generation(const char *dir, const char *generation)
+{
+	char		name[MAXPGPATH];
+
+	snprintf(name, sizeof(name), "%s.csv", generation);
+	remove_spool_file(dir, name);
+	snprintf(name, sizeof(name), "%s.idx", generation);
+	remove_spool_file(dir, name);
+}
+
+/*
+ * Takes both locks of a spool of database without waiting, as a removal
+ * must: false if a session downloads it, or opened it in a transaction
+ * that has not ended.  (This session's own locks never stand in the way.)
+ */
+static bool
+lock_for_removal(const char *key, Oid database, LOCKTAG *fetch_tag, LOCKTAG *use_tag)
+{
+	uint8		digest[SPOOL_KEY_LEN / 2];
+
+	hex_decode(key, SPOOL_KEY_LEN, (char *) digest);
+	spool_locktag(fetch_tag, digest, database, HVCSV_SPOOL_LOCK_CLASS);
+	spool_locktag(use_tag, digest, database, HVCSV_SPOOL_USE_LOCK_CLASS);
+	if (LockAcquire(fetch_tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (LockAcquire(use_tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(fetch_tag, ExclusiveLock, false);
+		return false;
+	}
+	return true;
+}
+
+/* Releases what lock_for_removal took. */
+static void
+unlock_after_removal(LOCKTAG *fetch_tag, LOCKTAG *use_tag)
+{
+	LockRelease(use_tag, ExclusiveLock, false);
+	LockRelease(fetch_tag, ExclusiveLock, false);
+}
+
+/*
+ * Removes a spool of any database, or only one generation of it, unless a
+ * session uses it.  Returns whether it did.
+ */
+bool
+hvcsv_spool_remove_unused(const char *dir, const char *key, const char *generation)
+{
+	char		meta_path[MAXPGPATH];
+	SpoolMeta	m;
+	LOCKTAG		fetch_tag;
+	LOCKTAG		use_tag;
+
+	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
+	if (!read_meta(meta_path, &m) || !lock_for_removal(key, m.database, &fetch_tag, &use_tag))
+		return false;
+	if (generation)
+		remove_generation(dir, generation);
+	else
+		remove_spool(dir, key);
+	unlock_after_removal(&fetch_tag, &use_tag);
+	return true;
+}
+
 /*
  * Removes another spool if it was not used for SPOOL_IDLE_DAYS days (a use
- * touches its metadata).  Its lock keeps sessions from opening it meanwhile;
+ * touches its metadata).  Its locks keep sessions from opening it meanwhile;
  * a spool of another database is left to that database's sessions, unless
  * the database is gone.
  */
@@ -435,8 +545,8 @@ remove_spool_if_idle(const char *dir, const char *key)
 {
 	char		meta_path[MAXPGPATH];
 	SpoolMeta	m;
-	uint8		digest[SPOOL_KEY_LEN / 2];
-	LOCKTAG		tag;
+	LOCKTAG		fetch_tag;
+	LOCKTAG		use_tag;
 
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
 	if (!is_idle(meta_path))
@@ -448,13 +558,11 @@ remove_spool_if_idle(const char *dir, const char *key)
 			remove_spool(dir, key);
 		return;
 	}
-	hex_decode(key, SPOOL_KEY_LEN, (char *) digest);
-	spool_locktag(&tag, digest);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	if (!lock_for_removal(key, m.database, &fetch_tag, &use_tag))
 		return;
 	if (is_idle(meta_path))
 		remove_spool(dir, key);
-	LockRelease(&tag, ExclusiveLock, false);
+	unlock_after_removal(&fetch_tag, &use_tag);
 }
 
 /*
@@ -479,15 +587,15 @@ sweep_spool_directory(const char *dir, const char *key, const SpoolMeta *keep)
 		int			writer;
 		bool		is_meta;
 
-		if (!spool_file_key(de->d_name, file_key))
+		if (!hvcsv_spool_file_key(de->d_name, file_key))
 			continue;
 		is_meta = strcmp(de->d_name + SPOOL_KEY_LEN, ".meta") == 0;
 		writer = temp_file_writer(de->d_name);
 		if (strcmp(file_key, key) == 0)
 		{
 			if (!is_meta &&
-				!is_generation_file(de->d_name, keep->generation) &&
-				!is_generation_file(de->d_name, keep->previous))
+				!hvcsv_spool_generation_file(de->d_name, keep->generation) &&
+				!hvcsv_spool_generation_file(de->d_name, keep->previous))
 				remove_spool_file(dir, de->d_name);
 		}
 		else if (writer != 0)
@@ -557,6 +665,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	SpoolMeta	m;
 	bool		have;
 	LOCKTAG		tag;
+	LOCKTAG		use_tag;
 	TimestampTz now;
 	HvcsvRequest req;
 	HvcsvBody  *body;
@@ -571,8 +680,11 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
 
 	/* One lock per spool, keyed by its hash. */
-	spool_locktag(&tag, digest);
+	spool_locktag(&tag, digest, MyDatabaseId, HVCSV_SPOOL_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	/* In use until the transaction ends: no other download may remove it. */
+	spool_locktag(&use_tag, digest, MyDatabaseId, HVCSV_SPOOL_USE_LOCK_CLASS);
+	(void) LockAcquire(&use_tag, ShareLock, false, false);
 
 	have = read_meta(meta_path, &m) && spool_is_complete(dir, &m);
 	now = GetCurrentTimestamp();
@@ -600,6 +712,8 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	w->fd = -1;
 	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", dir, key, MyProcPid);
 	w->dir = dir;
+	w->key = key;
+	w->previous = m.previous;
 	w->display_url = req.display_url;
 	hvcsv_dialect(opts, &dialect);
 	w->index = row_index_begin(&dialect);
@@ -675,12 +789,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 
 		/* Two generations stay: the new one and the one readers may hold. */
 		if (older[0])
-		{
-			snprintf(path, sizeof(path), "%s.csv", older);
-			remove_spool_file(dir, path);
-			snprintf(path, sizeof(path), "%s.idx", older);
-			remove_spool_file(dir, path);
-		}
+			remove_generation(dir, older);
 		fetched_now = true;
 	}
 	else

@@ -45,6 +45,7 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->map = map;
 	b->file_encoding = file_encoding;
 	b->needed = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
+	b->slot_of = palloc(sizeof(int) * Max(list_length(needed_atts), 1));
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
 	b->typioparams = palloc0(sizeof(Oid) * Max(desc->natts, 1));
 	b->typmods = palloc0(sizeof(int32) * Max(desc->natts, 1));
@@ -76,17 +77,46 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	return b;
 }
 
-/* Tells the stream to copy out exactly the fields of the needed columns. */
+/* Orders wanted fields by field, then by slot. */
+static int
+wanted_cmp(const void *a, const void *b)
+{
+	const CsvWantedField *x = a;
+	const CsvWantedField *y = b;
+
+	if (x->field != y->field)
+		return x->field < y->field ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/*
+ * Tells the stream to copy out exactly the fields of the needed columns,
+ * each once: needed columns that share a field (a CSV name given twice)
+ * read the slot of the first.
+ */
 void
 hvcsv_tuple_builder_select(HvcsvTupleBuilder *b, CsvStream *stream)
 {
-	int		   *field_slot = palloc(sizeof(int) * Max(b->map->nfields, 1));
+	CsvWantedField *wanted = palloc(sizeof(CsvWantedField) * Max(b->nneeded, 1));
+	int			nwanted = 0;
 
-	for (int f = 0; f < b->map->nfields; f++)
-		field_slot[f] = -1;
 	for (int i = 0; i < b->nneeded; i++)
-		field_slot[b->map->field_of_att[b->needed[i]]] = i;
-	csv_stream_select_fields(stream, field_slot, b->map->nfields, b->nneeded);
+	{
+		wanted[i].field = b->map->field_of_att[b->needed[i]];
+		wanted[i].slot = i;
+	}
+	qsort(wanted, b->nneeded, sizeof(CsvWantedField), wanted_cmp);
+	for (int i = 0; i < b->nneeded; i++)
+	{
+		if (nwanted > 0 && wanted[nwanted - 1].field == wanted[i].field)
+			b->slot_of[wanted[i].slot] = wanted[nwanted - 1].slot;
+		else
+		{
+			b->slot_of[wanted[i].slot] = wanted[i].slot;
+			wanted[nwanted++] = wanted[i];
+		}
+	}
+	csv_stream_select_fields(stream, wanted, nwanted, b->nneeded);
 }
 
 /* Converts one record into slot; columns not needed are left NULL. */
@@ -116,23 +146,25 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		size_t		arena_size = 0;
 
 		for (int i = 0; i < b->nneeded; i++)
-			if (b->fast_kind[b->needed[i]] == FAST_TEXT && rec->slot_state[i] == CSV_SLOT_VALUE)
-				arena_size += INTALIGN(VARHDRSZ + rec->slot_length[i]);
+			if (b->fast_kind[b->needed[i]] == FAST_TEXT &&
+				rec->slot_state[b->slot_of[i]] == CSV_SLOT_VALUE)
+				arena_size += INTALIGN(VARHDRSZ + rec->slot_length[b->slot_of[i]]);
 		if (arena_size <= MaxAllocSize)
 			text_arena = palloc(Max(arena_size, 1));
 	}
 	for (int i = 0; i < b->nneeded; i++)
 	{
 		int			a = b->needed[i];
+		int			s = b->slot_of[i];
 		char	   *value;
 		size_t		len;
 		TimestampTz ts;
 		Datum		d;
 
-		if (rec->slot_state[i] != CSV_SLOT_VALUE)
+		if (rec->slot_state[s] != CSV_SLOT_VALUE)
 			continue;
-		value = rec->out + rec->slot_offset[i];
-		len = rec->slot_length[i];
+		value = rec->out + rec->slot_offset[s];
+		len = rec->slot_length[s];
 		b->current_att = a;
 		b->current_value = value;
 		b->current_len = len;	/* the value may hold a NUL byte */

@@ -57,7 +57,7 @@ $node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 # must make the postmaster reinitialize here.
 $node->append_conf('postgresql.conf', 'restart_after_crash = on');
 $node->start;
-my $spool = $node->data_dir . '/pg_hvcsv_spool';
+my $spool = $node->data_dir . '/hvcsv_fdw/pgsql_tmp_spool';
 
 sub query { return $node->safe_psql('postgres', shift); }
 

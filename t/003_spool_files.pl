@@ -47,7 +47,7 @@ my $node = PostgreSQL::Test::Cluster->new('spool');
 $node->init(extra => [ '--encoding=UTF8', '--locale=C', '--allow-group-access' ]);
 $node->start;
 my $datadir = $node->data_dir;
-my $spool   = "$datadir/pg_hvcsv_spool";
+my $spool   = "$datadir/hvcsv_fdw/pgsql_tmp_spool";
 
 sub query { return $node->safe_psql('postgres', shift); }
 
@@ -129,7 +129,7 @@ my @a_files = spool_files($spool, $key_a);
 chmod(0500, $spool) or die $!;
 write_export('a.csv', 100, 'a2');
 is( query(q{SELECT try('SELECT count(*) FROM a')}),
-	qq{42501: could not create a spool file in "pg_hvcsv_spool": Permission denied (The download of "http://127.0.0.1:$port/a.csv" was abandoned; the previous download, if any, is kept.)},
+	qq{42501: could not create a spool file in "hvcsv_fdw/pgsql_tmp_spool": Permission denied (The download of "http://127.0.0.1:$port/a.csv" was abandoned; the previous download, if any, is kept.)},
 	'a changed export cannot be stored: an error with SQLSTATE 42501');
 is_deeply([ spool_files($spool, $key_a) ], \@a_files, 'the old spool is as it was');
 # (with max_age, a spool is used without asking the server)
@@ -140,7 +140,7 @@ write_export('a.csv', 100, 'a1');
 my ($out, $err) = ('', '');
 $node->psql('postgres', 'SELECT count(*) FROM a', stdout => \$out, stderr => \$err);
 is($out, '100', 'an unchanged export is revalidated (304) and read from the spool');
-like($err, qr/WARNING:  could not write spool metadata "pg_hvcsv_spool\/$key_a\.meta": Permission denied$/m,
+like($err, qr/WARNING:  could not write spool metadata "hvcsv_fdw\/pgsql_tmp_spool\/$key_a\.meta": Permission denied$/m,
 	'with a warning that the check could not be noted');
 chmod(0700, $spool) or die $!;
 is_deeply([ grep { /\.tmp$/ } spool_files($spool) ], [], 'no temporary file is left');

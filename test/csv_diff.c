@@ -11,7 +11,7 @@
  *    no other escape byte) and accepts the input in strict mode, the same
  *    fields as libcsv;
  *  - fed in chunks, with output space grown only on CSV_NEED_SPACE, the same
- *    as fed whole;
+ *    as fed whole, also when records come in windows of a few fields;
  *  - copying out only some fields, into slots in another order, those same
  *    fields;
  *  - the row scanner, fed in the plan's chunks and a byte at a time, reports
@@ -264,11 +264,12 @@ record_free(CsvRecord *rec)
  * slots and out_cap bytes, grown on each CSV_NEED_SPACE.  Past the first
  * 256 bytes of a record, each CSV_NEED_MORE at least doubles what the
  * tokenizer is given, as csv_stream.c's buffer grows, so that a long record
- * is not tokenized again and again.
+ * is not tokenized again and again.  With windows, a record with more
+ * fields than slots comes in windows of fields, which must follow on.
  */
 static Rows
 tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
-		 int nslots, size_t out_cap)
+		 int nslots, size_t out_cap, bool windows)
 {
 	CsvTokenizer tok;
 	CsvRecord	rec = {0};
@@ -276,9 +277,12 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 	size_t		start = 0;
 	size_t		avail = chunk[0] < len ? chunk[0] : len;
 	int			turn = 1;
+	int			fields_taken = 0;	/* of the record coming in windows */
+	size_t		text_before = 0;	/* r.len before that record's fields */
 
 	csv_tokenizer_init(&tok, d);
 	tok.all_fields = true;
+	tok.windows = windows;
 	record_size(&rec, nslots, out_cap);
 
 	for (;;)
@@ -292,22 +296,34 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 			r.broken = "consumed more than it was given";
 			break;
 		}
+		if (st == CSV_RECORD || st == CSV_WINDOW)
+		{
+			if (rec.first_field != fields_taken)
+			{
+				r.broken = "a window that does not follow on";
+				break;
+			}
+			for (int i = 0; i < rec.nfields - rec.first_field; i++)
+				rows_field(&r, rec.out + rec.slot_offset[i], rec.slot_length[i],
+						   rec.slot_state[i] == CSV_SLOT_NULL);
+			fields_taken = rec.nfields;
+		}
 		if (st == CSV_RECORD)
 		{
 			rows_place(&r, rec.line, start + rec.start, rec.length);
-			for (int i = 0; i < rec.nfields; i++)
-				rows_field(&r, rec.out + rec.slot_offset[i], rec.slot_length[i],
-						   rec.slot_state[i] == CSV_SLOT_NULL);
 			rows_add(&r, "\n", 1);
+			fields_taken = 0;
+			text_before = r.len;
 		}
 		else if (st == CSV_UNTERMINATED_QUOTE)
 		{
+			r.len = text_before;	/* a refused record has no fields */
 			r.refused = true;
 			r.refused_at = start + rec.start;
 		}
 		start += consumed;
 		avail -= consumed;
-		if (st == CSV_RECORD)
+		if (st == CSV_RECORD || st == CSV_WINDOW)
 			continue;
 		if (st == CSV_NEED_MORE)
 		{
@@ -347,7 +363,7 @@ tokenize_whole(const char *in, size_t len, const CsvDialect *d)
 {
 	size_t		whole[2] = {len, len};
 
-	return tokenize(in, len, d, whole, 16, 2 * len + 2);
+	return tokenize(in, len, d, whole, 16, 2 * len + 2, false);
 }
 
 /* A record's length without its line break: a CRLF split by a chunk leaves its LF out. */
@@ -410,18 +426,23 @@ same_projection(const char *in, size_t len, const CsvDialect *d, unsigned mask,
 	CsvRecord	rec_all = {0};
 	CsvRecord	rec_some = {0};
 	int			field_slot[8];
+	CsvWantedField wanted[8];
+	int			nwanted = 0;
 	int			nslots = 0;
 	size_t		start = 0;
 	bool		ok = true;
 
 	for (int f = 7; f >= 0; f--)
 		field_slot[f] = (mask >> f) & 1 ? nslots++ : -1;
+	for (int f = 0; f < 8; f++)
+		if (field_slot[f] >= 0)
+			wanted[nwanted++] = (CsvWantedField) {f, field_slot[f]};
 
 	csv_tokenizer_init(&all, d);
 	all.all_fields = true;
 	csv_tokenizer_init(&some, d);
-	some.field_slot = field_slot;
-	some.nfield_slots = 8;
+	some.wanted = wanted;
+	some.nwanted = nwanted;
 	record_size(&rec_all, 16, 2 * len + 2);
 	record_size(&rec_some, nslots, len + nslots + 1);
 
@@ -728,14 +749,15 @@ csv_diff_input(const char *what, const char *in, size_t len, const CsvDiffPlan *
 		rows_free(&lib);
 	}
 
-	if (ok)
+	for (int windows = 0; windows <= 1 && ok; windows++)
 	{
 		Rows		chunked = tokenize(in, len, d, plan->chunk, plan->first_slots,
-									   plan->first_slots);
+									   plan->first_slots, windows);
 
 		ok = same_rows(in, &whole, &chunked, why, sizeof(why));
 		if (!ok)
-			report(what, in, len, plan, why, "whole", &whole, "chunked", &chunked);
+			report(what, in, len, plan, why, "whole", &whole,
+				   windows ? "chunked, in windows" : "chunked", &chunked);
 		rows_free(&chunked);
 	}
 	if (ok && !(ok = same_projection(in, len, d, plan->projected, why, sizeof(why))))
