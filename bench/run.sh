@@ -232,7 +232,7 @@ psql -c "CREATE FOREIGN TABLE hv_gen (id integer, name text, city text, created_
     amount numeric, notes text) SERVER bench OPTIONS (path '/_gen.csv?mb=$GEN_MB', reader 'streaming')"
 out=$(timed "" "SELECT count(*) AS res FROM hv_gen" agg); read -r gen_secs gen_hwm gen_res <<< "$out"
 block_bytes=$(psql -c "SELECT pg_size_bytes('$BLOCK_SIZE')")
-spool_bytes=$(du -sb "$work/data/pg_hvcsv_spool" 2>/dev/null | cut -f1 || echo 0)
+spool_bytes=$(du -sb "$work/data/hvcsv_fdw/pgsql_tmp_spool" 2>/dev/null | cut -f1 || echo 0)
 
 # 5. The report.
 python3 - "$results" "$plans" "$ttfb" "$log_csv" "$targets" <<PY

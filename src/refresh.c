@@ -100,7 +100,22 @@ static uint64 progress_bytes_base;
 /* Set when the worker is asked to stop (its caller was cancelled or ended, or shutdown). */
 static volatile sig_atomic_t stop_requested = false;
 
-/* What the caller asks of the worker, in dynamic shared memory. */
+/*
+ * The settings that only a superuser may change, which the worker takes
+ * from its caller's session: a superuser who sets them for a session gets
+ * them for that session's refreshes too.
+ */
+static const char *const caller_settings[] = {
+	"hvcsv_fdw.spool_directory",
+	"hvcsv_fdw.spool_max_size",
+	"hvcsv_fdw.allowed_hosts",
+	"hvcsv_fdw.max_bytes",
+};
+
+/*
+ * What the caller asks of the worker, in dynamic shared memory: after the
+ * results, the values of caller_settings, each ended by a NUL.
+ */
 typedef struct RefreshJob
 {
 	Oid			database;
@@ -108,10 +123,16 @@ typedef struct RefreshJob
 	Oid			caller;			/* the caller's current role, who must own each table */
 	int64		run_id;
 	bool		force;			/* compare in full even if the export is unchanged */
-	char		spool_directory[MAXPGPATH];
 	int			ntables;
 	RefreshResult results[FLEXIBLE_ARRAY_MEMBER];
 } RefreshJob;
+
+/* Where the job's settings begin. */
+static char *
+job_settings(RefreshJob *job)
+{
+	return (char *) &job->results[job->ntables];
+}
 
 /* Reports bytes received to the COPY progress view; called by fetch.c. */
 void
@@ -1045,6 +1066,19 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		record_failure(job, res, edata, keys, owner);
 }
 
+/* Takes the caller's values of caller_settings. */
+static void
+apply_caller_settings(RefreshJob *job)
+{
+	const char *value = job_settings(job);
+
+	for (size_t i = 0; i < lengthof(caller_settings); i++)
+	{
+		SetConfigOption(caller_settings[i], value, PGC_SUSET, PGC_S_OVERRIDE);
+		value += strlen(value) + 1;
+	}
+}
+
 /*
  * SIGTERM cancels the table being refreshed instead of ending the process
  * at once, so that the failure is recorded; the worker then stops.
@@ -1080,7 +1114,7 @@ hvcsv_refresh_worker_main(Datum main_arg)
 	 */
 	BackgroundWorkerInitializeConnectionByOid(job->database, job->login_role, 0);
 	SetUserIdAndSecContext(job->caller, 0);
-	SetConfigOption("hvcsv_fdw.spool_directory", job->spool_directory, PGC_SUSET, PGC_S_OVERRIDE);
+	apply_caller_settings(job);
 
 	for (int i = 0; i < job->ntables && !stop_requested; i++)
 		refresh_one(job, &job->results[i]);
@@ -1191,12 +1225,28 @@ check_caller_locks(Oid ft)
 					 errhint("Call hvcsv_refresh() in a transaction of its own, not from a function that has written to or locked the target.")));
 }
 
+/* The caller's values of caller_settings, each ended by a NUL. */
+static StringInfo
+pack_caller_settings(void)
+{
+	StringInfo	buf = makeStringInfo();
+
+	for (size_t i = 0; i < lengthof(caller_settings); i++)
+	{
+		appendStringInfoString(buf, GetConfigOption(caller_settings[i], false, false));
+		appendStringInfoChar(buf, '\0');
+	}
+	return buf;
+}
+
 /* Creates the job for the worker, in dynamic shared memory. */
 static dsm_segment *
 create_job(List *tables, bool force)
 {
-	dsm_segment *seg = dsm_create(add_size(offsetof(RefreshJob, results),
-										   mul_size(sizeof(RefreshResult), list_length(tables))), 0);
+	StringInfo	settings = pack_caller_settings();
+	Size		results_end = add_size(offsetof(RefreshJob, results),
+									   mul_size(sizeof(RefreshResult), list_length(tables)));
+	dsm_segment *seg = dsm_create(add_size(results_end, settings->len), 0);
 	RefreshJob *job = dsm_segment_address(seg);
 	ListCell   *cell;
 	int			i = 0;
@@ -1209,8 +1259,8 @@ create_job(List *tables, bool force)
 	SPI_connect();
 	job->run_id = hvcsv_next_run_id();
 	SPI_finish();
-	strlcpy(job->spool_directory, hvcsv_spool_directory, sizeof(job->spool_directory));
 	job->ntables = list_length(tables);
+	memcpy(job_settings(job), settings->data, settings->len);
 	foreach(cell, tables)
 	{
 		memset(&job->results[i], 0, sizeof(RefreshResult));
