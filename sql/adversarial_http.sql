@@ -156,6 +156,25 @@ SELECT count(*) FROM hostile_ok;
 SELECT peak_kb() AS before_kb \gset
 SELECT count(*) = 64 * 262144 AS every_row, sum(b) = 2 * 64 * 262144 AS every_value FROM bomb_64;
 SELECT peak_kb() - :before_kb < 16 * 1024 AS bounded;
+-- a layer that decodes to nothing under one that inflates it (empty
+-- deflate blocks, gzipped): what the inner layer decodes counts against
+-- max_bytes too, so 64 MiB of it stop at the server's 10 MB ...
+CREATE FOREIGN TABLE empty_blocks (a int, b int) SERVER hostile_10mb
+  OPTIONS (path '/empty_blocks_bomb', reader 'streaming');
+SELECT try('SELECT count(*) FROM empty_blocks');
+-- ... and without a limit the decoding is done a bounded piece at a time,
+-- so a cancel stops it at once
+SET hvcsv_fdw.max_bytes = -1;
+CREATE FOREIGN TABLE empty_blocks_all (a int, b int) SERVER hostile
+  OPTIONS (path '/empty_blocks_bomb?mb=100000', reader 'streaming');
+SELECT clock_timestamp() AS started \gset
+SET statement_timeout = '1s';
+SELECT count(*) FROM empty_blocks_all;
+RESET statement_timeout;
+SELECT clock_timestamp() - :'started' < interval '5 s' AS cancelled_at_once;
+RESET hvcsv_fdw.max_bytes;
+-- a third layer could multiply the work a thousandfold again: refused
+SELECT * FROM both_readers('/gzip_three');
 
 --
 -- Headers: a line longer than libcurl takes (1 MiB of a header, or of an

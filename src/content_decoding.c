@@ -30,6 +30,13 @@
 #define LAYER_BUFFER_SIZE (64 * 1024)
 /* Input buffer of the outer layer: libcurl's pieces are at most this size. */
 #define RESPONSE_BUFFER_SIZE (16 * 1024)
+/*
+ * Input bytes all layers may decode in one hvcsv_decoder_read.  Data can
+ * decode to nothing (empty deflate blocks) while each layer above it
+ * inflates a thousandfold, so a read that only fills its buffer would be
+ * unbounded; the caller checks for interrupts between reads.
+ */
+#define READ_WORK_LIMIT (1024 * 1024)
 
 typedef enum Coding
 {
@@ -54,6 +61,9 @@ struct HvcsvDecoder
 	int			nlayers;		/* 0: nothing to decode */
 	Layer		layers[MAX_LAYERS]; /* [0] decodes the response's bytes */
 	HvcsvDecodeFailure failure;
+	size_t		work;			/* input bytes decoded in this read */
+	bool		more;			/* the read stopped at READ_WORK_LIMIT */
+	uint64		inner_bytes;	/* bytes the inner layers decoded, in all */
 	char		coding[64];		/* the coding a failure concerns */
 	const char *why;			/* zlib's message, or NULL */
 	MemoryContextCallback cleanup;
@@ -234,6 +244,8 @@ hvcsv_decoder_reset(HvcsvDecoder *d)
 	hvcsv_decoder_end(d);
 	d->failure = HVCSV_DECODE_NONE;
 	d->why = NULL;
+	d->inner_bytes = 0;
+	d->more = false;
 }
 
 /* Tells whether the body is encoded: a coding other than identity was named. */
@@ -358,6 +370,7 @@ refill(HvcsvDecoder *d, int k, size_t *got)
 	if (!layer_read(d, k - 1, l->in + l->z.avail_in, l->in_size - l->z.avail_in, got))
 		return false;
 	l->z.avail_in += *got;
+	d->inner_bytes += *got;
 	return true;
 }
 
@@ -376,9 +389,10 @@ layer_read(HvcsvDecoder *d, int k, unsigned char *out, size_t size, size_t *prod
 	Layer	   *l = &d->layers[k];
 
 	*produced = 0;
-	while (*produced < size)
+	while (*produced < size && !d->more)
 	{
 		int			rc;
+		size_t		avail_in;
 
 		if (!layer_has_input(l))
 		{
@@ -396,8 +410,11 @@ layer_read(HvcsvDecoder *d, int k, unsigned char *out, size_t size, size_t *prod
 			return false;
 		l->z.next_out = out + *produced;
 		l->z.avail_out = size - *produced;
+		avail_in = l->z.avail_in;
 		rc = inflate(&l->z, Z_NO_FLUSH);
 		*produced = size - l->z.avail_out;
+		d->work += avail_in - l->z.avail_in;
+		d->more = d->work > READ_WORK_LIMIT;
 		if (rc == Z_STREAM_END)
 			l->ended = true;
 		else if (rc == Z_BUF_ERROR)
@@ -417,11 +434,30 @@ bool
 hvcsv_decoder_read(HvcsvDecoder *d, char *out, size_t size, size_t *produced)
 {
 	*produced = 0;
+	d->work = 0;
+	d->more = false;
 	if (d->failure != HVCSV_DECODE_NONE)
 		return false;
 	if (d->nlayers == 0)
 		return true;
 	return layer_read(d, d->nlayers - 1, (unsigned char *) out, size, produced);
+}
+
+/* Tells whether the last read stopped before decoding all it could. */
+bool
+hvcsv_decoder_has_more(const HvcsvDecoder *d)
+{
+	return d->more;
+}
+
+/*
+ * The bytes that layers under the last one decoded, in all: they cost as
+ * much work as the body's own, so max_bytes limits them too.
+ */
+uint64
+hvcsv_decoder_inner_bytes(const HvcsvDecoder *d)
+{
+	return d->inner_bytes;
 }
 
 /*

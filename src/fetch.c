@@ -308,7 +308,8 @@ static bool
 count_body_bytes(Transfer *t, size_t n, bool limited)
 {
 	t->body_bytes += n;
-	t->last_progress = GetCurrentTimestamp();
+	if (n > 0)
+		t->last_progress = GetCurrentTimestamp();
 	hvcsv_bytes_fetched += n;
 	if (hvcsv_progress_active)
 	{
@@ -348,9 +349,11 @@ take_plain(Transfer *t, const char *data, size_t len, bool limited)
 }
 
 /*
- * Decodes what the decoder holds into buf's free room; false if the data is
- * bad or passes max_bytes.  What does not fit stays in the decoder
- * (decode_blocked) until buf has been drained.
+ * Decodes what the decoder holds into buf's free room, a bounded amount of
+ * work at a time; false if the data is bad or passes max_bytes (which also
+ * limits what the inner layers of a stacked coding decode).  What does not
+ * fit, or was not reached, stays in the decoder (decode_blocked) for the
+ * next call, made between checks for interrupts.
  */
 static bool
 decode_into_buf(Transfer *t)
@@ -364,8 +367,23 @@ decode_into_buf(Transfer *t)
 		return false;
 	}
 	t->buf_len += n;
-	t->decode_blocked = n == room;
+	t->decode_blocked = n == room || hvcsv_decoder_has_more(t->decoder);
+	if (t->max_bytes > 0 && hvcsv_decoder_inner_bytes(t->decoder) > (uint64) t->max_bytes)
+		t->too_large = true;
 	return count_body_bytes(t, n, true);
+}
+
+/* Goes on decoding what the decoder holds; lets libcurl go on once it is drained. */
+static void
+continue_decoding(Transfer *t)
+{
+	if (t->decode_blocked && !t->decode_failed && !t->too_large)
+		(void) decode_into_buf(t);
+	if (t->paused && !t->decode_blocked)
+	{
+		t->paused = false;
+		curl_easy_pause(t->easy, CURLPAUSE_CONT);
+	}
 }
 
 /*
@@ -588,6 +606,24 @@ decoding_complete(Transfer *t)
 }
 
 /*
+ * Tells whether no body byte came (or was decoded) for the stall time since
+ * the connection was made; if so, ends the transfer as stalled.
+ */
+static bool
+stalled(Transfer *t)
+{
+	if (!t->connected ||
+		!TimestampDifferenceExceeds(t->last_progress, GetCurrentTimestamp(), t->stall_ms))
+		return false;
+	t->stalled = true;
+	t->done = true;
+	t->curl_result = CURLE_OPERATION_TIMEDOUT;
+	snprintf(t->errbuf, sizeof(t->errbuf),
+			 "No data arrived for " INT64_FORMAT " ms.", t->stall_ms);
+	return true;
+}
+
+/*
  * Runs the transfer until it has body bytes for us or has ended.  On
  * TRANSFER_DATA, *data and *len point into the transfer's buffer, valid
  * until the next call.  A response whose status is not 200 or 206 is
@@ -597,13 +633,7 @@ static TransferEvent
 transfer_read(Transfer *t, const char **data, size_t *len)
 {
 	t->buf_len = 0;
-	if (t->decode_blocked && !t->decode_failed && !t->too_large)
-		(void) decode_into_buf(t);
-	if (t->paused && !t->decode_blocked)
-	{
-		t->paused = false;
-		curl_easy_pause(t->easy, CURLPAUSE_CONT);
-	}
+	continue_decoding(t);
 
 	for (;;)
 	{
@@ -639,6 +669,12 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		/* Orphaned by a crashed postmaster: stop, as a wait on a latch would. */
 		if (!PostmasterIsAlive())
 			proc_exit(1);
+		if (t->decode_blocked && !stalled(t))
+		{
+			/* libcurl is paused until the decoder is drained. */
+			continue_decoding(t);
+			continue;
+		}
 		mc = curl_multi_perform(t->multi, &running);
 		if (mc != CURLM_OK)
 			ereport(ERROR,
@@ -652,18 +688,8 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 				t->curl_result = msg->data.result;
 			}
 		}
-		if (t->buf_len > 0 || t->done || t->decode_failed || t->too_large)
+		if (t->buf_len > 0 || t->done || t->decode_failed || t->too_large || stalled(t))
 			continue;
-		if (t->connected &&
-			TimestampDifferenceExceeds(t->last_progress, GetCurrentTimestamp(), t->stall_ms))
-		{
-			t->stalled = true;
-			t->done = true;
-			t->curl_result = CURLE_OPERATION_TIMEDOUT;
-			snprintf(t->errbuf, sizeof(t->errbuf),
-					 "No data arrived for " INT64_FORMAT " ms.", t->stall_ms);
-			continue;
-		}
 		(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
 	}
 }

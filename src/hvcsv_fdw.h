@@ -185,7 +185,11 @@ extern void hvcsv_body_close(HvcsvBody *body);
 
 /* in content_decoding.c */
 
-#define HVCSV_MAX_CODINGS 5		/* content codings decoded, as libcurl allows */
+/*
+ * Content codings decoded.  Each layer can multiply the work of the one
+ * below it a thousandfold, so no more than real servers send: "gzip, gzip".
+ */
+#define HVCSV_MAX_CODINGS 2
 
 /* Why a body's Content-Encoding could not be undone. */
 typedef enum HvcsvDecodeFailure
@@ -209,6 +213,8 @@ extern void hvcsv_unasked_transfer_coding(const char *list, size_t len, char *co
 extern bool hvcsv_decoder_encoded(const HvcsvDecoder *d);
 extern bool hvcsv_decoder_feed(HvcsvDecoder *d, const char *data, size_t len);
 extern bool hvcsv_decoder_read(HvcsvDecoder *d, char *out, size_t size, size_t *produced);
+extern bool hvcsv_decoder_has_more(const HvcsvDecoder *d);
+extern uint64 hvcsv_decoder_inner_bytes(const HvcsvDecoder *d);
 extern bool hvcsv_decoder_finish(HvcsvDecoder *d);
 extern HvcsvDecodeFailure hvcsv_decoder_failure(const HvcsvDecoder *d, const char **coding,
 												const char **why);

@@ -71,6 +71,10 @@ Encodings (always sent, whatever Accept-Encoding says):
     /bad_encoding        "g@zip", and V1 as it is
     /gzbomb?mb=N         "a,b\\n" and N MiB (default 2048) of "1,2\\n", gzip
                          (about 1 kB per MiB), no length, ended by close
+    /empty_blocks_bomb?mb=N  "deflate, gzip": N MiB (default 64) of empty
+                         deflate blocks, which decode to nothing, gzipped
+                         (about 1 kB per MiB), no length, ended by close
+    /gzip_three          compressed three times, labelled three times
 Headers:
     /huge_header_line    one header line of 1 MiB
     /giant_etag          an ETag of 1 MiB
@@ -289,6 +293,25 @@ def gzip_bomb(ex, req):
     ex.send(tail + (crc & 0xFFFFFFFF).to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little"))
 
 
+# Four empty fixed-Huffman deflate blocks (BFINAL 0, BTYPE 01, end of block:
+# ten bits each), five bytes that decode to nothing, repeated to any length.
+EMPTY_BLOCKS = bytes([0x02, 0x08, 0x20, 0x80, 0x00])
+EMPTY_BLOCKS_MIB = EMPTY_BLOCKS * ((1 << 20) // len(EMPTY_BLOCKS))
+
+
+def empty_blocks_bomb(ex, req):
+    """A deflate layer that decodes to nothing under a gzip layer that inflates
+    it a thousandfold: work for the inner layer, no output at all."""
+    query = dict(p.split("=", 1) for p in req.query.split("&") if "=" in p)
+    mib = int(query.get("mb", "64"))
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    ex.head(200, "OK", [*csv_headers(), ("Content-Encoding", "deflate, gzip"), ("Connection", "close")])
+    ex.send(c.compress(b"") + c.flush(zlib.Z_FULL_FLUSH))
+    block = c.compress(EMPTY_BLOCKS_MIB) + c.flush(zlib.Z_FULL_FLUSH)
+    for _ in range(mib):
+        ex.send(block)
+
+
 def silent(ex, req):
     ex.hold(600)
 
@@ -387,6 +410,7 @@ def routes(port, other_port):
         "/gzip_multimember": encoded("gzip", gzipped(V1[:CUT]) + gzipped(V1[CUT:])),
         "/gzip_as_single": encoded("gzip", gzipped(V1, 2)),
         "/gzip_six": encoded(", ".join(["gzip"] * 6), gzipped(V1, 6)),
+        "/gzip_three": encoded("gzip, gzip, gzip", gzipped(V1, 3)),
         "/gzip_garbage": encoded("gzip", b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4),
         "/gzip_truncated": encoded("gzip", gzipped(V1)[:len(gzipped(V1)) // 2]),
         "/gzip_trailing": encoded("gzip", gzipped(V1) + b"garbage"),
@@ -395,6 +419,7 @@ def routes(port, other_port):
         "/unknown_encoding": encoded("x-hvcsv-unknown", V1),
         "/bad_encoding": encoded("g@zip", V1),
         "/gzbomb": gzip_bomb,
+        "/empty_blocks_bomb": empty_blocks_bomb,
         "/huge_header_line": lambda ex, req: ex.answer(
             200, "OK", csv_headers([("X-Filler", big.decode())]), V1),
         "/giant_etag": lambda ex, req: ex.answer(
