@@ -29,9 +29,19 @@ DELETE FROM hvcsv_sync_history s
 DELETE FROM hvcsv_rejects s
  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) s.foreign_table);
 
--- A refresh now runs as the foreign table's owner; force is new.
-DROP FUNCTION hvcsv_refresh(regclass);
-CREATE FUNCTION hvcsv_refresh(foreign_table regclass DEFAULT NULL, force boolean DEFAULT false)
+-- The tables are no longer dumped: they hold what one role may not show
+-- another, and a dump by a database owner who is not a superuser would fail
+-- on the policies above.
+ALTER EXTENSION hvcsv_fdw DROP TABLE hvcsv_sync_state;
+ALTER EXTENSION hvcsv_fdw ADD TABLE hvcsv_sync_state;
+ALTER EXTENSION hvcsv_fdw DROP TABLE hvcsv_sync_history;
+ALTER EXTENSION hvcsv_fdw ADD TABLE hvcsv_sync_history;
+ALTER EXTENSION hvcsv_fdw DROP TABLE hvcsv_rejects;
+ALTER EXTENSION hvcsv_fdw ADD TABLE hvcsv_rejects;
+
+-- A refresh now runs as the foreign table's owner; force is new (an
+-- overload, so that what calls hvcsv_refresh(regclass) keeps working).
+CREATE FUNCTION hvcsv_refresh(foreign_table regclass, force boolean)
 RETURNS TABLE (
   foreign_table regclass,
   target text,

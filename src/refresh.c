@@ -220,6 +220,33 @@ check_target_kind(Relation target)
 				 errhint("Point the target option at the table under the view.")));
 }
 
+/*
+ * Refuses a target (or a partition of it) whose owner lacks the privileges
+ * of the foreign table's owner.  Its triggers, defaults, policies and index
+ * expressions run as the role that writes, which is the foreign table's
+ * owner: the target's owner would get code run with rights it does not
+ * have (a user's trigger, with a superuser's refresh).
+ */
+static void
+check_target_owner(Relation target, Oid ft, Oid ft_owner)
+{
+	ListCell   *cell;
+
+	foreach(cell, find_all_inheritors(RelationGetRelid(target), NoLock, NULL))
+	{
+		Oid			owner = relation_owner(lfirst_oid(cell));
+
+		if (!has_privs_of_role(owner, ft_owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("target \"%s\" is owned by role \"%s\", which lacks the privileges of \"%s\", the owner of \"%s\"",
+							get_rel_name(lfirst_oid(cell)), GetUserNameFromId(owner, false),
+							GetUserNameFromId(ft_owner, false), get_rel_name(ft)),
+					 errdetail("A refresh writes the target as the foreign table's owner, so the target's triggers, defaults and policies would run with rights their owner does not have."),
+					 errhint("Let one role own both, or a role that has the privileges of the other own the target.")));
+	}
+}
+
 /* The key columns of a unique index (no expressions, no predicate), or NIL. */
 static List *
 unique_index_columns(Relation target, Oid indexoid)
@@ -312,15 +339,16 @@ synced_columns(Oid ft, Relation target, List *keys)
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		AttrNumber	source = get_attnum(ft, NameStr(att->attname));
 		SyncColumn *col;
-		Oid			collation;
 
 		if (att->attisdropped || att->attgenerated || source == InvalidAttrNumber)
 			continue;
 		col = palloc0(sizeof(SyncColumn));
 		col->name = pstrdup(NameStr(att->attname));
-		get_atttypetypmodcoll(ft, source, &col->source_type, &col->source_typmod, &collation);
+		get_atttypetypmodcoll(ft, source, &col->source_type, &col->source_typmod,
+							  &col->source_collation);
 		col->target_type = att->atttypid;
 		col->target_typmod = att->atttypmod;
+		col->target_collation = att->attcollation;
 		columns = lappend(columns, col);
 	}
 	foreach(cell, keys)
@@ -426,7 +454,8 @@ definition_hash(Oid ft, const HvcsvOptions *opts, Relation target, List *columns
 
 		if (att->attisdropped)
 			continue;
-		appendStringInfo(&buf, "column %s %u %d\n", NameStr(att->attname), att->atttypid, att->atttypmod);
+		appendStringInfo(&buf, "column %s %u %d %u\n", NameStr(att->attname), att->atttypid,
+						 att->atttypmod, att->attcollation);
 		append_options(&buf, NameStr(att->attname), GetForeignColumnOptions(ft, att->attnum));
 	}
 	relation_close(ftrel, AccessShareLock);
@@ -434,8 +463,8 @@ definition_hash(Oid ft, const HvcsvOptions *opts, Relation target, List *columns
 	{
 		SyncColumn *col = lfirst(cell);
 
-		appendStringInfo(&buf, "synced %s %u %d %d\n", col->name, col->target_type,
-						 col->target_typmod, col->is_key);
+		appendStringInfo(&buf, "synced %s %u %d %u %d\n", col->name, col->target_type,
+						 col->target_typmod, col->target_collation, col->is_key);
 	}
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (uint8 *) buf.data, buf.len) < 0 ||
@@ -599,6 +628,7 @@ prepare_run(RefreshJob *job, RefreshResult *res, TableRun *run)
 												  RelationGetRelationName(run->target));
 	strlcpy(res->target, run->target_name, sizeof(res->target));
 	check_target_kind(run->target);
+	check_target_owner(run->target, run->ft, relation_owner(run->ft));
 	run->columns = synced_columns(run->ft, run->target, key_columns(run->target, run->opts->key));
 	if (run->opts->cursor_column)
 		run->cursor = find_synced_column(run->columns, run->opts->cursor_column, run->ft, run->target);
@@ -958,7 +988,7 @@ record_failure(RefreshJob *job, RefreshResult *res, ErrorData *edata, List *keys
 		{
 			HvcsvRoleSwitch sw;
 
-			hvcsv_enter_role(owner, &sw);
+			hvcsv_enter_owner(owner, &sw);
 			explain_duplicate_key(res, keys);
 			hvcsv_leave_role(&sw);
 		}
@@ -1036,7 +1066,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	{
 		HvcsvRoleSwitch sw;
 
-		hvcsv_enter_role(owner, &sw);
+		hvcsv_enter_owner(owner, &sw);
 		refresh_table(job, res, (List **) &keys);
 		hvcsv_leave_role(&sw);
 		commit_work();
@@ -1155,7 +1185,8 @@ tables_to_refresh(Oid role)
 	{
 		Oid			ft = ((Form_pg_foreign_table) GETSTRUCT(tup))->ftrelid;
 
-		if (is_hvcsv_table(ft, handler) && table_option(ft, "target") && may_refresh(ft, role))
+		if (is_hvcsv_table(ft, handler) && table_option(ft, "target") &&
+			get_rel_persistence(ft) != RELPERSISTENCE_TEMP && may_refresh(ft, role))
 			tables = lappend_oid(tables, ft);
 	}
 	systable_endscan(scan);
@@ -1174,6 +1205,11 @@ checked_table(Oid ft)
 				 errmsg("\"%s\" is not an hvcsv_fdw foreign table", get_rel_name(ft))));
 	if (!may_refresh(ft, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_FOREIGN_TABLE, get_rel_name(ft));
+	if (get_rel_persistence(ft) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot refresh temporary foreign table \"%s\"", get_rel_name(ft)),
+				 errdetail("A refresh runs in a background worker, which cannot see this session's temporary tables.")));
 	return ft;
 }
 
@@ -1298,11 +1334,49 @@ start_worker(dsm_segment *seg)
 	return handle;
 }
 
-/* Waits until the worker has stopped, or past deadline (0: none). */
+/* Tells whether the worker waits for a lock that this transaction holds. */
+static bool
+worker_waits_for_caller(pid_t worker)
+{
+	ArrayType  *blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+																  Int32GetDatum(worker)));
+	Datum	   *pids;
+	int			n;
+
+	deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT, &pids, NULL, &n);
+	for (int i = 0; i < n; i++)
+		if (DatumGetInt32(pids[i]) == MyProcPid)
+			return true;
+	return false;
+}
+
+/*
+ * Checks, while the caller waits, for a worker that waits for a lock of
+ * this transaction (a row of a table the target references, say): it would
+ * wait until this transaction ends, which waits for it.  (A client that is
+ * gone is noticed by PostgreSQL itself with client_connection_check_interval,
+ * and ending the caller stops the worker.)
+ */
 static void
-wait_until_stopped(BackgroundWorkerHandle *handle, TimestampTz deadline)
+check_while_waiting(pid_t worker)
+{
+	if (worker_waits_for_caller(worker))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("the refresh worker waits for a lock that this transaction holds"),
+				 errdetail("It would wait until this transaction ends, which waits for it."),
+				 errhint("Call hvcsv_refresh() in a transaction of its own, not from a function that has written to or locked the tables a refresh writes or reads.")));
+}
+
+/*
+ * Waits until the worker has stopped, or past deadline (0: none); with
+ * watch, checks every second for a worker that waits for this transaction.
+ */
+static void
+wait_until_stopped(BackgroundWorkerHandle *handle, TimestampTz deadline, bool watch)
 {
 	pid_t		pid;
+	int			polls = 0;
 
 	while (GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED &&
 		   (deadline == 0 || GetCurrentTimestamp() < deadline))
@@ -1311,6 +1385,8 @@ wait_until_stopped(BackgroundWorkerHandle *handle, TimestampTz deadline)
 						 100, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		if (watch && ++polls % 10 == 0 && pid != 0)
+			check_while_waiting(pid);
 	}
 }
 
@@ -1332,14 +1408,14 @@ wait_for_worker(BackgroundWorkerHandle *handle)
 	{
 		PG_TRY();
 		{
-			wait_until_stopped(handle, 0);
+			wait_until_stopped(handle, 0, true);
 		}
 		PG_CATCH();
 		{
 			/* Let it record the stopped run before the caller's error returns. */
 			TerminateBackgroundWorker(handle);
 			HOLD_INTERRUPTS();
-			wait_until_stopped(handle, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000));
+			wait_until_stopped(handle, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000), false);
 			RESUME_INTERRUPTS();
 			PG_RE_THROW();
 		}
@@ -1415,11 +1491,12 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 				 errdetail("Each table is refreshed and committed in a transaction of its own.")));
 	PreventCommandIfReadOnly("hvcsv_refresh()");
 	PreventCommandDuringRecovery("hvcsv_refresh()");
-	/* Version 0.1's function has one argument, and its tables lack columns. */
-	if (PG_NARGS() < 2)
+	/* Version 0.1's tables lack what a run writes. */
+	if (strcmp(hvcsv_extension_version(), HVCSV_SQL_VERSION) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the SQL objects of extension hvcsv_fdw are older than its library"),
+				 errmsg("the SQL objects of extension hvcsv_fdw are version %s, and its library needs %s",
+						hvcsv_extension_version(), HVCSV_SQL_VERSION),
 				 errhint("Run ALTER EXTENSION hvcsv_fdw UPDATE.")));
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -1430,7 +1507,7 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 	foreach(cell, tables)
 		check_caller_locks(lfirst_oid(cell));
 
-	seg = create_job(tables, !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
+	seg = create_job(tables, PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	wait_for_worker(start_worker(seg));
 	failed = return_results(rsinfo, dsm_segment_address(seg));
 	dsm_detach(seg);

@@ -15,6 +15,9 @@
 
 #define HVCSV_ERROR_TEXT_SIZE 1024
 
+/* The version of the extension's SQL objects this library works with. */
+#define HVCSV_SQL_VERSION "0.2"
+
 /* One table's outcome, written by the refresh worker for its caller. */
 typedef struct RefreshResult
 {
@@ -67,6 +70,7 @@ typedef struct HvcsvRoleSwitch
 } HvcsvRoleSwitch;
 
 extern void hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw);
+extern void hvcsv_enter_owner(Oid role, HvcsvRoleSwitch *sw);
 extern void hvcsv_leave_role(const HvcsvRoleSwitch *sw);
 
 /* in cursor_mark.c */
@@ -75,6 +79,7 @@ extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
 
 /* in sync_state.c */
 extern Oid	hvcsv_extension_schema(void);
+extern char *hvcsv_extension_version(void);
 extern char *hvcsv_extension_object(const char *name);
 extern SyncState hvcsv_read_state(Oid foreign_table);
 extern int64 hvcsv_next_run_id(void);
@@ -91,8 +96,10 @@ typedef struct SyncColumn
 	char	   *name;
 	Oid			source_type;	/* the foreign table's */
 	int32		source_typmod;
+	Oid			source_collation;
 	Oid			target_type;
 	int32		target_typmod;
+	Oid			target_collation;
 	bool		is_key;
 } SyncColumn;
 

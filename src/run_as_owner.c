@@ -14,8 +14,11 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "catalog/pg_db_role_setting.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 
 #include "refresh_internal.h"
 
@@ -26,6 +29,35 @@ hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw)
 	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
 	SetUserIdAndSecContext(role, sw->saved_context | SECURITY_RESTRICTED_OPERATION);
 	sw->guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Becomes role as hvcsv_enter_role does, and takes the settings that a new
+ * session of role would have from ALTER ROLE ... SET (in this database,
+ * then in all), so that the export's values are read (DateStyle, TimeZone,
+ * ...) as its owner reads them, whoever calls.  The search_path stays the
+ * safe one.
+ */
+void
+hvcsv_enter_owner(Oid role, HvcsvRoleSwitch *sw)
+{
+	Relation	settings;
+	Snapshot	snapshot;
+
+	hvcsv_enter_role(role, sw);
+	settings = table_open(DbRoleSettingRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
+	/*
+	 * The later wins: the database's setting for the role over the role's.
+	 * At the rank of a role's settings, over those of the role the worker
+	 * logged in as; a bad value is a WARNING, as at login.
+	 */
+	ApplySetting(snapshot, InvalidOid, role, settings, PGC_S_DATABASE_USER);
+	ApplySetting(snapshot, MyDatabaseId, role, settings, PGC_S_DATABASE_USER);
+	UnregisterSnapshot(snapshot);
+	table_close(settings, AccessShareLock);
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 }

@@ -35,9 +35,9 @@ PG_FUNCTION_INFO_V1(hvcsv_forget_dropped);
 /* Runs kept in hvcsv_sync_history per table. */
 #define HISTORY_KEPT 100
 
-/* Finds the extension's owner and schema. */
+/* Finds the extension's owner and schema, and its version if version is not NULL. */
 static void
-extension_info(Oid *owner, Oid *schema)
+extension_info(Oid *owner, Oid *schema, char **version)
 {
 	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyData key;
@@ -52,6 +52,14 @@ extension_info(Oid *owner, Oid *schema)
 		elog(ERROR, "extension hvcsv_fdw is not installed in this database");
 	*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
 	*schema = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	if (version)
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tup, Anum_pg_extension_extversion,
+										 RelationGetDescr(rel), &isnull);
+
+		*version = isnull ? "" : TextDatumGetCString(value);
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 }
@@ -63,8 +71,20 @@ hvcsv_extension_schema(void)
 	Oid			owner;
 	Oid			schema;
 
-	extension_info(&owner, &schema);
+	extension_info(&owner, &schema, NULL);
 	return schema;
+}
+
+/* The version of the extension's SQL objects. */
+char *
+hvcsv_extension_version(void)
+{
+	Oid			owner;
+	Oid			schema;
+	char	   *version;
+
+	extension_info(&owner, &schema, &version);
+	return version;
 }
 
 /* Returns "schema.name" of one of the extension's own objects, quoted. */
@@ -86,7 +106,7 @@ exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
 	Oid			schema;
 	HvcsvRoleSwitch sw;
 
-	extension_info(&owner, &schema);
+	extension_info(&owner, &schema, NULL);
 	hvcsv_enter_role(owner, &sw);
 	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) < 0)
 		elog(ERROR, "could not run a statement on the hvcsv_fdw sync state");

@@ -24,6 +24,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -114,15 +115,20 @@ column_operator(const SyncColumn *col, bool greater)
 /*
  * The value of a column as the target would compare it: alias.column, cast
  * to the target's type when it comes from the export (from_export) and the
- * foreign table's type differs.
+ * foreign table's type differs, and in the target's collation when that
+ * differs (the target's unique index and the cursor mark use it).
  */
 static char *
 column_value(const SyncColumn *col, const char *alias, bool from_export)
 {
 	char	   *ref = psprintf("%s.%s", alias, quote_identifier(col->name));
 
-	if (from_export && col->source_type != col->target_type)
-		return psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
+	if (!from_export)
+		return ref;
+	if (col->source_type != col->target_type)
+		ref = psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
+	if (OidIsValid(col->target_collation) && col->target_collation != col->source_collation)
+		ref = psprintf("(%s COLLATE %s)", ref, generate_collation_name(col->target_collation));
 	return ref;
 }
 

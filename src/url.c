@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <curl/curl.h>
@@ -457,6 +458,10 @@ hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source)
 }
 
 
+/* The first 12 bytes of IPv6 addresses that hold an IPv4 one. */
+static const unsigned char ipv4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const unsigned char ipv4_compatible[12] = {0};
+
 /*
  * Tells whether an IPv4 address (in network byte order) is public: not
  * "this network" (0.0.0.0/8, which Linux connects to itself), private
@@ -485,11 +490,9 @@ ipv4_is_public(const unsigned char *a)
 static bool
 ipv6_is_public(const unsigned char *a)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	static const unsigned char compatible[12] = {0};
 	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
 
-	if (memcmp(a, mapped, 12) == 0 || memcmp(a, compatible, 12) == 0 ||
+	if (memcmp(a, ipv4_mapped, 12) == 0 || memcmp(a, ipv4_compatible, 12) == 0 ||
 		memcmp(a, nat64, 12) == 0)
 		return ipv4_is_public(a + 12);
 	return !((a[0] & 0xfe) == 0xfc ||
@@ -497,15 +500,74 @@ ipv6_is_public(const unsigned char *a)
 			 a[0] == 0xff);
 }
 
-/* Tells whether an address libcurl is about to connect to is public. */
+/*
+ * The four bytes of an IPv4 address, also of one within an IPv6 address
+ * (mapped or compatible), or NULL.
+ */
+static const unsigned char *
+ipv4_bytes(const struct sockaddr *addr)
+{
+	const unsigned char *a;
+
+	if (addr->sa_family == AF_INET)
+		return (const unsigned char *) &((const struct sockaddr_in *) addr)->sin_addr;
+	if (addr->sa_family != AF_INET6)
+		return NULL;
+	a = ((const struct sockaddr_in6 *) addr)->sin6_addr.s6_addr;
+	return memcmp(a, ipv4_mapped, 12) == 0 || memcmp(a, ipv4_compatible, 12) == 0 ? a + 12 : NULL;
+}
+
+/* Tells whether two addresses are the same (an IPv4 one also in IPv6 form). */
+static bool
+same_address(const struct sockaddr *a, const struct sockaddr *b)
+{
+	const unsigned char *a4 = ipv4_bytes(a);
+	const unsigned char *b4 = ipv4_bytes(b);
+
+	if (a4 || b4)
+		return a4 && b4 && memcmp(a4, b4, 4) == 0;
+	return a->sa_family == AF_INET6 && b->sa_family == AF_INET6 &&
+		memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
+			   &((const struct sockaddr_in6 *) b)->sin6_addr, 16) == 0;
+}
+
+/*
+ * Tells whether an address is one of this machine's own (of any interface):
+ * a public address of the database server reaches its local services as
+ * well as loopback does.  Uses no palloc or ereport: libcurl's callbacks
+ * call it.
+ */
+static bool
+address_is_local(const struct sockaddr *addr)
+{
+	struct ifaddrs *list;
+	bool		local = false;
+
+	/* Not knowing this machine's addresses, take none of them for sure. */
+	if (getifaddrs(&list) != 0)
+		return true;
+	for (struct ifaddrs *i = list; i != NULL && !local; i = i->ifa_next)
+		local = i->ifa_addr != NULL && same_address(addr, i->ifa_addr);
+	freeifaddrs(list);
+	return local;
+}
+
+/*
+ * Tells whether an address libcurl is about to connect to is public, and
+ * not this machine's.
+ */
 bool
 hvcsv_address_is_public(const struct sockaddr *addr)
 {
+	bool		in_public_range;
+
 	if (addr->sa_family == AF_INET)
-		return ipv4_is_public((const unsigned char *) &((const struct sockaddr_in *) addr)->sin_addr);
-	if (addr->sa_family == AF_INET6)
-		return ipv6_is_public(((const struct sockaddr_in6 *) addr)->sin6_addr.s6_addr);
-	return false;
+		in_public_range = ipv4_is_public((const unsigned char *) &((const struct sockaddr_in *) addr)->sin_addr);
+	else if (addr->sa_family == AF_INET6)
+		in_public_range = ipv6_is_public(((const struct sockaddr_in6 *) addr)->sin6_addr.s6_addr);
+	else
+		return false;
+	return in_public_range && !address_is_local(addr);
 }
 
 /* Tells whether a URL's host is an IP address that is not public. */

@@ -21,6 +21,7 @@ packages=(
     curl
     openssl
     ca-certificates
+    iproute2
 )
 
 missing=()
