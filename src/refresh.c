@@ -687,6 +687,43 @@ fetch_export(TableRun *run)
 }
 
 /*
+ * Reads the last run's mark as a value of the cursor column's type, in a
+ * subtransaction: a mark can stop being a value (an enum label renamed
+ * since), and the error then says how to go on.
+ */
+static Datum
+read_mark(const TableRun *run)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Datum		mark = (Datum) 0;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		mark = hvcsv_mark_from_text(run->state.cursor_value, run->cursor->target_type,
+									run->cursor->target_typmod);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = owner;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("the cursor mark of the last run, \"%s\", is no longer a value of type %s",
+						run->state.cursor_value, format_type_be(run->cursor->target_type)),
+				 errhint("hvcsv_refresh(..., force => true) reads the export from the start and sets a new mark.")));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return mark;
+}
+
+/*
  * The mark the run starts from: the last good run's, unless the table's
  * definition changed since or the run is forced (then every row is read).
  */
@@ -695,8 +732,7 @@ starting_mark(const TableRun *run, Datum *mark)
 {
 	if (run->cursor == NULL || !run->keep_mark || run->state.cursor_value == NULL)
 		return false;
-	*mark = hvcsv_mark_from_text(run->state.cursor_value, run->cursor->target_type,
-								 run->cursor->target_typmod);
+	*mark = read_mark(run);
 	return true;
 }
 
@@ -955,13 +991,17 @@ commit_work(void)
 
 /* Notes a failure in the result, without recording it in the sync state. */
 static void
-set_failure(RefreshResult *res, int sqlerrcode, const char *message, const char *detail)
+set_failure(RefreshResult *res, int sqlerrcode, const char *message, const char *detail,
+			const char *context)
 {
 	strlcpy(res->status, "failed", sizeof(res->status));
 	res->inserted = res->updated = res->unchanged = res->deleted = res->rejected = 0;
 	res->sqlerrcode = sqlerrcode;
 	strlcpy(res->error, message, sizeof(res->error));
 	strlcpy(res->error_detail, detail ? detail : "", sizeof(res->error_detail));
+	/* The innermost context (the line and column of a bad value), not the statements around it. */
+	strlcpy(res->error_context, context ? context : "",
+			Min(sizeof(res->error_context), context ? strcspn(context, "\n") + 1 : 1));
 	res->finished = GetCurrentTimestamp();
 }
 
@@ -977,9 +1017,9 @@ record_failure(RefreshJob *job, RefreshResult *res, ErrorData *edata, List *keys
 	if (stop_requested && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		set_failure(res, edata->sqlerrcode,
 					"the refresh was stopped: its caller was cancelled or ended, or the server is shutting down",
-					NULL);
+					NULL, NULL);
 	else
-		set_failure(res, edata->sqlerrcode, edata->message, edata->detail);
+		set_failure(res, edata->sqlerrcode, edata->message, edata->detail, edata->context);
 	begin_work();
 	PG_TRY();
 	{
@@ -1052,7 +1092,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	{
 		set_failure(res, ERRCODE_INSUFFICIENT_PRIVILEGE,
 					!OidIsValid(owner) ? "the foreign table was dropped" :
-					"permission denied: the caller no longer owns the foreign table", NULL);
+					"permission denied: the caller no longer owns the foreign table", NULL, NULL);
 		commit_work();
 		return;
 	}
@@ -1458,7 +1498,8 @@ return_results(ReturnSetInfo *rsinfo, const RefreshJob *job)
 		ereport(WARNING,
 				(errcode(res->sqlerrcode ? res->sqlerrcode : ERRCODE_FDW_ERROR),
 				 errmsg("refresh of \"%s\" failed: %s", name ? name : "?", res->error),
-				 res->error_detail[0] ? errdetail("%s", res->error_detail) : 0));
+				 res->error_detail[0] ? errdetail("%s", res->error_detail) : 0,
+				 res->error_context[0] ? errcontext("%s", res->error_context) : 0));
 	}
 	return failed;
 }

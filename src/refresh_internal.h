@@ -36,6 +36,7 @@ typedef struct RefreshResult
 	/* of a failure: passed on to the caller's WARNING */
 	int			sqlerrcode;
 	char		error_detail[HVCSV_ERROR_TEXT_SIZE];
+	char		error_context[HVCSV_ERROR_TEXT_SIZE];
 } RefreshResult;
 
 /* What the last successful run of a table saw, from hvcsv_sync_state. */

@@ -510,6 +510,24 @@ write_file('coll.csv', "id,c\n1,a\n2,b\n3,B\n");
 is(as('bob', q{SELECT status, rows_inserted FROM hvcsv_refresh('coll_src')}), 'ok|1',
 	"a cursor of another collation than the foreign table's: the new row (B after b in ICU's order) is taken");
 
+# A mark that is no longer a value (an enum label renamed) says how to go on.
+write_file('enum.csv', "id,e\n1,a\n2,b\n");
+as('bob', q{
+CREATE TYPE bob.level AS ENUM ('a', 'b', 'c');
+CREATE TABLE bob.levels (id int PRIMARY KEY, e bob.level);
+CREATE FOREIGN TABLE bob.levels_src (id int, e bob.level) SERVER fx
+  OPTIONS (path '/enum.csv?scheme=Bob', target 'levels', cursor_column 'e');
+SELECT hvcsv_refresh('levels_src');
+ALTER TYPE bob.level RENAME VALUE 'b' TO 'bb';
+});
+write_file('enum.csv', "id,e\n1,a\n2,bb\n3,c\n");
+is( as('bob', q{SET hvcsv_fdw.refresh_failure = warning; SELECT status FROM hvcsv_refresh('levels_src');
+SELECT last_error FROM hvcsv_sync_state WHERE foreign_table = 'levels_src'::regclass}),
+	"failed\nthe cursor mark of the last run, \"b\", is no longer a value of type bob.level",
+	'a cursor mark that is no longer a value is named');
+is(as('bob', q{SELECT status, rows_inserted FROM hvcsv_refresh('levels_src', force => true)}), 'ok|1',
+	'... and force => true starts the cursor over');
+
 # A temporary foreign table cannot be seen by the worker: refused, no state.
 like(error_as('alice', q{CREATE FOREIGN TABLE pg_temp.tmp_src (id int) SERVER fx
   OPTIONS (path '/a.csv', target 'public.s_tgt'); SELECT * FROM hvcsv_refresh('pg_temp.tmp_src')}),
