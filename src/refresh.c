@@ -687,22 +687,20 @@ fetch_export(TableRun *run)
 }
 
 /*
- * Reads the last run's mark as a value of the cursor column's type, in a
- * subtransaction: a mark can stop being a value (an enum label renamed
- * since), and the error then says how to go on.
+ * Runs fn(arg) in a subtransaction; false, its error dropped, if it
+ * failed.  For what may fail without failing the run with its own error.
  */
-static Datum
-read_mark(const TableRun *run)
+static bool
+run_in_subtransaction(void (*fn) (void *arg), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	Datum		mark = (Datum) 0;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		mark = hvcsv_mark_from_text(run->state.cursor_value, run->cursor->target_type,
-									run->cursor->target_typmod);
+		fn(arg);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -710,17 +708,48 @@ read_mark(const TableRun *run)
 		MemoryContextSwitchTo(cxt);
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		CurrentResourceOwner = owner;
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* A mark being read: the run, and the value read. */
+typedef struct MarkRead
+{
+	const TableRun *run;
+	Datum		value;
+} MarkRead;
+
+static void
+parse_mark(void *arg)
+{
+	MarkRead   *read = (MarkRead *) arg;
+	const SyncColumn *cursor = read->run->cursor;
+
+	read->value = hvcsv_mark_from_text(read->run->state.cursor_value, cursor->target_type,
+									   cursor->target_typmod);
+}
+
+/*
+ * Reads the last run's mark as a value of the cursor column's type: a mark
+ * can stop being a value (an enum label renamed since), and the error then
+ * says how to go on.
+ */
+static Datum
+read_mark(const TableRun *run)
+{
+	MarkRead	read = {run, (Datum) 0};
+
+	if (!run_in_subtransaction(parse_mark, &read))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("the cursor mark of the last run, \"%s\", is no longer a value of type %s",
 						run->state.cursor_value, format_type_be(run->cursor->target_type)),
 				 errhint("hvcsv_refresh(..., force => true) reads the export from the start and sets a new mark.")));
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return mark;
+	return read.value;
 }
 
 /*
@@ -935,39 +964,37 @@ refresh_table(RefreshJob *job, RefreshResult *res, List **keys_out)
 	record_run(job, res, &run);
 }
 
+/* A failed run whose error may name the key the export has twice. */
+typedef struct DuplicateSearch
+{
+	RefreshResult *res;
+	List	   *keys;
+} DuplicateSearch;
+
+static void
+name_duplicate_key(void *arg)
+{
+	DuplicateSearch *search = (DuplicateSearch *) arg;
+	char	   *key = find_duplicate_key(search->res->foreign_table, search->keys);
+
+	if (key)
+		snprintf(search->res->error, sizeof(search->res->error),
+				 "the export has key (%s)=%s more than once; nothing was written",
+				 hvcsv_name_list(search->keys, ""), key);
+}
+
 /*
  * Makes a duplicate-key failure (from ON CONFLICT, or found by the sync
- * statement) name the key that is there twice.
+ * statement) name the key that is there twice.  The search reads the
+ * export again, which may fail: the first error stays then.
  */
 static void
 explain_duplicate_key(RefreshResult *res, List *keys)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	DuplicateSearch search = {res, keys};
 
-	if (keys == NIL)
-		return;
-	/* The search reads the export again, which may fail: keep the first error then. */
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		char	   *key = find_duplicate_key(res->foreign_table, keys);
-
-		if (key)
-			snprintf(res->error, sizeof(res->error),
-					 "the export has key (%s)=%s more than once; nothing was written",
-					 hvcsv_name_list(keys, ""), key);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
+	if (keys != NIL)
+		(void) run_in_subtransaction(name_duplicate_key, &search);
 }
 
 /* Opens a transaction of the worker's, with SPI. */

@@ -22,15 +22,29 @@
 
 #include "refresh_internal.h"
 
-/* Becomes role, restricted, with the safe search_path, until hvcsv_leave_role. */
-void
-hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw)
+/* Becomes role, restricted, in a GUC nest level that hvcsv_leave_role ends. */
+static void
+restrict_to(Oid role, HvcsvRoleSwitch *sw)
 {
 	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
 	SetUserIdAndSecContext(role, sw->saved_context | SECURITY_RESTRICTED_OPERATION);
 	sw->guc_level = NewGUCNestLevel();
+}
+
+/* Sets the search_path in which no one else's schema is searched. */
+static void
+set_safe_search_path(void)
+{
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* Becomes role, restricted, with the safe search_path, until hvcsv_leave_role. */
+void
+hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw)
+{
+	restrict_to(role, sw);
+	set_safe_search_path();
 }
 
 /*
@@ -46,7 +60,7 @@ hvcsv_enter_owner(Oid role, HvcsvRoleSwitch *sw)
 	Relation	settings;
 	Snapshot	snapshot;
 
-	hvcsv_enter_role(role, sw);
+	restrict_to(role, sw);
 	settings = table_open(DbRoleSettingRelationId, AccessShareLock);
 	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
 	/*
@@ -58,8 +72,7 @@ hvcsv_enter_owner(Oid role, HvcsvRoleSwitch *sw)
 	ApplySetting(snapshot, MyDatabaseId, role, settings, PGC_S_DATABASE_USER);
 	UnregisterSnapshot(snapshot);
 	table_close(settings, AccessShareLock);
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	set_safe_search_path();
 }
 
 /* Returns to the role and settings that hvcsv_enter_role found. */

@@ -33,15 +33,8 @@ use Test::More;
 my $api_key = 'tap-adversarial-key';
 my $www     = PostgreSQL::Test::Utils::tempdir();
 
-# Writes a file the fixture server serves, atomically.
-sub write_file
-{
-	my ($name, $content) = @_;
-	open(my $fh, '>', "$www/$name.tmp") or die $!;
-	print $fh $content;
-	close($fh) or die $!;
-	rename("$www/$name.tmp", "$www/$name") or die $!;
-}
+# Writes a file the fixture server serves.
+sub write_file { write_served($www, @_); }
 
 write_file('a.csv', "id,name,val\n" . join('', map { "$_,name $_,$_\n" } 1 .. 100));
 write_file('b.csv', "name,value\nalpha,1\nbeta,2\n");

@@ -25,14 +25,7 @@ my $www     = PostgreSQL::Test::Utils::tempdir();
 my $mb      = 1024 * 1024;
 
 # Writes a file for the fixture server to serve, whole or not at all.
-sub write_www
-{
-	my ($name, $content) = @_;
-	open(my $fh, '>', "$www/$name.tmp") or die $!;
-	print $fh $content;
-	close($fh) or die $!;
-	rename("$www/$name.tmp", "$www/$name") or die $!;
-}
+sub write_www { write_served($www, @_); }
 
 # An export of about $bytes bytes whose rows say $tag; returns "rows tag",
 # what the scans below return.

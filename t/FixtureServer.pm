@@ -15,7 +15,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(start_fixture stop_fixture set_fault reset_fixture);
+our @EXPORT = qw(start_fixture stop_fixture set_fault reset_fixture write_served);
 
 my ($fixture_pid, $fixture_port);
 
@@ -67,6 +67,17 @@ sub start_fixture
 		  . (-e $log ? slurp_file($log) : '');
 	}
 	BAIL_OUT("could not start the fixture server on any of ports @ports");
+}
+
+# write_served(root, name, content): writes a file for the server to serve
+# under root, whole or not at all (a request never sees half of it).
+sub write_served
+{
+	my ($root, $name, $content) = @_;
+	open(my $fh, '>', "$root/$name.tmp") or die $!;
+	print $fh $content;
+	close($fh) or die $!;
+	rename("$root/$name.tmp", "$root/$name") or die $!;
 }
 
 # stop_fixture(): stops the server, if it runs.

@@ -28,24 +28,32 @@ hv_stop_cluster() {
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1/data" -m fast stop >/dev/null 2>&1 || true
 }
 
-# hv_start_fixture ROOT PORT KEY LOG: serve ROOT on 127.0.0.1:PORT, requiring
-# KEY; sets HV_FIXTURE_PID.  Fails if the port is taken or the server does
-# not come up.
-hv_start_fixture() {
-    local root=$1 port=$2 key=$3 log=$4
+# hv_start_server PORT LOG SCRIPT [ARG...]: runs one of this directory's
+# Python servers on 127.0.0.1:PORT (SCRIPT --port PORT ARG...), writing to
+# LOG; sets HV_SERVER_PID.  Fails if the port is taken or the server does not
+# say it is listening.
+hv_start_server() {
+    local port=$1 log=$2 script=$3
+    shift 3
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "port $port is in use; stop whatever listens there first" >&2
         return 1
     fi
-    python3 "$(dirname "${BASH_SOURCE[0]}")/fixture_server.py" --port "$port" --root "$root" \
-        --api-key "$key" > "$log" 2>&1 &
-    HV_FIXTURE_PID=$!
+    python3 "$(dirname "${BASH_SOURCE[0]}")/$script" --port "$port" "$@" > "$log" 2>&1 &
+    HV_SERVER_PID=$!
     for _ in $(seq 50); do
         grep -q listening "$log" && return 0
         sleep 0.1
     done
     cat "$log" >&2
     return 1
+}
+
+# hv_start_fixture ROOT PORT KEY LOG: serve ROOT on 127.0.0.1:PORT, requiring
+# KEY; sets HV_FIXTURE_PID.
+hv_start_fixture() {
+    hv_start_server "$2" "$4" fixture_server.py --root "$1" --api-key "$3" || return 1
+    HV_FIXTURE_PID=$HV_SERVER_PID
 }
 
 # hv_stop_fixture: stop the fixture server, if it runs.

@@ -54,31 +54,13 @@ stop_tap_leftovers() {
 }
 trap cleanup EXIT
 
-# start_hostile LOG: the hostile HTTP server on 127.0.0.1:$HOSTILE_PORT; sets
-# HOSTILE_PID.  Fails if the port is taken or the server does not come up.
-start_hostile() {
-    local log=$1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$HOSTILE_PORT") 2>/dev/null; then
-        echo "port $HOSTILE_PORT is in use; stop whatever listens there first" >&2
-        return 1
-    fi
-    python3 test/hostile_server.py --port "$HOSTILE_PORT" --other-port "$FIXTURE_PORT" \
-        > "$log" 2>&1 &
-    HOSTILE_PID=$!
-    for _ in $(seq 50); do
-        grep -q listening "$log" && return 0
-        sleep 0.1
-    done
-    cat "$log" >&2
-    return 1
-}
-
 hv_start_cluster "$work" "$PGPORT" "log_min_messages = info"
 rm -rf "$WWW"
 cp -r test/data "$WWW"
 chown -R postgres: "$WWW"
 hv_start_fixture "$WWW" "$FIXTURE_PORT" "$FIXTURE_KEY" "$work/fixture.log"
-start_hostile "$work/hostile.log"
+hv_start_server "$HOSTILE_PORT" "$work/hostile.log" hostile_server.py --other-port "$FIXTURE_PORT"
+HOSTILE_PID=$HV_SERVER_PID
 
 passed=0
 failed=0
