@@ -8,6 +8,7 @@ OBJS = \
 	src/content_decoding.o \
 	src/url.o \
 	src/spool.o \
+	src/spool_files.o \
 	src/row_index.o \
 	src/csv_tokenizer.o \
 	src/csv_stream.o \
@@ -15,25 +16,34 @@ OBJS = \
 	src/header_match.o \
 	src/tuple_build.o \
 	src/fast_convert.o \
-	src/reject.o \
+	src/scan.o \
+	src/readers.o \
 	src/reader_projected.o \
 	src/reader_partitioned.o \
 	src/reader_streaming.o \
 	src/import.o \
+	src/table_check.o \
 	src/key_watch.o \
 	src/row_filter.o \
 	src/changed_rows.o \
 	src/uint64_set.o \
 	src/refresh.o \
+	src/refresh_worker.o \
+	src/refresh_table.o \
+	src/refresh_session.o \
+	src/sync_target.o \
+	src/durable_file.o \
 	src/run_as_owner.o \
 	src/sync_state.o \
 	src/sync_statement.o \
 	src/cursor_mark.o \
 	src/bulk_load.o \
-	src/spool_quota.o
+	src/spool_quota.o \
+	src/progress.o
 
 EXTENSION = hvcsv_fdw
-DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql
+DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.3.sql hvcsv_fdw--0.1--0.2.sql \
+	hvcsv_fdw--0.2--0.3.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
 REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits adversarial_http
@@ -43,6 +53,9 @@ PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)
 SHLIB_LINK = $(shell curl-config --libs) -lz
 # Callback signatures are fixed by the FDW API, so unused parameters are normal.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
+# The compiler lists the headers each object includes (PGXS tracks none).
+PG_CFLAGS += -MMD -MP
+EXTRA_CLEAN = $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -52,8 +65,8 @@ include $(PGXS)
 test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/csv_tokenizer.c src/csv_tokenizer.h
 	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c test/csv_diff.c src/csv_tokenizer.c -lcsv
 
-# Every object depends on the shared headers (PGXS tracks no dependencies).
-$(OBJS): src/hvcsv_fdw.h src/csv_tokenizer.h src/header_match.h src/compat.h src/refresh_internal.h
+# Each object depends on the headers it includes, as the compiler listed them.
+-include $(OBJS:.o=.d)
 
 # libFuzzer over the tokenizer and the header matcher, bounded: fuzz/run.sh.
 .PHONY: fuzz

@@ -32,7 +32,7 @@ read_names(CsvTokenizer *tok, CsvRecord *rec, const char *in, size_t len,
 	char	  **names;
 
 	*nnames = -1;
-	if (csv_tokenize(tok, in + *start, len - *start, true, &consumed, rec) != CSV_RECORD)
+	if (hvcsv_tokenize(tok, in + *start, len - *start, true, &consumed, rec) != CSV_RECORD)
 		return NULL;
 	*start += consumed;
 	*nnames = rec->nfields;
@@ -241,7 +241,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	in_order = data[0] & 1;
 	len = size - 1;
 
-	csv_tokenizer_init(&tok, &dialect);
+	hvcsv_tokenizer_init(&tok, &dialect);
 	tok.all_fields = true;
 	rec.nslots = len + 1;
 	rec.out_cap = 2 * len + 2;
@@ -264,11 +264,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		}
 		field_of_column = malloc(sizeof(int) * (ncolumns + 1));
 		kept = malloc(nfields + 1);
-		space = malloc(header_match_space(ncolumns));
-		header_match_begin(&match, (const char *const *) columns, ncolumns, in_order, space);
+		space = malloc(hvcsv_header_match_space(ncolumns));
+		hvcsv_header_match_begin(&match, (const char *const *) columns, ncolumns, in_order, space);
 		for (int f = 0; f < nfields; f++)
-			kept[f] = header_match_field(&match, fields[f]);
-		result = header_match_end(&match, field_of_column, &mismatch);
+			kept[f] = hvcsv_header_match_field(&match, fields[f]);
+		result = hvcsv_header_match_end(&match, field_of_column, &mismatch);
 		check_result(fields, nfields, columns, ncolumns, in_order, result,
 					 field_of_column, &mismatch, kept);
 		free(space);

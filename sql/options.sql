@@ -69,7 +69,7 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key 'Order Id');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (path '/a b.csv');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_url 'http://example.com/');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_key 'my-secret');
-CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (
+CREATE FOREIGN TABLE t0 (a int, created_at timestamptz) SERVER s0 OPTIONS (
   path '/v2/export.csv', reader 'projected', header 'match', delimiter '|', quote '''',
   escape '\', null 'NA', encoding 'LATIN1', block_size '64MB', batch_rows '5000',
   on_error 'stop', reject_limit '10', target 'public.accounts', key 'has_id',
@@ -77,6 +77,18 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (
 ALTER FOREIGN TABLE t0 OPTIONS (SET delimiter '''');
 ALTER FOREIGN TABLE t0 OPTIONS (SET escape '|');
 ALTER FOREIGN TABLE t0 OPTIONS (SET header 'off');
+
+-- cursor_column is checked against the table's columns when the table is
+-- created or altered, whatever the statement
+CREATE FOREIGN TABLE t2 (a int) SERVER s0 OPTIONS (cursor_column 'created_at');
+CREATE FOREIGN TABLE t2 (a int, doc json) SERVER s0 OPTIONS (cursor_column 'doc');
+CREATE FOREIGN TABLE t2 (a int, "Created At" date) SERVER s0 OPTIONS (cursor_column 'Created At');
+ALTER FOREIGN TABLE t2 OPTIONS (SET cursor_column 'a');
+ALTER FOREIGN TABLE t2 OPTIONS (SET cursor_column 'b');
+ALTER FOREIGN TABLE t2 DROP COLUMN a;
+ALTER TABLE t2 RENAME COLUMN a TO b;
+ALTER TABLE t2 DROP COLUMN "Created At";
+SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 't2'::regclass;
 
 -- column options
 CREATE FOREIGN TABLE t1 (a int OPTIONS (colum_name 'A')) SERVER s0;

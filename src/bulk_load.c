@@ -34,7 +34,7 @@
 #include "utils/rls.h"
 
 #include "compat.h"
-#include "hvcsv_fdw.h"
+#include "refresh_internal.h"
 
 /* A batch is flushed at this many rows or bytes of row data, as COPY does. */
 #define BULK_MAX_ROWS	1000

@@ -25,13 +25,10 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
-#include "hvcsv_fdw.h"
+#include "refresh_internal.h"
 
 PG_FUNCTION_INFO_V1(hvcsv_changed_rows);
 PG_FUNCTION_INFO_V1(hvcsv_changed_rows_support);
-
-static Tuplestorestate *changed_rows = NULL;
-static uint64 changed_count = 0;
 
 /* Keeps each row it receives in changed_rows, with its key's mark. */
 typedef struct ChangedRowsReceiver
@@ -62,14 +59,15 @@ receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	ChangedRowsReceiver *r = (ChangedRowsReceiver *) self;
 	int			n = slot->tts_tupleDescriptor->natts;
-	bool		stored = hvcsv_row_filter_key_stored(slot);
+	RefreshSession *s = hvcsv_session_current();
+	bool		stored = s->filter == NULL || hvcsv_row_filter_key_stored(s->filter, slot);
 
 	slot_getallattrs(slot);
 	memcpy(r->values, slot->tts_values, sizeof(Datum) * n);
 	memcpy(r->isnull, slot->tts_isnull, sizeof(bool) * n);
 	r->values[n] = BoolGetDatum(stored);
 	r->isnull[n] = false;
-	tuplestore_putvalues(changed_rows, r->desc, r->values, r->isnull);
+	tuplestore_putvalues(s->changed_rows, r->desc, r->values, r->isnull);
 	r->stored += stored;
 	return true;
 }
@@ -123,8 +121,8 @@ hvcsv_read_export_into(const char *select_sql, DestReceiver *dest, bool parallel
 
 /*
  * Runs select_sql (the export, read through the row filter; in parallel if
- * asked) and keeps its rows for this transaction; returns how many, and in *stored how many of
- * them have a key the target may store.
+ * asked) and keeps its rows in the session; returns how many, and in
+ * *stored how many of them have a key the target may store.
  */
 uint64
 hvcsv_changed_rows_collect(const char *select_sql, bool parallel, uint64 *stored)
@@ -138,24 +136,16 @@ hvcsv_changed_rows_collect(const char *select_sql, bool parallel, uint64 *stored
 			.mydest = DestNone
 		}
 	};
+	RefreshSession *s = hvcsv_session_current();
 	MemoryContext old;
 
-	hvcsv_changed_rows_forget();
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	changed_rows = tuplestore_begin_heap(false, false, work_mem);
+	old = MemoryContextSwitchTo(s->cxt);
+	s->changed_rows = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(old);
 	hvcsv_read_export_into(select_sql, &receiver.pub, parallel);
-	changed_count = tuplestore_tuple_count(changed_rows);
+	s->changed_count = tuplestore_tuple_count(s->changed_rows);
 	*stored = receiver.stored;
-	return changed_count;
-}
-
-/* Forgets the rows (also after an error: the transaction freed them). */
-void
-hvcsv_changed_rows_forget(void)
-{
-	changed_rows = NULL;
-	changed_count = 0;
+	return s->changed_count;
 }
 
 /*
@@ -167,6 +157,7 @@ Datum
 hvcsv_changed_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RefreshSession *s = hvcsv_session_current();
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize))
@@ -175,7 +166,7 @@ hvcsv_changed_rows(PG_FUNCTION_ARGS)
 				 errmsg("hvcsv_changed_rows() must be called in FROM")));
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setDesc = rsinfo->expectedDesc;
-	if (changed_rows == NULL)
+	if (s == NULL || s->changed_rows == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 
@@ -185,8 +176,8 @@ hvcsv_changed_rows(PG_FUNCTION_ARGS)
 	else
 	{
 		/* The executor ends the tuplestore when the scan is done with it. */
-		rsinfo->setResult = changed_rows;
-		changed_rows = NULL;
+		rsinfo->setResult = s->changed_rows;
+		s->changed_rows = NULL;
 	}
 	PG_RETURN_NULL();
 }
@@ -200,8 +191,9 @@ hvcsv_changed_rows_support(PG_FUNCTION_ARGS)
 	if (IsA(request, SupportRequestRows))
 	{
 		SupportRequestRows *rows = (SupportRequestRows *) request;
+		RefreshSession *s = hvcsv_session_current();
 
-		rows->rows = Max(changed_count, 1);
+		rows->rows = Max(s ? s->changed_count : 0, 1);
 		PG_RETURN_POINTER(rows);
 	}
 	PG_RETURN_POINTER(NULL);

@@ -27,7 +27,8 @@
 #include "utils/memutils.h"
 
 #include "header_match.h"
-#include "hvcsv_fdw.h"
+#include "records.h"
+
 
 /* Bytes of the header's first names that an error describes it by. */
 #define DESCRIBED_HEADER_BYTES 200
@@ -162,12 +163,12 @@ read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **co
 	HeaderMatchResult result;
 	MemoryContext window_cxt;
 
-	csv_stream_select_all_fields(stream);
-	if (!csv_stream_next(stream))
+	hvcsv_stream_select_all_fields(stream);
+	if (!hvcsv_stream_next(stream))
 		return false;
 	initStringInfo(&seen.described);
-	header_match_begin(&m, (const char *const *) columns, map->natts,
-					   header == HVCSV_HEADER_MATCH, palloc(header_match_space(map->natts)));
+	hvcsv_header_match_begin(&m, (const char *const *) columns, map->natts,
+					   header == HVCSV_HEADER_MATCH, palloc(hvcsv_header_match_space(map->natts)));
 	window_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw header window",
 									   ALLOCSET_DEFAULT_SIZES);
 	do
@@ -184,16 +185,16 @@ read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **co
 				name = pg_any_to_server(rec->out + rec->slot_offset[s], rec->slot_length[s],
 										file_encoding);
 			MemoryContextSwitchTo(caller);
-			see_name(&seen, rec->first_field + s, name, header_match_field(&m, name));
+			see_name(&seen, rec->first_field + s, name, hvcsv_header_match_field(&m, name));
 		}
 		MemoryContextReset(window_cxt);
-	} while (stream->more_fields && csv_stream_next(stream));
+	} while (stream->more_fields && hvcsv_stream_next(stream));
 	MemoryContextDelete(window_cxt);
 
 	if (seen.described.len >= DESCRIBED_HEADER_BYTES)
 		appendStringInfoString(&seen.described, ", ...");
 	map->nfields = m.nfields;
-	result = header_match_end(&m, map->field_of_att, &mismatch);
+	result = hvcsv_header_match_end(&m, map->field_of_att, &mismatch);
 	if (result != HEADER_MATCHED)
 		report_mismatch(rel, &seen, map->nfields, columns, result, &mismatch);
 	return true;
@@ -214,7 +215,7 @@ name_fields(const HvcsvColumnMap *map, char **columns, CsvStream *stream)
 		fields[n] = map->field_of_att[a];
 		names[n++] = columns[a];
 	}
-	csv_stream_name_fields(stream, fields, names, n);
+	hvcsv_stream_name_fields(stream, fields, names, n);
 }
 
 /*

@@ -18,7 +18,7 @@
 #include "parser/parsetree.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
-#include "utils/regproc.h"
+#include "utils/rel.h"
 
 #if PG_VERSION_NUM < 150000
 #error "hvcsv_fdw needs PostgreSQL 15 or later"
@@ -49,17 +49,6 @@ hvcsv_scan_user(ForeignScanState *node)
 	RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
 
 	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-#endif
-}
-
-/* Splits "schema.table" into a name list; PostgreSQL 16 added a soft-error argument. */
-static inline List *
-hvcsv_qualified_name_list(const char *name)
-{
-#if PG_VERSION_NUM >= 160000
-	return stringToQualifiedNameList(name, NULL);
-#else
-	return stringToQualifiedNameList(name);
 #endif
 }
 

@@ -23,7 +23,7 @@
 
 #include <zlib.h>
 
-#include "hvcsv_fdw.h"
+#include "http.h"
 
 #define MAX_LAYERS HVCSV_MAX_CODINGS
 /* Input buffer of an inner layer (filled by the layer below it). */

@@ -16,7 +16,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
-#include "hvcsv_fdw.h"
+#include "records.h"
 
 #define INITIAL_BUFFER_SIZE (1024 * 1024)
 
@@ -66,11 +66,11 @@ size_output(CsvStream *s, int nslots)
 
 /* Creates a stream over a read function, copying out no field yet. */
 CsvStream *
-csv_stream_create(const CsvDialect *dialect, CsvReadFunction read, void *read_arg)
+hvcsv_stream_create(const CsvDialect *dialect, CsvReadFunction read, void *read_arg)
 {
 	CsvStream  *s = palloc0(sizeof(CsvStream));
 
-	csv_tokenizer_init(&s->tok, dialect);
+	hvcsv_tokenizer_init(&s->tok, dialect);
 	s->buf_size = INITIAL_BUFFER_SIZE;
 	s->buf = palloc(s->buf_size);
 	s->read = read;
@@ -81,7 +81,7 @@ csv_stream_create(const CsvDialect *dialect, CsvReadFunction read, void *read_ar
 
 /* Copies out the fields that wanted lists (ascending), each into its slot. */
 void
-csv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
+hvcsv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
 						 int nwanted, int nslots)
 {
 	stream->tok.all_fields = false;
@@ -93,11 +93,11 @@ csv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
 
 /*
  * Copies out every field of the next records, in windows of WINDOW_FIELDS
- * fields: csv_stream_next returns each window, and stream->more_fields says
+ * fields: hvcsv_stream_next returns each window, and stream->more_fields says
  * whether the record goes on.
  */
 void
-csv_stream_select_all_fields(CsvStream *stream)
+hvcsv_stream_select_all_fields(CsvStream *stream)
 {
 	stream->tok.all_fields = true;
 	stream->tok.windows = true;
@@ -106,7 +106,7 @@ csv_stream_select_all_fields(CsvStream *stream)
 
 /* Names fields in errors: field fields[i] is names[i] (none without a header). */
 void
-csv_stream_name_fields(CsvStream *stream, const int *fields, char **names, int nnames)
+hvcsv_stream_name_fields(CsvStream *stream, const int *fields, char **names, int nnames)
 {
 	stream->named_fields = fields;
 	stream->field_names = names;
@@ -207,14 +207,14 @@ refill(CsvStream *s)
  * error.
  */
 bool
-csv_stream_next(CsvStream *s)
+hvcsv_stream_next(CsvStream *s)
 {
 	for (;;)
 	{
 		size_t		consumed;
 		CsvStatus	st;
 
-		st = csv_tokenize(&s->tok, s->buf + s->buf_start, s->buf_end - s->buf_start,
+		st = hvcsv_tokenize(&s->tok, s->buf + s->buf_start, s->buf_end - s->buf_start,
 						  s->at_eof, &consumed, &s->rec);
 		if (st == CSV_RECORD || st == CSV_WINDOW)
 			s->record_offset = s->buf_offset + s->buf_start + s->rec.start;
@@ -247,7 +247,7 @@ csv_stream_next(CsvStream *s)
 
 /* Skips a UTF-8 byte order mark at the very start of the input. */
 void
-csv_stream_skip_bom(CsvStream *s)
+hvcsv_stream_skip_bom(CsvStream *s)
 {
 	while (s->buf_end < 3 && !s->at_eof)
 		refill(s);
@@ -262,7 +262,7 @@ csv_stream_skip_bom(CsvStream *s)
  * breaks.
  */
 void
-csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
+hvcsv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
 {
 	s->buf_start = s->buf_end = 0;
 	s->buf_offset = offset;
@@ -270,4 +270,31 @@ csv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
 	s->tok.line_breaks = line_breaks;
 	s->tok.after_cr = false;
 	s->tok.resume_field = 0;
+}
+
+/*
+ * Renders bytes for a message: the text if it is valid in the database
+ * encoding, else with control and non-ASCII bytes as \xNN; "..." marks a
+ * clipped value.
+ */
+char *
+hvcsv_printable(const char *bytes, size_t len, bool clipped)
+{
+	StringInfoData buf;
+
+	if (pg_verifymbstr(bytes, len, true))
+		return psprintf("%.*s%s", (int) len, bytes, clipped ? "..." : "");
+	initStringInfo(&buf);
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) bytes[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			appendStringInfo(&buf, "\\x%02x", c);
+		else
+			appendStringInfoChar(&buf, c);
+	}
+	if (clipped)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
 }

@@ -91,8 +91,8 @@ typedef enum CsvStatus
 	CSV_UNTERMINATED_QUOTE		/* the input ends inside a quoted field */
 } CsvStatus;
 
-extern void csv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect);
-extern CsvStatus csv_tokenize(CsvTokenizer *tok, const char *input, size_t len,
+extern void hvcsv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect);
+extern CsvStatus hvcsv_tokenize(CsvTokenizer *tok, const char *input, size_t len,
 							  bool at_eof, size_t *consumed, CsvRecord *rec);
 
 /*
@@ -119,9 +119,9 @@ typedef struct CsvRowScanner
 /* Receives a line start; returns the next mark. */
 typedef uint64_t (*CsvRowStartFunction) (void *arg, uint64_t offset, uint64_t line_breaks);
 
-extern void csv_row_scanner_init(CsvRowScanner *scanner, const CsvDialect *dialect,
+extern void hvcsv_row_scanner_init(CsvRowScanner *scanner, const CsvDialect *dialect,
 								 uint64_t first_mark);
-extern void csv_row_scanner_feed(CsvRowScanner *scanner, const char *input, size_t len,
+extern void hvcsv_row_scanner_feed(CsvRowScanner *scanner, const char *input, size_t len,
 								 CsvRowStartFunction found, void *arg);
 
 #endif							/* HVCSV_CSV_TOKENIZER_H */

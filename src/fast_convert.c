@@ -25,7 +25,7 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
-#include "hvcsv_fdw.h"
+#include "records.h"
 
 /* Reads n digits at *p as a number; false if they are not all digits. */
 static inline bool

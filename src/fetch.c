@@ -43,29 +43,30 @@
  */
 #include "postgres.h"
 
+#include <curl/curl.h>
 #include <math.h>
 #include <sys/socket.h>
-#include <curl/curl.h>
 
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "hvcsv_fdw.h"
+#include "http.h"
+#include "progress.h"
+
 
 #define POLL_INTERVAL_MS 100
 #define MAX_REDIRECTS 5
 
-/* Body bytes this process has received, for refresh counts and progress. */
-uint64		hvcsv_bytes_fetched = 0;
 #define TRANSFER_BUFFER_SIZE (256 * 1024)
 
 /* hvcsv_fdw.max_bytes: the text set, and the limit it means (-1: none). */
-char	   *hvcsv_max_bytes_setting = NULL;
+static char *max_bytes_setting = NULL;
 static int64 max_bytes_cap = -1;
 
 /* Content-Range of a 206 answer that gives no first byte. */
@@ -300,6 +301,18 @@ status_has_body(long status)
 	return status == 200 || status == 206;
 }
 
+/* Reports n body bytes received, with the body's size when it is known. */
+static void
+report_body_bytes(Transfer *t, size_t n)
+{
+	curl_off_t	total = -1;
+
+	/* Content-Length counts compressed bytes; we count decoded ones. */
+	if (!hvcsv_decoder_encoded(t->decoder))
+		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+	hvcsv_progress_add_bytes(n, total);
+}
+
 /*
  * Counts n body bytes just put in buf; false if they pass max_bytes (which
  * counts only bodies we read, never an error page).
@@ -310,16 +323,7 @@ count_body_bytes(Transfer *t, size_t n, bool limited)
 	t->body_bytes += n;
 	if (n > 0)
 		t->last_progress = GetCurrentTimestamp();
-	hvcsv_bytes_fetched += n;
-	if (hvcsv_progress_active)
-	{
-		curl_off_t	total = -1;
-
-		/* Content-Length counts compressed bytes; we count decoded ones. */
-		if (!hvcsv_decoder_encoded(t->decoder))
-			curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
-		hvcsv_progress_bytes(hvcsv_bytes_fetched, total);
-	}
+	report_body_bytes(t, n);
 	if (limited && t->max_bytes > 0 && t->body_bytes > t->max_bytes)
 		t->too_large = true;
 	return !t->too_large;
@@ -957,8 +961,8 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 }
 
 /* GUC check hook of hvcsv_fdw.max_bytes: -1 (no limit) or a size of at least 1 byte. */
-bool
-hvcsv_check_max_bytes(char **newval, void **extra, GucSource source)
+static bool
+check_max_bytes(char **newval, void **extra, GucSource source)
 {
 	double		bytes;
 	const char *hint = NULL;
@@ -979,8 +983,8 @@ hvcsv_check_max_bytes(char **newval, void **extra, GucSource source)
 }
 
 /* GUC assign hook of hvcsv_fdw.max_bytes. */
-void
-hvcsv_assign_max_bytes(const char *newval, void *extra)
+static void
+assign_max_bytes(const char *newval, void *extra)
 {
 	max_bytes_cap = *(int64 *) extra;
 }
@@ -1361,4 +1365,20 @@ hvcsv_body_close(HvcsvBody *b)
 	if (b->t)
 		transfer_end(b->t);
 	b->t = NULL;
+}
+
+/* Sets up libcurl and defines hvcsv_fdw.max_bytes. */
+void
+hvcsv_fetch_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		elog(ERROR, "could not initialize libcurl");
+	DefineCustomStringVariable("hvcsv_fdw.max_bytes",
+							   "Largest response body hvcsv_fdw accepts, whatever a server's max_bytes says.",
+							   "A size such as 10GB, counted in decoded bytes; -1 means no limit.",
+							   &max_bytes_setting,
+							   "10GB",
+							   PGC_SUSET,
+							   0,
+							   check_max_bytes, assign_max_bytes, NULL);
 }

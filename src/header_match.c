@@ -78,9 +78,9 @@ lower_bound(const HeaderMatchEntry *e, int n, const char *name,
 	return lo;
 }
 
-/* Bytes of space header_match_begin needs for ncolumns columns. */
+/* Bytes of space hvcsv_header_match_begin needs for ncolumns columns. */
 size_t
-header_match_space(int ncolumns)
+hvcsv_header_match_space(int ncolumns)
 {
 	size_t		n = ncolumns > 0 ? (size_t) ncolumns : 1;
 
@@ -89,10 +89,10 @@ header_match_space(int ncolumns)
 
 /*
  * Starts matching a header against columns (which must outlive the match),
- * in space of header_match_space(ncolumns) bytes.
+ * in space of hvcsv_header_match_space(ncolumns) bytes.
  */
 void
-header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
+hvcsv_header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
 				   bool in_order, void *space)
 {
 	size_t		n = ncolumns > 0 ? (size_t) ncolumns : 1;
@@ -173,7 +173,7 @@ field_by_name(HeaderMatch *m, int f, const char *name)
  * that the caller keeps its name.
  */
 bool
-header_match_field(HeaderMatch *m, const char *name)
+hvcsv_header_match_field(HeaderMatch *m, const char *name)
 {
 	int			f = m->nfields++;
 
@@ -235,7 +235,7 @@ end_by_name(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
  * a dropped column), or reports in *mismatch why that cannot be done.
  */
 HeaderMatchResult
-header_match_end(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
+hvcsv_header_match_end(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
 {
 	for (int c = 0; c < m->ncolumns; c++)
 		field_of_column[c] = -1;

@@ -6,7 +6,7 @@
  * Pure C with no PostgreSQL dependency, so the fuzzer can run it;
  * column_map.c gives it the names and turns a mismatch into an error.  It
  * keeps no field name and allocates nothing: its memory, in proportion to
- * the columns, is the caller's (header_match_space).
+ * the columns, is the caller's (hvcsv_header_match_space).
  *-------------------------------------------------------------------------
  */
 #ifndef HVCSV_HEADER_MATCH_H
@@ -64,11 +64,11 @@ typedef struct HeaderMatch
 	int			mismatch;		/* in order: the first field not its column's, or -1 */
 } HeaderMatch;
 
-extern size_t header_match_space(int ncolumns);
-extern void header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
+extern size_t hvcsv_header_match_space(int ncolumns);
+extern void hvcsv_header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
 							   bool in_order, void *space);
-extern bool header_match_field(HeaderMatch *m, const char *name);
-extern HeaderMatchResult header_match_end(HeaderMatch *m, int *field_of_column,
+extern bool hvcsv_header_match_field(HeaderMatch *m, const char *name);
+extern HeaderMatchResult hvcsv_header_match_end(HeaderMatch *m, int *field_of_column,
 										  HeaderMismatch *mismatch);
 
 #endif							/* HVCSV_HEADER_MATCH_H */

@@ -1,17 +1,19 @@
 /*-------------------------------------------------------------------------
  * hvcsv_fdw.c
- *	  The foreign data wrapper callbacks: planning, EXPLAIN and the scan.
+ *	  The foreign data wrapper: planning, EXPLAIN, the scan's callbacks,
+ *	  ANALYZE and _PG_init, as file_fdw.c has them.
  *
- * The reader is chosen at plan time and reached through its routine table;
- * these callbacks only plan, start the reader, and turn its records into
+ * The reader is chosen at plan time (readers.c); the callbacks hand the
+ * scan to scan.c, which starts the reader and turns its records into
  * tuples.  Nothing is fetched until the first row is asked for, so EXPLAIN
- * (without ANALYZE) never downloads.
+ * (without ANALYZE) never downloads.  _PG_init lets each module define its
+ * own settings, and the refresh register its hooks into the scan.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <curl/curl.h>
+#include <math.h>
 
 #include "access/htup_details.h"
 #include "access/parallel.h"
@@ -24,16 +26,22 @@
 #include "miscadmin.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
-#include "optimizer/paths.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/guc.h"
-#include "utils/sampling.h"
 #include "utils/rel.h"
+#include "utils/sampling.h"
 
 #include "compat.h"
+#include "http.h"
 #include "hvcsv_fdw.h"
+#include "option.h"
+#include "progress.h"
+#include "scan.h"
+#include "spool.h"
+
 
 PG_MODULE_MAGIC;
 
@@ -54,23 +62,6 @@ typedef struct HvcsvPlanState
 	double		ntuples;
 	double		pages;
 } HvcsvPlanState;
-
-/* Returns the routine table of a reader. */
-static const HvcsvReaderRoutine *
-reader_routine(HvcsvReaderKind kind)
-{
-	switch (kind)
-	{
-		case HVCSV_READER_PROJECTED:
-			return &hvcsv_projected_reader;
-		case HVCSV_READER_PARTITIONED:
-			return &hvcsv_partitioned_reader;
-		case HVCSV_READER_STREAMING:
-			return &hvcsv_streaming_reader;
-	}
-	elog(ERROR, "unknown hvcsv_fdw reader %d", (int) kind);
-	return NULL;
-}
 
 /*
  * Lists the attributes a scan must convert: those in the target list and in
@@ -117,21 +108,18 @@ parallel_divisor(int workers)
 	return divisor;
 }
 
-/* The foreign table a refresh reads whole, or InvalidOid. */
-Oid			hvcsv_whole_read_table = InvalidOid;
-
 /*
- * The options a scan of foreigntableid is planned with.  A refresh reads
- * all of a spooled export, so the projected reader's spool is cut into
- * partitions too, which a parallel scan may share (its row index is built
- * while any spool downloads).
+ * The options a scan of foreigntableid is planned with.  A scan that reads
+ * all of a spooled export (a refresh's) cuts the projected reader's spool
+ * into partitions too, which a parallel scan may share (its row index is
+ * built while any spool downloads).
  */
 static HvcsvOptions *
 planned_options(Oid foreigntableid, Oid userid)
 {
 	HvcsvOptions *opts = hvcsv_get_options(foreigntableid, userid);
 
-	if (foreigntableid == hvcsv_whole_read_table && opts->reader == HVCSV_READER_PROJECTED)
+	if (opts->reader == HVCSV_READER_PROJECTED && hvcsv_scan_reads_whole(foreigntableid))
 		opts->reader = HVCSV_READER_PARTITIONED;
 	return opts;
 }
@@ -250,94 +238,12 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
 						 NameStr(TupleDescAttr(RelationGetDescr(rel), lfirst_int(cell))->attname));
 	ExplainPropertyText("Columns Converted", cols.len ? cols.data : "none", es);
-	reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
+	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
 		ExplainPropertyInteger("Rows Rejected", NULL, ran ? scan->rows_rejected : 0, es);
 	}
-}
-
-/* Makes the state of a scan of rel; its reader starts when first asked. */
-static HvcsvScan *
-scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts, HvcsvReaderKind kind)
-{
-	HvcsvScan  *scan = palloc0(sizeof(HvcsvScan));
-
-	scan->rel = rel;
-	scan->cxt = CurrentMemoryContext;
-	scan->opts = opts;
-	scan->needed_atts = needed_atts;
-	scan->reader = reader_routine(kind);
-	scan->errcallback.callback = hvcsv_error_context;
-	scan->errcallback.arg = scan;
-	return scan;
-}
-
-/* Starts the reader if it has not started: the spool or the request, the header. */
-static void
-scan_start(HvcsvScan *scan)
-{
-	MemoryContext old;
-
-	if (scan->started)
-		return;
-	/* Callers may run in a short-lived context; the reader must outlive it. */
-	old = MemoryContextSwitchTo(scan->cxt);
-	scan->errcallback.previous = error_context_stack;
-	error_context_stack = &scan->errcallback;
-	scan->started = true;
-	scan->reader->begin(scan);
-	error_context_stack = scan->errcallback.previous;
-	MemoryContextSwitchTo(old);
-}
-
-/* Reads the next record into slot; false at the end. */
-static bool
-scan_next(HvcsvScan *scan, TupleTableSlot *slot)
-{
-	bool		found = false;
-
-	scan_start(scan);
-	scan->errcallback.previous = error_context_stack;
-	error_context_stack = &scan->errcallback;
-	while (!scan->at_end)
-	{
-		if (!scan->reader->next(scan))
-		{
-			scan->at_end = true;
-			/* This process's part of a parallel refresh scan is done. */
-			if (unlikely(hvcsv_key_watch_on))
-			{
-				hvcsv_key_watch_scan_done(scan->rel);
-				hvcsv_row_filter_scan_done(scan->rel);
-			}
-			break;
-		}
-		if (hvcsv_build_or_reject(scan, slot))
-		{
-			scan->rows++;
-			if (hvcsv_progress_active && scan->rows % 1024 == 0)
-				hvcsv_progress_rows(scan->rows);
-			if (unlikely(hvcsv_key_watch_on))
-			{
-				/* The filter's lookup starts first, to overlap the watch. */
-				hvcsv_row_filter_prepare(scan->rel, slot);
-				hvcsv_key_watch_row(scan->rel, slot);
-				/* A refresh needs no row the target already stores. */
-				if (hvcsv_row_filter_drops(scan->rel, slot))
-				{
-					/* The caller takes a filled slot for a row. */
-					ExecClearTuple(slot);
-					continue;
-				}
-			}
-			found = true;
-			break;
-		}
-	}
-	error_context_stack = scan->errcallback.previous;
-	return found;
 }
 
 /* Prepares the scan; nothing is fetched until the first row is asked for. */
@@ -349,44 +255,12 @@ hvcsvBeginForeignScan(ForeignScanState *node, int eflags)
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-	node->fdw_state = scan_create(rel,
-								  hvcsv_get_options(RelationGetRelid(rel), hvcsv_scan_user(node)),
-								  list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS),
-								  intVal(list_nth(plan->fdw_private, SCAN_PRIVATE_READER)));
-}
-
-/*
- * Reads the header (when the table has one) and sets up conversion.  The
- * readers call it once their stream is open.  A file with no header line
- * at all holds no rows.
- */
-void
-hvcsv_scan_read_header(HvcsvScan *scan)
-{
-	const HvcsvOptions *opts = scan->opts;
-	HvcsvColumnMap *map;
-
-	if (opts->encoding == PG_UTF8)
-		csv_stream_skip_bom(scan->stream);
-	map = hvcsv_column_map_create(scan->rel, opts->header, scan->stream, opts->encoding);
-	if (map == NULL)
-	{
-		scan->at_end = true;
-		return;
-	}
-	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
-											   opts->encoding);
-	hvcsv_tuple_builder_select(scan->builder, scan->stream);
-}
-
-/* Passes over the header again, after a reader restarted from the top. */
-void
-hvcsv_scan_skip_header(HvcsvScan *scan)
-{
-	if (scan->opts->encoding == PG_UTF8)
-		csv_stream_skip_bom(scan->stream);
-	if (scan->opts->header != HVCSV_HEADER_NONE && scan->builder)
-		(void) csv_stream_next(scan->stream);
+	node->fdw_state = hvcsv_scan_create(rel,
+										hvcsv_get_options(RelationGetRelid(rel),
+														  hvcsv_scan_user(node)),
+										list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS),
+										hvcsv_reader_routine(intVal(list_nth(plan->fdw_private,
+																			 SCAN_PRIVATE_READER))));
 }
 
 /* Returns the next row, or an empty slot at the end. */
@@ -397,7 +271,7 @@ hvcsvIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
 	ExecClearTuple(slot);
-	(void) scan_next(scan, slot);
+	(void) hvcsv_scan_next(scan, slot);
 	return slot;
 }
 
@@ -405,13 +279,7 @@ hvcsvIterateForeignScan(ForeignScanState *node)
 static void
 hvcsvReScanForeignScan(ForeignScanState *node)
 {
-	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
-
-	if (!scan->started || scan->builder == NULL)
-		return;
-	scan->reader->rescan(scan);
-	scan->at_end = false;
-	scan->rows = 0;
+	hvcsv_scan_rescan((HvcsvScan *) node->fdw_state);
 }
 
 /* Releases what the reader holds. */
@@ -420,11 +288,8 @@ hvcsvEndForeignScan(ForeignScanState *node)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
 
-	if (scan && scan->started)
-	{
-		scan->reader->end(scan);
-		hvcsv_report_rejects(scan);
-	}
+	if (scan)
+		hvcsv_scan_end(scan);
 }
 
 /*
@@ -442,105 +307,41 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip;
 }
 
-/*
- * The start of a parallel scan's shared memory: where each part is.  A
- * refresh's scan carries its key watch and row filter there too.
- */
-typedef struct ScanSharedLayout
-{
-	Size		watch_offset;	/* 0: no key watch */
-	Size		filter_offset;	/* 0: no row filter */
-	Size		reader_offset;	/* the reader's coordinator */
-} ScanSharedLayout;
-
-/* Fills in where each part of the scan's shared memory goes; returns its size. */
-static Size
-shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
-{
-	Size		watch_size = hvcsv_key_watch_shared_size(RelationGetRelid(scan->rel));
-	Size		filter_size = hvcsv_row_filter_shared_size(RelationGetRelid(scan->rel));
-	Size		offset = MAXALIGN(sizeof(ScanSharedLayout));
-
-	layout->watch_offset = watch_size ? offset : 0;
-	offset += MAXALIGN(watch_size);
-	layout->filter_offset = filter_size ? offset : 0;
-	offset += MAXALIGN(filter_size);
-	layout->reader_offset = offset;
-	return offset + scan->reader->shared_size(scan);
-}
-
-/*
- * Sizes the shared memory.  This runs when the Gather starts, so the leader
- * opens (and if needed fetches) the spool here to count the partitions.
- */
+/* Sizes a parallel scan's shared memory (the leader may fetch the spool here). */
 static Size
 hvcsvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
 {
-	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
-	ScanSharedLayout layout;
-
-	scan_start(scan);
-	return shared_layout(scan, &layout);
+	return hvcsv_scan_shared_size((HvcsvScan *) node->fdw_state);
 }
 
-/* Fills the shared memory; from now on this process uses the shared key watch. */
 static void
 hvcsvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
 							  void *coordinate)
 {
-	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
-	ScanSharedLayout *layout = coordinate;
-
-	(void) shared_layout(scan, layout);
-	if (layout->watch_offset)
-		hvcsv_key_watch_share((char *) coordinate + layout->watch_offset);
-	if (layout->filter_offset)
-		hvcsv_row_filter_share((char *) coordinate + layout->filter_offset);
-	scan->reader->shared_init(scan, (char *) coordinate + layout->reader_offset);
+	hvcsv_scan_shared_init((HvcsvScan *) node->fdw_state, coordinate);
 }
 
-/* Resets the reader's coordinator for a rescan. */
 static void
 hvcsvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
 								void *coordinate)
 {
-	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
-	ScanSharedLayout *layout = coordinate;
-
-	scan->reader->shared_reinit(scan, (char *) coordinate + layout->reader_offset);
+	hvcsv_scan_shared_reinit((HvcsvScan *) node->fdw_state, coordinate);
 }
 
-/* A worker joins the scan, and the refresh's watch and filter if any. */
 static void
 hvcsvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
 {
-	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
-	ScanSharedLayout *layout = coordinate;
-	Oid			relid = RelationGetRelid(node->ss.ss_currentRelation);
-
-	if (layout->watch_offset)
-		hvcsv_key_watch_attach(relid, (char *) coordinate + layout->watch_offset);
-	if (layout->filter_offset)
-		hvcsv_row_filter_attach(relid, (char *) coordinate + layout->filter_offset);
-	scan->shared = (char *) coordinate + layout->reader_offset;
+	hvcsv_scan_shared_attach((HvcsvScan *) node->fdw_state, coordinate);
 }
 
-/*
- * Before the shared memory goes; every process has finished its part by
- * now, so the leader takes the watch's and the filter's totals.
- */
+/* Before the shared memory goes: every process has finished its part. */
 static void
 hvcsvShutdownForeignScan(ForeignScanState *node)
 {
 	HvcsvScan  *scan = (HvcsvScan *) node->fdw_state;
 
-	if (scan && scan->reader->shared_finish)
-		scan->reader->shared_finish(scan);
-	if (!IsParallelWorker())
-	{
-		hvcsv_key_watch_gather(node->ss.ss_currentRelation);
-		hvcsv_row_filter_gather(node->ss.ss_currentRelation);
-	}
+	if (scan)
+		hvcsv_scan_shared_finish(scan);
 }
 
 /*
@@ -564,13 +365,10 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	for (int a = 0; a < desc->natts; a++)
 		if (!TupleDescAttr(desc, a)->attisdropped)
 			all_atts = lappend_int(all_atts, a);
-	scan = scan_create(rel, opts, all_atts, opts->reader);
-	scan_start(scan);
+	scan = hvcsv_scan_create(rel, opts, all_atts, hvcsv_reader_routine(opts->reader));
 	reservoir_init_selection_state(&rstate, targrows);
 
-	scan->errcallback.previous = error_context_stack;
-	error_context_stack = &scan->errcallback;
-	while (!scan->at_end && scan->reader->next(scan))
+	while (hvcsv_scan_next_record(scan))
 	{
 		int			k = -1;
 		bool		built = false;
@@ -578,7 +376,7 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		/* With on_error 'skip', a row must convert to count at all. */
 		if (opts->on_error_skip)
 		{
-			if (!hvcsv_build_or_reject(scan, slot))
+			if (!hvcsv_scan_build(scan, slot))
 				continue;
 			built = true;
 		}
@@ -598,14 +396,12 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		if (k >= 0)
 		{
 			if (!built)
-				hvcsv_tuple_build(scan->builder, &scan->stream->rec, slot);
+				(void) hvcsv_scan_build(scan, slot);
 			rows[k] = heap_form_tuple(desc, slot->tts_values, slot->tts_isnull);
 		}
 		rows_seen += 1;
 	}
-	error_context_stack = scan->errcallback.previous;
-	if (scan->started)
-		scan->reader->end(scan);
+	hvcsv_scan_end(scan);
 	ExecDropSingleTupleTableSlot(slot);
 
 	*totalrows = rows_seen;
@@ -649,67 +445,18 @@ hvcsv_fdw_handler(PG_FUNCTION_ARGS)
 	routine->InitializeWorkerForeignScan = hvcsvInitializeWorkerForeignScan;
 	routine->ShutdownForeignScan = hvcsvShutdownForeignScan;
 	routine->AnalyzeForeignTable = hvcsvAnalyzeForeignTable;
-	routine->ImportForeignSchema = hvcsvImportForeignSchema;
+	routine->ImportForeignSchema = hvcsv_import_foreign_schema;
 	PG_RETURN_POINTER(routine);
 }
 
-/* Accepts "error" or "warning" for hvcsv_fdw.refresh_failure. */
-static bool
-check_refresh_failure_mode(char **newval, void **extra, GucSource source)
-{
-	if (strcmp(*newval, "error") == 0 || strcmp(*newval, "warning") == 0)
-		return true;
-	GUC_check_errdetail("Valid values are \"error\" and \"warning\".");
-	return false;
-}
-
-/* Sets up libcurl and the settings of hvcsv_fdw. */
+/* Sets up each module: its settings, and the refresh's hooks into the scan. */
 void
 _PG_init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		elog(ERROR, "could not initialize libcurl");
-
-	DefineCustomStringVariable("hvcsv_fdw.spool_directory",
-							   "Directory where downloaded CSV exports are kept.",
-							   "A relative path is taken from the data directory. The default's name begins with pgsql_tmp, below a directory of its own, so that pg_basebackup and pg_rewind leave the spools out.",
-							   &hvcsv_spool_directory,
-							   "hvcsv_fdw/pgsql_tmp_spool",
-							   PGC_SUSET,
-							   0,
-							   NULL, NULL, NULL);
-	DefineCustomIntVariable("hvcsv_fdw.spool_max_size",
-							"Most disk space the spools in hvcsv_fdw.spool_directory may take.",
-							"A download that would pass it first removes spools that no session uses, least recently used first, then fails. 0 or -1 means no limit.",
-							&hvcsv_spool_max_size,
-							40 * 1024,
-							-1, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MB,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("hvcsv_fdw.refresh_failure",
-							   "What hvcsv_refresh() does when a table fails: error or warning.",
-							   "With error (the default), a WARNING per failed table and an ERROR at the end, so schedulers record the run as failed; tables that succeeded stay refreshed.",
-							   &hvcsv_refresh_failure_mode,
-							   "error",
-							   PGC_USERSET,
-							   0,
-							   check_refresh_failure_mode, NULL, NULL);
-	DefineCustomStringVariable("hvcsv_fdw.allowed_hosts",
-							   "Hosts that hvcsv_fdw servers and redirects may reach; empty means any.",
-							   "A comma-separated list of host names and IP addresses (IPv6 in brackets), each optionally with a leading \"*.\" for the names below it and a trailing :port.",
-							   &hvcsv_allowed_hosts,
-							   "",
-							   PGC_SUSET,
-							   GUC_LIST_INPUT,
-							   hvcsv_check_allowed_hosts, NULL, NULL);
-	DefineCustomStringVariable("hvcsv_fdw.max_bytes",
-							   "Largest response body hvcsv_fdw accepts, whatever a server's max_bytes says.",
-							   "A size such as 10GB, counted in decoded bytes; -1 means no limit.",
-							   &hvcsv_max_bytes_setting,
-							   "10GB",
-							   PGC_SUSET,
-							   0,
-							   hvcsv_check_max_bytes, hvcsv_assign_max_bytes, NULL);
+	hvcsv_fetch_init();
+	hvcsv_url_init();
+	hvcsv_spool_init();
+	hvcsv_spool_quota_init();
+	hvcsv_refresh_init();
 	MarkGUCPrefixReserved("hvcsv_fdw");
 }

@@ -4,9 +4,8 @@
  *	  each column's type, and creates one foreign table per reader.
  *
  * IMPORT FOREIGN SCHEMA name FROM SERVER s INTO local [OPTIONS (...)]
- * creates name_partitioned, name_projected and name_streaming (the seed's
- * TABLE_USING_DASK, TABLE_USING_PANDAS_PYARROW and TABLE_USING_POLARS),
- * with the columns spelled as the CSV spells them.  The OPTIONS are foreign
+ * creates name_partitioned, name_projected and name_streaming, one table
+ * per reader, with the columns spelled as the CSV spells them.  The OPTIONS are foreign
  * table options (path, header, delimiter, ...) and are copied onto every
  * table created.  LIMIT TO and EXCEPT name those tables; the server filters
  * the statements by them.
@@ -39,7 +38,12 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 
+#include "http.h"
 #include "hvcsv_fdw.h"
+#include "option.h"
+#include "records.h"
+#include "spool.h"
+
 
 /* Rows sampled for type inference. */
 #define SAMPLE_ROWS 1000
@@ -230,7 +234,7 @@ read_first_record(CsvStream *stream, const HvcsvOptions *opts, ImportColumns *ic
 				col->csv_name = "";
 		}
 		ic->ncols = Min(rec->nfields, MaxHeapAttributeNumber + 1);
-	} while (stream->more_fields && csv_stream_next(stream));
+	} while (stream->more_fields && hvcsv_stream_next(stream));
 }
 
 /* Reads the spool once: the header's names, then a sample of values. */
@@ -244,11 +248,11 @@ infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 	int			rows = opts->header == HVCSV_HEADER_NONE ? 1 : 0;
 
 	hvcsv_dialect(opts, &dialect);
-	stream = csv_stream_create(&dialect, hvcsv_spool_read, spool);
+	stream = hvcsv_stream_create(&dialect, hvcsv_spool_read, spool);
 	if (opts->encoding == PG_UTF8)
-		csv_stream_skip_bom(stream);
-	csv_stream_select_all_fields(stream);
-	if (!csv_stream_next(stream))
+		hvcsv_stream_skip_bom(stream);
+	hvcsv_stream_select_all_fields(stream);
+	if (!hvcsv_stream_next(stream))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("the CSV export of \"%s\" is empty", remote_name),
@@ -259,8 +263,8 @@ infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 	wanted = palloc(sizeof(CsvWantedField) * ic->ncols);
 	for (int f = 0; f < ic->ncols; f++)
 		wanted[f].field = wanted[f].slot = f;
-	csv_stream_select_fields(stream, wanted, ic->ncols, ic->ncols);
-	for (; rows < SAMPLE_ROWS && csv_stream_next(stream); rows++)
+	hvcsv_stream_select_fields(stream, wanted, ic->ncols, ic->ncols);
+	for (; rows < SAMPLE_ROWS && hvcsv_stream_next(stream); rows++)
 		for (int f = 0; f < ic->ncols; f++)
 			sample_value(&ic->cols[f], &stream->rec, f, opts->encoding);
 	hvcsv_spool_close(spool);
@@ -406,7 +410,7 @@ table_options(List *options, bool by_position)
 
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements. */
 List *
-hvcsvImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
 	static const HvcsvReaderKind kinds[] = {
 		HVCSV_READER_PARTITIONED, HVCSV_READER_PROJECTED, HVCSV_READER_STREAMING

@@ -4,8 +4,8 @@
  *	  key that may be there twice, while the scan runs.
  *
  * The sync statement would otherwise keep the whole export in a
- * materialized CTE to count it and group it by key: on 2,000,000 rows that
- * was 40% of a refresh that changes nothing.  Here each row's key values
+ * materialized CTE to count it and group it by key, the largest part of a
+ * refresh that changes nothing.  Here each row's key values
  * are hashed (64 bits, with the types' own extended hash functions, so
  * equal values hash alike) into a Uint64Set.  A hash seen before only means
  * "maybe": the refresh then looks for the duplicate exactly.  A set past its
@@ -14,23 +14,26 @@
  * A parallel scan's processes share one set in the scan's shared memory
  * (hvcsv_key_watch_share), so a key in two partitions is seen twice; each
  * adds its row count when its scan ends, and the leader takes the totals
- * before the shared memory goes (hvcsv_key_watch_gather).
+ * before the shared memory goes (hvcsv_key_watch_gather).  The refresh's
+ * scan hooks (refresh_session.c) make these calls; a watch lives in the
+ * memory context it is made in, so it goes with its transaction.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
-#include "common/hashfn.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
-#include "hvcsv_fdw.h"
+#include "refresh_internal.h"
+#include "uint64_set.h"
 
 /* What a parallel scan's processes share of a watch, in shared memory. */
 typedef struct KeyWatchShared
@@ -48,9 +51,8 @@ typedef struct KeyWatchShared
 	}			keys[FLEXIBLE_ARRAY_MEMBER];
 } KeyWatchShared;
 
-typedef struct KeyWatch
+struct KeyWatch
 {
-	Oid			foreign_table;
 	int			nkeys;
 	AttrNumber *attnums;
 	FmgrInfo   *hash_procs;
@@ -64,21 +66,15 @@ typedef struct KeyWatch
 	bool		maybe_duplicate;
 	KeyWatchShared *shared;		/* under a parallel scan */
 	int			processes;		/* that scanned, once gathered */
-} KeyWatch;
-
-static KeyWatch *watch = NULL;
-
-/* Whether a watch runs: tested by the scan for each row, so kept apart. */
-bool		hvcsv_key_watch_on = false;
+};
 
 /*
- * Starts watching scans of foreign_table for the key columns named in keys,
- * sized for about expected_rows.
- * Returns false (and watches nothing) when a key type has no extended hash
- * function; the caller then checks keys in SQL.
+ * Makes a watch, in a child of parent, of foreign_table's key columns named
+ * in keys, sized for about expected_rows.  Returns NULL when a key type has
+ * no extended hash function; the caller then checks keys in SQL.
  */
-bool
-hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows)
+KeyWatch *
+hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys, double expected_rows)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -86,12 +82,10 @@ hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows)
 	ListCell   *cell;
 	int			i = 0;
 
-	hvcsv_key_watch_stop();
-	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	w = palloc0(sizeof(KeyWatch));
 	w->cxt = cxt;
-	w->foreign_table = foreign_table;
 	w->nkeys = list_length(keys);
 	w->attnums = palloc(sizeof(AttrNumber) * w->nkeys);
 	w->hash_procs = palloc(sizeof(FmgrInfo) * w->nkeys);
@@ -120,25 +114,20 @@ hvcsv_key_watch_start(Oid foreign_table, List *keys, double expected_rows)
 	if (i < w->nkeys || w->nkeys == 0)
 	{
 		MemoryContextDelete(cxt);
-		return false;
+		return NULL;
 	}
-	w->hashes = uint64_set_create(cxt, expected_rows);
+	w->hashes = hvcsv_uint64_set_create(cxt, expected_rows);
 	w->processes = 1;
-	watch = w;
-	hvcsv_key_watch_on = true;
-	return true;
+	return w;
 }
 
-/* Called by the scan for each row it returns. */
+/* Counts a row the scan returns, and adds its key. */
 void
-hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
+hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot)
 {
-	KeyWatch   *w = watch;
 	uint64		hash = 0;
 	int			i;
 
-	if (w == NULL || RelationGetRelid(rel) != w->foreign_table)
-		return;
 	w->rows++;
 	if (w->hashes == NULL || w->hashes->overflowed)
 		return;
@@ -159,8 +148,8 @@ hvcsv_key_watch_row(Relation rel, TupleTableSlot *slot)
 	 * The hash is added one row late: its slot is prefetched now and read
 	 * while the next row is built, instead of waiting for memory here.
 	 */
-	uint64_set_prefetch(w->hashes, hash);
-	if (w->has_pending && uint64_set_add(w->hashes, w->pending))
+	hvcsv_uint64_set_prefetch(w->hashes, hash);
+	if (w->has_pending && hvcsv_uint64_set_add(w->hashes, w->pending))
 		w->maybe_duplicate = true;
 	w->pending = hash;
 	w->has_pending = true;
@@ -173,13 +162,11 @@ shared_header_size(int nkeys)
 	return MAXALIGN(offsetof(KeyWatchShared, keys) + sizeof(((KeyWatchShared *) NULL)->keys[0]) * nkeys);
 }
 
-/* The shared memory a parallel scan of foreign_table needs for the watch; 0 if none. */
+/* The shared memory a parallel scan needs for the watch. */
 Size
-hvcsv_key_watch_shared_size(Oid foreign_table)
+hvcsv_key_watch_shared_size(const KeyWatch *w)
 {
-	if (watch == NULL || foreign_table != watch->foreign_table)
-		return 0;
-	return shared_header_size(watch->nkeys) + uint64_set_shared_size(watch->hashes);
+	return shared_header_size(w->nkeys) + hvcsv_uint64_set_shared_size(w->hashes);
 }
 
 /*
@@ -187,9 +174,8 @@ hvcsv_key_watch_shared_size(Oid foreign_table)
  * (hvcsv_key_watch_shared_size bytes); this process then adds there too.
  */
 void
-hvcsv_key_watch_share(void *dest)
+hvcsv_key_watch_share(KeyWatch *w, void *dest)
 {
-	KeyWatch   *w = watch;
 	KeyWatchShared *shared = dest;
 	char	   *slots = (char *) dest + shared_header_size(w->nkeys);
 
@@ -205,25 +191,23 @@ hvcsv_key_watch_share(void *dest)
 		shared->keys[i].hash_proc = w->hash_procs[i].fn_oid;
 		shared->keys[i].collation = w->collations[i];
 	}
-	uint64_set_share(w->hashes, slots);
-	uint64_set_free(w->hashes);
-	w->hashes = uint64_set_attach(w->cxt, slots, shared->nslots);
+	hvcsv_uint64_set_share(w->hashes, slots);
+	hvcsv_uint64_set_free(w->hashes);
+	w->hashes = hvcsv_uint64_set_attach(w->cxt, slots, shared->nslots);
 	w->shared = shared;
 }
 
-/* A parallel worker joins the watch of its scan of foreign_table. */
-void
-hvcsv_key_watch_attach(Oid foreign_table, void *src)
+/* A parallel worker joins the watch of its scan, in a child of parent. */
+KeyWatch *
+hvcsv_key_watch_attach(MemoryContext parent, void *src)
 {
 	KeyWatchShared *shared = src;
 	MemoryContext cxt;
 	KeyWatch   *w;
 
-	hvcsv_key_watch_stop();
-	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
 	w = MemoryContextAllocZero(cxt, sizeof(KeyWatch));
 	w->cxt = cxt;
-	w->foreign_table = foreign_table;
 	w->nkeys = shared->nkeys;
 	w->attnums = MemoryContextAlloc(cxt, sizeof(AttrNumber) * w->nkeys);
 	w->hash_procs = MemoryContextAlloc(cxt, sizeof(FmgrInfo) * w->nkeys);
@@ -235,22 +219,19 @@ hvcsv_key_watch_attach(Oid foreign_table, void *src)
 		w->collations[i] = shared->keys[i].collation;
 		w->last_attnum = Max(w->last_attnum, w->attnums[i]);
 	}
-	w->hashes = uint64_set_attach(cxt, (char *) src + shared_header_size(w->nkeys),
+	w->hashes = hvcsv_uint64_set_attach(cxt, (char *) src + shared_header_size(w->nkeys),
 								  shared->nslots);
 	w->shared = shared;
-	watch = w;
-	hvcsv_key_watch_on = true;
+	return w;
 }
 
-/* Called by each process of a parallel scan of rel when its part ends. */
+/* Called by each process of a parallel scan when its part ends. */
 void
-hvcsv_key_watch_scan_done(Relation rel)
+hvcsv_key_watch_part_done(KeyWatch *w)
 {
-	KeyWatch   *w = watch;
-
-	if (w == NULL || w->shared == NULL || RelationGetRelid(rel) != w->foreign_table)
+	if (w->shared == NULL)
 		return;
-	if (w->has_pending && uint64_set_add(w->hashes, w->pending))
+	if (w->has_pending && hvcsv_uint64_set_add(w->hashes, w->pending))
 		w->maybe_duplicate = true;
 	w->has_pending = false;
 	if (w->maybe_duplicate || w->hashes->overflowed)
@@ -265,11 +246,9 @@ hvcsv_key_watch_scan_done(Relation rel)
  * process, before the shared memory goes.
  */
 void
-hvcsv_key_watch_gather(Relation rel)
+hvcsv_key_watch_gather(KeyWatch *w)
 {
-	KeyWatch   *w = watch;
-
-	if (w == NULL || w->shared == NULL || RelationGetRelid(rel) != w->foreign_table)
+	if (w->shared == NULL)
 		return;
 	w->rows = pg_atomic_read_u64(&w->shared->rows);
 	w->maybe_duplicate = pg_atomic_read_u32(&w->shared->maybe_duplicate) != 0;
@@ -282,34 +261,23 @@ hvcsv_key_watch_gather(Relation rel)
 
 /* How many processes read the rows counted (1 unless the scan was parallel). */
 int
-hvcsv_key_watch_processes(void)
+hvcsv_key_watch_processes(const KeyWatch *w)
 {
-	return watch ? watch->processes : 1;
+	return w->processes;
 }
 
 /*
- * Ends the watch: the rows seen, and whether a key may be there twice (a
- * repeated hash, or too many keys to track).
+ * Ends the watch and frees it: the rows seen, and whether a key may be
+ * there twice (a repeated hash, or too many keys to track).
  */
 uint64
-hvcsv_key_watch_finish(bool *maybe_duplicate)
+hvcsv_key_watch_finish(KeyWatch *w, bool *maybe_duplicate)
 {
-	uint64		rows = watch ? watch->rows : 0;
+	uint64		rows = w->rows;
 
-	if (watch && watch->has_pending && uint64_set_add(watch->hashes, watch->pending))
-		watch->maybe_duplicate = true;
-	*maybe_duplicate = watch ? watch->maybe_duplicate ||
-		(watch->hashes && watch->hashes->overflowed) : true;
-	hvcsv_key_watch_stop();
+	if (w->has_pending && hvcsv_uint64_set_add(w->hashes, w->pending))
+		w->maybe_duplicate = true;
+	*maybe_duplicate = w->maybe_duplicate || (w->hashes && w->hashes->overflowed);
+	MemoryContextDelete(w->cxt);
 	return rows;
-}
-
-/* Forgets the watch (also after an error). */
-void
-hvcsv_key_watch_stop(void)
-{
-	if (watch)
-		MemoryContextDelete(watch->cxt);
-	watch = NULL;
-	hvcsv_key_watch_on = false;
 }

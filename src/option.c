@@ -16,13 +16,13 @@
 #include <math.h>
 
 #include "access/reloptions.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
-#include "catalog/pg_attribute.h"
-#include "catalog/pg_authid.h"
-#include "catalog/namespace.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
@@ -34,7 +34,9 @@
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
-#include "hvcsv_fdw.h"
+#include "http.h"
+#include "option.h"
+
 
 PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
 
@@ -124,6 +126,25 @@ invalid_value(DefElem *def, const char *detail)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, value),
 			 errdetail_internal("%s", detail)));
+}
+
+/* The reader option's values, in the order of HvcsvReaderKind. */
+static const char *const reader_names[] = {"projected", "partitioned", "streaming"};
+
+/*
+ * Parses the target option: a table name, optionally schema-qualified, as
+ * SQL splits it.  A syntax check only: the table may be created later.
+ */
+static List *
+parse_target(DefElem *def)
+{
+	List	   *names;
+
+	/* SplitIdentifierString writes into the string it splits. */
+	if (!SplitIdentifierString(pstrdup(defGetString(def)), '.', &names) ||
+		list_length(names) > 3)
+		invalid_value(def, "The value must be a table name, optionally schema-qualified.");
+	return names;
 }
 
 /* Parses a duration in seconds; a number alone means seconds, units allowed. */
@@ -248,9 +269,9 @@ check_path_stays_below(DefElem *def)
 	}
 }
 
-/* Parses one option's value into opts, or reports why it is invalid. */
-static void
-apply_option(HvcsvOptions *opts, DefElem *def)
+/* Parses a server option; false if def is not one. */
+static bool
+apply_server_option(HvcsvOptions *opts, DefElem *def)
 {
 	const char *name = def->defname;
 
@@ -289,7 +310,18 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be the path of a file of certificates in PEM format.");
 		opts->ca_file = defGetString(def);
 	}
-	else if (strcmp(name, "api_key") == 0)
+	else
+		return false;
+	return true;
+}
+
+/* Parses a user mapping option; false if def is not one. */
+static bool
+apply_mapping_option(HvcsvOptions *opts, DefElem *def)
+{
+	const char *name = def->defname;
+
+	if (strcmp(name, "api_key") == 0)
 	{
 		check_printable(def, true);
 		if (strlen(defGetString(def)) > MAX_API_KEY_BYTES)
@@ -309,7 +341,18 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be an HTTP authentication scheme token, such as \"apiKey\" or \"Bearer\".");
 		opts->auth_scheme = defGetString(def);
 	}
-	else if (strcmp(name, "path") == 0)
+	else
+		return false;
+	return true;
+}
+
+/* Parses an option of how a table's export is read; false if def is not one. */
+static bool
+apply_source_option(HvcsvOptions *opts, DefElem *def)
+{
+	const char *name = def->defname;
+
+	if (strcmp(name, "path") == 0)
 	{
 		check_printable(def, false);
 		if (strchr(defGetString(def), ' '))
@@ -320,15 +363,13 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	else if (strcmp(name, "reader") == 0)
 	{
 		const char *value = defGetString(def);
+		size_t		kind = 0;
 
-		if (strcmp(value, "projected") == 0)
-			opts->reader = HVCSV_READER_PROJECTED;
-		else if (strcmp(value, "partitioned") == 0)
-			opts->reader = HVCSV_READER_PARTITIONED;
-		else if (strcmp(value, "streaming") == 0)
-			opts->reader = HVCSV_READER_STREAMING;
-		else
+		while (kind < lengthof(reader_names) && strcmp(value, reader_names[kind]) != 0)
+			kind++;
+		if (kind == lengthof(reader_names))
 			invalid_value(def, "The value must be \"projected\", \"partitioned\" or \"streaming\".");
+		opts->reader = (HvcsvReaderKind) kind;
 	}
 	else if (strcmp(name, "header") == 0)
 	{
@@ -384,24 +425,24 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "reject_limit") == 0)
 		opts->reject_limit = parse_integer(def, 0, PG_INT64_MAX);
-	else if (strcmp(name, "target") == 0)
-	{
-		List	   *names;
-		char	   *copy = pstrdup(defGetString(def));
+	else
+		return false;
+	return true;
+}
 
-		/* A syntax check only: the table may be created later. */
-		if (!SplitIdentifierString(copy, '.', &names) || list_length(names) > 3)
-			invalid_value(def, "The value must be a table name, optionally schema-qualified.");
-		opts->target = defGetString(def);
-	}
+/* Parses an option of how a table is synced; false if def is not one. */
+static bool
+apply_sync_option(HvcsvOptions *opts, DefElem *def)
+{
+	const char *name = def->defname;
+
+	if (strcmp(name, "target") == 0)
+		opts->target = parse_target(def);
 	else if (strcmp(name, "key") == 0)
 	{
-		List	   *names;
-		char	   *copy = pstrdup(defGetString(def));
-
-		if (!SplitIdentifierString(copy, ',', &names) || names == NIL)
+		/* SplitIdentifierString writes into the string it splits. */
+		if (!SplitIdentifierString(pstrdup(defGetString(def)), ',', &opts->key) || opts->key == NIL)
 			invalid_value(def, "The value must be a comma-separated list of column names; a name with spaces or capitals goes in double quotes, as in SQL (\"Order Id\").");
-		opts->key = defGetString(def);
 	}
 	else if (strcmp(name, "cursor_column") == 0)
 		opts->cursor_column = defGetString(def);
@@ -424,10 +465,21 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be between 0 and 1 (or 0% and 100%).");
 		opts->delete_limit = share;
 	}
-	else if (strcmp(name, "column_name") == 0)
-		 /* read by column_map.c from the column's own options */ ;
 	else
-		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", name);
+		return false;
+	return true;
+}
+
+/* Parses one option's value into opts, or reports why it is invalid. */
+static void
+apply_option(HvcsvOptions *opts, DefElem *def)
+{
+	if (apply_server_option(opts, def) || apply_mapping_option(opts, def) ||
+		apply_source_option(opts, def) || apply_sync_option(opts, def))
+		return;
+	/* column_name is read by column_map.c from the column's own options. */
+	if (strcmp(def->defname, "column_name") != 0)
+		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", def->defname);
 }
 
 /* Fills opts with every default. */
@@ -690,16 +742,27 @@ hvcsv_get_options(Oid foreigntableid, Oid userid)
 const char *
 hvcsv_reader_name(HvcsvReaderKind kind)
 {
-	switch (kind)
+	return reader_names[kind];
+}
+
+/*
+ * A foreign table's target option, parsed, or NIL; for the refresh's
+ * caller, which needs the target before it needs the rest of the options
+ * (and must not fail for a table that has none).
+ */
+List *
+hvcsv_table_target(Oid foreigntableid)
+{
+	ListCell   *cell;
+
+	foreach(cell, GetForeignTable(foreigntableid)->options)
 	{
-		case HVCSV_READER_PROJECTED:
-			return "projected";
-		case HVCSV_READER_PARTITIONED:
-			return "partitioned";
-		case HVCSV_READER_STREAMING:
-			return "streaming";
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (strcmp(def->defname, "target") == 0)
+			return parse_target(def);
 	}
-	return "unknown";
+	return NIL;
 }
 
 /* Fills a tokenizer dialect from the table's CSV options. */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * reader_partitioned.c
  *	  The partitioned reader: the spool cut into block_size partitions at
- *	  exact record boundaries, read by a parallel scan (the seed's Dask).
+ *	  exact record boundaries, read by a parallel scan.
  *
  * Partition bounds come from the spool's row index, so a quoted line break
  * never splits a record.  A partition is the run of index entries covering
@@ -25,7 +25,9 @@
 #include "port/atomics.h"
 #include "storage/fd.h"
 
-#include "hvcsv_fdw.h"
+#include "scan.h"
+#include "spool.h"
+
 
 /* The coordinator of a parallel scan, in dynamic shared memory. */
 typedef struct PartitionedShared
@@ -125,12 +127,12 @@ partitioned_begin(HvcsvScan *scan)
 		scan->spool_note = hvcsv_spool_note(ps->spool);
 		ps->fd = ps->spool->fd;
 		ps->path = ps->spool->data_path;
-		compute_bounds(ps, row_index_load(ps->spool, &dialect), scan->opts->block_size);
+		compute_bounds(ps, hvcsv_row_index_load(ps->spool, &dialect), scan->opts->block_size);
 		ps->limit = ps->spool->size;
 	}
 
 	/* Every participant reads the header for itself, from the start. */
-	scan->stream = csv_stream_create(&dialect, read_partition, scan);
+	scan->stream = hvcsv_stream_create(&dialect, read_partition, scan);
 	hvcsv_scan_read_header(scan);
 	ps->data_offset = scan->stream->buf_offset + scan->stream->buf_start;
 	ps->data_line_breaks = scan->stream->tok.line_breaks;
@@ -164,7 +166,7 @@ claim_partition(HvcsvScan *scan)
 
 		ps->pos = start.offset;
 		ps->limit = ps->bounds[p + 1].offset;
-		csv_stream_restart(scan->stream, start.offset, start.line_breaks);
+		hvcsv_stream_restart(scan->stream, start.offset, start.line_breaks);
 		return true;
 	}
 }
@@ -177,7 +179,7 @@ partitioned_next(HvcsvScan *scan)
 
 	for (;;)
 	{
-		if (ps->in_partition && csv_stream_next(scan->stream))
+		if (ps->in_partition && hvcsv_stream_next(scan->stream))
 			return true;
 		ps->in_partition = claim_partition(scan);
 		if (!ps->in_partition)
@@ -283,7 +285,6 @@ partitioned_shared_finish(HvcsvScan *scan)
 }
 
 const HvcsvReaderRoutine hvcsv_partitioned_reader = {
-	.name = "partitioned",
 	.begin = partitioned_begin,
 	.next = partitioned_next,
 	.rescan = partitioned_rescan,

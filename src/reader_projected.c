@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * reader_projected.c
  *	  The projected reader: the whole spool, one pass, converting only the
- *	  columns the query reads (the seed's Pandas+PyArrow with usecols).
+ *	  columns the query reads.
  *
  * The spool is fetched (or revalidated) when the scan starts, then read
  * sequentially in large blocks.  Fields of unread columns are skipped by
@@ -15,7 +15,9 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "hvcsv_fdw.h"
+#include "scan.h"
+#include "spool.h"
+
 
 typedef struct ProjectedState
 {
@@ -47,7 +49,7 @@ projected_begin(HvcsvScan *scan)
 	scan->spool_note = hvcsv_spool_note(ps->spool);
 	scan->reader_state = ps;
 	hvcsv_dialect(scan->opts, &dialect);
-	scan->stream = csv_stream_create(&dialect, read_spool, scan);
+	scan->stream = hvcsv_stream_create(&dialect, read_spool, scan);
 	hvcsv_scan_read_header(scan);
 	ps->data_offset = scan->stream->buf_offset + scan->stream->buf_start;
 	ps->data_line_breaks = scan->stream->tok.line_breaks;
@@ -57,7 +59,7 @@ projected_begin(HvcsvScan *scan)
 static bool
 projected_next(HvcsvScan *scan)
 {
-	return csv_stream_next(scan->stream);
+	return hvcsv_stream_next(scan->stream);
 }
 
 /* Goes back to the first record. */
@@ -70,7 +72,7 @@ projected_rescan(HvcsvScan *scan)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not seek in spool file \"%s\": %m", ps->spool->data_path)));
-	csv_stream_restart(scan->stream, ps->data_offset, ps->data_line_breaks);
+	hvcsv_stream_restart(scan->stream, ps->data_offset, ps->data_line_breaks);
 }
 
 /* Closes the spool. */
@@ -97,7 +99,6 @@ projected_explain(HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es)
 }
 
 const HvcsvReaderRoutine hvcsv_projected_reader = {
-	.name = "projected",
 	.begin = projected_begin,
 	.next = projected_next,
 	.rescan = projected_rescan,

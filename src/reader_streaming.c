@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * reader_streaming.c
  *	  The streaming reader: rows straight from the HTTP response as it
- *	  arrives, in bounded memory, with no spool (the seed's Polars batches).
+ *	  arrives, in bounded memory, with no spool.
  *
  * The body feeds the tokenizer piece by piece, so the first rows reach the
  * query as soon as their bytes arrive, and a LIMIT that is satisfied ends
@@ -16,7 +16,8 @@
  */
 #include "postgres.h"
 
-#include "hvcsv_fdw.h"
+#include "http.h"
+#include "scan.h"
 
 typedef struct StreamingState
 {
@@ -55,7 +56,7 @@ streaming_begin(HvcsvScan *scan)
 	hvcsv_request_init(&ss->req, scan->opts);
 	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
 	hvcsv_dialect(scan->opts, &dialect);
-	scan->stream = csv_stream_create(&dialect, read_body, scan);
+	scan->stream = hvcsv_stream_create(&dialect, read_body, scan);
 	hvcsv_scan_read_header(scan);
 }
 
@@ -63,7 +64,7 @@ streaming_begin(HvcsvScan *scan)
 static bool
 streaming_next(HvcsvScan *scan)
 {
-	return csv_stream_next(scan->stream);
+	return hvcsv_stream_next(scan->stream);
 }
 
 /* Starts over with a new request. */
@@ -75,7 +76,7 @@ streaming_rescan(HvcsvScan *scan)
 	hvcsv_body_close(ss->body);
 	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
 	ss->piece_len = 0;
-	csv_stream_restart(scan->stream, 0, 0);
+	hvcsv_stream_restart(scan->stream, 0, 0);
 	hvcsv_scan_skip_header(scan);
 }
 
@@ -96,7 +97,6 @@ streaming_explain(HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es)
 }
 
 const HvcsvReaderRoutine hvcsv_streaming_reader = {
-	.name = "streaming",
 	.begin = streaming_begin,
 	.next = streaming_next,
 	.rescan = streaming_rescan,

@@ -10,26 +10,55 @@
 
 #include "postgres.h"
 
+#include "executor/tuptable.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "storage/dsm.h"
+#include "storage/shm_toc.h"
+#include "tcop/dest.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "option.h"
 
 #define HVCSV_ERROR_TEXT_SIZE 1024
 
 /* The version of the extension's SQL objects this library works with. */
-#define HVCSV_SQL_VERSION "0.2"
+#define HVCSV_SQL_VERSION "0.3"
 
-/* One table's outcome, written by the refresh worker for its caller. */
-typedef struct RefreshResult
+/* How a table's run ended; hvcsv_refresh_status_name() spells it. */
+typedef enum RefreshStatus
 {
-	Oid			foreign_table;
-	char		target[2 * NAMEDATALEN + 8];
-	char		status[16];
+	REFRESH_FAILED,				/* also: the worker stopped before the table */
+	REFRESH_OK,
+	REFRESH_UNCHANGED,
+	REFRESH_SKIPPED				/* another refresh of the table was running */
+} RefreshStatus;
+
+/* What a run did to the target, and how it read the export. */
+typedef struct SyncCounts
+{
 	int64		inserted;
 	int64		updated;
 	int64		unchanged;
 	int64		deleted;
 	int64		rejected;
 	int64		bytes_fetched;
+	bool		filter_used;	/* the row filter dropped stored rows in the scan */
+	int64		filtered;		/* export rows it dropped */
+	int64		key_stored;		/* of the rows that passed, those with a stored key */
+	int			export_processes;	/* that read the export; 0 if not counted */
+	int			target_processes;	/* that read the target for the filter; 0 if none */
+} SyncCounts;
+
+/* One table's outcome, written by the refresh worker for its caller. */
+typedef struct RefreshResult
+{
+	Oid			foreign_table;
+	char		target[2 * NAMEDATALEN + 8];
+	RefreshStatus status;
+	SyncCounts	counts;
 	TimestampTz started;
 	TimestampTz finished;
 	char		error[HVCSV_ERROR_TEXT_SIZE];
@@ -38,6 +67,28 @@ typedef struct RefreshResult
 	char		error_detail[HVCSV_ERROR_TEXT_SIZE];
 	char		error_context[HVCSV_ERROR_TEXT_SIZE];
 } RefreshResult;
+
+/*
+ * What the caller asks of the worker, in dynamic shared memory: after the
+ * results, the values of caller_settings, each ended by a NUL.
+ */
+typedef struct RefreshJob
+{
+	Oid			database;
+	Oid			login_role;		/* the caller's session logged in as this role */
+	Oid			caller;			/* the caller's current role, who must own each table */
+	int64		run_id;
+	bool		force;			/* compare in full even if the export is unchanged */
+	int			ntables;
+	RefreshResult results[FLEXIBLE_ARRAY_MEMBER];
+} RefreshJob;
+
+/* Where a job's settings begin. */
+static inline char *
+hvcsv_job_settings(RefreshJob *job)
+{
+	return (char *) &job->results[job->ntables];
+}
 
 /* What the last successful run of a table saw, from hvcsv_sync_state. */
 typedef struct SyncState
@@ -62,6 +113,79 @@ typedef struct SyncedExport
 	const char *definition_hash;
 } SyncedExport;
 
+typedef struct KeyWatch KeyWatch;
+typedef struct RowFilter RowFilter;
+
+/*
+ * One table's refresh in this process (refresh_session.c), in a memory
+ * context of the table's transaction: its end forgets it all.
+ */
+typedef struct RefreshSession
+{
+	MemoryContext cxt;
+	Oid			foreign_table;
+	bool		reading;		/* the run's statements read the export: watch its scans */
+	bool		whole_read;		/* plan the export's read as partitioned */
+	KeyWatch   *watch;			/* or NULL */
+	RowFilter  *filter;			/* or NULL */
+	List	   *rejects;		/* of HvcsvReject, the first ones */
+	uint64		reject_count;
+	Tuplestorestate *changed_rows;	/* the rows the filter passed, or NULL */
+	uint64		changed_count;	/* how many */
+} RefreshSession;
+
+/* in refresh_session.c */
+extern RefreshSession *hvcsv_session_begin(Oid foreign_table);
+extern RefreshSession *hvcsv_session_current(void);
+extern void hvcsv_session_end(void);
+extern Size hvcsv_session_shared_size(void);
+extern void hvcsv_session_register_hooks(void);
+
+/* in key_watch.c */
+extern KeyWatch *hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys,
+										double expected_rows);
+extern void hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot);
+extern Size hvcsv_key_watch_shared_size(const KeyWatch *w);
+extern void hvcsv_key_watch_share(KeyWatch *w, void *dest);
+extern KeyWatch *hvcsv_key_watch_attach(MemoryContext parent, void *src);
+extern void hvcsv_key_watch_part_done(KeyWatch *w);
+extern void hvcsv_key_watch_gather(KeyWatch *w);
+extern int	hvcsv_key_watch_processes(const KeyWatch *w);
+extern uint64 hvcsv_key_watch_finish(KeyWatch *w, bool *maybe_duplicate);
+
+/* in row_filter.c */
+extern RowFilter *hvcsv_row_filter_create(MemoryContext parent, Oid foreign_table,
+										  Relation target, List *columns, List *keys,
+										  double expected_rows);
+extern void hvcsv_row_filter_prepare(RowFilter *f, TupleTableSlot *slot);
+extern bool hvcsv_row_filter_drops(RowFilter *f, TupleTableSlot *slot);
+extern bool hvcsv_row_filter_key_stored(RowFilter *f, TupleTableSlot *slot);
+extern Size hvcsv_row_filter_shared_size(const RowFilter *f);
+extern void hvcsv_row_filter_share(RowFilter *f, void *dest);
+extern RowFilter *hvcsv_row_filter_attach(MemoryContext parent, void *src);
+extern void hvcsv_row_filter_part_done(RowFilter *f);
+extern void hvcsv_row_filter_gather(RowFilter *f);
+extern uint64 hvcsv_row_filter_dropped(const RowFilter *f);
+extern int	hvcsv_row_filter_target_readers(const RowFilter *f);
+extern void hvcsv_row_filter_free(RowFilter *f);
+extern PGDLLEXPORT void hvcsv_row_filter_read_main(dsm_segment *seg, shm_toc *toc);
+
+/* in changed_rows.c */
+extern void hvcsv_read_export_into(const char *select_sql, DestReceiver *dest, bool parallel);
+extern uint64 hvcsv_changed_rows_collect(const char *select_sql, bool parallel, uint64 *stored);
+
+/* in bulk_load.c */
+extern bool hvcsv_bulk_load_eligible(Relation target, Oid foreign_table, List *columns,
+									 const char *cursor_column);
+extern uint64 hvcsv_bulk_load(Relation target, const char *select_sql, List *columns);
+
+/* in refresh_worker.c */
+extern StringInfo hvcsv_pack_caller_settings(void);
+
+/* in refresh_table.c */
+extern void hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_out);
+extern void hvcsv_explain_duplicate_key(RefreshResult *res, List *keys);
+
 /* in run_as_owner.c */
 typedef struct HvcsvRoleSwitch
 {
@@ -73,13 +197,15 @@ typedef struct HvcsvRoleSwitch
 extern void hvcsv_enter_role(Oid role, HvcsvRoleSwitch *sw);
 extern void hvcsv_enter_owner(Oid role, HvcsvRoleSwitch *sw);
 extern void hvcsv_leave_role(const HvcsvRoleSwitch *sw);
+extern Oid	hvcsv_relation_owner(Oid relid);
+extern bool hvcsv_may_refresh(Oid foreign_table, Oid role);
 
 /* in cursor_mark.c */
 extern char *hvcsv_mark_to_text(Datum value, Oid type);
 extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
 
 /* in sync_state.c */
-extern Oid	hvcsv_extension_schema(void);
+extern const char *hvcsv_refresh_status_name(RefreshStatus status);
 extern char *hvcsv_extension_version(void);
 extern char *hvcsv_extension_object(const char *name);
 extern SyncState hvcsv_read_state(Oid foreign_table);
@@ -142,5 +268,15 @@ extern char *hvcsv_load_statement(const SyncPlan *plan);
 extern void hvcsv_read_sync_result(SyncResultRow *row);
 extern char *hvcsv_kept_rows_from(const char *function, List *columns, const char *mark);
 extern char *hvcsv_duplicate_key_query(const char *foreign_table, List *keys);
+
+/* in sync_target.c */
+extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
+extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
+extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
+extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);
+extern List *hvcsv_synced_names(List *columns);
+extern List *hvcsv_key_names(List *columns);
+extern char *hvcsv_definition_hash(Oid ft, const HvcsvOptions *opts, Relation target,
+								   List *columns);
 
 #endif							/* HVCSV_REFRESH_INTERNAL_H */

@@ -4,8 +4,8 @@
  *	  a row the target already stores, before any SQL sees them.
  *
  * A refresh that changes few rows would otherwise compare every export row
- * with the target in SQL: on 2,000,000 rows a hash anti-join over the whole
- * target, spilled to disk, was 80% of a refresh that changed nothing.  Here
+ * with the target in SQL: a hash anti-join over the whole target, which
+ * spills to disk on a large one, even when nothing changed.  Here
  * the target is read once into a set of row fingerprints (a 64-bit hash of
  * the synced columns' binary values, each length-prefixed); an export row
  * whose fingerprint is in the set equals a stored row in every synced column,
@@ -22,7 +22,9 @@
  *
  * A parallel scan's workers get a copy of both sets in the scan's shared
  * memory (hvcsv_row_filter_share) and drop rows as the leader does; each
- * adds its count of dropped rows when its scan ends.
+ * adds its count of dropped rows when its scan ends.  The refresh's scan
+ * hooks (refresh_session.c) make these calls; a filter lives in the memory
+ * context it is made in, so it goes with its transaction.
  *
  * The filter is only built when it gives exactly what the SQL would: the
  * target is a plain table, the columns have the same types on both sides,
@@ -50,7 +52,8 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "hvcsv_fdw.h"
+#include "refresh_internal.h"
+#include "uint64_set.h"
 
 /* A synced column, as each side stores it. */
 typedef struct FilterColumn
@@ -83,9 +86,8 @@ typedef struct RowFilterShared
 	/* then the slots of both sets, each MAXALIGNed */
 } RowFilterShared;
 
-typedef struct RowFilter
+struct RowFilter
 {
-	Oid			foreign_table;
 	int			ncolumns;
 	int			nkeys;			/* the key columns come first */
 	FilterColumn *columns;
@@ -96,9 +98,8 @@ typedef struct RowFilter
 	uint64		current;		/* the fingerprint of the row being read */
 	uint64		dropped;
 	RowFilterShared *shared;	/* under a parallel scan */
-} RowFilter;
-
-static RowFilter *filter = NULL;
+	int			target_readers; /* processes that read the target */
+};
 
 /* Target rows read before their fingerprints are added. */
 #define READ_BATCH 16
@@ -240,8 +241,8 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 		{
 			slot_getsomeattrs(slot, last);
 			rows[n] = row_hash(f, slot, TARGET_ROW, &keys[n]);
-			uint64_set_prefetch(f->stored, rows[n]);
-			uint64_set_prefetch(f->stored_keys, keys[n]);
+			hvcsv_uint64_set_prefetch(f->stored, rows[n]);
+			hvcsv_uint64_set_prefetch(f->stored_keys, keys[n]);
 			n++;
 		}
 		/* Added a batch at a time, by when their slots are in cache. */
@@ -249,8 +250,8 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 		{
 			for (int i = 0; i < n; i++)
 			{
-				(void) uint64_set_add(f->stored, rows[i]);
-				(void) uint64_set_add(f->stored_keys, keys[i]);
+				(void) hvcsv_uint64_set_add(f->stored, rows[i]);
+				(void) hvcsv_uint64_set_add(f->stored_keys, keys[i]);
 			}
 			n = 0;
 			if (f->stored->overflowed || f->stored_keys->overflowed)
@@ -288,7 +289,7 @@ shared_header_size(int ncolumns)
 static Size
 shared_sets_size(const Uint64Set *stored, const Uint64Set *stored_keys)
 {
-	return MAXALIGN(uint64_set_shared_size(stored)) + MAXALIGN(uint64_set_shared_size(stored_keys));
+	return MAXALIGN(hvcsv_uint64_set_shared_size(stored)) + MAXALIGN(hvcsv_uint64_set_shared_size(stored_keys));
 }
 
 /* A filter whose sets are views of the shared ones, made in the current context. */
@@ -302,8 +303,8 @@ shared_filter(RowFilterShared *shared)
 	f->ncolumns = shared->ncolumns;
 	f->nkeys = shared->nkeys;
 	f->columns = shared->columns;
-	f->stored = uint64_set_attach(f->cxt, slots, shared->stored_nslots);
-	f->stored_keys = uint64_set_attach(f->cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
+	f->stored = hvcsv_uint64_set_attach(f->cxt, slots, shared->stored_nslots);
+	f->stored_keys = hvcsv_uint64_set_attach(f->cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
 									   shared->keys_nslots);
 	initStringInfo(&f->buf);
 	f->shared = shared;
@@ -356,7 +357,7 @@ read_target_parallel(RowFilter *f, Relation target)
 
 	if (max_parallel_maintenance_workers <= 0 ||
 		RelationGetNumberOfBlocks(target) < (BlockNumber) min_parallel_table_scan_size ||
-		!uint64_set_shared_fits(sets))
+		!hvcsv_uint64_set_shared_fits(sets))
 		return false;
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	EnterParallelMode();
@@ -385,14 +386,13 @@ read_target_parallel(RowFilter *f, Relation target)
 	WaitForParallelWorkersToFinish(pcxt);
 
 	loaded = pg_atomic_read_u32(&shared->overflowed) == 0 &&
-		uint64_set_load(f->stored, (char *) shared + header) &&
-		uint64_set_load(f->stored_keys,
-						(char *) shared + header + MAXALIGN(uint64_set_shared_size(f->stored)));
+		hvcsv_uint64_set_load(f->stored, (char *) shared + header) &&
+		hvcsv_uint64_set_load(f->stored_keys,
+						(char *) shared + header + MAXALIGN(hvcsv_uint64_set_shared_size(f->stored)));
 	/* The serial read that follows must not mix in rows of this snapshot. */
 	if (!loaded)
-		uint64_set_reset(f->stored);
-	elog(DEBUG1, "row filter: %u processes read \"%s\"%s", pg_atomic_read_u32(&shared->readers),
-		 RelationGetRelationName(target), loaded ? "" : ", too many rows for the sets' size");
+		hvcsv_uint64_set_reset(f->stored);
+	f->target_readers = pg_atomic_read_u32(&shared->readers);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 	UnregisterSnapshot(snapshot);
@@ -400,14 +400,14 @@ read_target_parallel(RowFilter *f, Relation target)
 }
 
 /*
- * Builds the filter for scans of foreign_table feeding target, over the
- * synced columns, sized for about expected_rows.  Returns false (and
- * filters nothing) when it cannot give exactly what the SQL comparison
- * gives; see the file comment.
+ * Builds the filter, in a child of parent, for scans of foreign_table
+ * feeding target, over the synced columns, sized for about expected_rows.
+ * Returns NULL when it cannot give exactly what the SQL comparison gives;
+ * see the file comment.
  */
-bool
-hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *keys,
-					   double expected_rows)
+RowFilter *
+hvcsv_row_filter_create(MemoryContext parent, Oid foreign_table, Relation target, List *columns,
+						List *keys, double expected_rows)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -416,18 +416,17 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	ListCell   *key_cell;
 	int			i = 0;
 
-	hvcsv_row_filter_stop();
 	/* A partitioned (or foreign) target has no rows of its own to read. */
 	if (target->rd_rel->relkind != RELKIND_RELATION ||
 		check_enable_rls(RelationGetRelid(target), InvalidOid, true) == RLS_ENABLED ||
 		pg_class_aclcheck(RelationGetRelid(target), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		return false;
+		return NULL;
 
-	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(parent, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	f = palloc0(sizeof(RowFilter));
 	f->cxt = cxt;
-	f->foreign_table = foreign_table;
+	f->target_readers = 1;
 	f->columns = palloc(sizeof(FilterColumn) * list_length(columns));
 	foreach(cell, columns)
 	{
@@ -458,18 +457,16 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
 	}
 	f->ncolumns = i;
 	initStringInfo(&f->buf);
-	f->stored = uint64_set_create(cxt, expected_rows);
-	f->stored_keys = uint64_set_create(cxt, expected_rows);
+	f->stored = hvcsv_uint64_set_create(cxt, expected_rows);
+	f->stored_keys = hvcsv_uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
-	/* Set first, so that an error while reading frees it too. */
-	filter = f;
 	if (i < list_length(columns) ||
 		!(read_target_parallel(f, target) || read_target(f, target)))
 	{
-		hvcsv_row_filter_stop();
-		return false;
+		MemoryContextDelete(cxt);
+		return NULL;
 	}
-	return true;
+	return f;
 }
 
 /*
@@ -478,18 +475,15 @@ hvcsv_row_filter_start(Oid foreign_table, Relation target, List *columns, List *
  * that the lookup in hvcsv_row_filter_drops() finds it in cache.
  */
 void
-hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot)
+hvcsv_row_filter_prepare(RowFilter *f, TupleTableSlot *slot)
 {
-	RowFilter  *f = filter;
 	MemoryContext old;
 
-	if (f == NULL || RelationGetRelid(rel) != f->foreign_table)
-		return;
 	slot_getallattrs(slot);
 	old = MemoryContextSwitchTo(f->cxt);
 	f->current = row_hash(f, slot, EXPORT_ROW, NULL);
 	MemoryContextSwitchTo(old);
-	uint64_set_prefetch(f->stored, f->current);
+	hvcsv_uint64_set_prefetch(f->stored, f->current);
 }
 
 /*
@@ -497,38 +491,29 @@ hvcsv_row_filter_prepare(Relation rel, TupleTableSlot *slot)
  * skips it.
  */
 bool
-hvcsv_row_filter_drops(Relation rel, TupleTableSlot *slot)
+hvcsv_row_filter_drops(RowFilter *f, TupleTableSlot *slot)
 {
-	RowFilter  *f = filter;
-
-	if (f == NULL || RelationGetRelid(rel) != f->foreign_table)
-		return false;
 	/* A NULL key matches no stored row in SQL: the row must reach it. */
 	for (int i = 0; i < f->ncolumns; i++)
 		if (f->columns[i].is_key && slot->tts_isnull[f->columns[i].source_attnum - 1])
 			return false;
-	if (!uint64_set_contains(f->stored, f->current))
+	if (!hvcsv_uint64_set_contains(f->stored, f->current))
 		return false;
 	f->dropped++;
 	return true;
 }
 
-/* The shared memory a parallel scan of foreign_table needs for the filter; 0 if none. */
+/* The shared memory a parallel scan needs for the filter. */
 Size
-hvcsv_row_filter_shared_size(Oid foreign_table)
+hvcsv_row_filter_shared_size(const RowFilter *f)
 {
-	RowFilter  *f = filter;
-
-	if (f == NULL || foreign_table != f->foreign_table)
-		return 0;
 	return shared_header_size(f->ncolumns) + shared_sets_size(f->stored, f->stored_keys);
 }
 
 /* Copies the filter to a parallel scan's shared memory at dest. */
 void
-hvcsv_row_filter_share(void *dest)
+hvcsv_row_filter_share(RowFilter *f, void *dest)
 {
-	RowFilter  *f = filter;
 	RowFilterShared *shared = dest;
 	char	   *slots = (char *) dest + shared_header_size(f->ncolumns);
 
@@ -538,33 +523,31 @@ hvcsv_row_filter_share(void *dest)
 	shared->ncolumns = f->ncolumns;
 	shared->nkeys = f->nkeys;
 	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
-	uint64_set_share(f->stored, slots);
-	uint64_set_share(f->stored_keys, slots + MAXALIGN(uint64_set_shared_size(f->stored)));
+	hvcsv_uint64_set_share(f->stored, slots);
+	hvcsv_uint64_set_share(f->stored_keys, slots + MAXALIGN(hvcsv_uint64_set_shared_size(f->stored)));
 	f->shared = shared;
 }
 
-/* A parallel worker takes the filter of its scan of foreign_table. */
-void
-hvcsv_row_filter_attach(Oid foreign_table, void *src)
+/* A parallel worker takes the filter of its scan, in a child of parent. */
+RowFilter *
+hvcsv_row_filter_attach(MemoryContext parent, void *src)
 {
 	MemoryContext cxt;
 	MemoryContext old;
+	RowFilter  *f;
 
-	hvcsv_row_filter_stop();
-	cxt = AllocSetContextCreate(TopMemoryContext, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(parent, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	filter = shared_filter(src);
-	filter->foreign_table = foreign_table;
+	f = shared_filter(src);
 	MemoryContextSwitchTo(old);
+	return f;
 }
 
-/* Called by each process of a parallel scan of rel when its part ends. */
+/* Called by each process of a parallel scan when its part ends. */
 void
-hvcsv_row_filter_scan_done(Relation rel)
+hvcsv_row_filter_part_done(RowFilter *f)
 {
-	RowFilter  *f = filter;
-
-	if (f == NULL || f->shared == NULL || RelationGetRelid(rel) != f->foreign_table)
+	if (f->shared == NULL)
 		return;
 	pg_atomic_fetch_add_u64(&f->shared->dropped, f->dropped);
 	f->dropped = 0;
@@ -575,11 +558,9 @@ hvcsv_row_filter_scan_done(Relation rel)
  * process, before the shared memory goes.
  */
 void
-hvcsv_row_filter_gather(Relation rel)
+hvcsv_row_filter_gather(RowFilter *f)
 {
-	RowFilter  *f = filter;
-
-	if (f == NULL || f->shared == NULL || RelationGetRelid(rel) != f->foreign_table)
+	if (f->shared == NULL)
 		return;
 	f->dropped = pg_atomic_read_u64(&f->shared->dropped);
 	f->shared = NULL;
@@ -591,31 +572,37 @@ hvcsv_row_filter_gather(Relation rel)
  * byte for byte (an equal key in another binary form may still be).
  */
 bool
-hvcsv_row_filter_key_stored(TupleTableSlot *slot)
+hvcsv_row_filter_key_stored(RowFilter *f, TupleTableSlot *slot)
 {
-	RowFilter  *f = filter;
 	MemoryContext old;
 	uint64		hash;
 
-	if (f == NULL)
-		return true;
 	slot_getallattrs(slot);
 	old = MemoryContextSwitchTo(f->cxt);
 	resetStringInfo(&f->buf);
 	append_columns(f, slot, SYNCED_ROW, 0, f->nkeys);
 	hash = buf_hash(&f->buf);
 	MemoryContextSwitchTo(old);
-	return uint64_set_contains(f->stored_keys, hash);
+	return hvcsv_uint64_set_contains(f->stored_keys, hash);
 }
 
-/* Ends the filter (also after an error); returns the rows it dropped. */
+/* The rows the filter dropped (of every process, once gathered). */
 uint64
-hvcsv_row_filter_stop(void)
+hvcsv_row_filter_dropped(const RowFilter *f)
 {
-	uint64		dropped = filter ? filter->dropped : 0;
+	return f->dropped;
+}
 
-	if (filter)
-		MemoryContextDelete(filter->cxt);
-	filter = NULL;
-	return dropped;
+/* Frees the filter, before its memory context goes. */
+void
+hvcsv_row_filter_free(RowFilter *f)
+{
+	MemoryContextDelete(f->cxt);
+}
+
+/* How many processes read the target into the filter. */
+int
+hvcsv_row_filter_target_readers(const RowFilter *f)
+{
+	return f->target_readers;
 }

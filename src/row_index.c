@@ -14,12 +14,14 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "hvcsv_fdw.h"
+#include "spool.h"
+
 
 #define ROW_INDEX_MAGIC "HVCSVIX1"
 
@@ -57,39 +59,39 @@ add_entry(void *arg, uint64_t offset, uint64_t line_breaks)
 
 /* Starts an index for a file in the given dialect. */
 RowIndexBuilder *
-row_index_begin(const CsvDialect *dialect)
+hvcsv_row_index_begin(const CsvDialect *dialect)
 {
 	RowIndexBuilder *b = palloc0(sizeof(RowIndexBuilder));
 
 	b->dialect = *dialect;
 	b->capacity = 64;
 	b->index.entries = palloc(sizeof(RowIndexEntry) * b->capacity);
-	row_index_reset(b);
+	hvcsv_row_index_reset(b);
 	return b;
 }
 
 /* Forgets everything fed so far: the file starts over. */
 void
-row_index_reset(RowIndexBuilder *b)
+hvcsv_row_index_reset(RowIndexBuilder *b)
 {
 	b->index.quote = b->dialect.quote;
 	b->index.escape = b->dialect.escape;
 	b->index.nentries = 1;		/* a record starts at offset 0 */
 	b->index.entries[0].offset = 0;
 	b->index.entries[0].line_breaks = 0;
-	csv_row_scanner_init(&b->scanner, &b->dialect, ROW_INDEX_GRANULARITY);
+	hvcsv_row_scanner_init(&b->scanner, &b->dialect, ROW_INDEX_GRANULARITY);
 }
 
 /* Feeds the next bytes of the file. */
 void
-row_index_feed(RowIndexBuilder *b, const char *data, size_t len)
+hvcsv_row_index_feed(RowIndexBuilder *b, const char *data, size_t len)
 {
-	csv_row_scanner_feed(&b->scanner, data, len, add_entry, b);
+	hvcsv_row_scanner_feed(&b->scanner, data, len, add_entry, b);
 }
 
 /* Ends the index of a file of file_size bytes. */
 RowIndex *
-row_index_finish(RowIndexBuilder *b, uint64 file_size)
+hvcsv_row_index_finish(RowIndexBuilder *b, uint64 file_size)
 {
 	RowIndex   *idx = &b->index;
 	int			total = Max(1, (int) ((file_size + ROW_INDEX_GRANULARITY - 1) / ROW_INDEX_GRANULARITY));
@@ -112,7 +114,7 @@ row_index_finish(RowIndexBuilder *b, uint64 file_size)
 
 /* Writes an index durably, header and entries. */
 void
-row_index_write(const RowIndex *idx, const char *path)
+hvcsv_row_index_write(const RowIndex *idx, const char *path)
 {
 	RowIndexFileHeader h;
 	size_t		entries_size = sizeof(RowIndexEntry) * idx->nentries;
@@ -127,7 +129,7 @@ row_index_write(const RowIndex *idx, const char *path)
 	h.nentries = idx->nentries;
 	memcpy(image, &h, sizeof(h));
 	memcpy(image + sizeof(h), idx->entries, entries_size);
-	hvcsv_write_file_durably(path, image, sizeof(h) + entries_size, "row index");
+	(void) hvcsv_write_file_durably(path, image, sizeof(h) + entries_size, "row index", ERROR);
 	pfree(image);
 }
 
@@ -176,7 +178,7 @@ row_index_read(const char *path, const CsvDialect *dialect, uint64 file_size)
  * beside it, or, if that does not fit, one built now by reading the file.
  */
 RowIndex *
-row_index_load(const HvcsvSpool *spool, const CsvDialect *dialect)
+hvcsv_row_index_load(const HvcsvSpool *spool, const CsvDialect *dialect)
 {
 	RowIndex   *idx = row_index_read(spool->index_path, dialect, spool->size);
 	RowIndexBuilder *b;
@@ -186,7 +188,7 @@ row_index_load(const HvcsvSpool *spool, const CsvDialect *dialect)
 	if (idx)
 		return idx;
 
-	b = row_index_begin(dialect);
+	b = hvcsv_row_index_begin(dialect);
 	buf = palloc(1024 * 1024);
 	for (;;)
 	{
@@ -199,9 +201,9 @@ row_index_load(const HvcsvSpool *spool, const CsvDialect *dialect)
 		if (n == 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		row_index_feed(b, buf, n);
+		hvcsv_row_index_feed(b, buf, n);
 		pos += n;
 	}
 	pfree(buf);
-	return row_index_finish(b, spool->size);
+	return hvcsv_row_index_finish(b, spool->size);
 }

@@ -10,16 +10,23 @@
  * no function or operator of a schema the caller or anyone else controls
  * is found by name: the SQL the refresh builds qualifies what is not in
  * pg_catalog.  Both are undone by a transaction abort as well.
+ *
+ * Who may refresh a table is decided here too: a role with the privileges
+ * of the table's owner, as for REFRESH MATERIALIZED VIEW.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_db_role_setting.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
+#include "compat.h"
 #include "refresh_internal.h"
 
 /* Becomes role, restricted, in a GUC nest level that hvcsv_leave_role ends. */
@@ -81,4 +88,25 @@ hvcsv_leave_role(const HvcsvRoleSwitch *sw)
 {
 	AtEOXact_GUC(false, sw->guc_level);
 	SetUserIdAndSecContext(sw->saved_user, sw->saved_context);
+}
+
+/* The owner of a relation, or InvalidOid if it is gone. */
+Oid
+hvcsv_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Tells whether role may refresh a foreign table: it has its owner's privileges. */
+bool
+hvcsv_may_refresh(Oid foreign_table, Oid role)
+{
+	return hvcsv_relation_ownercheck(foreign_table, role);
 }

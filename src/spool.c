@@ -20,9 +20,9 @@
  *
  * Files are created mode 0600 in a directory that only the server's OS user
  * may write to (anyone else could plant a symlink there).  What no one can
- * use any more is removed before each download (see sweep_spool_directory):
+ * use any more is removed before each download (see spool_files.c):
  * generations older than the one a download replaced, temporary files whose
- * writer has exited, and spools not used for SPOOL_IDLE_DAYS days.  While a
+ * writer has exited, and spools not used for some days.  While a
  * download is written, spool_quota.c keeps the directory within
  * hvcsv_fdw.spool_max_size.
  *-------------------------------------------------------------------------
@@ -31,8 +31,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "miscadmin.h"
@@ -41,36 +43,24 @@
 #include "storage/lock.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
-#include "access/xact.h"
 
-#include "hvcsv_fdw.h"
+#include "http.h"
+#include "locks.h"
+#include "spool.h"
 
-char	   *hvcsv_spool_directory = NULL;
+
+static char *spool_directory = NULL;
 
 /* Spool files and the directory are for the server's OS user alone. */
-#define SPOOL_FILE_MODE (S_IRUSR | S_IWUSR)
 #define SPOOL_DIR_MODE S_IRWXU
-
-/* A spool not used for this long is removed (a re-download rebuilds it). */
-#define SPOOL_IDLE_DAYS 7
 
 /* Spool file names begin with the hex digits of the spool's key. */
 #define SPOOL_KEY_LEN HVCSV_SPOOL_KEY_LEN
 
-typedef struct SpoolMeta
-{
-	char		generation[128];	/* data in <generation>.csv, index in .idx */
-	char		previous[128];	/* the generation before, kept for readers */
-	Oid			database;		/* whose backends use it (and lock it) */
-	char		url[2048];
-	char		etag[256];
-	char		last_modified[64];
-	int64		size;
-	TimestampTz fetched_at;
-} SpoolMeta;
 
 /*
  * Writeback of a spool being written is started every so many bytes, so that
@@ -124,17 +114,6 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	key_out[32] = '\0';
 }
 
-/* Fills the tag of one of a spool's locks (lock_class) from its hash. */
-static void
-spool_locktag(LOCKTAG *tag, const uint8 *digest, Oid database, uint16 lock_class)
-{
-	hvcsv_advisory_locktag(tag,
-						   ((uint32) digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3],
-						   ((uint32) digest[4] << 24) | (digest[5] << 16) | (digest[6] << 8) | digest[7],
-						   lock_class);
-	/* Another database's spool is locked as its own sessions lock it. */
-	tag->locktag_field1 = database;
-}
 
 /*
  * Returns the spool directory; with create, makes it if needed and checks
@@ -143,7 +122,7 @@ spool_locktag(LOCKTAG *tag, const uint8 *digest, Oid database, uint16 lock_class
 static const char *
 spool_dir(bool create)
 {
-	const char *dir = hvcsv_spool_directory;
+	const char *dir = spool_directory;
 	struct stat st;
 
 	if (!create)
@@ -170,128 +149,10 @@ spool_dir(bool create)
 	return dir;
 }
 
-/*
- * Creates a file for writing, readable by the server's OS user only.  A file
- * of that name is a dead writer's leftover: it is replaced, never followed.
- */
-static int
-create_private_file(const char *path)
-{
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -1;
-	return OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY, SPOOL_FILE_MODE);
-}
 
-/* Reads a metadata file; false if it does not exist or is not ours. */
-static bool
-read_meta(const char *path, SpoolMeta *m)
-{
-	FILE	   *f = AllocateFile(path, "r");
-	char		line[4096];
-	bool		have_data = false;
 
-	memset(m, 0, sizeof(*m));
-	if (f == NULL)
-	{
-		if (errno != ENOENT)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open spool metadata \"%s\": %m", path)));
-		return false;
-	}
-	while (fgets(line, sizeof(line), f))
-	{
-		char	   *value = strchr(line, ' ');
 
-		if (value == NULL)
-			continue;
-		*value++ = '\0';
-		value[strcspn(value, "\n")] = '\0';
-		if (strcmp(line, "generation") == 0)
-			have_data = strlcpy(m->generation, value, sizeof(m->generation)) < sizeof(m->generation);
-		else if (strcmp(line, "previous") == 0)
-			strlcpy(m->previous, value, sizeof(m->previous));
-		else if (strcmp(line, "database") == 0)
-			m->database = strtoul(value, NULL, 10);
-		else if (strcmp(line, "url") == 0)
-			strlcpy(m->url, value, sizeof(m->url));
-		else if (strcmp(line, "etag") == 0)
-			strlcpy(m->etag, value, sizeof(m->etag));
-		else if (strcmp(line, "last_modified") == 0)
-			strlcpy(m->last_modified, value, sizeof(m->last_modified));
-		else if (strcmp(line, "size") == 0)
-			m->size = strtoi64(value, NULL, 10);
-		else if (strcmp(line, "fetched_at") == 0)
-			m->fetched_at = strtoi64(value, NULL, 10);
-	}
-	FreeFile(f);
-	return have_data;
-}
 
-/*
- * Writes a small file durably, all or nothing: a temporary file, fsync,
- * rename.  what names the file in messages.  A failure is reported at
- * elevel; below ERROR, the function then returns false and the file is as
- * it was.
- */
-static bool
-write_file_durably(const char *path, const void *data, size_t len, const char *what, int elevel)
-{
-	char		tmp[MAXPGPATH];
-	int			fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
-	fd = create_private_file(tmp);
-	if (fd < 0)
-	{
-		ereport(elevel,
-				(errcode_for_file_access(),
-				 errmsg("could not write %s \"%s\": %m", what, path)));
-		return false;
-	}
-	errno = 0;
-	if (write(fd, data, len) != (ssize_t) len || pg_fsync(fd) != 0)
-	{
-		int			save_errno = errno ? errno : ENOSPC;
-
-		CloseTransientFile(fd);
-		unlink(tmp);
-		errno = save_errno;
-		ereport(elevel,
-				(errcode_for_file_access(),
-				 errmsg("could not write %s \"%s\": %m", what, path)));
-		return false;
-	}
-	CloseTransientFile(fd);
-	if (durable_rename(tmp, path, elevel) != 0)
-	{
-		unlink(tmp);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Writes a small file durably, all or nothing, or fails with an ERROR.  (Used
- * for spool metadata and row indexes.)
- */
-void
-hvcsv_write_file_durably(const char *path, const void *data, size_t len, const char *what)
-{
-	(void) write_file_durably(path, data, len, what, ERROR);
-}
-
-/* Writes a metadata file durably; false (after a message) if it failed below ERROR. */
-static bool
-write_meta(const char *path, const SpoolMeta *m, int elevel)
-{
-	char	   *text = psprintf("generation %s\nprevious %s\ndatabase %u\nurl %s\netag %s\n"
-								"last_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n",
-								m->generation, m->previous, MyDatabaseId, m->url, m->etag,
-								m->last_modified, m->size, (int64) m->fetched_at);
-
-	return write_file_durably(path, text, strlen(text), "spool metadata", elevel);
-}
 
 /* Removes a partial download when its transaction ends without keeping it. */
 static void
@@ -307,7 +168,7 @@ spool_write_cleanup(void *arg)
 static void
 spool_write_begin(SpoolWrite *w)
 {
-	w->fd = create_private_file(w->path);
+	w->fd = hvcsv_create_private_file(w->path);
 	if (w->fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -362,7 +223,7 @@ spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 					 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept.",
 							   w->display_url, w->bytes)));
 		}
-		row_index_feed(w->index, data, n);
+		hvcsv_row_index_feed(w->index, data, n);
 		data += n;
 		len -= n;
 		w->bytes += n;
@@ -386,239 +247,20 @@ spool_write_reset(void *arg)
 				 errmsg("could not truncate a spool file in \"%s\": %m", w->dir)));
 	w->bytes = 0;
 	w->flushed = 0;
-	row_index_reset(w->index);
+	hvcsv_row_index_reset(w->index);
 }
 
-/* Tells whether a file name belongs to a generation (its data or index). */
-bool
-hvcsv_spool_generation_file(const char *name, const char *generation)
-{
-	size_t		len = strlen(generation);
 
-	return len > 0 && strncmp(name, generation, len) == 0 &&
-		(strcmp(name + len, ".csv") == 0 || strcmp(name + len, ".idx") == 0);
-}
 
-/* Copies the key of a spool file's name into key; false if it is not one. */
-bool
-hvcsv_spool_file_key(const char *name, char *key)
-{
-	if (strspn(name, "0123456789abcdef") < SPOOL_KEY_LEN || name[SPOOL_KEY_LEN] != '.')
-		return false;
-	memcpy(key, name, SPOOL_KEY_LEN);
-	key[SPOOL_KEY_LEN] = '\0';
-	return true;
-}
 
-/* The process writing a temporary file "<name>.<pid>.tmp"; 0 if it is not one. */
-static int
-temp_file_writer(const char *name)
-{
-	size_t		len = strlen(name);
-	const char *end = name + len - 4;
-	const char *p = end;
 
-	if (len < 4 || strcmp(end, ".tmp") != 0)
-		return 0;
-	while (p > name && isdigit((unsigned char) p[-1]))
-		p--;
-	if (p == end || p == name || p[-1] != '.')
-		return 0;
-	return atoi(p);
-}
 
-/* Tells whether a file was last modified more than SPOOL_IDLE_DAYS ago. */
-static bool
-is_idle(const char *path)
-{
-	struct stat st;
 
-	return stat(path, &st) == 0 &&
-		time(NULL) - st.st_mtime > (time_t) SPOOL_IDLE_DAYS * SECS_PER_DAY;
-}
 
-/* Removes one file of the spool directory; a failure is only a warning. */
-static void
-remove_spool_file(const char *dir, const char *name)
-{
-	char		path[MAXPGPATH];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (unlink(path) != 0 && errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove old spool file \"%s\": %m", path)));
-}
 
-/* Removes every file of a spool, its metadata first so no reader finds it. */
-static void
-remove_spool(const char *dir, const char *key)
-{
-	char		name[MAXPGPATH];
-	char		file_key[SPOOL_KEY_LEN + 1];
-	DIR		   *d;
-	struct dirent *de;
 
-	snprintf(name, sizeof(name), "%s.meta", key);
-	remove_spool_file(dir, name);
-	d = AllocateDir(dir);
-	while ((de = ReadDir(d, dir)) != NULL)
-		if (hvcsv_spool_file_key(de->d_name, file_key) && strcmp(file_key, key) == 0)
-			remove_spool_file(dir, de->d_name);
-	FreeDir(d);
-}
 
-/* Removes the data and index files of one generation of a spool. */
-static void
-remove_generation(const char *dir, const char *generation)
-{
-	char		name[MAXPGPATH];
-
-	snprintf(name, sizeof(name), "%s.csv", generation);
-	remove_spool_file(dir, name);
-	snprintf(name, sizeof(name), "%s.idx", generation);
-	remove_spool_file(dir, name);
-}
-
-/*
- * Takes both locks of a spool of database without waiting, as a removal
- * must: false if a session downloads it, or opened it in a transaction
- * that has not ended.  (This session's own locks never stand in the way.)
- */
-static bool
-lock_for_removal(const char *key, Oid database, LOCKTAG *fetch_tag, LOCKTAG *use_tag)
-{
-	uint8		digest[SPOOL_KEY_LEN / 2];
-
-	hex_decode(key, SPOOL_KEY_LEN, (char *) digest);
-	spool_locktag(fetch_tag, digest, database, HVCSV_SPOOL_LOCK_CLASS);
-	spool_locktag(use_tag, digest, database, HVCSV_SPOOL_USE_LOCK_CLASS);
-	if (LockAcquire(fetch_tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	if (LockAcquire(use_tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-	{
-		LockRelease(fetch_tag, ExclusiveLock, false);
-		return false;
-	}
-	return true;
-}
-
-/* Releases what lock_for_removal took. */
-static void
-unlock_after_removal(LOCKTAG *fetch_tag, LOCKTAG *use_tag)
-{
-	LockRelease(use_tag, ExclusiveLock, false);
-	LockRelease(fetch_tag, ExclusiveLock, false);
-}
-
-/*
- * Removes a spool of any database, or only one generation of it, unless a
- * session uses it.  Returns whether it did.
- */
-bool
-hvcsv_spool_remove_unused(const char *dir, const char *key, const char *generation)
-{
-	char		meta_path[MAXPGPATH];
-	SpoolMeta	m;
-	LOCKTAG		fetch_tag;
-	LOCKTAG		use_tag;
-
-	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
-	if (!read_meta(meta_path, &m) || !lock_for_removal(key, m.database, &fetch_tag, &use_tag))
-		return false;
-	if (generation)
-		remove_generation(dir, generation);
-	else
-		remove_spool(dir, key);
-	unlock_after_removal(&fetch_tag, &use_tag);
-	return true;
-}
-
-/*
- * Removes another spool if it was not used for SPOOL_IDLE_DAYS days (a use
- * touches its metadata).  Its locks keep sessions from opening it meanwhile;
- * a spool of another database is left to that database's sessions, unless
- * the database is gone.
- */
-static void
-remove_spool_if_idle(const char *dir, const char *key)
-{
-	char		meta_path[MAXPGPATH];
-	SpoolMeta	m;
-	LOCKTAG		fetch_tag;
-	LOCKTAG		use_tag;
-
-	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
-	if (!is_idle(meta_path))
-		return;
-	(void) read_meta(meta_path, &m);
-	if (m.database != MyDatabaseId)
-	{
-		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(m.database)))
-			remove_spool(dir, key);
-		return;
-	}
-	if (!lock_for_removal(key, m.database, &fetch_tag, &use_tag))
-		return;
-	if (is_idle(meta_path))
-		remove_spool(dir, key);
-	unlock_after_removal(&fetch_tag, &use_tag);
-}
-
-/*
- * Removes from the spool directory what no one can use any more: of this
- * spool (whose lock we hold), the generations before the current and the
- * previous one (a parallel worker may still be about to open the previous
- * one) and temporary files; of any spool, temporary files whose writer has
- * exited (killed, or a crash); spools not used for SPOOL_IDLE_DAYS days; and
- * files of a spool that has no metadata (a download that crashed before
- * publishing its first generation) once they are as old.
- */
-static void
-sweep_spool_directory(const char *dir, const char *key, const SpoolMeta *keep)
-{
-	DIR		   *d = AllocateDir(dir);
-	struct dirent *de;
-
-	while ((de = ReadDir(d, dir)) != NULL)
-	{
-		char		file_key[SPOOL_KEY_LEN + 1];
-		char		path[MAXPGPATH];
-		int			writer;
-		bool		is_meta;
-
-		if (!hvcsv_spool_file_key(de->d_name, file_key))
-			continue;
-		is_meta = strcmp(de->d_name + SPOOL_KEY_LEN, ".meta") == 0;
-		writer = temp_file_writer(de->d_name);
-		if (strcmp(file_key, key) == 0)
-		{
-			if (!is_meta &&
-				!hvcsv_spool_generation_file(de->d_name, keep->generation) &&
-				!hvcsv_spool_generation_file(de->d_name, keep->previous))
-				remove_spool_file(dir, de->d_name);
-		}
-		else if (writer != 0)
-		{
-			/* Only a live backend writes a spool file. */
-			if (!IsBackendPid(writer))
-				remove_spool_file(dir, de->d_name);
-		}
-		else if (is_meta)
-			remove_spool_if_idle(dir, file_key);
-		else
-		{
-			snprintf(path, sizeof(path), "%s/%s.meta", dir, file_key);
-			if (access(path, F_OK) != 0 && errno == ENOENT)
-			{
-				snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-				if (is_idle(path))
-					remove_spool_file(dir, de->d_name);
-			}
-		}
-	}
-	FreeDir(d);
-}
 
 /* Tells whether the metadata's data file exists and has the size it says. */
 static bool
@@ -650,77 +292,157 @@ open_spool(const char *dir, const SpoolMeta *m)
 	return spool;
 }
 
-/*
- * Returns the table's spool, opened for reading: fetched now if there is
- * none, revalidated with a conditional GET if it is older than max_age,
- * else used as it is.
- */
-HvcsvSpool *
-hvcsv_spool_open(const HvcsvOptions *opts)
+/* Where one opening of a spool stands. */
+typedef struct SpoolOpening
 {
-	const char *dir = spool_dir(true);
-	char		key[33];
+	const char *dir;
+	char		key[HVCSV_SPOOL_KEY_LEN + 1];
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char		meta_path[MAXPGPATH];
-	SpoolMeta	m;
-	bool		have;
-	LOCKTAG		tag;
+	SpoolMeta	m;				/* what the metadata says (zeros if none) */
+	bool		have;			/* a complete spool exists */
+	bool		fetched_now;
+	bool		revalidated;
+} SpoolOpening;
+
+/*
+ * Takes the spool's lock (held while deciding, fetching and opening) and
+ * its in-use lock, held until the transaction ends, so that no other
+ * download removes it meanwhile.
+ */
+static void
+lock_spool(const SpoolOpening *o, LOCKTAG *tag)
+{
 	LOCKTAG		use_tag;
-	TimestampTz now;
+
+	hvcsv_spool_locktag(tag, o->digest, MyDatabaseId, HVCSV_SPOOL_LOCK_CLASS);
+	(void) LockAcquire(tag, ExclusiveLock, false, false);
+	hvcsv_spool_locktag(&use_tag, o->digest, MyDatabaseId, HVCSV_SPOOL_USE_LOCK_CLASS);
+	(void) LockAcquire(&use_tag, ShareLock, false, false);
+}
+
+/*
+ * Tells whether the spool may be used without asking: fetched since the
+ * statement began (a session that waited for the lock), or within max_age.
+ */
+static bool
+fresh_enough(const SpoolOpening *o, const HvcsvOptions *opts)
+{
+	return o->have &&
+		(o->m.fetched_at >= GetCurrentStatementStartTimestamp() ||
+		 GetCurrentTimestamp() - o->m.fetched_at < (int64) (opts->max_age * USECS_PER_SEC));
+}
+
+/* Prepares the writer of a download; its file is created only when a body comes. */
+static SpoolWrite *
+start_write(SpoolOpening *o, const HvcsvOptions *opts, const HvcsvRequest *req)
+{
+	SpoolWrite *w = palloc0(sizeof(SpoolWrite));
+	CsvDialect	dialect;
+
+	w->fd = -1;
+	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", o->dir, o->key, MyProcPid);
+	w->dir = o->dir;
+	w->key = o->key;
+	w->previous = o->m.previous;
+	w->display_url = req->display_url;
+	hvcsv_dialect(opts, &dialect);
+	w->index = hvcsv_row_index_begin(&dialect);
+	w->cleanup.func = spool_write_cleanup;
+	w->cleanup.arg = w;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
+	return w;
+}
+
+/* Notes that a 304 confirmed the spool. */
+static void
+note_revalidated(SpoolOpening *o, const HvcsvResponse *resp)
+{
+	if (resp->etag[0])
+		strlcpy(o->m.etag, resp->etag, sizeof(o->m.etag));
+	o->m.fetched_at = GetCurrentTimestamp();
+	/* The spool is still right; failing to note when it was checked is no reason to fail. */
+	(void) hvcsv_spool_write_meta(o->meta_path, &o->m, WARNING);
+	o->revalidated = true;
+}
+
+/*
+ * Publishes a complete download as the spool's new generation: its data,
+ * then its index, then the metadata that names them.  A failure before the
+ * metadata leaves the old generation in place and removes the new files.
+ */
+static void
+publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
+				   const HvcsvResponse *resp)
+{
+	SpoolMeta  *m = &o->m;
+	char		stem[MAXPGPATH];
+	char		path[MAXPGPATH];
+	char		older[sizeof(m->previous)];
+
+	if (pg_fsync(w->fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync a spool file in \"%s\": %m", o->dir)));
+	CloseTransientFile(w->fd);
+	w->fd = -1;
+
+	strlcpy(older, m->previous, sizeof(older));
+	strlcpy(m->previous, m->generation, sizeof(m->previous));
+	snprintf(m->generation, sizeof(m->generation), "%s.%llx",
+			 o->key, (unsigned long long) GetCurrentTimestamp());
+	snprintf(stem, sizeof(stem), "%s/%s", o->dir, m->generation);
+	strlcpy(m->url, req->display_url, sizeof(m->url));
+	strlcpy(m->etag, resp->etag, sizeof(m->etag));
+	strlcpy(m->last_modified, resp->last_modified, sizeof(m->last_modified));
+	m->size = w->bytes;
+	m->fetched_at = GetCurrentTimestamp();
+	PG_TRY();
+	{
+		snprintf(path, sizeof(path), "%s.csv", stem);
+		(void) durable_rename(w->path, path, ERROR);
+		snprintf(path, sizeof(path), "%s.idx", stem);
+		hvcsv_row_index_write(hvcsv_row_index_finish(w->index, w->bytes), path);
+		(void) hvcsv_spool_write_meta(o->meta_path, m, ERROR);
+	}
+	PG_CATCH();
+	{
+		/* The metadata still names the old data, so the new is garbage. */
+		snprintf(path, sizeof(path), "%s.csv", stem);
+		(void) unlink(path);
+		snprintf(path, sizeof(path), "%s.idx", stem);
+		(void) unlink(path);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	w->keep = true;
+
+	/* Two generations stay: the new one and the one readers may hold. */
+	if (older[0])
+		hvcsv_spool_remove_generation(o->dir, older);
+	o->fetched_now = true;
+}
+
+/* Asks for the export (conditionally if a spool exists) and keeps what comes. */
+static void
+fetch_spool(SpoolOpening *o, const HvcsvOptions *opts)
+{
 	HvcsvRequest req;
 	HvcsvBody  *body;
 	HvcsvResponse resp;
 	SpoolWrite *w;
-	CsvDialect	dialect;
-	HvcsvSpool *spool;
-	bool		fetched_now = false;
-	bool		revalidated = false;
-
-	spool_key(opts, key, digest);
-	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", dir, key);
-
-	/* One lock per spool, keyed by its hash. */
-	spool_locktag(&tag, digest, MyDatabaseId, HVCSV_SPOOL_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	/* In use until the transaction ends: no other download may remove it. */
-	spool_locktag(&use_tag, digest, MyDatabaseId, HVCSV_SPOOL_USE_LOCK_CLASS);
-	(void) LockAcquire(&use_tag, ShareLock, false, false);
-
-	have = read_meta(meta_path, &m) && spool_is_complete(dir, &m);
-	now = GetCurrentTimestamp();
-	if (have &&
-		(m.fetched_at >= GetCurrentStatementStartTimestamp() ||
-		 now - m.fetched_at < (int64) (opts->max_age * USECS_PER_SEC)))
-	{
-		/* A use: the spool is not idle (see sweep_spool_directory). */
-		(void) utimensat(AT_FDCWD, meta_path, NULL, 0);
-		goto open;
-	}
 
 	hvcsv_request_init(&req, opts);
-	if (have)
+	if (o->have)
 	{
-		req.if_none_match = m.etag;
-		req.if_modified_since = m.last_modified;
+		req.if_none_match = o->m.etag;
+		req.if_modified_since = o->m.last_modified;
 	}
-	if (!have)
-		memset(&m, 0, sizeof(m));
-	sweep_spool_directory(dir, key, &m);
+	else
+		memset(&o->m, 0, sizeof(o->m));
+	hvcsv_spool_sweep(o->dir, o->key, &o->m);
 
-	/* The file is created only when a body comes: a 304 or a failure needs none. */
-	w = palloc0(sizeof(SpoolWrite));
-	w->fd = -1;
-	snprintf(w->path, sizeof(w->path), "%s/%s.%d.tmp", dir, key, MyProcPid);
-	w->dir = dir;
-	w->key = key;
-	w->previous = m.previous;
-	w->display_url = req.display_url;
-	hvcsv_dialect(opts, &dialect);
-	w->index = row_index_begin(&dialect);
-	w->cleanup.func = spool_write_cleanup;
-	w->cleanup.arg = w;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cleanup);
-
+	w = start_write(o, opts, &req);
 	body = hvcsv_body_open(&req, spool_write_reset, w);
 	if (hvcsv_body_response(body)->status == 200)
 	{
@@ -734,73 +456,44 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	hvcsv_body_close(body);
 	resp = *hvcsv_body_response(body);
 
-	if (resp.status == 304 && have)
-	{
-		if (resp.etag[0])
-			strlcpy(m.etag, resp.etag, sizeof(m.etag));
-		m.fetched_at = GetCurrentTimestamp();
-		/* The spool is still right; failing to note when it was checked is no reason to fail. */
-		(void) write_meta(meta_path, &m, WARNING);
-		revalidated = true;
-	}
+	if (resp.status == 304 && o->have)
+		note_revalidated(o, &resp);
 	else if (resp.status == 200)
-	{
-		char		stem[MAXPGPATH];
-		char		path[MAXPGPATH];
-		char		older[sizeof(m.previous)];
-
-		if (pg_fsync(w->fd) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not fsync a spool file in \"%s\": %m", dir)));
-		CloseTransientFile(w->fd);
-		w->fd = -1;
-
-		/* The new generation: its data, then its index, then the metadata. */
-		strlcpy(older, m.previous, sizeof(older));
-		strlcpy(m.previous, m.generation, sizeof(m.previous));
-		snprintf(m.generation, sizeof(m.generation), "%s.%llx",
-				 key, (unsigned long long) GetCurrentTimestamp());
-		snprintf(stem, sizeof(stem), "%s/%s", dir, m.generation);
-		strlcpy(m.url, req.display_url, sizeof(m.url));
-		strlcpy(m.etag, resp.etag, sizeof(m.etag));
-		strlcpy(m.last_modified, resp.last_modified, sizeof(m.last_modified));
-		m.size = w->bytes;
-		m.fetched_at = GetCurrentTimestamp();
-		PG_TRY();
-		{
-			snprintf(path, sizeof(path), "%s.csv", stem);
-			(void) durable_rename(w->path, path, ERROR);
-			snprintf(path, sizeof(path), "%s.idx", stem);
-			row_index_write(row_index_finish(w->index, w->bytes), path);
-			(void) write_meta(meta_path, &m, ERROR);
-		}
-		PG_CATCH();
-		{
-			/* The metadata still names the old data, so the new is garbage. */
-			snprintf(path, sizeof(path), "%s.csv", stem);
-			(void) unlink(path);
-			snprintf(path, sizeof(path), "%s.idx", stem);
-			(void) unlink(path);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		w->keep = true;
-
-		/* Two generations stay: the new one and the one readers may hold. */
-		if (older[0])
-			remove_generation(dir, older);
-		fetched_now = true;
-	}
+		publish_generation(o, w, &req, &resp);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, req.display_url)));
+}
 
-open:
-	spool = open_spool(dir, &m);
-	spool->fetched_now = fetched_now;
-	spool->revalidated = revalidated;
+/*
+ * Returns the table's spool, opened for reading: fetched now if there is
+ * none, revalidated with a conditional GET if it is older than max_age,
+ * else used as it is.
+ */
+HvcsvSpool *
+hvcsv_spool_open(const HvcsvOptions *opts)
+{
+	SpoolOpening o;
+	LOCKTAG		tag;
+	HvcsvSpool *spool;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = spool_dir(true);
+	spool_key(opts, o.key, o.digest);
+	snprintf(o.meta_path, sizeof(o.meta_path), "%s/%s.meta", o.dir, o.key);
+	lock_spool(&o, &tag);
+
+	o.have = hvcsv_spool_read_meta(o.meta_path, &o.m) && spool_is_complete(o.dir, &o.m);
+	if (fresh_enough(&o, opts))
+		/* A use: the spool is not idle (see hvcsv_spool_sweep). */
+		(void) utimensat(AT_FDCWD, o.meta_path, NULL, 0);
+	else
+		fetch_spool(&o, opts);
+
+	spool = open_spool(o.dir, &o.m);
+	spool->fetched_now = o.fetched_now;
+	spool->revalidated = o.revalidated;
 	LockRelease(&tag, ExclusiveLock, false);
 	return spool;
 }
@@ -816,7 +509,7 @@ hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size)
 
 	spool_key(opts, key, digest);
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", spool_dir(false), key);
-	if (!read_meta(meta_path, &m))
+	if (!hvcsv_spool_read_meta(meta_path, &m))
 		return false;
 	*size = m.size;
 	return true;
@@ -860,4 +553,18 @@ hvcsv_spool_note(const HvcsvSpool *spool)
 	if (spool->revalidated)
 		return psprintf("revalidated (304), " INT64_FORMAT " bytes", spool->size);
 	return psprintf("reused, " INT64_FORMAT " bytes", spool->size);
+}
+
+/* Defines hvcsv_fdw.spool_directory. */
+void
+hvcsv_spool_init(void)
+{
+	DefineCustomStringVariable("hvcsv_fdw.spool_directory",
+							   "Directory where downloaded CSV exports are kept.",
+							   "A relative path is taken from the data directory. The default's name begins with pgsql_tmp, below a directory of its own, so that pg_basebackup and pg_rewind leave the spools out.",
+							   &spool_directory,
+							   "hvcsv_fdw/pgsql_tmp_spool",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
 }

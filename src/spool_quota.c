@@ -20,12 +20,14 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "storage/fd.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 
-#include "hvcsv_fdw.h"
+#include "spool.h"
 
 /* The most the spools may take, in MB; 0 or -1 for no limit. */
 int			hvcsv_spool_max_size = 40 * 1024;
@@ -153,4 +155,19 @@ hvcsv_spool_quota_room(const char *dir, const char *key, const char *previous,
 	hash_destroy(spools);
 	*used = total;
 	return total + needed <= max ? max - total : -1;
+}
+
+/* Defines hvcsv_fdw.spool_max_size. */
+void
+hvcsv_spool_quota_init(void)
+{
+	DefineCustomIntVariable("hvcsv_fdw.spool_max_size",
+							"Most disk space the spools in hvcsv_fdw.spool_directory may take.",
+							"A download that would pass it first removes spools that no session uses, least recently used first, then fails. 0 or -1 means no limit.",
+							&hvcsv_spool_max_size,
+							40 * 1024,
+							-1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
 }

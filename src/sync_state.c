@@ -27,8 +27,8 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
-#include "hvcsv_fdw.h"
 #include "refresh_internal.h"
+#include "scan.h"
 
 PG_FUNCTION_INFO_V1(hvcsv_forget_dropped);
 
@@ -65,8 +65,8 @@ extension_info(Oid *owner, Oid *schema, char **version)
 }
 
 /* The schema the extension's objects are in. */
-Oid
-hvcsv_extension_schema(void)
+static Oid
+extension_schema(void)
 {
 	Oid			owner;
 	Oid			schema;
@@ -91,7 +91,7 @@ hvcsv_extension_version(void)
 char *
 hvcsv_extension_object(const char *name)
 {
-	return quote_qualified_identifier(get_namespace_name(hvcsv_extension_schema()), name);
+	return quote_qualified_identifier(get_namespace_name(extension_schema()), name);
 }
 
 /*
@@ -167,37 +167,79 @@ hvcsv_next_run_id(void)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Appends a run to the history and keeps only the newest runs of the table. */
-void
-hvcsv_write_history(int64 run_id, const RefreshResult *res)
+/* How a status is spelled in the result, the state and the history. */
+const char *
+hvcsv_refresh_status_name(RefreshStatus status)
 {
-	char		nulls[13];
-	Datum		values[13];
-	Oid			types[13] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
-	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	char	   *history = hvcsv_extension_object("hvcsv_sync_history");
-	Datum		table[1] = {ObjectIdGetDatum(res->foreign_table)};
+	switch (status)
+	{
+		case REFRESH_OK:
+			return "ok";
+		case REFRESH_UNCHANGED:
+			return "unchanged";
+		case REFRESH_SKIPPED:
+			return "skipped";
+		case REFRESH_FAILED:
+			break;
+	}
+	return "failed";
+}
+
+/* A count that is NULL when it was not taken. */
+static Datum
+count_param(int64 value, bool taken, char *null_flag)
+{
+	*null_flag = taken ? ' ' : 'n';
+	return Int64GetDatum(value);
+}
+
+/* Appends a run to the history. */
+static void
+append_history(int64 run_id, const RefreshResult *res, const char *history)
+{
+	const SyncCounts *c = &res->counts;
+	char		nulls[17];
+	Datum		values[17];
+	Oid			types[17] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, INT8OID};
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(run_id);
 	values[1] = ObjectIdGetDatum(res->foreign_table);
 	values[2] = text_param(res->target, &nulls[2]);
-	values[3] = CStringGetTextDatum(res->status);
-	values[4] = Int64GetDatum(res->inserted);
-	values[5] = Int64GetDatum(res->updated);
-	values[6] = Int64GetDatum(res->unchanged);
-	values[7] = Int64GetDatum(res->deleted);
-	values[8] = Int64GetDatum(res->rejected);
-	values[9] = Int64GetDatum(res->bytes_fetched);
+	values[3] = CStringGetTextDatum(hvcsv_refresh_status_name(res->status));
+	values[4] = Int64GetDatum(c->inserted);
+	values[5] = Int64GetDatum(c->updated);
+	values[6] = Int64GetDatum(c->unchanged);
+	values[7] = Int64GetDatum(c->deleted);
+	values[8] = Int64GetDatum(c->rejected);
+	values[9] = Int64GetDatum(c->bytes_fetched);
 	values[10] = TimestampTzGetDatum(res->started);
 	values[11] = TimestampTzGetDatum(res->finished);
 	values[12] = text_param(res->error, &nulls[12]);
+	values[13] = count_param(c->filtered, c->filter_used, &nulls[13]);
+	values[14] = count_param(c->key_stored, c->filter_used, &nulls[14]);
+	values[15] = count_param(c->export_processes, c->export_processes > 0, &nulls[15]);
+	values[16] = count_param(c->target_processes, c->target_processes > 0, &nulls[16]);
 	exec_as_extension_owner(psprintf("INSERT INTO %s (run_id, foreign_table, target, status, "
 									 "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
-									 "rows_rejected, bytes_fetched, started_at, finished_at, error) "
-									 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+									 "rows_rejected, bytes_fetched, started_at, finished_at, error, "
+									 "rows_filtered, rows_key_stored, export_processes, target_processes) "
+									 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+									 "$14, $15, $16, $17)",
 									 history),
-							13, types, values, nulls);
+							17, types, values, nulls);
+}
+
+/* Appends a run to the history and keeps only the newest runs of the table. */
+void
+hvcsv_write_history(int64 run_id, const RefreshResult *res)
+{
+	char	   *history = hvcsv_extension_object("hvcsv_sync_history");
+	Datum		table[1] = {ObjectIdGetDatum(res->foreign_table)};
+
+	append_history(run_id, res, history);
 	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
 									 "AND run_id OPERATOR(pg_catalog.<=) "
 									 "(SELECT run_id FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
@@ -255,15 +297,15 @@ hvcsv_write_state(const RefreshResult *res, const SyncedExport *export)
 	values[4] = text_param(export->last_modified, &nulls[4]);
 	values[5] = Int64GetDatum(export->size);
 	nulls[5] = export->size < 0 ? 'n' : ' ';	/* a streamed export's size is not known */
-	values[6] = Int64GetDatum(res->inserted);
-	values[7] = Int64GetDatum(res->updated);
-	values[8] = Int64GetDatum(res->unchanged);
-	values[9] = Int64GetDatum(res->deleted);
-	values[10] = Int64GetDatum(res->rejected);
+	values[6] = Int64GetDatum(res->counts.inserted);
+	values[7] = Int64GetDatum(res->counts.updated);
+	values[8] = Int64GetDatum(res->counts.unchanged);
+	values[9] = Int64GetDatum(res->counts.deleted);
+	values[10] = Int64GetDatum(res->counts.rejected);
 	values[11] = text_param(export->cursor_value, &nulls[11]);
 	values[12] = TimestampTzGetDatum(res->started);
 	values[13] = TimestampTzGetDatum(res->finished);
-	values[14] = CStringGetTextDatum(res->status);
+	values[14] = CStringGetTextDatum(hvcsv_refresh_status_name(res->status));
 	values[15] = text_param(export->definition_hash, &nulls[15]);
 	exec_as_extension_owner(psprintf("INSERT INTO %s AS s (foreign_table, target, source_url, etag, "
 									 "last_modified, bytes, rows_inserted, rows_updated, rows_unchanged, "

@@ -11,16 +11,16 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
-#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "ascii_check.h"
-#include "hvcsv_fdw.h"
+#include "records.h"
 
 /* Conversions tried before the input function (see fast_convert.c). */
 #define FAST_NONE			0
@@ -28,9 +28,6 @@
 #define FAST_BOOL			2
 #define FAST_NUMERIC		3
 #define FAST_TIMESTAMPTZ	4
-
-/* Longest value shown in an error context, in bytes. */
-#define MAX_SHOWN_VALUE 100
 
 /* Prepares conversion of the needed attributes (0-based) of rel. */
 HvcsvTupleBuilder *
@@ -116,7 +113,7 @@ hvcsv_tuple_builder_select(HvcsvTupleBuilder *b, CsvStream *stream)
 			wanted[nwanted++] = wanted[i];
 		}
 	}
-	csv_stream_select_fields(stream, wanted, nwanted, b->nneeded);
+	hvcsv_stream_select_fields(stream, wanted, nwanted, b->nneeded);
 }
 
 /* Converts one record into slot; columns not needed are left NULL. */
@@ -214,64 +211,4 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	b->current_att = -1;
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
-}
-
-/*
- * Renders bytes for a message: the text if it is valid in the database
- * encoding, else with control and non-ASCII bytes as \xNN; "..." marks a
- * clipped value.
- */
-char *
-hvcsv_printable(const char *bytes, size_t len, bool clipped)
-{
-	StringInfoData buf;
-
-	if (pg_verifymbstr(bytes, len, true))
-		return psprintf("%.*s%s", (int) len, bytes, clipped ? "..." : "");
-	initStringInfo(&buf);
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) bytes[i];
-
-		if (c < 0x20 || c >= 0x7f)
-			appendStringInfo(&buf, "\\x%02x", c);
-		else
-			appendStringInfoChar(&buf, c);
-	}
-	if (clipped)
-		appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
-/* Renders a value for a message, clipped to MAX_SHOWN_VALUE bytes. */
-static char *
-shown_value(const char *value, size_t len)
-{
-	size_t		clip = len;
-
-	if (pg_verifymbstr(value, len, true))
-		clip = pg_mbcliplen(value, len, MAX_SHOWN_VALUE);
-	else
-		clip = Min(len, MAX_SHOWN_VALUE);
-	return hvcsv_printable(value, clip, clip < len);
-}
-
-/* Error context: the table, the line, and the column and value if any. */
-void
-hvcsv_error_context(void *arg)
-{
-	HvcsvScan  *scan = (HvcsvScan *) arg;
-	HvcsvTupleBuilder *b = scan->builder;
-	const char *relname = RelationGetRelationName(scan->rel);
-	uint64		line = scan->stream ? scan->stream->rec.line : 0;
-
-	if (b && b->current_att >= 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
-				   relname, line,
-				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
-				   shown_value(b->current_value, b->current_len));
-	else if (line > 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
-	else
-		errcontext("foreign table \"%s\"", relname);
 }

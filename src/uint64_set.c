@@ -22,7 +22,8 @@
 #include "storage/dsm_impl.h"
 #include "utils/memutils.h"
 
-#include "hvcsv_fdw.h"
+#include "uint64_set.h"
+
 
 #define UINT64_SET_INITIAL_SLOTS 65536
 #define SHARED_MAX_PROBE 256
@@ -40,7 +41,7 @@ size_allowed(uint64 nslots)
  * allowed: growing rehashes everything, one cache miss per value.
  */
 Uint64Set *
-uint64_set_create(MemoryContext cxt, double expected)
+hvcsv_uint64_set_create(MemoryContext cxt, double expected)
 {
 	Uint64Set  *set = MemoryContextAllocZero(cxt, sizeof(Uint64Set));
 
@@ -123,7 +124,7 @@ shared_add(Uint64Set *set, uint64 value)
  * load and not allowed to grow) adds nothing more and is marked overflowed.
  */
 bool
-uint64_set_add(Uint64Set *set, uint64 value)
+hvcsv_uint64_set_add(Uint64Set *set, uint64 value)
 {
 	uint64	   *slot;
 
@@ -147,7 +148,7 @@ uint64_set_add(Uint64Set *set, uint64 value)
  * cache miss, which the caller can overlap with other work.
  */
 void
-uint64_set_prefetch(const Uint64Set *set, uint64 value)
+hvcsv_uint64_set_prefetch(const Uint64Set *set, uint64 value)
 {
 #ifdef __GNUC__
 	__builtin_prefetch(&set->slots[stored_form(value) & (set->nslots - 1)]);
@@ -156,14 +157,14 @@ uint64_set_prefetch(const Uint64Set *set, uint64 value)
 
 /* Whether value was added. */
 bool
-uint64_set_contains(const Uint64Set *set, uint64 value)
+hvcsv_uint64_set_contains(const Uint64Set *set, uint64 value)
 {
 	return *find_slot(set, stored_form(value)) != 0;
 }
 
 /* Frees a set that is not a view. */
 void
-uint64_set_free(Uint64Set *set)
+hvcsv_uint64_set_free(Uint64Set *set)
 {
 	Assert(!set->shared);
 	pfree(set->slots);
@@ -172,21 +173,21 @@ uint64_set_free(Uint64Set *set)
 
 /* The bytes of shared memory a copy of set's slots takes. */
 Size
-uint64_set_shared_size(const Uint64Set *set)
+hvcsv_uint64_set_shared_size(const Uint64Set *set)
 {
 	return sizeof(uint64) * set->nslots;
 }
 
 /* Copies set's slots to shared memory at dest. */
 void
-uint64_set_share(const Uint64Set *set, void *dest)
+hvcsv_uint64_set_share(const Uint64Set *set, void *dest)
 {
-	memcpy(dest, set->slots, uint64_set_shared_size(set));
+	memcpy(dest, set->slots, hvcsv_uint64_set_shared_size(set));
 }
 
-/* A view, made in cxt, of nslots slots that uint64_set_share() copied to shared memory. */
+/* A view, made in cxt, of nslots slots that hvcsv_uint64_set_share() copied to shared memory. */
 Uint64Set *
-uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots)
+hvcsv_uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots)
 {
 	Uint64Set  *set = MemoryContextAllocZero(cxt, sizeof(Uint64Set));
 
@@ -202,7 +203,7 @@ uint64_set_attach(MemoryContext cxt, void *slots, uint64 nslots)
  * memory; false, and nothing copied, if they are at half load or more.
  */
 bool
-uint64_set_load(Uint64Set *set, const void *slots)
+hvcsv_uint64_set_load(Uint64Set *set, const void *slots)
 {
 	const uint64 *src = slots;
 	uint64		used = 0;
@@ -218,7 +219,7 @@ uint64_set_load(Uint64Set *set, const void *slots)
 
 /* Empties set. */
 void
-uint64_set_reset(Uint64Set *set)
+hvcsv_uint64_set_reset(Uint64Set *set)
 {
 	Assert(!set->shared);
 	memset(set->slots, 0, sizeof(uint64) * set->nslots);
@@ -234,7 +235,7 @@ uint64_set_reset(Uint64Set *set)
  * Shared sets need native 64-bit atomics.
  */
 bool
-uint64_set_shared_fits(Size bytes)
+hvcsv_uint64_set_shared_fits(Size bytes)
 {
 	struct statvfs fs;
 

@@ -27,19 +27,20 @@
 #include "postgres.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <curl/curl.h>
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "hvcsv_fdw.h"
+#include "http.h"
+
 
 /* hvcsv_fdw.allowed_hosts: where requests may go; empty means anywhere. */
-char	   *hvcsv_allowed_hosts = NULL;
+static char *allowed_hosts = NULL;
 
 /* One entry of hvcsv_fdw.allowed_hosts. */
 typedef struct HostEntry
@@ -405,7 +406,7 @@ entry_admits_url(const HostEntry *entry, const void *arg)
 static const char *
 allowed_hosts_list(void)
 {
-	const char *p = hvcsv_allowed_hosts;
+	const char *p = allowed_hosts;
 
 	if (p == NULL)
 		return NULL;
@@ -441,8 +442,8 @@ hvcsv_host_listed(const HvcsvUrl *url)
 }
 
 /* GUC check hook of hvcsv_fdw.allowed_hosts: every entry must parse. */
-bool
-hvcsv_check_allowed_hosts(char **newval, void **extra, GucSource source)
+static bool
+check_allowed_hosts(char **newval, void **extra, GucSource source)
 {
 	const char *bad;
 	size_t		bad_len;
@@ -601,4 +602,18 @@ hvcsv_check_server_host(const HvcsvUrl *url)
 			 errmsg("host \"%s\" is a non-public address", url->host),
 			 errdetail("Only superusers may create servers for loopback, private, link-local and other non-public addresses that hvcsv_fdw.allowed_hosts does not list."),
 			 errhint("A superuser may admit the host by listing it in hvcsv_fdw.allowed_hosts.")));
+}
+
+/* Defines hvcsv_fdw.allowed_hosts. */
+void
+hvcsv_url_init(void)
+{
+	DefineCustomStringVariable("hvcsv_fdw.allowed_hosts",
+							   "Hosts that hvcsv_fdw servers and redirects may reach; empty means any.",
+							   "A comma-separated list of host names and IP addresses (IPv6 in brackets), each optionally with a leading \"*.\" for the names below it and a trailing :port.",
+							   &allowed_hosts,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_allowed_hosts, NULL, NULL);
 }

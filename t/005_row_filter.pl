@@ -1,6 +1,8 @@
 #!/usr/bin/perl
 # Which way hvcsv_refresh() compares an export with a non-empty target, read
-# from the refresh worker's DEBUG1 line "N of M rows equal stored rows": the
+# from the run's row in hvcsv_sync_history (rows_filtered: export rows equal
+# to stored rows, dropped in the scan; rows_key_stored: of the rest, rows
+# whose key is stored; export_processes, target_processes): the
 # row filter (src/row_filter.c) is used for a plain target, and not where it
 # could not give exactly what SQL gives: delete_missing (the DELETE needs
 # every key), a partitioned target, row level security, a column type that
@@ -27,7 +29,6 @@ my $port    = start_fixture($www, $api_key, 18816 .. 18823);
 
 my $node = PostgreSQL::Test::Cluster->new('filter');
 $node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
-$node->append_conf('postgresql.conf', "log_min_messages = debug1\n");
 $node->start;
 
 sub query { return $node->safe_psql('postgres', shift); }
@@ -60,9 +61,31 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON items TO items_owner;
 CREATE ROLE syncer LOGIN IN ROLE items_owner;
 });
 
+# What the newest run of foreign table $ft says of the row filter, in words:
+# "N of M rows equal stored rows and go no further, K of the rest have a
+# stored key" ('' if the run compared every row in SQL).
+sub filter_of
+{
+	my ($ft) = @_;
+	return query(qq{
+SELECT CASE WHEN rows_filtered IS NULL THEN ''
+       ELSE format('%s of %s rows equal stored rows and go no further, %s of the rest have a stored key',
+                   rows_filtered, rows_inserted + rows_updated + rows_unchanged, rows_key_stored) END
+  FROM hvcsv_sync_history WHERE foreign_table = '$ft'::regclass ORDER BY run_id DESC LIMIT 1});
+}
+
+# How many processes read the export and the target in the newest run of $ft.
+sub processes_of
+{
+	my ($ft) = @_;
+	return split(/\|/, query(qq{
+SELECT concat_ws('|', coalesce(export_processes, 0), coalesce(target_processes, 0))
+  FROM hvcsv_sync_history WHERE foreign_table = '$ft'::regclass ORDER BY run_id DESC LIMIT 1}));
+}
+
 # Refreshes items_src (as $role if given) with the export of $rows rows and
 # the changes given; returns the run's "inserted/updated/unchanged" and the
-# filter's log line ('' if the filter was not used).
+# filter's figures in words ('' if the filter was not used; see filter_of).
 my $version = 0;
 my $target  = 'items';
 sub refresh
@@ -70,17 +93,16 @@ sub refresh
 	my ($role, $rows, %changed) = @_;
 	$version++;
 	write_export($rows, %changed, 1 => "item 1 v$version");
-	my $offset = -s $node->logfile;
 	my $set_role = $role ? "SET ROLE $role;" : '';
 	my $counts = query(qq{$set_role
 SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_src')});
-	my ($line) = slurp_file($node->logfile, $offset) =~ /refresh of "items": (\d+ of \d+ rows equal stored rows and go no further, \d+ of the rest have a stored key)/;
+	my $line = filter_of('items_src');
 	my $differences = query(qq{
 SELECT count(*) FROM ((SELECT * FROM $target EXCEPT SELECT * FROM items_src)
   UNION ALL (SELECT * FROM items_src EXCEPT SELECT * FROM $target)) d});
 	is($differences, '0', "run $version: the target equals the export");
-	return ($counts, $line // '');
+	return ($counts, $line);
 }
 
 # The first load: an empty target needs no comparison.
@@ -168,7 +190,6 @@ $version++;
 write_export(70000, 1 => "item 1 v$version", 10 => 'ten', 60000 => 'sixty thousand');
 # The first request only revalidates; the second, the scan's, stalls once.
 set_fault('/items.csv', 'stall=3&stall_after=30000&stall_times=2');
-my $offset = -s $node->logfile;
 my ($out, $err) = ('', '');
 my $run = IPC::Run::start(
 	[
@@ -192,9 +213,8 @@ query('DELETE FROM items WHERE id = 60000');
 $run->finish;
 is($out, "ok/1/1/69998\n", 'the row deleted meanwhile is inserted again, the other updated')
   or diag($err);
-like(
-	slurp_file($node->logfile, $offset),
-	qr/69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key/,
+is(filter_of('items_stream'),
+	'69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key',
 	'both rows were marked as having a stored key');
 set_fault('/items.csv');
 is(query('SELECT name FROM items WHERE id = 60000'), 'sixty thousand', 'the row is back');
@@ -215,15 +235,15 @@ write_export(70000, 1 => "item 1 v$version", 10 => 'ten', 69000 => 'sixty-nine t
 open(my $fh, '>>', "$www/items.csv") or die $!;
 print $fh "70001,new\n";
 close($fh) or die $!;
-$offset = -s $node->logfile;
 is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_part')}), 'ok/1/3/69997', 'a parallel read: 3 changed, 1 new');
-my ($processes) = slurp_file($node->logfile, $offset) =~
-  /69997 of 70001 rows equal stored rows and go no further, 3 of the rest have a stored key; processes that read the export: (\d+)/;
-cmp_ok($processes // 0, '>', 1, 'the export was read by more than one process');
+is(filter_of('items_part'),
+	'69997 of 70001 rows equal stored rows and go no further, 3 of the rest have a stored key',
+	'a parallel read: the filter is used');
+my ($processes, $readers) = processes_of('items_part');
+cmp_ok($processes, '>', 1, 'the export was read by more than one process');
 # The setting makes the target worth parallel workers too.
-my ($readers) = slurp_file($node->logfile, $offset) =~ /row filter: (\d+) processes read "items"/;
-cmp_ok($readers // 0, '>', 1, 'the target was read by more than one process');
+cmp_ok($readers, '>', 1, 'the target was read by more than one process');
 is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM items_part)
   UNION ALL (SELECT * FROM items_part EXCEPT SELECT * FROM items)) d}),
 	'0', 'the target equals the export');
@@ -231,12 +251,13 @@ is( query(q{SELECT count(*) FROM ((SELECT * FROM items EXCEPT SELECT * FROM item
 # The projected reader's export is spooled too: the refresh reads it in
 # parallel as well, cut at the table's block_size.
 query(q{ALTER FOREIGN TABLE items_src OPTIONS (ADD block_size '64kB')});
-$offset = -s $node->logfile;
 is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_src')}), 'ok/0/0/70001', 'the projected reader: nothing changed');
-($processes) = slurp_file($node->logfile, $offset) =~
-  /70001 of 70001 rows equal stored rows and go no further, 0 of the rest have a stored key; processes that read the export: (\d+)/;
-cmp_ok($processes // 0, '>', 1, 'its export was read by more than one process too');
+is(filter_of('items_src'),
+	'70001 of 70001 rows equal stored rows and go no further, 0 of the rest have a stored key',
+	'the projected reader: the filter is used');
+($processes) = processes_of('items_src');
+cmp_ok($processes, '>', 1, 'its export was read by more than one process too');
 query(q{ALTER FOREIGN TABLE items_src OPTIONS (DROP block_size)});
 
 # A key in two partitions is seen by the shared watch.
@@ -253,13 +274,13 @@ query(q{ALTER DATABASE postgres RESET min_parallel_table_scan_size});
 query(q{ALTER DATABASE postgres SET force_parallel_mode = on});
 $version++;
 write_export(70000, 1 => "item 1 v$version", 10 => 'ten');
-$offset = -s $node->logfile;
 is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('items_part')}), 'ok/0/2/69998', 'force_parallel_mode: 1 and 69000 changed');
-like(
-	slurp_file($node->logfile, $offset),
-	qr/69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key; processes that read the export: 1/,
-	'force_parallel_mode: the filter is used, in one process');
+is(filter_of('items_part'),
+	'69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key',
+	'force_parallel_mode: the filter is used');
+($processes) = processes_of('items_part');
+is($processes, '1', 'force_parallel_mode: in one process');
 query(q{ALTER DATABASE postgres RESET force_parallel_mode});
 
 # Key columns that are not the first, in another order than the table's:
@@ -281,12 +302,10 @@ write_pairs('one,x,1', 'two,x,2', 'three,y,1');
 is(query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('pairs_src')}), 'ok/3/0/0', 'pairs: first load');
 write_pairs('one v2,x,1', 'two,x,2', 'three,y,1', 'four,y,2', 'five,z,1');
-$offset = -s $node->logfile;
 is(query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
   FROM hvcsv_refresh('pairs_src')}), 'ok/2/1/2', 'pairs: 1 changed, 2 new');
-like(
-	slurp_file($node->logfile, $offset),
-	qr/refresh of "pairs": 2 of 5 rows equal stored rows and go no further, 1 of the rest have a stored key/,
+is(filter_of('pairs_src'),
+	'2 of 5 rows equal stored rows and go no further, 1 of the rest have a stored key',
 	'pairs: the changed row is marked, the new ones are not');
 is(query(q{SELECT string_agg(concat_ws(':', a, b, note), ' ' ORDER BY a, b) FROM pairs}),
 	'1:x:one v2 1:y:three 1:z:five 2:x:two 2:y:four', 'pairs: the target equals the export');

@@ -280,7 +280,7 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 	int			fields_taken = 0;	/* of the record coming in windows */
 	size_t		text_before = 0;	/* r.len before that record's fields */
 
-	csv_tokenizer_init(&tok, d);
+	hvcsv_tokenizer_init(&tok, d);
 	tok.all_fields = true;
 	tok.windows = windows;
 	record_size(&rec, nslots, out_cap);
@@ -289,7 +289,7 @@ tokenize(const char *in, size_t len, const CsvDialect *d, const size_t chunk[2],
 	{
 		size_t		consumed;
 		bool		at_eof = start + avail == len;
-		CsvStatus	st = csv_tokenize(&tok, in + start, avail, at_eof, &consumed, &rec);
+		CsvStatus	st = hvcsv_tokenize(&tok, in + start, avail, at_eof, &consumed, &rec);
 
 		if (consumed > avail)
 		{
@@ -438,9 +438,9 @@ same_projection(const char *in, size_t len, const CsvDialect *d, unsigned mask,
 		if (field_slot[f] >= 0)
 			wanted[nwanted++] = (CsvWantedField) {f, field_slot[f]};
 
-	csv_tokenizer_init(&all, d);
+	hvcsv_tokenizer_init(&all, d);
 	all.all_fields = true;
-	csv_tokenizer_init(&some, d);
+	hvcsv_tokenizer_init(&some, d);
 	some.wanted = wanted;
 	some.nwanted = nwanted;
 	record_size(&rec_all, 16, 2 * len + 2);
@@ -451,15 +451,15 @@ same_projection(const char *in, size_t len, const CsvDialect *d, unsigned mask,
 		size_t		consumed_all;
 		size_t		consumed_some;
 		size_t		skipped = 0;
-		CsvStatus	st_all = csv_tokenize(&all, in + start, len - start, true, &consumed_all, &rec_all);
-		CsvStatus	st_some = csv_tokenize(&some, in + start, len - start, true, &consumed_some, &rec_some);
+		CsvStatus	st_all = hvcsv_tokenize(&all, in + start, len - start, true, &consumed_all, &rec_all);
+		CsvStatus	st_some = hvcsv_tokenize(&some, in + start, len - start, true, &consumed_some, &rec_some);
 
 		/* More slots for every field, after the blank lines already skipped. */
 		while (st_all == CSV_NEED_SPACE)
 		{
 			skipped += consumed_all;
 			record_size(&rec_all, 2 * rec_all.nslots, rec_all.out_cap);
-			st_all = csv_tokenize(&all, in + start + skipped, len - start - skipped, true,
+			st_all = hvcsv_tokenize(&all, in + start + skipped, len - start - skipped, true,
 								  &consumed_all, &rec_all);
 			rec_all.start += skipped;
 		}
@@ -584,12 +584,12 @@ scanner_reports(const char *in, size_t len, const CsvDiffPlan *plan, const size_
 	int			turn = 0;
 	bool		ok = true;
 
-	csv_row_scanner_init(&sc, &plan->dialect, plan->mark_step);
+	hvcsv_row_scanner_init(&sc, &plan->dialect, plan->mark_step);
 	while (at < len)
 	{
 		size_t		n = chunk[turn] < len - at ? chunk[turn] : len - at;
 
-		csv_row_scanner_feed(&sc, in + at, n, scanner_found, &found);
+		hvcsv_row_scanner_feed(&sc, in + at, n, scanner_found, &found);
 		at += n;
 		turn = 1 - turn;
 	}

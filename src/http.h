@@ -1,0 +1,115 @@
+/*-------------------------------------------------------------------------
+ * http.h
+ *	  HTTP: URLs and where they may go (url.c), one request and a resumable
+ *	  body (fetch.c), content codings (content_decoding.c).
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_HTTP_H
+#define HVCSV_HTTP_H
+
+#include "postgres.h"
+
+#include "option.h"
+
+/* in url.c */
+
+/* A URL as libcurl parsed it. */
+typedef struct HvcsvUrl
+{
+	char	   *url;			/* what is requested */
+	char	   *scheme;			/* lower case */
+	char	   *host;			/* lower case, no trailing dot; IPv6 in brackets */
+	int			port;			/* explicit, or the scheme's default */
+	char	   *path;
+} HvcsvUrl;
+
+extern void hvcsv_url_init(void);
+extern char *hvcsv_redact_url(const char *url);
+extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
+extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
+extern bool hvcsv_url_is_http(const HvcsvUrl *url);
+extern bool hvcsv_url_same_origin(const HvcsvUrl *a, const HvcsvUrl *b);
+extern bool hvcsv_host_allowed(const HvcsvUrl *url);
+extern bool hvcsv_host_listed(const HvcsvUrl *url);
+struct sockaddr;
+extern bool hvcsv_address_is_public(const struct sockaddr *addr);
+extern void hvcsv_check_server_host(const HvcsvUrl *url);
+
+/* in fetch.c */
+
+/* What one HTTP request asks for; authorization is a secret. */
+typedef struct HvcsvRequest
+{
+	const char *url;
+	const char *display_url;	/* url without secrets, for messages */
+	const char *authorization;	/* whole header value, or NULL */
+	const char *if_none_match;
+	const char *if_modified_since;
+	double		connect_timeout;
+	double		timeout;
+	int			max_retries;
+	double		retry_delay;
+	double		max_retry_delay;
+	int64		max_bytes;		/* 0 means no limit */
+	const char *max_bytes_name; /* the option or setting max_bytes comes from */
+	const char *ca_file;
+	const char *trusted_url;	/* api_url of a superuser's server, or NULL */
+} HvcsvRequest;
+
+/* What a response said. */
+typedef struct HvcsvResponse
+{
+	long		status;			/* 200, or 304 for a conditional request */
+	char		etag[256];
+	char		last_modified[64];
+	int64		body_bytes;		/* handed out so far */
+} HvcsvResponse;
+
+typedef struct HvcsvBody HvcsvBody;
+
+extern void hvcsv_fetch_init(void);
+extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
+extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
+								  void (*on_restart) (void *arg), void *arg);
+extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
+extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
+extern void hvcsv_body_close(HvcsvBody *body);
+
+/* in content_decoding.c */
+
+/*
+ * Content codings decoded.  Each layer can multiply the work of the one
+ * below it a thousandfold, so no more than real servers send: "gzip, gzip".
+ */
+#define HVCSV_MAX_CODINGS 2
+
+/* Why a body's Content-Encoding could not be undone. */
+typedef enum HvcsvDecodeFailure
+{
+	HVCSV_DECODE_NONE,
+	HVCSV_DECODE_UNSUPPORTED,	/* a coding other than gzip, x-gzip, deflate */
+	HVCSV_DECODE_NOT_TOKEN,		/* the header is not a list of codings */
+	HVCSV_DECODE_TOO_MANY,		/* more codings than are decoded */
+	HVCSV_DECODE_BAD_DATA,		/* bytes that are not of the coding */
+	HVCSV_DECODE_TRUNCATED,		/* the body ends inside the coding's data */
+	HVCSV_DECODE_NO_MEMORY
+} HvcsvDecodeFailure;
+
+typedef struct HvcsvDecoder HvcsvDecoder;
+
+extern HvcsvDecoder *hvcsv_decoder_create(void);
+extern void hvcsv_decoder_reset(HvcsvDecoder *d);
+extern void hvcsv_decoder_add_codings(HvcsvDecoder *d, const char *list, size_t len);
+extern void hvcsv_unasked_transfer_coding(const char *list, size_t len, char *coding,
+										  size_t size);
+extern bool hvcsv_decoder_encoded(const HvcsvDecoder *d);
+extern bool hvcsv_decoder_feed(HvcsvDecoder *d, const char *data, size_t len);
+extern bool hvcsv_decoder_read(HvcsvDecoder *d, char *out, size_t size, size_t *produced);
+extern bool hvcsv_decoder_has_more(const HvcsvDecoder *d);
+extern uint64 hvcsv_decoder_inner_bytes(const HvcsvDecoder *d);
+extern bool hvcsv_decoder_finish(HvcsvDecoder *d);
+extern HvcsvDecodeFailure hvcsv_decoder_failure(const HvcsvDecoder *d, const char **coding,
+												const char **why);
+extern void hvcsv_decoder_end(HvcsvDecoder *d);
+
+#endif							/* HVCSV_HTTP_H */

@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ * option.h
+ *	  The options of servers, user mappings and foreign tables, parsed (option.c).
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_OPTION_H
+#define HVCSV_OPTION_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+
+#include "csv_tokenizer.h"
+
+/* in option.c */
+
+typedef enum HvcsvReaderKind
+{
+	HVCSV_READER_PROJECTED,
+	HVCSV_READER_PARTITIONED,
+	HVCSV_READER_STREAMING
+} HvcsvReaderKind;
+
+typedef enum HvcsvHeaderMode
+{
+	HVCSV_HEADER_NONE,			/* columns by position */
+	HVCSV_HEADER_NAMES,			/* columns by header name */
+	HVCSV_HEADER_MATCH			/* the header must list the columns in order */
+} HvcsvHeaderMode;
+
+typedef struct HvcsvOptions
+{
+	/* foreign server */
+	char	   *api_url;
+	double		connect_timeout;	/* seconds */
+	double		timeout;		/* seconds without progress before giving up */
+	int			max_retries;	/* attempts in all, the first included */
+	double		retry_delay;	/* seconds before the second attempt */
+	double		max_retry_delay;	/* seconds, cap of every wait */
+	double		max_age;		/* seconds a spool is used without asking */
+	int64		max_bytes;		/* largest body accepted; 0 means no limit */
+	char	   *ca_file;		/* certificate authorities for https, or NULL */
+
+	/* user mapping; api_key is a secret and is never printed */
+	Oid			umid;			/* InvalidOid if there is no user mapping */
+	char	   *api_key;
+	char	   *auth_scheme;
+
+	/* foreign table */
+	char	   *path;
+	HvcsvReaderKind reader;
+	HvcsvHeaderMode header;
+	char		delimiter;
+	char		quote;
+	char		escape;
+	char	   *null_string;
+	int			encoding;		/* the file's encoding */
+	int64		block_size;
+	int			batch_rows;
+	bool		on_error_skip;
+	int64		reject_limit;	/* 0 means no limit */
+	List	   *target;			/* the target's name, split as SQL does, or NIL */
+	List	   *key;			/* key column names, or NIL for the primary key */
+	char	   *cursor_column;
+	bool		delete_missing;	/* delete target rows absent from the export */
+	double		delete_limit;	/* largest share of the target one run may delete */
+
+	/* derived */
+	char	   *url;			/* api_url followed by path */
+	bool		server_owner_is_superuser;	/* may reach api_url at a non-public address */
+} HvcsvOptions;
+
+extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
+extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
+extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
+extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
+extern List *hvcsv_table_target(Oid foreigntableid);
+extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
+
+#endif							/* HVCSV_OPTION_H */

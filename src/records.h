@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ * records.h
+ *	  From bytes to tuples: records over a read function (csv_stream.c),
+ *	  the header matched to the table (column_map.c), values converted
+ *	  (fast_convert.c, tuple_build.c).
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_RECORDS_H
+#define HVCSV_RECORDS_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "csv_tokenizer.h"
+#include "option.h"
+
+/* in csv_stream.c */
+
+/* Fills buf with up to size bytes; returns 0 at the end of the input. */
+typedef size_t (*CsvReadFunction) (void *arg, char *buf, size_t size);
+
+typedef struct CsvStream
+{
+	CsvTokenizer tok;
+	CsvRecord	rec;
+	char	   *buf;
+	size_t		buf_size;
+	size_t		buf_start;		/* first byte not yet tokenized */
+	size_t		buf_end;		/* end of the bytes read */
+	bool		at_eof;
+	uint64		buf_offset;		/* input offset of buf[0] */
+	uint64		record_offset;	/* input offset of the current record */
+	bool		more_fields;	/* the record read goes on in another window */
+	CsvReadFunction read;
+	void	   *read_arg;
+	const int  *named_fields;	/* fields with a header name, for errors */
+	char	  **field_names;	/* their names */
+	int			nfield_names;
+} CsvStream;
+
+extern CsvStream *hvcsv_stream_create(const CsvDialect *dialect,
+									CsvReadFunction read, void *read_arg);
+extern void hvcsv_stream_select_fields(CsvStream *stream, const CsvWantedField *wanted,
+									 int nwanted, int nslots);
+extern void hvcsv_stream_select_all_fields(CsvStream *stream);
+extern void hvcsv_stream_name_fields(CsvStream *stream, const int *fields, char **names,
+								   int nnames);
+extern bool hvcsv_stream_next(CsvStream *stream);
+extern void hvcsv_stream_skip_bom(CsvStream *stream);
+extern void hvcsv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_breaks);
+extern char *hvcsv_printable(const char *bytes, size_t len, bool clipped);
+
+/* in column_map.c */
+
+/* Which CSV field feeds each table column. */
+typedef struct HvcsvColumnMap
+{
+	int			natts;
+	int		   *field_of_att;	/* per attribute; -1 for dropped columns */
+	int			nfields;		/* fields every record must have */
+} HvcsvColumnMap;
+
+extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
+											   CsvStream *stream, int file_encoding);
+
+/* in fast_convert.c */
+extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);
+extern bool hvcsv_fast_numeric(const char *value, size_t len, Datum *result);
+extern bool hvcsv_fast_bool(const char *value, size_t len, Datum *result);
+
+/* in tuple_build.c */
+
+typedef struct HvcsvTupleBuilder
+{
+	Relation	rel;
+	HvcsvColumnMap *map;
+	int			nneeded;
+	AttrNumber *needed;			/* 0-based attributes to convert */
+	int		   *slot_of;		/* per needed attribute, its output slot */
+	FmgrInfo   *in_functions;	/* per attribute */
+	char	   *fast_kind;		/* per attribute: a FAST_* conversion to try */
+	bool		has_text;		/* some needed column has FAST_TEXT */
+	Oid		   *typioparams;
+	int32	   *typmods;
+	int			file_encoding;
+	MemoryContext tuple_cxt;	/* reset for every tuple */
+
+	/* where we are, for the error context */
+	uint64		line;
+	int			current_att;	/* -1 when not in one column */
+	const char *current_value;
+	size_t		current_len;
+} HvcsvTupleBuilder;
+
+extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map,
+													 List *needed_atts, int file_encoding);
+extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *stream);
+extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
+							  TupleTableSlot *slot);
+
+#endif							/* HVCSV_RECORDS_H */

@@ -1,0 +1,221 @@
+/*-------------------------------------------------------------------------
+ * refresh_session.c
+ *	  One table's refresh in this process, and the hooks through which it
+ *	  watches the scans of the table's export.
+ *
+ * While a refresh's statements read the export, each row the scan returns
+ * goes through the key watch (key_watch.c) and the row filter
+ * (row_filter.c), and each row on_error 'skip' rejects is kept for the
+ * rejects table.  The scan knows none of this: it calls the hook table that
+ * hvcsv_refresh_init() registers from _PG_init, so parallel workers have it
+ * too, and carries the watch and the filter through its shared memory.
+ *
+ * All of it lives in a memory context of the table's transaction.  When
+ * the transaction ends, committed or not, the context goes and its reset
+ * callback forgets the session: an error needs no cleanup list.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "utils/memutils.h"
+
+#include "refresh_internal.h"
+#include "scan.h"
+
+/* Rejected rows kept per run for the rejects table; the count is always exact. */
+#define MAX_KEPT_REJECTS 1000
+
+static RefreshSession *session = NULL;
+
+/* Where the watch and the filter are in a parallel scan's shared memory (0: none). */
+typedef struct SessionShared
+{
+	Size		watch_offset;
+	Size		filter_offset;
+} SessionShared;
+
+static void
+forget_session(void *arg)
+{
+	session = NULL;
+}
+
+/* Starts a session for a refresh of foreign_table, in the current transaction. */
+RefreshSession *
+hvcsv_session_begin(Oid foreign_table)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopTransactionContext, "hvcsv refresh session",
+											  ALLOCSET_DEFAULT_SIZES);
+	RefreshSession *s = MemoryContextAllocZero(cxt, sizeof(RefreshSession));
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+
+	s->cxt = cxt;
+	s->foreign_table = foreign_table;
+	cb->func = forget_session;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	session = s;
+	return s;
+}
+
+/* The session of this process, or NULL. */
+RefreshSession *
+hvcsv_session_current(void)
+{
+	return session;
+}
+
+/* Ends the session before its transaction does, freeing what it holds. */
+void
+hvcsv_session_end(void)
+{
+	if (session)
+		MemoryContextDelete(session->cxt);
+}
+
+/* The session watching scans of relid, or NULL. */
+static RefreshSession *
+watching(Oid relid)
+{
+	return session && session->reading && session->foreign_table == relid ? session : NULL;
+}
+
+static bool
+session_observes(Oid relid)
+{
+	return watching(relid) != NULL;
+}
+
+static bool
+session_whole_read(Oid relid)
+{
+	return watching(relid) != NULL && session->whole_read;
+}
+
+/* Each row: the filter's lookup starts first, to overlap the watch. */
+static bool
+session_row(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	RefreshSession *s = session;
+
+	if (s->filter)
+		hvcsv_row_filter_prepare(s->filter, slot);
+	if (s->watch)
+		hvcsv_key_watch_row(s->watch, slot);
+	/* A refresh needs no row the target already stores. */
+	return !(s->filter && hvcsv_row_filter_drops(s->filter, slot));
+}
+
+static void
+session_reject(HvcsvScan *scan, int att, const char *message)
+{
+	RefreshSession *s = session;
+	MemoryContext old;
+
+	s->reject_count++;
+	if (list_length(s->rejects) >= MAX_KEPT_REJECTS)
+		return;
+	old = MemoryContextSwitchTo(s->cxt);
+	s->rejects = lappend(s->rejects, hvcsv_describe_reject(scan, att, message));
+	MemoryContextSwitchTo(old);
+}
+
+static void
+session_part_done(HvcsvScan *scan)
+{
+	if (session->watch)
+		hvcsv_key_watch_part_done(session->watch);
+	if (session->filter)
+		hvcsv_row_filter_part_done(session->filter);
+}
+
+/* Fills in where the watch and the filter go; returns the size of it all. */
+static Size
+shared_layout(SessionShared *layout)
+{
+	Size		offset = MAXALIGN(sizeof(SessionShared));
+
+	layout->watch_offset = layout->filter_offset = 0;
+	if (session->watch)
+	{
+		layout->watch_offset = offset;
+		offset += MAXALIGN(hvcsv_key_watch_shared_size(session->watch));
+	}
+	if (session->filter)
+	{
+		layout->filter_offset = offset;
+		offset += MAXALIGN(hvcsv_row_filter_shared_size(session->filter));
+	}
+	return offset;
+}
+
+/* The shared memory the session's watch and filter need in a parallel scan. */
+Size
+hvcsv_session_shared_size(void)
+{
+	SessionShared layout;
+
+	return session ? shared_layout(&layout) : 0;
+}
+
+static Size
+session_shared_size(Oid relid)
+{
+	return watching(relid) ? hvcsv_session_shared_size() : 0;
+}
+
+static void
+session_share(Oid relid, void *dest)
+{
+	SessionShared *layout = dest;
+
+	(void) shared_layout(layout);
+	if (layout->watch_offset)
+		hvcsv_key_watch_share(session->watch, (char *) dest + layout->watch_offset);
+	if (layout->filter_offset)
+		hvcsv_row_filter_share(session->filter, (char *) dest + layout->filter_offset);
+}
+
+/* A parallel worker: a session of its own, reading, on the shared watch and filter. */
+static void
+session_attach(Oid relid, void *src)
+{
+	SessionShared *layout = src;
+	RefreshSession *s = hvcsv_session_begin(relid);
+
+	s->reading = true;
+	if (layout->watch_offset)
+		s->watch = hvcsv_key_watch_attach(s->cxt, (char *) src + layout->watch_offset);
+	if (layout->filter_offset)
+		s->filter = hvcsv_row_filter_attach(s->cxt, (char *) src + layout->filter_offset);
+}
+
+static void
+session_gather(Oid relid)
+{
+	if (!watching(relid))
+		return;
+	if (session->watch)
+		hvcsv_key_watch_gather(session->watch);
+	if (session->filter)
+		hvcsv_row_filter_gather(session->filter);
+}
+
+static const HvcsvScanHooks session_hooks = {
+	.observes = session_observes,
+	.whole_read = session_whole_read,
+	.row = session_row,
+	.reject = session_reject,
+	.part_done = session_part_done,
+	.shared_size = session_shared_size,
+	.share = session_share,
+	.attach = session_attach,
+	.gather = session_gather,
+};
+
+/* Makes the scan call the refresh's hooks; from _PG_init. */
+void
+hvcsv_session_register_hooks(void)
+{
+	hvcsv_scan_set_hooks(&session_hooks);
+}

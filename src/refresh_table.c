@@ -1,0 +1,560 @@
+/*-------------------------------------------------------------------------
+ * refresh_table.c
+ *	  One table's sync, inside the transaction the worker opened for it and
+ *	  as the table's owner: a few named steps that end in a counts struct.
+ *
+ * The steps: resolve the target and the columns (sync_target.c); ask for
+ * the export, conditionally when the last good run still holds, and stop
+ * there ("unchanged") if it is the one that run synced; otherwise write it
+ * into the target, by a first load or by a statement that rewrites only
+ * rows whose values changed (sync_statement.c), while the scan's hooks
+ * (refresh_session.c) count the rows, check the keys and drop the rows the
+ * target already stores; then guard against a truncated export, and
+ * record the run (sync_state.c).  Any error propagates: the worker rolls
+ * the transaction back and records the failure.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "optimizer/plancat.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+
+#include "http.h"
+#include "progress.h"
+#include "refresh_internal.h"
+#include "spool.h"
+#include "uint64_set.h"
+
+/* What one table's run works with, gathered before anything is fetched. */
+typedef struct TableRun
+{
+	Oid			ft;
+	HvcsvOptions *opts;
+	char	   *ft_name;		/* quoted and qualified */
+	Relation	target;
+	List	   *columns;		/* of SyncColumn */
+	SyncColumn *cursor;
+	char	   *definition;
+	char	   *target_name;	/* quoted and qualified */
+	SyncState	state;
+	bool		may_skip;		/* an unchanged export needs nothing written */
+	bool		keep_mark;		/* the last run's cursor mark applies */
+	SyncedExport export;
+	uint64		bytes_before;
+} TableRun;
+
+/* Tells whether the export is the one the last good run synced. */
+static bool
+export_unchanged(const SyncState *st, const char *etag, const char *last_modified, int64 size)
+{
+	if (etag && etag[0])
+		return st->etag && strcmp(st->etag, etag) == 0;
+	return last_modified && last_modified[0] && st->last_modified &&
+		strcmp(st->last_modified, last_modified) == 0 && st->bytes == size;
+}
+
+/* Tells whether the last run ended well. */
+static bool
+state_still_holds(const SyncState *st)
+{
+	return st->exists && st->status &&
+		(strcmp(st->status, "ok") == 0 || strcmp(st->status, "unchanged") == 0);
+}
+
+/* Resolves the target and the columns, and reads what the last run saw. */
+static void
+prepare_run(bool force, RefreshResult *res, TableRun *run)
+{
+	run->ft = res->foreign_table;
+	run->opts = hvcsv_get_options(run->ft, hvcsv_relation_owner(run->ft));
+	run->ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(run->ft)),
+											  get_rel_name(run->ft));
+	run->target = hvcsv_open_target(run->ft, run->opts);
+	run->target_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(run->target)),
+												  RelationGetRelationName(run->target));
+	strlcpy(res->target, run->target_name, sizeof(res->target));
+	run->columns = hvcsv_synced_columns(run->ft, run->opts, run->target);
+	if (run->opts->cursor_column)
+		run->cursor = hvcsv_cursor_column(run->columns, run->opts->cursor_column, run->ft,
+										  run->target);
+	run->definition = hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
+	run->state = hvcsv_read_state(run->ft);
+	run->keep_mark = !force && run->state.definition_hash &&
+		strcmp(run->state.definition_hash, run->definition) == 0;
+	run->may_skip = run->keep_mark && state_still_holds(&run->state);
+	run->bytes_before = hvcsv_bytes_received();
+	run->export.url = hvcsv_redact_url(run->opts->url);
+	run->export.definition_hash = run->definition;
+	run->export.size = -1;
+}
+
+/*
+ * Asks for the export (a conditional request when the last run still
+ * holds) and tells whether it is the one the last run synced.
+ */
+static bool
+fetch_export(TableRun *run)
+{
+	SyncState  *st = &run->state;
+
+	if (run->opts->reader == HVCSV_READER_STREAMING)
+	{
+		HvcsvRequest req;
+		HvcsvBody  *body;
+		bool		not_modified;
+
+		hvcsv_request_init(&req, run->opts);
+		if (run->may_skip)
+		{
+			req.if_none_match = st->etag;
+			req.if_modified_since = st->last_modified;
+		}
+		body = hvcsv_body_open(&req, NULL, NULL);
+		not_modified = hvcsv_body_response(body)->status == 304;
+		run->export.etag = not_modified ? st->etag : pstrdup(hvcsv_body_response(body)->etag);
+		run->export.last_modified = not_modified ? st->last_modified :
+			pstrdup(hvcsv_body_response(body)->last_modified);
+		hvcsv_body_close(body);
+		run->export.size = st->bytes;
+		return not_modified;
+	}
+	else
+	{
+		HvcsvSpool *spool = hvcsv_spool_open(run->opts);
+
+		run->export.etag = spool->etag;
+		run->export.last_modified = spool->last_modified;
+		run->export.size = spool->size;
+		hvcsv_spool_close(spool);
+		return run->may_skip &&
+			export_unchanged(st, spool->etag, spool->last_modified, spool->size);
+	}
+}
+
+/*
+ * Runs fn(arg) in a subtransaction; false, its error dropped, if it
+ * failed.  For what may fail without failing the run with its own error.
+ */
+static bool
+run_in_subtransaction(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* A mark being read: the run, and the value read. */
+typedef struct MarkRead
+{
+	const TableRun *run;
+	Datum		value;
+} MarkRead;
+
+static void
+parse_mark(void *arg)
+{
+	MarkRead   *read = (MarkRead *) arg;
+	const SyncColumn *cursor = read->run->cursor;
+
+	read->value = hvcsv_mark_from_text(read->run->state.cursor_value, cursor->target_type,
+									   cursor->target_typmod);
+}
+
+/*
+ * Reads the last run's mark as a value of the cursor column's type: a mark
+ * can stop being a value (an enum label renamed since), and the error then
+ * says how to go on.
+ */
+static Datum
+read_mark(const TableRun *run)
+{
+	MarkRead	read = {run, (Datum) 0};
+
+	if (!run_in_subtransaction(parse_mark, &read))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("the cursor mark of the last run, \"%s\", is no longer a value of type %s",
+						run->state.cursor_value, format_type_be(run->cursor->target_type)),
+				 errhint("hvcsv_refresh(..., force => true) reads the export from the start and sets a new mark.")));
+	return read.value;
+}
+
+/*
+ * The mark the run starts from: the last good run's, unless the table's
+ * definition changed since or the run is forced (then every row is read).
+ */
+static bool
+starting_mark(const TableRun *run, Datum *mark)
+{
+	if (run->cursor == NULL || !run->keep_mark || run->state.cursor_value == NULL)
+		return false;
+	*mark = read_mark(run);
+	return true;
+}
+
+/*
+ * Looks for a key that is in the export more than once, reading it again;
+ * returns the key as text, or NULL if every key is there once.
+ */
+static char *
+find_duplicate_key(Oid foreign_table, List *keys)
+{
+	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(foreign_table)),
+													 get_rel_name(foreign_table));
+
+	if (SPI_execute(hvcsv_duplicate_key_query(ft_name, keys), true, 1) < 0 || SPI_processed != 1)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * About how many rows target holds, as the planner would guess: the export
+ * of a refresh is usually about as long, so its sets are sized by it.
+ */
+static double
+stored_rows(Relation target)
+{
+	BlockNumber pages;
+	double		tuples;
+	double		allvisfrac;
+
+	estimate_rel_size(target, NULL, &pages, &tuples, &allvisfrac);
+	return Max(tuples, 0);
+}
+
+/* A name for the kept rows' mark that no synced column has. */
+static char *
+mark_name(List *names)
+{
+	char	   *name = "key_stored";
+	ListCell   *cell;
+	bool		taken = true;
+
+	while (taken)
+	{
+		taken = false;
+		foreach(cell, names)
+			taken = taken || strcmp(lfirst(cell), name) == 0;
+		if (taken)
+			name = psprintf("%s_", name);
+	}
+	return name;
+}
+
+/* Turns off hash and merge joins until the GUC nest level *guc_level ends. */
+static void
+prefer_index_probes(int *guc_level)
+{
+	*guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Keeps the export rows that the target does not store as they are
+ * (changed_rows.c), and fills in kept how the sync statement reads them
+ * back: the rows the target stores stop at the scan (row_filter.c), and
+ * the planner is told how few the rest are.  The export is read by a
+ * parallel scan when parallel_ok (a spooled export) and the sets fit its
+ * shared memory.  Returns false when no filter can be built.  With few
+ * rows left, hash and merge joins are turned off (*guc_level says until
+ * when): the key's index finds them faster than hashing the whole target
+ * twice, but the planner, costing each probe as a disk read, would hash.
+ */
+static bool
+keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *kept,
+				  int *guc_level, SyncCounts *counts)
+{
+	List	   *names = hvcsv_synced_names(run->columns);
+	uint64		passed;
+
+	s->filter = hvcsv_row_filter_create(s->cxt, run->ft, run->target, names,
+										hvcsv_key_names(run->columns), stored_rows(run->target));
+	if (s->filter == NULL)
+		return false;
+	s->whole_read = parallel_ok && hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
+	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
+												 run->ft_name),
+										s->whole_read, &kept->marked);
+	s->whole_read = false;
+	counts->filter_used = true;
+	counts->filtered = hvcsv_row_filter_dropped(s->filter);
+	counts->key_stored = kept->marked;
+	counts->target_processes = hvcsv_row_filter_target_readers(s->filter);
+	hvcsv_row_filter_free(s->filter);
+	s->filter = NULL;
+	if (passed < (uint64) counts->filtered / 4)
+		prefer_index_probes(guc_level);
+	kept->mark = mark_name(names);
+	kept->from = hvcsv_kept_rows_from(hvcsv_extension_object("hvcsv_changed_rows"), run->columns,
+									  kept->mark);
+	return true;
+}
+
+/* The plan of a statement that reads the export and writes the target. */
+static void
+base_plan(const TableRun *run, SyncPlan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->foreign_table = run->ft_name;
+	plan->target = run->target_name;
+	plan->columns = run->columns;
+	plan->cursor = run->cursor;
+	plan->delete_missing = run->opts->delete_missing;
+}
+
+/*
+ * Completes a base_plan for comparing the export with a target that holds
+ * rows: the key watch, and the row filter's kept rows when it can be used.
+ */
+static void
+plan_sync(TableRun *run, RefreshSession *s, SyncPlan *plan, KeptRows *kept, int *guc_level,
+		  SyncCounts *counts)
+{
+	/* A cursor filters rows above the scan, so the scan cannot count them. */
+	if (run->cursor == NULL)
+		s->watch = hvcsv_key_watch_create(s->cxt, run->ft, hvcsv_key_names(run->columns),
+										  stored_rows(run->target));
+	plan->watched = s->watch != NULL;
+	/*
+	 * The row filter needs the watch to count the rows; deleting needs
+	 * every key of the export, so not then.  A spooled export may be read
+	 * in parallel.
+	 */
+	if (plan->watched && !plan->delete_missing &&
+		keep_changed_rows(run, s,
+						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip,
+						  kept, guc_level, counts))
+		plan->kept = kept;
+}
+
+/* Tells whether the target holds no row (then the export is loaded, not compared). */
+static bool
+target_is_empty(const TableRun *run)
+{
+	bool		isnull;
+
+	SPI_execute(psprintf("SELECT EXISTS (SELECT FROM %s)", run->target_name), true, 1);
+	return !DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* A first load in batches, as COPY does, when nothing needs INSERT's checks. */
+static bool
+bulk_load(TableRun *run, SyncResultRow *row)
+{
+	List	   *names = hvcsv_synced_names(run->columns);
+
+	if (!hvcsv_bulk_load_eligible(run->target, run->ft, names, run->opts->cursor_column))
+		return false;
+	row->inserted = row->rows_read =
+		hvcsv_bulk_load(run->target, psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
+											  run->ft_name), names);
+	return true;
+}
+
+/*
+ * Writes the export into the target: a first load in batches (unless
+ * INSERT would do more), or the load or sync statement.
+ */
+static void
+write_export(TableRun *run, RefreshSession *s, SyncResultRow *row, SyncCounts *counts)
+{
+	SyncPlan	plan;
+	KeptRows	kept;
+	int			guc_level = -1;
+	Datum		mark = (Datum) 0;
+	bool		have_mark = starting_mark(run, &mark);
+	char	   *sql;
+
+	memset(row, 0, sizeof(*row));
+	base_plan(run, &plan);
+	if (target_is_empty(run))
+	{
+		if (bulk_load(run, row))
+			return;
+		sql = hvcsv_load_statement(&plan);
+	}
+	else
+	{
+		plan_sync(run, s, &plan, &kept, &guc_level, counts);
+		sql = hvcsv_sync_statement(&plan);
+	}
+	if (run->cursor)
+		SPI_execute_with_args(sql, 1, &run->cursor->target_type, &mark, have_mark ? NULL : "n",
+							  false, 0);
+	else
+		SPI_execute(sql, false, 0);
+	if (guc_level >= 0)
+		AtEOXact_GUC(true, guc_level);
+	hvcsv_read_sync_result(row);
+}
+
+/*
+ * The rows the export had, once the key watch (if it ran) has checked that
+ * none has a key twice; an error if one does.
+ */
+static int64
+rows_read_once_each(TableRun *run, RefreshSession *s, const SyncResultRow *row,
+					SyncCounts *counts)
+{
+	int64		rows = row->rows_read;
+	bool		duplicate = row->duplicate;
+
+	if (s->watch)
+	{
+		bool		maybe_duplicate;
+
+		counts->export_processes = hvcsv_key_watch_processes(s->watch);
+		rows = hvcsv_key_watch_finish(s->watch, &maybe_duplicate);
+		s->watch = NULL;
+		duplicate = maybe_duplicate &&
+			find_duplicate_key(run->ft, hvcsv_key_names(run->columns)) != NULL;
+	}
+	if (duplicate)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("the export has a key more than once")));
+	return rows;
+}
+
+/* A snapshot that would empty much of the target is likely truncated. */
+static void
+check_delete_guard(const TableRun *run, const RefreshResult *res, int64 target_rows)
+{
+	if (res->counts.deleted > 0 && res->counts.deleted > run->opts->delete_limit * target_rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("refusing to delete " INT64_FORMAT " of " INT64_FORMAT " rows of \"%s\", more than delete_limit (%.0f%%)",
+						res->counts.deleted, target_rows, RelationGetRelationName(run->target),
+						run->opts->delete_limit * 100),
+				 errdetail("The export may be truncated. Nothing was written."),
+				 errhint("If the export really shrank, raise the foreign table's delete_limit option.")));
+}
+
+/* Writes a changed export into the target and counts what it did. */
+static void
+sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
+{
+	SyncCounts *counts = &res->counts;
+	SyncResultRow row;
+	int64		rows_read;
+
+	s->reading = true;
+	write_export(run, s, &row, counts);
+	s->reading = false;
+	rows_read = rows_read_once_each(run, s, &row, counts);
+	counts->inserted = row.inserted;
+	counts->updated = row.updated;
+	counts->deleted = row.deleted;
+	counts->unchanged = rows_read - row.inserted - row.updated;
+	counts->rejected = s->reject_count;
+	check_delete_guard(run, res, row.target_rows);
+	res->status = REFRESH_OK;
+	/* No row past the mark: the mark stays. */
+	run->export.cursor_value = row.cursor_max ? row.cursor_max :
+		run->keep_mark ? run->state.cursor_value : NULL;
+}
+
+/* Records a run that ended well in the sync state, the history and the rejects. */
+static void
+record_run(int64 run_id, RefreshResult *res, TableRun *run, List *rejects)
+{
+	res->counts.bytes_fetched = hvcsv_bytes_received() - run->bytes_before;
+	res->finished = GetCurrentTimestamp();
+	hvcsv_write_state(res, &run->export);
+	hvcsv_write_history(run_id, res);
+	hvcsv_write_rejects(run_id, res, rejects);
+	table_close(run->target, NoLock);
+}
+
+/*
+ * Refreshes one table inside the current transaction, as its owner, with
+ * the run's progress in pg_stat_progress_copy; errors propagate.
+ * *keys_out gets the key columns as soon as they are known, to name a
+ * duplicate key in the error.  force compares in full even if the export
+ * is the one the last run synced.
+ */
+void
+hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_out)
+{
+	TableRun	run;
+	RefreshSession *s;
+
+	memset(&run, 0, sizeof(run));
+	prepare_run(force, res, &run);
+	*keys_out = hvcsv_key_names(run.columns);
+	s = hvcsv_session_begin(run.ft);
+	hvcsv_progress_begin(RelationGetRelid(run.target));
+	if (fetch_export(&run))
+	{
+		res->status = REFRESH_UNCHANGED;
+		run.export.cursor_value = run.state.cursor_value;
+	}
+	else
+		sync_export(&run, s, res);
+	hvcsv_progress_end();
+	record_run(run_id, res, &run, s->rejects);
+	hvcsv_session_end();
+}
+
+/* A failed run whose error may name the key the export has twice. */
+typedef struct DuplicateSearch
+{
+	RefreshResult *res;
+	List	   *keys;
+} DuplicateSearch;
+
+static void
+name_duplicate_key(void *arg)
+{
+	DuplicateSearch *search = (DuplicateSearch *) arg;
+	char	   *key = find_duplicate_key(search->res->foreign_table, search->keys);
+
+	if (key)
+		snprintf(search->res->error, sizeof(search->res->error),
+				 "the export has key (%s)=%s more than once; nothing was written",
+				 hvcsv_name_list(search->keys, ""), key);
+}
+
+/*
+ * Makes a duplicate-key failure (from ON CONFLICT, or found by the sync
+ * statement) name the key that is there twice.  The search reads the
+ * export again, which may fail: the first error stays then.
+ */
+void
+hvcsv_explain_duplicate_key(RefreshResult *res, List *keys)
+{
+	DuplicateSearch search = {res, keys};
+
+	if (keys != NIL)
+		(void) run_in_subtransaction(name_duplicate_key, &search);
+}

@@ -1,0 +1,480 @@
+/*-------------------------------------------------------------------------
+ * scan.c
+ *	  One scan of a foreign table: starts its reader, reads or skips the
+ *	  header, turns records into rows under a COPY-like error context, and
+ *	  lays out a parallel scan's shared memory.
+ *
+ * What every reader and every caller (the FDW callbacks, ANALYZE) would
+ * otherwise repeat lives here, so that the readers and hvcsv_fdw.c never
+ * call each other.  A module above may watch scans through the hook table
+ * (HvcsvScanHooks): the scan asks once whether it is watched, so a scan no
+ * one watches pays one test per row.  The scan never names the module.
+ *
+ * on_error 'skip': a row is rejected for the wrong number of fields,
+ * invalid encoding, or a value its column's type refuses.  The type input
+ * functions report that with ERROR, so in skip mode each row is converted
+ * in a subtransaction (PostgreSQL 15 has no soft input errors), which
+ * costs a subtransaction a row, and only in skip mode.  Subtransactions are not allowed
+ * in a parallel scan, so a table with on_error 'skip' is never scanned in
+ * parallel.  reject_limit ends the scan with an error once more rows than
+ * it allows were rejected.  A watcher of the scan gets each rejected row;
+ * otherwise the count is reported when the scan ends.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "progress.h"
+#include "scan.h"
+
+/* Longest value shown in an error context, in bytes. */
+#define MAX_SHOWN_VALUE 100
+
+/* Rows between two progress reports. */
+#define PROGRESS_EVERY_ROWS 1024
+
+/* Bytes of a rejected record, and of its error message, a watcher gets. */
+#define MAX_RAW_BYTES 1000
+#define MAX_ERROR_BYTES 1000
+
+static const HvcsvScanHooks *hooks = NULL;
+
+/*
+ * The start of a parallel scan's shared memory: where the hooks' part (0
+ * if none) and the reader's coordinator are.
+ */
+typedef struct ScanSharedLayout
+{
+	Size		hooks_offset;
+	Size		reader_offset;
+} ScanSharedLayout;
+
+/* Sets the hook table; from _PG_init, once. */
+void
+hvcsv_scan_set_hooks(const HvcsvScanHooks *new_hooks)
+{
+	hooks = new_hooks;
+}
+
+/* Whether scans of relid should read all of it, in partitions if they can. */
+bool
+hvcsv_scan_reads_whole(Oid relid)
+{
+	return hooks != NULL && hooks->whole_read(relid);
+}
+
+/* Renders a value for a message, clipped to MAX_SHOWN_VALUE bytes. */
+static char *
+shown_value(const char *value, size_t len)
+{
+	size_t		clip = len;
+
+	if (pg_verifymbstr(value, len, true))
+		clip = pg_mbcliplen(value, len, MAX_SHOWN_VALUE);
+	else
+		clip = Min(len, MAX_SHOWN_VALUE);
+	return hvcsv_printable(value, clip, clip < len);
+}
+
+/* Error context: the table, the line, and the column and value if any. */
+static void
+scan_error_context(void *arg)
+{
+	HvcsvScan  *scan = (HvcsvScan *) arg;
+	HvcsvTupleBuilder *b = scan->builder;
+	const char *relname = RelationGetRelationName(scan->rel);
+	uint64		line = scan->stream ? scan->stream->rec.line : 0;
+
+	if (b && b->current_att >= 0)
+		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
+				   relname, line,
+				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
+				   shown_value(b->current_value, b->current_len));
+	else if (line > 0)
+		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
+	else
+		errcontext("foreign table \"%s\"", relname);
+}
+
+static void
+push_context(HvcsvScan *scan)
+{
+	scan->errcallback.previous = error_context_stack;
+	error_context_stack = &scan->errcallback;
+}
+
+static void
+pop_context(HvcsvScan *scan)
+{
+	error_context_stack = scan->errcallback.previous;
+}
+
+/* Makes the state of a scan of rel; its reader starts when first asked. */
+HvcsvScan *
+hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
+				  const HvcsvReaderRoutine *reader)
+{
+	HvcsvScan  *scan = palloc0(sizeof(HvcsvScan));
+
+	scan->rel = rel;
+	scan->cxt = CurrentMemoryContext;
+	scan->opts = opts;
+	scan->needed_atts = needed_atts;
+	scan->reader = reader;
+	scan->errcallback.callback = scan_error_context;
+	scan->errcallback.arg = scan;
+	return scan;
+}
+
+/*
+ * Starts the reader if it has not started: the spool or the request, the
+ * header.  Whether the scan is watched is settled here, after a parallel
+ * worker has attached the hooks' shared state.
+ */
+void
+hvcsv_scan_start(HvcsvScan *scan)
+{
+	MemoryContext old;
+
+	if (scan->started)
+		return;
+	scan->observed = hooks != NULL && hooks->observes(RelationGetRelid(scan->rel));
+	/* Callers may run in a short-lived context; the reader must outlive it. */
+	old = MemoryContextSwitchTo(scan->cxt);
+	push_context(scan);
+	scan->started = true;
+	scan->reader->begin(scan);
+	pop_context(scan);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Renders why a row was rejected: the message, after the column's name if
+ * a column's value was refused, clipped (an input function's message may
+ * quote a value of any size).
+ */
+static char *
+describe_reject(HvcsvScan *scan, int att, const char *message)
+{
+	size_t		len = strlen(message);
+	size_t		clip = pg_mbcliplen(message, len, MAX_ERROR_BYTES);
+
+	if (att < 0)
+		return psprintf("%.*s%s", (int) clip, message, clip < len ? "..." : "");
+	return psprintf("column %s: %.*s%s",
+					NameStr(TupleDescAttr(RelationGetDescr(scan->rel), att)->attname),
+					(int) clip, message, clip < len ? "..." : "");
+}
+
+/* Describes the record rejected last, for a watcher of the scan that keeps it. */
+HvcsvReject *
+hvcsv_describe_reject(HvcsvScan *scan, int att, const char *message)
+{
+	CsvStream  *s = scan->stream;
+	HvcsvReject *r = palloc(sizeof(HvcsvReject));
+	const char *raw = s->buf + (s->record_offset - s->buf_offset);
+	size_t		len = s->rec.length;
+
+	r->line = s->rec.line;
+	r->byte_offset = s->record_offset;
+	r->error = describe_reject(scan, att, message);
+	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		len--;
+	r->raw = hvcsv_printable(raw, Min(len, MAX_RAW_BYTES), len > MAX_RAW_BYTES);
+	return r;
+}
+
+/*
+ * Counts a rejected row (att is the column whose value was refused, or -1),
+ * and stops the scan past reject_limit.  Nothing is allocated unless the
+ * row is kept or the limit is passed: a scan may reject every row.
+ */
+static void
+reject(HvcsvScan *scan, int att, const char *message)
+{
+	scan->rows_rejected++;
+	if (scan->observed)
+		hooks->reject(scan, att, message);
+	if (scan->opts->reject_limit > 0 && scan->rows_rejected > (uint64) scan->opts->reject_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("more than " INT64_FORMAT " rows of foreign table \"%s\" were rejected",
+						scan->opts->reject_limit, RelationGetRelationName(scan->rel)),
+				 errdetail("The last one: %s", describe_reject(scan, att, message))));
+}
+
+/*
+ * Converts the current record into slot; with on_error 'skip', a record
+ * that cannot be converted is rejected instead and false returned.
+ */
+static bool
+build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	HvcsvTupleBuilder *b = scan->builder;
+	const CsvRecord *rec = &scan->stream->rec;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool built = false;
+
+	if (!scan->opts->on_error_skip)
+	{
+		hvcsv_tuple_build(b, rec, slot);
+		return true;
+	}
+	if (rec->nfields != b->map->nfields)
+	{
+		char		message[128];
+
+		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
+				 rec->nfields, b->map->nfields);
+		reject(scan, -1, message);
+		return false;
+	}
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		hvcsv_tuple_build(b, rec, slot);
+		ReleaseCurrentSubTransaction();
+		built = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			att = b->current_att;
+
+		/*
+		 * The copy goes where the row's values went, which the next row
+		 * resets, so none of it stays behind however many rows are
+		 * rejected (FreeErrorData() leaves some memory behind for every row).
+		 */
+		MemoryContextSwitchTo(b->tuple_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		b->current_att = -1;
+		ExecClearTuple(slot);
+		reject(scan, att, edata->message);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return built;
+}
+
+/* Says how many rows a scan rejected, when it ends. */
+static void
+report_rejects(HvcsvScan *scan)
+{
+	if (scan->rows_rejected > 0 && !scan->observed)
+		ereport(NOTICE,
+				(errmsg_plural("%llu row of foreign table \"%s\" was rejected",
+							   "%llu rows of foreign table \"%s\" were rejected",
+							   scan->rows_rejected,
+							   (unsigned long long) scan->rows_rejected,
+							   RelationGetRelationName(scan->rel))));
+}
+
+/* The reader's next record; false at the end (this process's part of it). */
+static bool
+next_record(HvcsvScan *scan)
+{
+	if (scan->at_end)
+		return false;
+	if (scan->reader->next(scan))
+		return true;
+	scan->at_end = true;
+	if (scan->observed)
+		hooks->part_done(scan);
+	return false;
+}
+
+/* Counts a row returned, and lets the hooks drop it. */
+static bool
+row_returned(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	scan->rows++;
+	if (scan->rows % PROGRESS_EVERY_ROWS == 0)
+		hvcsv_progress_rows(scan->rows);
+	if (unlikely(scan->observed) && !hooks->row(scan, slot))
+	{
+		/* The caller takes a filled slot for a row. */
+		ExecClearTuple(slot);
+		return false;
+	}
+	return true;
+}
+
+/* Reads the next row into slot; false at the end. */
+bool
+hvcsv_scan_next(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	bool		found = false;
+
+	hvcsv_scan_start(scan);
+	push_context(scan);
+	while (!found && next_record(scan))
+		found = build_or_reject(scan, slot) && row_returned(scan, slot);
+	pop_context(scan);
+	return found;
+}
+
+/* Reads the next record without building it (ANALYZE samples); false at the end. */
+bool
+hvcsv_scan_next_record(HvcsvScan *scan)
+{
+	bool		found;
+
+	hvcsv_scan_start(scan);
+	push_context(scan);
+	found = next_record(scan);
+	pop_context(scan);
+	return found;
+}
+
+/* Builds the record read last into slot; false if on_error 'skip' rejected it. */
+bool
+hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	bool		built;
+
+	push_context(scan);
+	built = build_or_reject(scan, slot);
+	pop_context(scan);
+	return built;
+}
+
+/* Starts the scan over from the first row. */
+void
+hvcsv_scan_rescan(HvcsvScan *scan)
+{
+	if (!scan->started || scan->builder == NULL)
+		return;
+	scan->reader->rescan(scan);
+	scan->at_end = false;
+	scan->rows = 0;
+}
+
+/* Releases what the reader holds, and says how many rows were rejected. */
+void
+hvcsv_scan_end(HvcsvScan *scan)
+{
+	if (!scan->started)
+		return;
+	scan->reader->end(scan);
+	report_rejects(scan);
+}
+
+/*
+ * Reads the header (when the table has one) and sets up conversion.  The
+ * readers call it once their stream is open.  A file with no header line
+ * at all holds no rows.
+ */
+void
+hvcsv_scan_read_header(HvcsvScan *scan)
+{
+	const HvcsvOptions *opts = scan->opts;
+	HvcsvColumnMap *map;
+
+	if (opts->encoding == PG_UTF8)
+		hvcsv_stream_skip_bom(scan->stream);
+	map = hvcsv_column_map_create(scan->rel, opts->header, scan->stream, opts->encoding);
+	if (map == NULL)
+	{
+		scan->at_end = true;
+		return;
+	}
+	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
+											   opts->encoding);
+	hvcsv_tuple_builder_select(scan->builder, scan->stream);
+}
+
+/* Passes over the header again, after a reader restarted from the top. */
+void
+hvcsv_scan_skip_header(HvcsvScan *scan)
+{
+	if (scan->opts->encoding == PG_UTF8)
+		hvcsv_stream_skip_bom(scan->stream);
+	if (scan->opts->header != HVCSV_HEADER_NONE && scan->builder)
+		(void) hvcsv_stream_next(scan->stream);
+}
+
+/* Fills in where each part of the scan's shared memory goes; returns its size. */
+static Size
+shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
+{
+	Size		hooks_size = hooks ? hooks->shared_size(RelationGetRelid(scan->rel)) : 0;
+	Size		offset = MAXALIGN(sizeof(ScanSharedLayout));
+
+	layout->hooks_offset = hooks_size ? offset : 0;
+	offset += MAXALIGN(hooks_size);
+	layout->reader_offset = offset;
+	return offset + scan->reader->shared_size(scan);
+}
+
+/*
+ * Sizes a parallel scan's shared memory.  This runs when the Gather
+ * starts, so the leader opens (and if needed fetches) the spool here to
+ * count the partitions.
+ */
+Size
+hvcsv_scan_shared_size(HvcsvScan *scan)
+{
+	ScanSharedLayout layout;
+
+	hvcsv_scan_start(scan);
+	return shared_layout(scan, &layout);
+}
+
+/* The leader fills the shared memory at coordinate. */
+void
+hvcsv_scan_shared_init(HvcsvScan *scan, void *coordinate)
+{
+	ScanSharedLayout *layout = coordinate;
+
+	(void) shared_layout(scan, layout);
+	if (layout->hooks_offset)
+		hooks->share(RelationGetRelid(scan->rel), (char *) coordinate + layout->hooks_offset);
+	scan->reader->shared_init(scan, (char *) coordinate + layout->reader_offset);
+}
+
+/* Resets the reader's coordinator for a rescan. */
+void
+hvcsv_scan_shared_reinit(HvcsvScan *scan, void *coordinate)
+{
+	ScanSharedLayout *layout = coordinate;
+
+	scan->reader->shared_reinit(scan, (char *) coordinate + layout->reader_offset);
+}
+
+/* A worker joins the scan, and the hooks' shared state if any. */
+void
+hvcsv_scan_shared_attach(HvcsvScan *scan, void *coordinate)
+{
+	ScanSharedLayout *layout = coordinate;
+
+	if (layout->hooks_offset)
+		hooks->attach(RelationGetRelid(scan->rel), (char *) coordinate + layout->hooks_offset);
+	scan->shared = (char *) coordinate + layout->reader_offset;
+}
+
+/*
+ * Before the shared memory goes; every process has finished its part by
+ * now, so the leader lets the hooks take their totals.
+ */
+void
+hvcsv_scan_shared_finish(HvcsvScan *scan)
+{
+	if (scan->reader->shared_finish)
+		scan->reader->shared_finish(scan);
+	if (hooks && !IsParallelWorker())
+		hooks->gather(RelationGetRelid(scan->rel));
+}

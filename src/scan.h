@@ -1,0 +1,120 @@
+/*-------------------------------------------------------------------------
+ * scan.h
+ *	  One scan of a foreign table: its state, the readers that feed it, the
+ *	  rows it rejects, and the hooks through which another module may watch
+ *	  it without the scan knowing that module.
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_SCAN_H
+#define HVCSV_SCAN_H
+
+#include "postgres.h"
+
+#include "commands/explain.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+
+#include "option.h"
+#include "records.h"
+
+/* in scan.c */
+
+/* The state of one scan, shared by the FDW callbacks and the reader. */
+typedef struct HvcsvScan
+{
+	Relation	rel;
+	MemoryContext cxt;			/* lives as long as the scan */
+	HvcsvOptions *opts;
+	const struct HvcsvReaderRoutine *reader;
+	List	   *needed_atts;	/* 0-based attributes the query reads */
+	CsvStream  *stream;
+	HvcsvTupleBuilder *builder;
+	void	   *reader_state;
+	void	   *shared;			/* a parallel scan's coordinator, or NULL */
+	bool		started;		/* the reader has begun */
+	bool		observed;		/* the hooks watch this scan */
+	bool		at_end;
+	uint64		rows;
+	uint64		rows_rejected;	/* by on_error 'skip' */
+	uint64		bytes_read;		/* input bytes read by this process */
+	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
+	ErrorContextCallback errcallback;
+} HvcsvScan;
+
+/*
+ * How a reader gets records; chosen once per scan, at plan time.  The
+ * shared_* members are for readers that run as a parallel scan.
+ */
+typedef struct HvcsvReaderRoutine
+{
+	void		(*begin) (HvcsvScan *scan);
+	bool		(*next) (HvcsvScan *scan);	/* next record in scan->stream */
+	void		(*rescan) (HvcsvScan *scan);
+	void		(*end) (HvcsvScan *scan);
+	/* scan is NULL unless the scan ran (EXPLAIN ANALYZE) */
+	void		(*explain) (HvcsvScan *scan, const HvcsvOptions *opts, ExplainState *es);
+	Size		(*shared_size) (HvcsvScan *scan);
+	void		(*shared_init) (HvcsvScan *scan, void *shared);
+	void		(*shared_reinit) (HvcsvScan *scan, void *shared);
+	void		(*shared_finish) (HvcsvScan *scan);
+} HvcsvReaderRoutine;
+
+/*
+ * What a module above the scan (the refresh) may do with scans, set once
+ * from _PG_init so that parallel workers have it too.  observes() is asked
+ * once per scan and per process; the other per-scan hooks run only for
+ * scans it said yes to, so other scans pay nothing.  The shared_size,
+ * share, attach and gather hooks carry the module's state through a
+ * parallel scan's shared memory.
+ */
+typedef struct HvcsvScanHooks
+{
+	bool		(*observes) (Oid relid);
+	bool		(*whole_read) (Oid relid);	/* planning: read all of it, partitioned */
+	bool		(*row) (HvcsvScan *scan, TupleTableSlot *slot);	/* false drops the row */
+	void		(*reject) (HvcsvScan *scan, int att, const char *message);
+	void		(*part_done) (HvcsvScan *scan); /* this process's share ended */
+	Size		(*shared_size) (Oid relid);
+	void		(*share) (Oid relid, void *dest);	/* the leader, before workers start */
+	void		(*attach) (Oid relid, void *src);	/* a worker, before it scans */
+	void		(*gather) (Oid relid);	/* the leader, after the workers */
+} HvcsvScanHooks;
+
+extern void hvcsv_scan_set_hooks(const HvcsvScanHooks *hooks);
+extern bool hvcsv_scan_reads_whole(Oid relid);
+extern HvcsvScan *hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
+									const HvcsvReaderRoutine *reader);
+extern void hvcsv_scan_start(HvcsvScan *scan);
+extern bool hvcsv_scan_next(HvcsvScan *scan, TupleTableSlot *slot);
+extern bool hvcsv_scan_next_record(HvcsvScan *scan);
+extern bool hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot);
+extern void hvcsv_scan_rescan(HvcsvScan *scan);
+extern void hvcsv_scan_end(HvcsvScan *scan);
+extern void hvcsv_scan_read_header(HvcsvScan *scan);
+extern void hvcsv_scan_skip_header(HvcsvScan *scan);
+extern Size hvcsv_scan_shared_size(HvcsvScan *scan);
+extern void hvcsv_scan_shared_init(HvcsvScan *scan, void *coordinate);
+extern void hvcsv_scan_shared_reinit(HvcsvScan *scan, void *coordinate);
+extern void hvcsv_scan_shared_attach(HvcsvScan *scan, void *coordinate);
+extern void hvcsv_scan_shared_finish(HvcsvScan *scan);
+
+/* A row rejected by on_error 'skip', as a watcher of the scan keeps it. */
+typedef struct HvcsvReject
+{
+	uint64		line;
+	uint64		byte_offset;
+	char	   *error;
+	char	   *raw;			/* the record's text, clipped */
+} HvcsvReject;
+
+extern HvcsvReject *hvcsv_describe_reject(HvcsvScan *scan, int att, const char *message);
+
+/* in readers.c */
+extern const HvcsvReaderRoutine *hvcsv_reader_routine(HvcsvReaderKind kind);
+
+/* in reader_projected.c, reader_partitioned.c, reader_streaming.c */
+extern const HvcsvReaderRoutine hvcsv_projected_reader;
+extern const HvcsvReaderRoutine hvcsv_partitioned_reader;
+extern const HvcsvReaderRoutine hvcsv_streaming_reader;
+
+#endif							/* HVCSV_SCAN_H */
