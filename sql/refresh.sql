@@ -178,7 +178,7 @@ END $$;
 -- a refresh of a table already being refreshed returns at once: skipped
 CREATE TABLE slow_target (has_id text PRIMARY KEY, name text);
 CREATE FOREIGN TABLE slow_src (has_id text, name text) SERVER fx
-  OPTIONS (path '/accounts.csv?rate=300', target 'slow_target');
+  OPTIONS (path '/accounts.csv?rate=300', target 'public.slow_target');
 SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(),
        current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'SET hvcsv_fdw.spool_directory = ''pg_hvcsv_spool_refresh''');

@@ -271,6 +271,7 @@ extern char *hvcsv_duplicate_key_query(const char *foreign_table, List *keys);
 
 /* in sync_target.c */
 extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
+extern char *hvcsv_target_text(List *target);
 extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
 extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
 extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);
