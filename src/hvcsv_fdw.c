@@ -38,7 +38,6 @@
 #include "http.h"
 #include "hvcsv_fdw.h"
 #include "option.h"
-#include "progress.h"
 #include "scan.h"
 #include "spool.h"
 

@@ -26,7 +26,6 @@
 #include "utils/typcache.h"
 
 #include "hvcsv_fdw.h"
-#include "option.h"
 
 PG_FUNCTION_INFO_V1(hvcsv_check_foreign_table);
 
