@@ -14,9 +14,9 @@
  * invalid encoding, or a value its column's type refuses.  The type input
  * functions report that with ERROR, so in skip mode each row is converted
  * in a subtransaction (PostgreSQL 15 has no soft input errors), which
- * costs a subtransaction a row, and only in skip mode.  Subtransactions are not allowed
- * in a parallel scan, so a table with on_error 'skip' is never scanned in
- * parallel.  reject_limit ends the scan with an error once more rows than
+ * costs a subtransaction a row, and only in skip mode.  Subtransactions are
+ * not allowed in a parallel scan, so a table with on_error 'skip' is never
+ * scanned in parallel.  reject_limit ends the scan with an error once more rows than
  * it allows were rejected.  A watcher of the scan gets each rejected row;
  * otherwise the count is reported when the scan ends.
  *-------------------------------------------------------------------------
