@@ -39,17 +39,14 @@ cleanup() {
 # A TAP test that was killed (or timed out) leaves its clusters and fixture
 # servers behind: stop them, by data directory and by pid file.
 stop_tap_leftovers() {
-    local f pid
+    local f
     [ -d "$work/tap" ] || return 0
     while IFS= read -r f; do
         runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(dirname "$f")" -m immediate stop \
             >/dev/null 2>&1 || true
     done < <(find "$work/tap" -name postmaster.pid 2>/dev/null)
     while IFS= read -r f; do
-        pid=$(cat "$f" 2>/dev/null || true)
-        if [ -n "$pid" ] && grep -qs fixture_server.py "/proc/$pid/cmdline"; then
-            kill "$pid" 2>/dev/null || true
-        fi
+        hv_stop_pidfile "$f" fixture_server.py || true
     done < <(find "$work/tap" -name 'fixture_*.pid' 2>/dev/null)
 }
 trap cleanup EXIT
