@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of hvcsv_fdw on this machine, from nothing:
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
-#   installs the extension, starts a throwaway PostgreSQL cluster, the
-#   fixture HTTP server and the hostile one (test/hostile_server.py, for
-#   the adversarial_http test) on 127.0.0.1, runs the tokenizer check against
-#   libcsv, a bounded libFuzzer run (fuzz/run.sh), the regression tests
-#   and the TAP tests (t/*.pl, each with its own throwaway cluster and
-#   fixture server), and stops what it started.
+#   installs the extension, starts a throwaway PostgreSQL cluster, runs the
+#   tokenizer check against libcsv, a bounded libFuzzer run (fuzz/run.sh),
+#   the regression tests (make installcheck, which starts and stops the HTTP
+#   servers they need) and the TAP tests (t/*.pl, each with its own throwaway
+#   cluster and fixture server), and stops what it started.
 # The last line reads "N passed, N failed"; the exit status is 0 only if
 # every test passed.
 set -euo pipefail
@@ -16,24 +15,19 @@ cd "$top"
 . test/lib.sh
 
 PGPORT=${PGPORT:-54329}
-FIXTURE_PORT=18765
-FIXTURE_KEY=test-secret-key
-HOSTILE_PORT=18770
-# The spool test rewrites files here through COPY ... TO, so the path is fixed.
-WWW=/tmp/hvcsv_fixture_www
 
 test/install_deps.sh
 hv_build_install
 
 work=$(mktemp -d /tmp/hvcsv_test.XXXXXX)
 cleanup() {
-    hv_stop_fixture
-    [ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null || true
+    # make installcheck stops its servers, unless this script was interrupted.
+    test/fixture_ctl.sh stop
     hv_stop_cluster "$work"
     stop_tap_leftovers
     umount "$work/tap/small_fs" 2>/dev/null || true
     [ -n "${local_address:-}" ] && ip addr del "$local_address/32" dev lo 2>/dev/null || true
-    rm -rf "$work" "$WWW"
+    rm -rf "$work"
 }
 
 # A TAP test that was killed (or timed out) leaves its clusters and fixture
@@ -52,12 +46,6 @@ stop_tap_leftovers() {
 trap cleanup EXIT
 
 hv_start_cluster "$work" "$PGPORT" "log_min_messages = info"
-rm -rf "$WWW"
-cp -r test/data "$WWW"
-chown -R postgres: "$WWW"
-hv_start_fixture "$WWW" "$FIXTURE_PORT" "$FIXTURE_KEY" "$work/fixture.log"
-hv_start_server "$HOSTILE_PORT" "$work/hostile.log" hostile_server.py --other-port "$FIXTURE_PORT"
-HOSTILE_PID=$HV_SERVER_PID
 
 passed=0
 failed=0
