@@ -62,6 +62,14 @@ installcheck:
 	test/fixture_ctl.sh start && \
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
+# The TAP tests (t/*.pl; PROVE_TESTS=t/NAME.pl for one): each starts clusters
+# of its own (so not as root: initdb refuses) and fixture servers on free
+# ports, so they need no running server and are not part of installcheck,
+# which TAP_TESTS = 1 would make them.  PGXS provides the recipe only.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
 # The tokenizer checked against libcsv, the reference parser, outside the server.
 test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/csv_tokenizer.c src/csv_tokenizer.h
 	$(CC) -O2 -Wall -Wextra -o $@ test/csv_diff_check.c test/csv_diff.c src/csv_tokenizer.c -lcsv
