@@ -48,6 +48,8 @@ PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
 REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits adversarial_http
 REGRESS_OPTS = --load-extension=dblink
+# installcheck is defined below: the tests need two HTTP servers around them.
+NO_INSTALLCHECK = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)
 SHLIB_LINK = $(shell curl-config --libs) -lz
@@ -60,6 +62,26 @@ EXTRA_CLEAN = $(OBJS:.o=.d)
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The regression tests against the running server (PGHOST, PGPORT and PGUSER
+# as for psql; a superuser, with dblink available), between a start and a stop
+# of the HTTP servers they talk to.  Not as entries of the test list: pg_regress
+# runs every test even when the first fails, so a start that found a port
+# taken could not keep the tests from talking to whoever holds it (and writing
+# into that run's served directory).  The trap stops the servers whatever the
+# tests' outcome, which stays make's.
+installcheck:
+	trap 'test/fixture_ctl.sh stop' EXIT; \
+	test/fixture_ctl.sh start && \
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+# The TAP tests (t/*.pl; PROVE_TESTS=t/NAME.pl for one): each starts clusters
+# of its own (so not as root: initdb refuses) and fixture servers on free
+# ports, so they need no running server and are not part of installcheck,
+# which TAP_TESTS = 1 would make them.  PGXS provides the recipe only.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
 
 # The tokenizer checked against libcsv, the reference parser, outside the server.
 test/csv_diff_check: test/csv_diff_check.c test/csv_diff.c test/csv_diff.h src/csv_tokenizer.c src/csv_tokenizer.h

@@ -7,8 +7,8 @@
 -- history records, what the spool and the target hold afterwards, and the
 -- requests the server saw ("cut" marks a response that did not end well).
 -- fetch.sql and spool.sql show the same faults in detail for plain scans;
--- crashes, restarts and a full disk are in t/002_kill_refresh.pl and
--- t/003_*.pl.
+-- crashes, restarts and a full disk are in t/002_kill_refresh.pl,
+-- t/003_crash_restart.pl and t/008_spool_files.pl.
 --
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_fm';
 SET hvcsv_fdw.refresh_failure = 'warning';

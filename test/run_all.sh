@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of hvcsv_fdw on this machine, from nothing:
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
-#   installs the extension, starts a throwaway PostgreSQL cluster, the
-#   fixture HTTP server and the hostile one (test/hostile_server.py, for
-#   the adversarial_http test) on 127.0.0.1, runs the tokenizer check against
-#   libcsv, a bounded libFuzzer run (fuzz/run.sh), the regression tests
-#   and the TAP tests (t/*.pl, each with its own throwaway cluster and
-#   fixture server), and stops what it started.
+#   installs the extension, starts a throwaway PostgreSQL cluster, runs the
+#   tokenizer check against libcsv, a bounded libFuzzer run (fuzz/run.sh),
+#   the regression tests (make installcheck, which starts and stops the HTTP
+#   servers they need) and the TAP tests (make prove_installcheck, one file
+#   at a time; each starts its own throwaway clusters and fixture server),
+#   and stops what it started.
 # The last line reads "N passed, N failed"; the exit status is 0 only if
 # every test passed.
 set -euo pipefail
@@ -16,51 +16,37 @@ cd "$top"
 . test/lib.sh
 
 PGPORT=${PGPORT:-54329}
-FIXTURE_PORT=18765
-FIXTURE_KEY=test-secret-key
-HOSTILE_PORT=18770
-# The spool test rewrites files here through COPY ... TO, so the path is fixed.
-WWW=/tmp/hvcsv_fixture_www
 
 test/install_deps.sh
 hv_build_install
 
 work=$(mktemp -d /tmp/hvcsv_test.XXXXXX)
 cleanup() {
-    hv_stop_fixture
-    [ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null || true
+    # make installcheck stops its servers, unless this script was interrupted.
+    test/fixture_ctl.sh stop
     hv_stop_cluster "$work"
     stop_tap_leftovers
     umount "$work/tap/small_fs" 2>/dev/null || true
     [ -n "${local_address:-}" ] && ip addr del "$local_address/32" dev lo 2>/dev/null || true
-    rm -rf "$work" "$WWW"
+    rm -rf "$work"
 }
 
 # A TAP test that was killed (or timed out) leaves its clusters and fixture
 # servers behind: stop them, by data directory and by pid file.
 stop_tap_leftovers() {
-    local f pid
+    local f
     [ -d "$work/tap" ] || return 0
     while IFS= read -r f; do
         runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(dirname "$f")" -m immediate stop \
             >/dev/null 2>&1 || true
     done < <(find "$work/tap" -name postmaster.pid 2>/dev/null)
     while IFS= read -r f; do
-        pid=$(cat "$f" 2>/dev/null || true)
-        if [ -n "$pid" ] && grep -qs fixture_server.py "/proc/$pid/cmdline"; then
-            kill "$pid" 2>/dev/null || true
-        fi
+        hv_stop_pidfile "$f" fixture_server.py || true
     done < <(find "$work/tap" -name 'fixture_*.pid' 2>/dev/null)
 }
 trap cleanup EXIT
 
 hv_start_cluster "$work" "$PGPORT" "log_min_messages = info"
-rm -rf "$WWW"
-cp -r test/data "$WWW"
-chown -R postgres: "$WWW"
-hv_start_fixture "$WWW" "$FIXTURE_PORT" "$FIXTURE_KEY" "$work/fixture.log"
-hv_start_server "$HOSTILE_PORT" "$work/hostile.log" hostile_server.py --other-port "$FIXTURE_PORT"
-HOSTILE_PID=$HV_SERVER_PID
 
 passed=0
 failed=0
@@ -97,14 +83,15 @@ if [ "$regress_failed" = 1 ] && [ "$regress_bad" = 0 ]; then
 fi
 
 # TAP tests (PostgreSQL::Test::Cluster), one count per file.  initdb refuses
-# to run as root, so prove runs as the postgres OS user, with a clean
-# environment, on a copy of t/ and of the fixture server in a directory
-# postgres owns (the checkout may not be readable by postgres).  Everything
-# the tests create (clusters, sockets, logs) stays under $tap.
-pgxs_src=$(dirname "$(dirname "$("$PG_BIN/pg_config" --pgxs)")")
+# to run as root, so make prove_installcheck runs as the postgres OS user,
+# with a clean environment, on a copy of the Makefile, t/ and the fixture
+# server in a directory postgres owns (the checkout may not be readable by
+# postgres, and make writes tmp_check/ beside the Makefile).  Everything the
+# tests create (clusters, sockets, logs) stays under $tap.
 tap=$work/tap
 mkdir -p "$tap/t" "$tap/test" "$tap/tmp"
-cp t/*.pl t/*.pm "$tap/t/" 2>/dev/null || true
+cp Makefile "$tap/"
+cp t/*.pl t/*.pm "$tap/t/"
 cp test/fixture_server.py "$tap/test/"
 # A 1 MB file system for the TAP tests to fill (mounting needs root and
 # CAP_SYS_ADMIN; without it, the tests that need it skip).
@@ -117,14 +104,15 @@ mount -t tmpfs -o size=1m,mode=0700 tmpfs "$small_fs" 2>/dev/null || small_fs=
 local_address=192.0.2.7
 ip addr add "$local_address/32" dev lo 2>/dev/null || local_address=
 chown -R postgres: "$tap"
-for test_file in "$tap"/t/*.pl; do
-    [ -f "$test_file" ] || continue
+for test_file in t/*.pl; do
     name=$(basename "$test_file" .pl)
     echo "# TAP: t/$name.pl"
+    # make finds PG_BIN's pg_config first on PATH, so the tests run that
+    # installation's programs, Perl modules and pg_regress.
     if (cd "$tap" && timeout -k 10 900 runuser -u postgres -- env -i \
             PATH="$PG_BIN:/usr/local/bin:/usr/bin:/bin" HOME="$tap" LANG=C.UTF-8 \
-            TMPDIR="$tap/tmp" TESTDIR="$tap" PG_REGRESS="$pgxs_src/test/regress/pg_regress" \
-            HVCSV_SMALL_FS="$small_fs" HVCSV_LOCAL_ADDRESS="$local_address" prove -I "$pgxs_src/test/perl" -v "t/$name.pl") 2>&1; then
+            TMPDIR="$tap/tmp" HVCSV_SMALL_FS="$small_fs" HVCSV_LOCAL_ADDRESS="$local_address" \
+            make -s prove_installcheck PROVE_TESTS="t/$name.pl" PROVE_FLAGS=-v) 2>&1; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
@@ -135,8 +123,10 @@ for test_file in "$tap"/t/*.pl; do
             tail -n 200 "$log"
         done
     fi
+    # Before the next file: its make removes tmp_check/, data directories
+    # of clusters this one may have left running included.
+    stop_tap_leftovers
 done
-stop_tap_leftovers
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
