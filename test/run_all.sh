@@ -2,7 +2,8 @@
 # Runs every test of hvcsv_fdw on this machine, from nothing:
 #   installs what a fresh Debian 12 lacks (as root, with apt), builds and
 #   installs the extension, starts a throwaway PostgreSQL cluster, runs the
-#   tokenizer check against libcsv, a bounded libFuzzer run (fuzz/run.sh),
+#   tokenizer check against libcsv, the check of the library's exported
+#   names and layers (test/check_layers.py), a bounded libFuzzer run (fuzz/run.sh),
 #   the regression tests (make installcheck, which starts and stops the HTTP
 #   servers they need) and the TAP tests (make prove_installcheck, one file
 #   at a time; each starts its own throwaway clusters and fixture server),
@@ -53,6 +54,14 @@ failed=0
 
 make -s test/csv_diff_check
 if test/csv_diff_check test/data/*.csv test/data/hostile/*.csv; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+# The library's exported names, and the direction in which its files call
+# each other (read from the objects the build left in src/).
+if python3 test/check_layers.py; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
