@@ -7,7 +7,7 @@
    one symbol space, so any other name could clash with another library's.
 2. The files of src/ call each other in one direction only: no cycle among
    the object files, and no file below the refresh uses a symbol that a
-   file of the refresh defines.
+   file of the refresh defines or includes the refresh's header.
 
 Exit status 0 if both hold; otherwise each problem is printed.
 """
@@ -36,7 +36,10 @@ def nm(args, path):
 
 def exported_names():
     """Problems with the names hvcsv_fdw.so exports."""
-    rows = nm(["-D", "--defined-only"], os.path.join(TOP, "hvcsv_fdw.so"))
+    library = os.path.join(TOP, "hvcsv_fdw.so")
+    if not os.path.exists(library):
+        return ["no hvcsv_fdw.so: run make first"]
+    rows = nm(["-D", "--defined-only"], library)
     names = {row[-1] for row in rows if row[-2] in "TDBRVW" or row[-2] in "tdbr"}
     sql_functions = {n[len("pg_finfo_"):] for n in names if n.startswith("pg_finfo_")}
     problems = []
@@ -114,8 +117,21 @@ def layer_problems():
     return problems
 
 
+def include_problems():
+    """Files below the refresh that include the refresh's own header."""
+    problems = []
+    for name in sorted(os.listdir(SRC)):
+        base, ext = os.path.splitext(name)
+        if ext not in (".c", ".h") or base in REFRESH or name == "refresh_internal.h":
+            continue
+        with open(os.path.join(SRC, name)) as f:
+            if '#include "refresh_internal.h"' in f.read():
+                problems.append(f"{name}, below the refresh, includes refresh_internal.h")
+    return problems
+
+
 def main():
-    problems = exported_names() + layer_problems()
+    problems = exported_names() + layer_problems() + include_problems()
     for p in problems:
         print(p)
     print("symbols and layers: " + ("ok" if not problems else f"{len(problems)} problems"))
