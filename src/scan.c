@@ -137,8 +137,8 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
  * header.  Whether the scan is watched is settled here, after a parallel
  * worker has attached the hooks' shared state.
  */
-void
-hvcsv_scan_start(HvcsvScan *scan)
+static void
+scan_start(HvcsvScan *scan)
 {
 	MemoryContext old;
 
@@ -319,7 +319,7 @@ hvcsv_scan_next(HvcsvScan *scan, TupleTableSlot *slot)
 {
 	bool		found = false;
 
-	hvcsv_scan_start(scan);
+	scan_start(scan);
 	push_context(scan);
 	while (!found && next_record(scan))
 		found = build_or_reject(scan, slot) && row_returned(scan, slot);
@@ -333,7 +333,7 @@ hvcsv_scan_next_record(HvcsvScan *scan)
 {
 	bool		found;
 
-	hvcsv_scan_start(scan);
+	scan_start(scan);
 	push_context(scan);
 	found = next_record(scan);
 	pop_context(scan);
@@ -430,7 +430,7 @@ hvcsv_scan_shared_size(HvcsvScan *scan)
 {
 	ScanSharedLayout layout;
 
-	hvcsv_scan_start(scan);
+	scan_start(scan);
 	return shared_layout(scan, &layout);
 }
 

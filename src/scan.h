@@ -84,7 +84,6 @@ extern void hvcsv_scan_set_hooks(const HvcsvScanHooks *hooks);
 extern bool hvcsv_scan_reads_whole(Oid relid);
 extern HvcsvScan *hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 									const HvcsvReaderRoutine *reader);
-extern void hvcsv_scan_start(HvcsvScan *scan);
 extern bool hvcsv_scan_next(HvcsvScan *scan, TupleTableSlot *slot);
 extern bool hvcsv_scan_next_record(HvcsvScan *scan);
 extern bool hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot);
