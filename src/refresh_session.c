@@ -45,11 +45,16 @@ forget_session(void *arg)
 RefreshSession *
 hvcsv_session_begin(Oid foreign_table)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopTransactionContext, "hvcsv refresh session",
-											  ALLOCSET_DEFAULT_SIZES);
-	RefreshSession *s = MemoryContextAllocZero(cxt, sizeof(RefreshSession));
-	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	MemoryContext cxt;
+	RefreshSession *s;
+	MemoryContextCallback *cb;
 
+	/* One session at a time: a new one ends whatever another left. */
+	hvcsv_session_end();
+	cxt = AllocSetContextCreate(TopTransactionContext, "hvcsv refresh session",
+								ALLOCSET_DEFAULT_SIZES);
+	s = MemoryContextAllocZero(cxt, sizeof(RefreshSession));
+	cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
 	s->cxt = cxt;
 	s->foreign_table = foreign_table;
 	cb->func = forget_session;
