@@ -162,10 +162,12 @@ shared_header_size(int nkeys)
 	return MAXALIGN(offsetof(KeyWatchShared, keys) + sizeof(((KeyWatchShared *) NULL)->keys[0]) * nkeys);
 }
 
-/* The shared memory a parallel scan needs for the watch. */
+/* The shared memory a parallel scan needs for the watch; 0 once one has gathered it. */
 Size
 hvcsv_key_watch_shared_size(const KeyWatch *w)
 {
+	if (w->hashes == NULL)
+		return 0;
 	return shared_header_size(w->nkeys) + hvcsv_uint64_set_shared_size(w->hashes);
 }
 

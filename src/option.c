@@ -131,18 +131,24 @@ invalid_value(DefElem *def, const char *detail)
 /* The reader option's values, in the order of HvcsvReaderKind. */
 static const char *const reader_names[] = {"projected", "partitioned", "streaming"};
 
+/* Splits a target option's text into names as SQL does; false if it is not a table name. */
+static bool
+split_target(const char *text, List **names)
+{
+	/* SplitIdentifierString writes into the string it splits. */
+	return SplitIdentifierString(pstrdup(text), '.', names) && list_length(*names) <= 3;
+}
+
 /*
- * Parses the target option: a table name, optionally schema-qualified, as
- * SQL splits it.  A syntax check only: the table may be created later.
+ * Parses the target option: a table name, optionally schema-qualified.  A
+ * syntax check only: the table may be created later.
  */
 static List *
 parse_target(DefElem *def)
 {
 	List	   *names;
 
-	/* SplitIdentifierString writes into the string it splits. */
-	if (!SplitIdentifierString(pstrdup(defGetString(def)), '.', &names) ||
-		list_length(names) > 3)
+	if (!split_target(defGetString(def), &names))
 		invalid_value(def, "The value must be a table name, optionally schema-qualified.");
 	return names;
 }
@@ -746,12 +752,11 @@ hvcsv_reader_name(HvcsvReaderKind kind)
 }
 
 /*
- * A foreign table's target option, parsed, or NIL; for the refresh's
- * caller, which needs the target before it needs the rest of the options
- * (and must not fail for a table that has none).
+ * A foreign table's target option as written, or NULL; for the refresh's
+ * caller, which looks at every table before it reads any table's options.
  */
-List *
-hvcsv_table_target(Oid foreigntableid)
+const char *
+hvcsv_table_target_text(Oid foreigntableid)
 {
 	ListCell   *cell;
 
@@ -760,9 +765,23 @@ hvcsv_table_target(Oid foreigntableid)
 		DefElem    *def = lfirst_node(DefElem, cell);
 
 		if (strcmp(def->defname, "target") == 0)
-			return parse_target(def);
+			return defGetString(def);
 	}
-	return NIL;
+	return NULL;
+}
+
+/*
+ * A foreign table's target option, parsed, or NIL if it has none or it is
+ * not a table name (a wrapper without our validator lets anything in).
+ * Never an error: the refresh of that table reports the option then.
+ */
+List *
+hvcsv_table_target(Oid foreigntableid)
+{
+	const char *text = hvcsv_table_target_text(foreigntableid);
+	List	   *names;
+
+	return text && split_target(text, &names) ? names : NIL;
 }
 
 /* Fills a tokenizer dialect from the table's CSV options. */

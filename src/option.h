@@ -74,6 +74,7 @@ extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
 extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
 extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
+extern const char *hvcsv_table_target_text(Oid foreigntableid);
 extern List *hvcsv_table_target(Oid foreigntableid);
 extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
 

@@ -94,7 +94,7 @@ tables_to_refresh(Oid role)
 	{
 		Oid			ft = ((Form_pg_foreign_table) GETSTRUCT(tup))->ftrelid;
 
-		if (hvcsv_is_own_foreign_table(ft) && hvcsv_table_target(ft) != NIL &&
+		if (hvcsv_is_own_foreign_table(ft) && hvcsv_table_target_text(ft) &&
 			get_rel_persistence(ft) != RELPERSISTENCE_TEMP && hvcsv_may_refresh(ft, role))
 			tables = lappend_oid(tables, ft);
 	}

@@ -124,7 +124,7 @@ typedef struct RefreshSession
 {
 	MemoryContext cxt;
 	Oid			foreign_table;
-	bool		reading;		/* the run's statements read the export: watch its scans */
+	bool		scan_expected;	/* the refresh's next statement reads the export */
 	bool		whole_read;		/* plan the export's read as partitioned */
 	KeyWatch   *watch;			/* or NULL */
 	RowFilter  *filter;			/* or NULL */
@@ -137,6 +137,7 @@ typedef struct RefreshSession
 /* in refresh_session.c */
 extern RefreshSession *hvcsv_session_begin(Oid foreign_table);
 extern RefreshSession *hvcsv_session_current(void);
+extern void hvcsv_session_expect_scan(void);
 extern void hvcsv_session_end(void);
 extern Size hvcsv_session_shared_size(void);
 extern void hvcsv_session_register_hooks(void);
@@ -271,7 +272,6 @@ extern char *hvcsv_duplicate_key_query(const char *foreign_table, List *keys);
 
 /* in sync_target.c */
 extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
-extern char *hvcsv_target_text(List *target);
 extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
 extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
 extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);

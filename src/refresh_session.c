@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "refresh_internal.h"
@@ -78,23 +79,49 @@ hvcsv_session_end(void)
 		MemoryContextDelete(session->cxt);
 }
 
-/* The session watching scans of relid, or NULL. */
-static RefreshSession *
-watching(Oid relid)
+/*
+ * Whether this is the refresh's own statement rather than one that user
+ * code started from inside it: a trigger on the target (a row trigger, or
+ * a statement trigger that fires before the refresh's scan begins) may read
+ * the same foreign table, and must get every row, unwatched.
+ */
+static bool
+outside_triggers(void)
 {
-	return session && session->reading && session->foreign_table == relid ? session : NULL;
+	LOCAL_FCINFO(fcinfo, 0);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	return DatumGetInt32(pg_trigger_depth(fcinfo)) == 0;
 }
 
+/* Expects the next scan of the foreign table to be the refresh's own read of it. */
+void
+hvcsv_session_expect_scan(void)
+{
+	session->scan_expected = true;
+}
+
+/*
+ * Claims a scan of relid for the session: the first one the refresh's
+ * statement starts after hvcsv_session_expect_scan(), and no other, so that
+ * a second scan of the table in the same statement (a default or a check
+ * that reads it) is left alone.
+ */
 static bool
 session_observes(Oid relid)
 {
-	return watching(relid) != NULL;
+	if (session == NULL || session->foreign_table != relid || !session->scan_expected ||
+		!outside_triggers())
+		return false;
+	session->scan_expected = false;
+	return true;
 }
 
 static bool
 session_whole_read(Oid relid)
 {
-	return watching(relid) != NULL && session->whole_read;
+	return session && session->foreign_table == relid && session->whole_read &&
+		outside_triggers();
 }
 
 /* Each row: the filter's lookup starts first, to overlap the watch. */
@@ -141,7 +168,8 @@ shared_layout(SessionShared *layout)
 	Size		offset = MAXALIGN(sizeof(SessionShared));
 
 	layout->watch_offset = layout->filter_offset = 0;
-	if (session->watch)
+	/* A watch that a parallel scan has gathered already has nothing to share. */
+	if (session->watch && hvcsv_key_watch_shared_size(session->watch) > 0)
 	{
 		layout->watch_offset = offset;
 		offset += MAXALIGN(hvcsv_key_watch_shared_size(session->watch));
@@ -164,13 +192,13 @@ hvcsv_session_shared_size(void)
 }
 
 static Size
-session_shared_size(Oid relid)
+session_shared_size(HvcsvScan *scan)
 {
-	return watching(relid) ? hvcsv_session_shared_size() : 0;
+	return hvcsv_session_shared_size();
 }
 
 static void
-session_share(Oid relid, void *dest)
+session_share(HvcsvScan *scan, void *dest)
 {
 	SessionShared *layout = dest;
 
@@ -181,14 +209,17 @@ session_share(Oid relid, void *dest)
 		hvcsv_row_filter_share(session->filter, (char *) dest + layout->filter_offset);
 }
 
-/* A parallel worker: a session of its own, reading, on the shared watch and filter. */
+/*
+ * A parallel worker of the scan the refresh claimed: a session of its own,
+ * on the shared watch and filter, that claims the worker's part of the scan.
+ */
 static void
 session_attach(Oid relid, void *src)
 {
 	SessionShared *layout = src;
 	RefreshSession *s = hvcsv_session_begin(relid);
 
-	s->reading = true;
+	s->scan_expected = true;
 	if (layout->watch_offset)
 		s->watch = hvcsv_key_watch_attach(s->cxt, (char *) src + layout->watch_offset);
 	if (layout->filter_offset)
@@ -196,10 +227,8 @@ session_attach(Oid relid, void *src)
 }
 
 static void
-session_gather(Oid relid)
+session_gather(HvcsvScan *scan)
 {
-	if (!watching(relid))
-		return;
 	if (session->watch)
 		hvcsv_key_watch_gather(session->watch);
 	if (session->filter)

@@ -302,10 +302,11 @@ keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *
 	if (s->filter == NULL)
 		return false;
 	s->whole_read = parallel_ok && hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
+	hvcsv_session_expect_scan();
 	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
 												 run->ft_name),
 										s->whole_read, &kept->marked);
-	s->whole_read = false;
+	s->whole_read = s->scan_expected = false;
 	counts->filter_used = true;
 	counts->filtered = hvcsv_row_filter_dropped(s->filter);
 	counts->key_stored = kept->marked;
@@ -375,6 +376,7 @@ bulk_load(TableRun *run, SyncResultRow *row)
 
 	if (!hvcsv_bulk_load_eligible(run->target, run->ft, names, run->opts->cursor_column))
 		return false;
+	hvcsv_session_expect_scan();
 	row->inserted = row->rows_read =
 		hvcsv_bulk_load(run->target, psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
 											  run->ft_name), names);
@@ -400,7 +402,10 @@ write_export(TableRun *run, RefreshSession *s, SyncResultRow *row, SyncCounts *c
 	if (target_is_empty(run))
 	{
 		if (bulk_load(run, row))
+		{
+			s->scan_expected = false;
 			return;
+		}
 		sql = hvcsv_load_statement(&plan);
 	}
 	else
@@ -408,11 +413,15 @@ write_export(TableRun *run, RefreshSession *s, SyncResultRow *row, SyncCounts *c
 		plan_sync(run, s, &plan, &kept, &guc_level, counts);
 		sql = hvcsv_sync_statement(&plan);
 	}
+	/* With the row filter's rows kept, the statement reads those instead. */
+	if (plan.kept == NULL)
+		hvcsv_session_expect_scan();
 	if (run->cursor)
 		SPI_execute_with_args(sql, 1, &run->cursor->target_type, &mark, have_mark ? NULL : "n",
 							  false, 0);
 	else
 		SPI_execute(sql, false, 0);
+	s->scan_expected = false;
 	if (guc_level >= 0)
 		AtEOXact_GUC(true, guc_level);
 	hvcsv_read_sync_result(row);
@@ -468,9 +477,7 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	SyncResultRow row;
 	int64		rows_read;
 
-	s->reading = true;
 	write_export(run, s, &row, counts);
-	s->reading = false;
 	rows_read = rows_read_once_each(run, s, &row, counts);
 	counts->inserted = row.inserted;
 	counts->updated = row.updated;

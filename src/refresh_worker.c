@@ -153,12 +153,12 @@ static bool
 take_refresh_slot(RefreshJob *job, RefreshResult *res)
 {
 	LOCKTAG		tag;
-	List	   *target = hvcsv_table_target(res->foreign_table);
+	const char *target = hvcsv_table_target_text(res->foreign_table);
 
 	hvcsv_advisory_locktag(&tag, res->foreign_table, 0, HVCSV_REFRESH_LOCK_CLASS);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return true;
-	strlcpy(res->target, hvcsv_target_text(target), sizeof(res->target));
+	strlcpy(res->target, target ? target : "", sizeof(res->target));
 	res->status = REFRESH_SKIPPED;
 	res->finished = GetCurrentTimestamp();
 	hvcsv_write_history(job->run_id, res);

@@ -411,7 +411,7 @@ hvcsv_scan_skip_header(HvcsvScan *scan)
 static Size
 shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
 {
-	Size		hooks_size = hooks ? hooks->shared_size(RelationGetRelid(scan->rel)) : 0;
+	Size		hooks_size = scan->observed ? hooks->shared_size(scan) : 0;
 	Size		offset = MAXALIGN(sizeof(ScanSharedLayout));
 
 	layout->hooks_offset = hooks_size ? offset : 0;
@@ -442,7 +442,7 @@ hvcsv_scan_shared_init(HvcsvScan *scan, void *coordinate)
 
 	(void) shared_layout(scan, layout);
 	if (layout->hooks_offset)
-		hooks->share(RelationGetRelid(scan->rel), (char *) coordinate + layout->hooks_offset);
+		hooks->share(scan, (char *) coordinate + layout->hooks_offset);
 	scan->reader->shared_init(scan, (char *) coordinate + layout->reader_offset);
 }
 
@@ -475,6 +475,6 @@ hvcsv_scan_shared_finish(HvcsvScan *scan)
 {
 	if (scan->reader->shared_finish)
 		scan->reader->shared_finish(scan);
-	if (hooks && !IsParallelWorker())
-		hooks->gather(RelationGetRelid(scan->rel));
+	if (scan->observed && !IsParallelWorker())
+		hooks->gather(scan);
 }

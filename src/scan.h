@@ -62,8 +62,9 @@ typedef struct HvcsvReaderRoutine
 /*
  * What a module above the scan (the refresh) may do with scans, set once
  * from _PG_init so that parallel workers have it too.  observes() is asked
- * once per scan and per process; the other per-scan hooks run only for
- * scans it said yes to, so other scans pay nothing.  The shared_size,
+ * once per scan and per process; every other hook runs only for a scan it
+ * said yes to (attach: in a worker whose leader's scan it said yes to), so
+ * other scans pay nothing and see nothing of the module.  The shared_size,
  * share, attach and gather hooks carry the module's state through a
  * parallel scan's shared memory.
  */
@@ -74,10 +75,10 @@ typedef struct HvcsvScanHooks
 	bool		(*row) (HvcsvScan *scan, TupleTableSlot *slot);	/* false drops the row */
 	void		(*reject) (HvcsvScan *scan, int att, const char *message);
 	void		(*part_done) (HvcsvScan *scan); /* this process's share ended */
-	Size		(*shared_size) (Oid relid);
-	void		(*share) (Oid relid, void *dest);	/* the leader, before workers start */
+	Size		(*shared_size) (HvcsvScan *scan);
+	void		(*share) (HvcsvScan *scan, void *dest); /* the leader, before workers start */
 	void		(*attach) (Oid relid, void *src);	/* a worker, before it scans */
-	void		(*gather) (Oid relid);	/* the leader, after the workers */
+	void		(*gather) (HvcsvScan *scan);	/* the leader, after the workers */
 } HvcsvScanHooks;
 
 extern void hvcsv_scan_set_hooks(const HvcsvScanHooks *hooks);

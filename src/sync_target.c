@@ -61,19 +61,6 @@ hvcsv_target_rangevar(Oid foreign_table, List *target)
 	}
 }
 
-/* The target option as text: its names quoted and joined, as SQL would write them. */
-char *
-hvcsv_target_text(List *target)
-{
-	StringInfoData buf;
-	ListCell   *cell;
-
-	initStringInfo(&buf);
-	foreach(cell, target)
-		appendStringInfo(&buf, "%s%s", buf.len ? "." : "", quote_identifier(lfirst(cell)));
-	return buf.data;
-}
-
 /*
  * Refuses a target that a refresh cannot keep in sync: anything but a
  * table (a view would take its first load, then fail every later run).

@@ -283,6 +283,36 @@ is(filter_of('items_part'),
 is($processes, '1', 'force_parallel_mode: in one process');
 query(q{ALTER DATABASE postgres RESET force_parallel_mode});
 
+# A trigger on the target that reads the foreign table itself, in a
+# parallel scan of its own, while the refresh writes: the trigger's scans
+# are not the refresh's (every row reaches the trigger, none is counted or
+# dropped for the refresh, nothing of the refresh's shared memory is
+# reused), and the refresh's counts stay its own.
+query(q{
+CREATE TABLE seen (n bigint);
+CREATE FUNCTION note_export() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.seen SELECT count(*) FROM public.items_part; RETURN NEW; END $$;
+CREATE TRIGGER note_export AFTER UPDATE ON items FOR EACH ROW EXECUTE FUNCTION note_export();
+ALTER DATABASE postgres SET min_parallel_table_scan_size = 0;
+ALTER DATABASE postgres SET parallel_setup_cost = 0;
+ALTER DATABASE postgres SET parallel_tuple_cost = 0;
+ALTER DATABASE postgres SET force_parallel_mode = on});
+$version++;
+write_export(70000, 1 => "item 1 v$version", 10 => 'ten again');
+is( query(q{SELECT concat_ws('/', status, rows_inserted, rows_updated, rows_unchanged)
+  FROM hvcsv_refresh('items_part')}), 'ok/0/2/69998', 'a trigger that reads the export: 2 changed');
+is(query(q{SELECT string_agg(n::text, ',') FROM seen}), '70000,70000',
+	'the trigger read every row of the export, once per updated row');
+is(filter_of('items_part'),
+	'69998 of 70000 rows equal stored rows and go no further, 2 of the rest have a stored key',
+	"the refresh's counts are its own");
+query(q{
+DROP TRIGGER note_export ON items;
+ALTER DATABASE postgres RESET min_parallel_table_scan_size;
+ALTER DATABASE postgres RESET parallel_setup_cost;
+ALTER DATABASE postgres RESET parallel_tuple_cost;
+ALTER DATABASE postgres RESET force_parallel_mode});
+
 # Key columns that are not the first, in another order than the table's:
 # the filter hashes them first, and reads them back by their place in the
 # kept rows; each changed row is still marked as having a stored key.

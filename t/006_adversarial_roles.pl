@@ -247,6 +247,26 @@ is(as('bob_deputy', q{SELECT status, rows_updated FROM hvcsv_refresh('bob.b_src'
 	'a member of the owner role may refresh it');
 is(query(q{SELECT DISTINCT who FROM bob.log}), 'bob', '... and it runs as the owner');
 
+# --- one role's broken table and another role's refresh ----------------------
+# A wrapper made from the extension's handler without its validator lets
+# any option value in.  carol's table whose target is no table name leaves
+# alice's refresh of her own tables as it was, and fails alone when it is
+# refreshed itself.
+query(q{
+CREATE FOREIGN DATA WRAPPER hv_unchecked HANDLER hvcsv_fdw_handler;
+GRANT USAGE ON FOREIGN DATA WRAPPER hv_unchecked TO carol});
+as('carol', qq{CREATE SERVER carol_fx FOREIGN DATA WRAPPER hv_unchecked
+  OPTIONS (api_url 'http://127.0.0.1:$port');
+CREATE FOREIGN TABLE carol.junk (x text) SERVER carol_fx OPTIONS (target 'a.b.c.d')});
+is(as('alice', q{SET hvcsv_fdw.refresh_failure = warning;
+SELECT string_agg(foreign_table::text, ', ' ORDER BY foreign_table::text) FROM hvcsv_refresh()}),
+	'a_rej_src, a_src', "carol's table with a target that is no name leaves alice's refresh alone");
+like(error_as('postgres', q{SET hvcsv_fdw.refresh_failure = warning;
+SELECT status FROM hvcsv_refresh('carol.junk')}),
+	qr/refresh of "junk" failed: invalid value for option "target": "a.b.c.d"/,
+	'... and fails on its own when it is refreshed');
+query(q{DROP SERVER carol_fx CASCADE; DROP FOREIGN DATA WRAPPER hv_unchecked});
+
 # --- D6: state, history and rejected rows by who may read the table -------
 as('bob', q{
 CREATE TABLE b_rej (id int PRIMARY KEY, name text, val int);
