@@ -71,7 +71,7 @@ include $(PGXS)
 # into that run's served directory).  The trap stops the servers whatever the
 # tests' outcome, which stays make's.
 installcheck:
-	trap 'test/fixture_ctl.sh stop' EXIT; \
+	trap 'test/fixture_ctl.sh stop' EXIT; trap 'exit 130' INT TERM; \
 	test/fixture_ctl.sh start && \
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 

@@ -170,14 +170,15 @@ LANGUAGE C;
 CREATE EVENT TRIGGER hvcsv_forget_dropped ON sql_drop
   EXECUTE FUNCTION hvcsv_forget_dropped();
 
--- Checks, when a foreign table of hvcsv_fdw is created or altered, what
--- its options validator cannot see: that cursor_column is one of its
--- columns, of a type that sorts.
+-- Checks, when a foreign table of hvcsv_fdw is created, imported or
+-- altered, what its options validator cannot see: that cursor_column is one
+-- of its columns, of a type that sorts (a warning only while restoring).
 CREATE FUNCTION hvcsv_check_foreign_table()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME'
 LANGUAGE C;
 
 CREATE EVENT TRIGGER hvcsv_check_foreign_table ON ddl_command_end
-  WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'ALTER TABLE')
+  WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'ALTER TABLE',
+               'IMPORT FOREIGN SCHEMA')
   EXECUTE FUNCTION hvcsv_check_foreign_table();

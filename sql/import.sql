@@ -25,6 +25,15 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 SELECT "ID", "Name" FROM imported.upper_streaming;
 SELECT * FROM imported.other_projected ORDER BY 1;
 
+-- a cursor_column the imported tables do not have is refused, as by CREATE;
+-- one they have is kept
+IMPORT FOREIGN SCHEMA cursored FROM SERVER fx INTO imported
+  OPTIONS (path '/accounts.csv', cursor_column 'updated_at');
+IMPORT FOREIGN SCHEMA cursored LIMIT TO (cursored_projected) FROM SERVER fx INTO imported
+  OPTIONS (path '/accounts.csv', cursor_column 'created_at');
+SELECT c.relname, ft.ftoptions FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
+  WHERE c.relname LIKE 'cursored%' ORDER BY c.relname;
+
 -- CSV options are honoured, and copied onto the tables
 IMPORT FOREIGN SCHEMA dialect FROM SERVER fx INTO imported
   OPTIONS (path '/dialect.csv', delimiter ';', quote '''', escape '\', null 'NA');

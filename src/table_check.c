@@ -7,14 +7,18 @@
  * to, so an option that names a column (cursor_column) would otherwise be
  * checked only when a refresh first needs it, perhaps weeks later.  The
  * ddl_command_end event trigger hvcsv_check_foreign_table() checks it when
- * the table is created or altered (a column renamed or dropped included),
- * and the statement fails there.
+ * the table is created, imported or altered (a column renamed or dropped
+ * included, on the table or on a parent of it), and the statement fails
+ * there.  A restore (pg_dump's scripts set check_function_bodies off, as
+ * PostgreSQL's own validators heed) only warns: a table that an older
+ * version accepted must not be lost on the way in.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
@@ -22,6 +26,7 @@
 #include "executor/spi.h"
 #include "foreign/foreign.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -51,6 +56,7 @@ hvcsv_is_own_foreign_table(Oid relid)
 static void
 check_cursor_column(Oid relid)
 {
+	int			elevel = check_function_bodies ? ERROR : WARNING;
 	ListCell   *cell;
 
 	foreach(cell, GetForeignTable(relid)->options)
@@ -62,15 +68,19 @@ check_cursor_column(Oid relid)
 		if (strcmp(def->defname, "cursor_column") != 0)
 			continue;
 		attnum = get_attnum(relid, defGetString(def));
-		if (attnum == InvalidAttrNumber)
-			ereport(ERROR,
+		/* A system column is not in the export. */
+		if (attnum <= 0)
+		{
+			ereport(elevel,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("cursor_column \"%s\" is not a column of foreign table \"%s\"",
 							defGetString(def), get_rel_name(relid)),
-					 errhint("Name a column of the foreign table that the target has too, such as an updated_at timestamp.")));
+					 errhint("Name a column of the foreign table, and of its target, whose values only grow, such as a modification time.")));
+			continue;
+		}
 		type = get_atttype(relid, attnum);
 		if (!OidIsValid(lookup_type_cache(type, TYPECACHE_LT_OPR)->lt_opr))
-			ereport(ERROR,
+			ereport(elevel,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
 					 errmsg("cursor_column \"%s\" of foreign table \"%s\" has type %s, which has no ordering",
 							defGetString(def), get_rel_name(relid), format_type_be(type)),
@@ -79,8 +89,22 @@ check_cursor_column(Oid relid)
 }
 
 /*
+ * Checks the foreign tables of ours among relid and the tables that inherit
+ * from it: a column renamed or dropped on a parent goes from them too.
+ */
+static void
+check_table_and_children(Oid relid)
+{
+	ListCell   *cell;
+
+	foreach(cell, find_all_inheritors(relid, NoLock, NULL))
+		if (hvcsv_is_own_foreign_table(lfirst_oid(cell)))
+			check_cursor_column(lfirst_oid(cell));
+}
+
+/*
  * The ddl_command_end event trigger: checks each foreign table of ours that
- * the command created or altered.
+ * the command created, imported or altered.
  */
 Datum
 hvcsv_check_foreign_table(PG_FUNCTION_ARGS)
@@ -100,8 +124,8 @@ hvcsv_check_foreign_table(PG_FUNCTION_ARGS)
 		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 														   SPI_tuptable->tupdesc, 1, &isnull));
 
-		if (!isnull && hvcsv_is_own_foreign_table(relid))
-			check_cursor_column(relid);
+		if (!isnull && get_rel_relkind(relid) != '\0')
+			check_table_and_children(relid);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -21,12 +21,44 @@ WWW=/tmp/hvcsv_fixture_www
 state=$PWD/results/fixture
 
 stop() {
-    # The copy is removed only if our fixture server was still serving it:
-    # while it held the port, no other run can have been using the copy.
-    if hv_stop_pidfile "$state/fixture.pid" fixture_server.py; then
+    # The copy is ours if our pid file named the server that served it, even
+    # if that server is gone already (an interrupted run).
+    local ours=
+    [ -f "$state/fixture.pid" ] && ours=1
+    hv_stop_pidfile "$state/fixture.pid" fixture_server.py || true
+    hv_stop_pidfile "$state/hostile.pid" hostile_server.py || true
+    if [ -n "$ours" ]; then
         rm -rf "$WWW"
     fi
-    hv_stop_pidfile "$state/hostile.pid" hostile_server.py || true
+}
+
+# The OS user the database server runs as: the owner of its data directory
+# (installcheck connects as a superuser, who may read the setting), or ours
+# when no server answers (a start by hand).
+server_os_user() {
+    local dir
+    dir=$(psql -XAtqc 'SHOW data_directory' 2>/dev/null) || true
+    if [ -n "$dir" ] && [ -d "$dir" ]; then
+        stat -c %U "$dir"
+    else
+        id -un
+    fi
+}
+
+# Lets the database server write into the copy, and no one else: the tests
+# write there as the server's OS user, through COPY ... TO.
+grant_server() {
+    local user
+    user=$(server_os_user)
+    if [ "$user" = "$(id -un)" ]; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        chown -R "$user": "$WWW"
+        return 0
+    fi
+    echo "the database server runs as $user: run this as $user or as root" >&2
+    return 1
 }
 
 start() {
@@ -35,11 +67,11 @@ start() {
     hv_port_free "$HOSTILE_PORT"
     mkdir -p "$state"
     rm -rf "$WWW"
-    cp -r "$(dirname "$0")/data" "$WWW"
-    # The database server writes here as its own OS user, which is not ours
-    # when make runs as root or as a user other than the server's, and which
-    # we cannot name (or chown to, unless root).
-    chmod -R a+rwX "$WWW"
+    # A directory of our own, made afresh: mkdir fails on anything planted
+    # at that path meanwhile, a symlink included.
+    mkdir -m 0700 "$WWW"
+    cp -r "$(dirname "$0")/data/." "$WWW/"
+    grant_server
     hv_start_fixture "$WWW" "$FIXTURE_PORT" test-secret-key "$state/fixture.log"
     echo "$HV_FIXTURE_PID" > "$state/fixture.pid"
     hv_start_server "$HOSTILE_PORT" "$state/hostile.log" hostile_server.py \
