@@ -42,6 +42,8 @@ typedef struct TableRun
 	char	   *ft_name;		/* quoted and qualified */
 	Relation	target;
 	List	   *columns;		/* of SyncColumn */
+	List	   *names;			/* their names */
+	List	   *keys;			/* the key columns' names */
 	SyncColumn *cursor;
 	char	   *definition;
 	char	   *target_name;	/* quoted and qualified */
@@ -83,6 +85,8 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 												  RelationGetRelationName(run->target));
 	strlcpy(res->target, run->target_name, sizeof(res->target));
 	run->columns = hvcsv_synced_columns(run->ft, run->opts, run->target);
+	run->names = hvcsv_synced_names(run->columns);
+	run->keys = hvcsv_key_names(run->columns);
 	if (run->opts->cursor_column)
 		run->cursor = hvcsv_cursor_column(run->columns, run->opts->cursor_column, run->ft,
 										  run->target);
@@ -268,6 +272,13 @@ mark_name(List *names)
 	return name;
 }
 
+/* The query that reads the synced columns of the export. */
+static char *
+export_query(const TableRun *run)
+{
+	return psprintf("SELECT %s FROM %s", hvcsv_name_list(run->names, ""), run->ft_name);
+}
+
 /* Turns off hash and merge joins until the GUC nest level *guc_level ends. */
 static void
 prefer_index_probes(int *guc_level)
@@ -294,18 +305,15 @@ static bool
 keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *kept,
 				  int *guc_level, SyncCounts *counts)
 {
-	List	   *names = hvcsv_synced_names(run->columns);
 	uint64		passed;
 
-	s->filter = hvcsv_row_filter_create(s->cxt, run->ft, run->target, names,
-										hvcsv_key_names(run->columns), stored_rows(run->target));
+	s->filter = hvcsv_row_filter_create(s->cxt, run->ft, run->target, run->names, run->keys,
+										stored_rows(run->target));
 	if (s->filter == NULL)
 		return false;
 	s->whole_read = parallel_ok && hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
 	hvcsv_session_expect_scan();
-	passed = hvcsv_changed_rows_collect(psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
-												 run->ft_name),
-										s->whole_read, &kept->marked);
+	passed = hvcsv_changed_rows_collect(export_query(run), s->whole_read, &kept->marked);
 	s->whole_read = s->scan_expected = false;
 	counts->filter_used = true;
 	counts->filtered = hvcsv_row_filter_dropped(s->filter);
@@ -315,7 +323,7 @@ keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *
 	s->filter = NULL;
 	if (passed < (uint64) counts->filtered / 4)
 		prefer_index_probes(guc_level);
-	kept->mark = mark_name(names);
+	kept->mark = mark_name(run->names);
 	kept->from = hvcsv_kept_rows_from(hvcsv_extension_object("hvcsv_changed_rows"), run->columns,
 									  kept->mark);
 	return true;
@@ -343,8 +351,7 @@ plan_sync(TableRun *run, RefreshSession *s, SyncPlan *plan, KeptRows *kept, int 
 {
 	/* A cursor filters rows above the scan, so the scan cannot count them. */
 	if (run->cursor == NULL)
-		s->watch = hvcsv_key_watch_create(s->cxt, run->ft, hvcsv_key_names(run->columns),
-										  stored_rows(run->target));
+		s->watch = hvcsv_key_watch_create(s->cxt, run->ft, run->keys, stored_rows(run->target));
 	plan->watched = s->watch != NULL;
 	/*
 	 * The row filter needs the watch to count the rows; deleting needs
@@ -372,14 +379,10 @@ target_is_empty(const TableRun *run)
 static bool
 bulk_load(TableRun *run, SyncResultRow *row)
 {
-	List	   *names = hvcsv_synced_names(run->columns);
-
-	if (!hvcsv_bulk_load_eligible(run->target, run->ft, names, run->opts->cursor_column))
+	if (!hvcsv_bulk_load_eligible(run->target, run->ft, run->names, run->opts->cursor_column))
 		return false;
 	hvcsv_session_expect_scan();
-	row->inserted = row->rows_read =
-		hvcsv_bulk_load(run->target, psprintf("SELECT %s FROM %s", hvcsv_name_list(names, ""),
-											  run->ft_name), names);
+	row->inserted = row->rows_read = hvcsv_bulk_load(run->target, export_query(run), run->names);
 	return true;
 }
 
@@ -446,7 +449,7 @@ rows_read_once_each(TableRun *run, RefreshSession *s, const SyncResultRow *row,
 		rows = hvcsv_key_watch_finish(s->watch, &maybe_duplicate);
 		s->watch = NULL;
 		duplicate = maybe_duplicate &&
-			find_duplicate_key(run->ft, hvcsv_key_names(run->columns)) != NULL;
+			find_duplicate_key(run->ft, run->keys) != NULL;
 	}
 	if (duplicate)
 		ereport(ERROR,
@@ -518,7 +521,7 @@ hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_ou
 
 	memset(&run, 0, sizeof(run));
 	prepare_run(force, res, &run);
-	*keys_out = hvcsv_key_names(run.columns);
+	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);
 	hvcsv_progress_begin(RelationGetRelid(run.target));
 	if (fetch_export(&run))

@@ -169,6 +169,24 @@ is(query(q{SELECT count(*) FROM hvcsv_sync_history}), $history, 'and no run was 
 is(planted_calls('carol'), '0', "carol's operators were never called");
 is(is_superuser('carol'), 'f', 'carol is not a superuser');
 
+# --- the cursor_column event trigger under a planted search_path ------------
+# It fires for every role's CREATE, ALTER and IMPORT, a superuser's too: with
+# carol's operators first on the superuser's search_path, none is called.
+is(query(q{SET search_path = carol, pg_catalog, public;
+CREATE FOREIGN TABLE public.ev_src (id int, changed timestamptz) SERVER fx
+  OPTIONS (path '/a.csv', cursor_column 'changed');
+ALTER FOREIGN TABLE public.ev_src OPTIONS (SET cursor_column 'id');
+CREATE TABLE public.ev_plain (a int);
+ALTER TABLE public.ev_plain ADD COLUMN b int;
+DROP TABLE public.ev_plain;
+DROP FOREIGN TABLE public.ev_src;
+SELECT 'done'}), 'done', "a superuser's DDL with carol's operators on its search_path is checked");
+like(error_as('postgres', q{SET search_path = carol, pg_catalog, public;
+CREATE FOREIGN TABLE public.ev_src (id int) SERVER fx OPTIONS (path '/a.csv', cursor_column 'nope')}),
+	qr/cursor_column "nope" is not a column of foreign table "ev_src"/, '... and a bad cursor_column refused');
+is(planted_calls('carol'), '0', "carol's operators were not called by the event trigger");
+is(is_superuser('carol'), 'f', 'carol is still not a superuser');
+
 # --- D1: the owner's own search_path, full of planted operators ---------
 # (alice's tables are in her schema alice, her operators in her schema trap)
 query(q{CREATE SCHEMA trap AUTHORIZATION alice});

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential
+    binutils
     postgresql-15
     postgresql-contrib
     postgresql-server-dev-15
