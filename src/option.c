@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "http.h"
@@ -82,7 +83,14 @@ static const HvcsvOption valid_options[] = {
 	{"target", ForeignTableRelationId},
 	{"key", ForeignTableRelationId},
 	{"cursor_column", ForeignTableRelationId},
+	{"cursor_lag", ForeignTableRelationId},
+	{"cursor_nulls", ForeignTableRelationId},
+	{"cursor_param", ForeignTableRelationId},
+	{"on_new_columns", ForeignTableRelationId},
+	{"on_missing_columns", ForeignTableRelationId},
+	{"on_duplicate_key", ForeignTableRelationId},
 	{"delete_missing", ForeignTableRelationId},
+	{"deleted_column", ForeignTableRelationId},
 	{"delete_limit", ForeignTableRelationId},
 
 	{"column_name", AttributeRelationId},
@@ -227,6 +235,61 @@ check_printable(DefElem *def, bool secret)
 			invalid_value(def, "The value must not contain control characters.");
 		}
 	}
+}
+
+/*
+ * Parses a value that must be one of words (a NULL-ended list, spelled as
+ * in the detail); returns its index.
+ */
+static int
+parse_keyword(DefElem *def, const char *const *words, const char *detail)
+{
+	const char *value = defGetString(def);
+
+	for (int i = 0; words[i]; i++)
+		if (strcmp(value, words[i]) == 0)
+			return i;
+	invalid_value(def, detail);
+	return -1;
+}
+
+/*
+ * Parses cursor_lag: a number of zero or more (for a numeric cursor) or an
+ * interval of zero or more (for a time cursor); which one applies is known
+ * only from the cursor column's type, so the refresh converts it then.
+ */
+static char *
+parse_cursor_lag(DefElem *def)
+{
+	const char *value = defGetString(def);
+	char	   *end;
+	double		number = strtod(value, &end);
+	Interval   *lag;
+
+	if (end != value && *end == '\0' && !isnan(number))
+	{
+		if (number < 0)
+			invalid_value(def, "The value must not be negative.");
+		return defGetString(def);
+	}
+	check_printable(def, false);
+	lag = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(value),
+												ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	if (lag->month < 0 || lag->day < 0 || lag->time < 0)
+		invalid_value(def, "The value must not be negative.");
+	return defGetString(def);
+}
+
+/* Parses a URL query parameter's name: unreserved characters only (RFC 3986). */
+static char *
+parse_query_name(DefElem *def)
+{
+	const char *value = defGetString(def);
+
+	if (value[0] == '\0' ||
+		strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~") != strlen(value))
+		invalid_value(def, "The value must be a query parameter name of letters, digits, \"-\", \".\", \"_\" and \"~\".");
+	return defGetString(def);
 }
 
 /*
@@ -452,11 +515,36 @@ apply_sync_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "cursor_column") == 0)
 		opts->cursor_column = defGetString(def);
+	else if (strcmp(name, "cursor_lag") == 0)
+		opts->cursor_lag = parse_cursor_lag(def);
+	else if (strcmp(name, "cursor_nulls") == 0)
+		opts->cursor_nulls = (HvcsvCursorNulls)
+			parse_keyword(def, (const char *const[]) {"include", "error", NULL},
+						  "The value must be \"include\" or \"error\".");
+	else if (strcmp(name, "cursor_param") == 0)
+		opts->cursor_param = parse_query_name(def);
+	else if (strcmp(name, "on_new_columns") == 0)
+		opts->on_new_columns = (HvcsvNewColumns)
+			parse_keyword(def, (const char *const[]) {"ignore", "add", "error", NULL},
+						  "The value must be \"ignore\", \"add\" or \"error\".");
+	else if (strcmp(name, "on_missing_columns") == 0)
+		opts->keep_missing_columns =
+			parse_keyword(def, (const char *const[]) {"error", "keep", NULL},
+						  "The value must be \"error\" or \"keep\".") == 1;
+	else if (strcmp(name, "on_duplicate_key") == 0)
+		opts->on_duplicate_key = (HvcsvDuplicateKeys)
+			parse_keyword(def, (const char *const[]) {"error", "first", "last", NULL},
+						  "The value must be \"error\", \"first\" or \"last\".");
 	else if (strcmp(name, "delete_missing") == 0)
 	{
-		if (!parse_bool(defGetString(def), &opts->delete_missing))
-			invalid_value(def, "The value must be a Boolean.");
+		opts->soft_delete = pg_strcasecmp(defGetString(def), "soft") == 0;
+		if (opts->soft_delete)
+			opts->delete_missing = true;
+		else if (!parse_bool(defGetString(def), &opts->delete_missing))
+			invalid_value(def, "The value must be a Boolean or \"soft\".");
 	}
+	else if (strcmp(name, "deleted_column") == 0)
+		opts->deleted_column = defGetString(def);
 	else if (strcmp(name, "delete_limit") == 0)
 	{
 		char	   *end;
@@ -541,6 +629,48 @@ check_dialect(const HvcsvOptions *opts)
 				 errmsg("the null string must not contain the quote character")));
 }
 
+/* Reports an option that is valid only with another option, or value. */
+static void
+needs_option(const char *option, const char *needed)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" requires %s", option, needed)));
+}
+
+/*
+ * Checks the sync options of a table against each other: options, as the
+ * catalog holds them, parsed into opts.  The refresh checks again, for a
+ * table an older version accepted.
+ */
+void
+hvcsv_check_sync_options(List *options, const HvcsvOptions *opts)
+{
+	ListCell   *cell;
+
+	foreach(cell, options)
+	{
+		const char *name = lfirst_node(DefElem, cell)->defname;
+
+		if (opts->cursor_column == NULL &&
+			(strcmp(name, "cursor_lag") == 0 || strcmp(name, "cursor_nulls") == 0 ||
+			 strcmp(name, "cursor_param") == 0))
+			needs_option(name, "option \"cursor_column\"");
+		if (opts->header != HVCSV_HEADER_NAMES &&
+			(strcmp(name, "on_new_columns") == 0 || strcmp(name, "on_missing_columns") == 0))
+			needs_option(name, "header 'true': columns are matched by name");
+	}
+	if (opts->soft_delete != (opts->deleted_column != NULL))
+		needs_option(opts->soft_delete ? "delete_missing" : "deleted_column",
+					 opts->soft_delete ? "option \"deleted_column\" with the value 'soft'" :
+					 "delete_missing 'soft'");
+	if (opts->delete_missing && opts->cursor_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"delete_missing\" and \"cursor_column\" cannot be used together"),
+				 errdetail("An incremental export holds only the rows past the cursor, so every other row would be missing from it.")));
+}
+
 /* Reports an option name that is not valid where it was given. */
 static void
 invalid_option_name(const char *name, Oid catalog)
@@ -622,7 +752,10 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_retry_delay must not be less than retry_delay")));
 	if (catalog == ForeignTableRelationId)
+	{
 		check_dialect(&opts);
+		hvcsv_check_sync_options(options, &opts);
+	}
 
 	PG_RETURN_VOID();
 }

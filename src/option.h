@@ -28,6 +28,29 @@ typedef enum HvcsvHeaderMode
 	HVCSV_HEADER_MATCH			/* the header must list the columns in order */
 } HvcsvHeaderMode;
 
+/* What a refresh does with rows whose cursor_column is NULL. */
+typedef enum HvcsvCursorNulls
+{
+	HVCSV_CURSOR_NULLS_INCLUDE,	/* compared like any row */
+	HVCSV_CURSOR_NULLS_ERROR
+} HvcsvCursorNulls;
+
+/* What a refresh does with a header field the table does not declare. */
+typedef enum HvcsvNewColumns
+{
+	HVCSV_NEW_COLUMNS_IGNORE,
+	HVCSV_NEW_COLUMNS_ADD,		/* to the foreign table and the target */
+	HVCSV_NEW_COLUMNS_ERROR
+} HvcsvNewColumns;
+
+/* Which of the rows of an export that share a key a refresh keeps. */
+typedef enum HvcsvDuplicateKeys
+{
+	HVCSV_DUPLICATE_KEYS_ERROR,
+	HVCSV_DUPLICATE_KEYS_FIRST,
+	HVCSV_DUPLICATE_KEYS_LAST
+} HvcsvDuplicateKeys;
+
 typedef struct HvcsvOptions
 {
 	/* foreign server */
@@ -62,7 +85,15 @@ typedef struct HvcsvOptions
 	List	   *target;			/* the target's name, split as SQL does, or NIL */
 	List	   *key;			/* key column names, or NIL for the primary key */
 	char	   *cursor_column;
-	bool		delete_missing;	/* delete target rows absent from the export */
+	char	   *cursor_lag;		/* a number or an interval, as text, or NULL */
+	HvcsvCursorNulls cursor_nulls;
+	char	   *cursor_param;	/* query parameter that carries the mark, or NULL */
+	HvcsvNewColumns on_new_columns;
+	bool		keep_missing_columns;	/* a declared column the header lacks reads as NULL */
+	HvcsvDuplicateKeys on_duplicate_key;
+	bool		delete_missing;	/* delete (or mark) target rows absent from the export */
+	bool		soft_delete;	/* mark them in deleted_column instead */
+	char	   *deleted_column;
 	double		delete_limit;	/* largest share of the target one run may delete */
 
 	/* derived */
@@ -71,6 +102,7 @@ typedef struct HvcsvOptions
 } HvcsvOptions;
 
 extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
+extern void hvcsv_check_sync_options(List *options, const HvcsvOptions *opts);
 extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
 extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
