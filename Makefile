@@ -42,7 +42,8 @@ OBJS = \
 	src/progress.o
 
 EXTENSION = hvcsv_fdw
-DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--0.2--0.3.sql
+DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--0.2--0.3.sql \
+       hvcsv_fdw--0.3--0.4.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
 REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits adversarial_http

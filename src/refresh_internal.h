@@ -25,7 +25,7 @@
 #define HVCSV_ERROR_TEXT_SIZE 1024
 
 /* The version of the extension's SQL objects this library works with. */
-#define HVCSV_SQL_VERSION "0.3"
+#define HVCSV_SQL_VERSION "0.4"
 
 /* How a table's run ended; hvcsv_refresh_status_name() spells it. */
 typedef enum RefreshStatus
@@ -50,6 +50,8 @@ typedef struct SyncCounts
 	int64		key_stored;		/* of the rows that passed, those with a stored key */
 	int			export_processes;	/* that read the export; 0 if not counted */
 	int			target_processes;	/* that read the target for the filter; 0 if none */
+	bool		deduplicated;	/* on_duplicate_key chose among rows of one key */
+	int64		duplicates;		/* rows it dropped */
 } SyncCounts;
 
 /* One table's outcome, written by the refresh worker for its caller. */
@@ -62,6 +64,7 @@ typedef struct RefreshResult
 	TimestampTz started;
 	TimestampTz finished;
 	char		error[HVCSV_ERROR_TEXT_SIZE];
+	char		schema_changes[HVCSV_ERROR_TEXT_SIZE];	/* what drift did, or "" */
 	/* of a failure: passed on to the caller's WARNING */
 	int			sqlerrcode;
 	char		error_detail[HVCSV_ERROR_TEXT_SIZE];
@@ -126,6 +129,7 @@ typedef struct RefreshSession
 	Oid			foreign_table;
 	bool		scan_expected;	/* the refresh's next statement reads the export */
 	bool		whole_read;		/* plan the export's read as partitioned */
+	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
 	KeyWatch   *watch;			/* or NULL */
 	RowFilter  *filter;			/* or NULL */
 	List	   *rejects;		/* of HvcsvReject, the first ones */
@@ -204,6 +208,8 @@ extern bool hvcsv_may_refresh(Oid foreign_table, Oid role);
 /* in cursor_mark.c */
 extern char *hvcsv_mark_to_text(Datum value, Oid type);
 extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
+extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
+								  const char *column);
 
 /* in sync_state.c */
 extern const char *hvcsv_refresh_status_name(RefreshStatus status);
@@ -215,6 +221,7 @@ extern void hvcsv_write_history(int64 run_id, const RefreshResult *res);
 extern void hvcsv_write_rejects(int64 run_id, const RefreshResult *res, List *rejects);
 extern void hvcsv_write_state(const RefreshResult *res, const SyncedExport *export);
 extern void hvcsv_write_failure(const RefreshResult *res);
+extern void hvcsv_forget_state(Oid foreign_table);
 
 /* in sync_statement.c */
 
@@ -247,6 +254,7 @@ typedef struct SyncPlan
 	List	   *columns;		/* of SyncColumn, in the target's order */
 	const SyncColumn *cursor;	/* cursor_column, or NULL */
 	bool		delete_missing;
+	const char *deleted_column; /* delete_missing 'soft': marked here, or NULL */
 	bool		watched;		/* the key watch counts rows and checks keys */
 	const KeptRows *kept;		/* the row filter's rows, or NULL for all */
 } SyncPlan;
@@ -261,6 +269,7 @@ typedef struct SyncResultRow
 	int64		deleted;
 	int64		target_rows;
 	bool		duplicate;
+	int64		null_cursors;	/* rows whose cursor value is NULL */
 } SyncResultRow;
 
 extern char *hvcsv_name_list(List *names, const char *prefix);
@@ -275,6 +284,7 @@ extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
 extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
 extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
 extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);
+extern void hvcsv_check_deleted_column(Relation target, List *columns, const char *name);
 extern List *hvcsv_synced_names(List *columns);
 extern List *hvcsv_key_names(List *columns);
 extern char *hvcsv_definition_hash(Oid ft, const HvcsvOptions *opts, Relation target,

@@ -124,6 +124,13 @@ session_whole_read(Oid relid)
 		outside_triggers();
 }
 
+/* The URL that carries the cursor's bound (cursor_param), if any. */
+static const char *
+session_request_url(HvcsvScan *scan)
+{
+	return session->request_url;
+}
+
 /* Each row: the filter's lookup starts first, to overlap the watch. */
 static bool
 session_row(HvcsvScan *scan, TupleTableSlot *slot)
@@ -238,6 +245,7 @@ session_gather(HvcsvScan *scan)
 static const HvcsvScanHooks session_hooks = {
 	.observes = session_observes,
 	.whole_read = session_whole_read,
+	.request_url = session_request_url,
 	.row = session_row,
 	.reject = session_reject,
 	.part_done = session_part_done,
