@@ -23,7 +23,9 @@ OBJS = \
 	src/reader_streaming.o \
 	src/import.o \
 	src/table_check.o \
+	src/key_hash.o \
 	src/key_watch.o \
+	src/key_choice.o \
 	src/row_filter.o \
 	src/changed_rows.o \
 	src/uint64_set.o \

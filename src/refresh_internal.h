@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/tuptable.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "storage/dsm.h"
@@ -118,6 +119,7 @@ typedef struct SyncedExport
 
 typedef struct KeyWatch KeyWatch;
 typedef struct RowFilter RowFilter;
+typedef struct KeyChoice KeyChoice;
 
 /*
  * One table's refresh in this process (refresh_session.c), in a memory
@@ -130,6 +132,8 @@ typedef struct RefreshSession
 	bool		scan_expected;	/* the refresh's next statement reads the export */
 	bool		whole_read;		/* plan the export's read as partitioned */
 	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
+	KeyChoice  *choice;			/* on_duplicate_key's, or NULL */
+	bool		surveying;		/* the choice's first read: rows are only noted */
 	KeyWatch   *watch;			/* or NULL */
 	RowFilter  *filter;			/* or NULL */
 	List	   *rejects;		/* of HvcsvReject, the first ones */
@@ -145,6 +149,33 @@ extern void hvcsv_session_expect_scan(void);
 extern void hvcsv_session_end(void);
 extern Size hvcsv_session_shared_size(void);
 extern void hvcsv_session_register_hooks(void);
+
+/* in key_hash.c */
+typedef struct KeyHash
+{
+	int			nkeys;
+	AttrNumber *attnums;
+	FmgrInfo   *hash_procs;
+	Oid		   *collations;
+	AttrNumber	last_attnum;	/* the largest of attnums */
+} KeyHash;
+
+extern bool hvcsv_key_hash_init(KeyHash *kh, MemoryContext cxt, Oid foreign_table, List *keys);
+extern bool hvcsv_key_hash_row(const KeyHash *kh, TupleTableSlot *slot, uint64 *hash);
+extern Size hvcsv_key_hash_shared_size(const KeyHash *kh);
+extern void hvcsv_key_hash_share(const KeyHash *kh, void *dest);
+extern void hvcsv_key_hash_attach(KeyHash *kh, MemoryContext cxt, const void *src);
+
+/* in key_choice.c */
+extern KeyChoice *hvcsv_key_choice_create(MemoryContext parent, Oid foreign_table, List *keys,
+										  bool last, double expected_rows);
+extern void hvcsv_key_choice_survey(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
+extern uint64 hvcsv_key_choice_settle(KeyChoice *c);
+extern bool hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
+extern Size hvcsv_key_choice_shared_size(const KeyChoice *c);
+extern void hvcsv_key_choice_share(const KeyChoice *c, void *dest);
+extern KeyChoice *hvcsv_key_choice_attach(MemoryContext parent, void *src);
+extern void hvcsv_key_choice_free(KeyChoice *c);
 
 /* in key_watch.c */
 extern KeyWatch *hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys,

@@ -302,6 +302,44 @@ export_query(const TableRun *run)
 	return psprintf("SELECT %s FROM %s", hvcsv_name_list(run->names, ""), run->ft_name);
 }
 
+/*
+ * on_duplicate_key 'first' or 'last': reads the export's keys once, in one
+ * process, to choose the row of each key that stays (key_choice.c); the
+ * refresh's own read then drops the others, so the key watch sees each key
+ * once.
+ */
+static void
+choose_rows(TableRun *run, RefreshSession *s, SyncCounts *counts)
+{
+	int			guc_level;
+
+	if (run->opts->on_duplicate_key == HVCSV_DUPLICATE_KEYS_ERROR)
+		return;
+	s->choice = hvcsv_key_choice_create(s->cxt, run->ft, run->keys,
+										run->opts->on_duplicate_key == HVCSV_DUPLICATE_KEYS_LAST,
+										stored_rows(run->target));
+	if (s->choice == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("on_duplicate_key needs key columns whose types have an extended hash function")));
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	s->surveying = true;
+	hvcsv_session_expect_scan();
+	SPI_execute(psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
+				true, 0);
+	s->surveying = s->scan_expected = false;
+	AtEOXact_GUC(true, guc_level);
+	counts->deduplicated = true;
+	counts->duplicates = hvcsv_key_choice_settle(s->choice);
+	if (counts->duplicates == 0)
+	{
+		hvcsv_key_choice_free(s->choice);
+		s->choice = NULL;
+	}
+}
+
 /* Turns off hash and merge joins until the GUC nest level *guc_level ends. */
 static void
 prefer_index_probes(int *guc_level)
@@ -470,8 +508,12 @@ rows_read_once_each(TableRun *run, RefreshSession *s, const SyncResultRow *row,
 		counts->export_processes = hvcsv_key_watch_processes(s->watch);
 		rows = hvcsv_key_watch_finish(s->watch, &maybe_duplicate);
 		s->watch = NULL;
+		/* The rows on_duplicate_key drops are dropped from this read too. */
+		if (maybe_duplicate && s->choice)
+			hvcsv_session_expect_scan();
 		duplicate = maybe_duplicate &&
 			find_duplicate_key(run->ft, run->keys) != NULL;
+		s->scan_expected = false;
 	}
 	if (duplicate)
 		ereport(ERROR,
@@ -516,6 +558,7 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	SyncResultRow row;
 	int64		rows_read;
 
+	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
 	check_cursor_nulls(run, &row);
 	rows_read = rows_read_once_each(run, s, &row, counts);
