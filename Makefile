@@ -23,7 +23,9 @@ OBJS = \
 	src/reader_streaming.o \
 	src/import.o \
 	src/table_check.o \
+	src/key_hash.o \
 	src/key_watch.o \
+	src/key_choice.o \
 	src/row_filter.o \
 	src/changed_rows.o \
 	src/uint64_set.o \
@@ -42,7 +44,8 @@ OBJS = \
 	src/progress.o
 
 EXTENSION = hvcsv_fdw
-DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--0.2--0.3.sql
+DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--0.2--0.3.sql \
+       hvcsv_fdw--0.3--0.4.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
 REGRESS = options setup scan projection errors convert fetch spool readers import refresh row_filter bulk_load fault_matrix security http hostile hostile_limits adversarial_http

@@ -13,7 +13,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -68,4 +71,53 @@ hvcsv_mark_from_text(const char *text, Oid type, int32 typmod)
 	value = OidInputFunctionCall(input, (char *) text, ioparam, typmod);
 	AtEOXact_GUC(false, level);
 	return value;
+}
+
+/*
+ * The mark lowered by cursor_lag (text: a number for a numeric column, an
+ * interval for a date or timestamp one), as a mark's text.  The arithmetic
+ * runs under the fixed settings too, since a day's length in timestamptz
+ * depends on TimeZone.
+ */
+char *
+hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag, const char *column)
+{
+	Oid			base = getBaseType(type);
+	const char *lag_type;
+	int			level;
+	bool		isnull;
+	char	   *lowered;
+
+	switch (base)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+			lag_type = format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY);
+			break;
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			lag_type = "pg_catalog.interval";
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("cursor_lag needs a cursor column of a number, date or timestamp type"),
+					 errdetail("Column \"%s\" has type %s.", column, format_type_be(type))));
+	}
+	level = enter_canonical_settings();
+	SPI_execute_with_args(psprintf("SELECT CAST(CAST($1 AS %s) OPERATOR(pg_catalog.-) CAST($2 AS %s) AS %s)",
+								   format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY), lag_type,
+								   format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY)),
+						  2, (Oid[]) {TEXTOID, TEXTOID},
+						  (Datum[]) {CStringGetTextDatum(mark), CStringGetTextDatum(lag)},
+						  NULL, true, 1);
+	lowered = hvcsv_mark_to_text(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull), base);
+	AtEOXact_GUC(false, level);
+	return lowered;
 }

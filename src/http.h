@@ -25,6 +25,7 @@ typedef struct HvcsvUrl
 
 extern void hvcsv_url_init(void);
 extern char *hvcsv_redact_url(const char *url);
+extern char *hvcsv_url_with_query_param(const char *url, const char *name, const char *value);
 extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
 extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
 extern bool hvcsv_url_is_http(const HvcsvUrl *url);

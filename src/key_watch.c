@@ -6,8 +6,7 @@
  * The sync statement would otherwise keep the whole export in a
  * materialized CTE to count it and group it by key, the largest part of a
  * refresh that changes nothing.  Here each row's key values
- * are hashed (64 bits, with the types' own extended hash functions, so
- * equal values hash alike) into a Uint64Set.  A hash seen before only means
+ * are hashed (key_hash.c) into a Uint64Set.  A hash seen before only means
  * "maybe": the refresh then looks for the duplicate exactly.  A set past its
  * memory limit reports "maybe" too, so memory stays bounded on any export.
  *
@@ -35,29 +34,22 @@
 #include "refresh_internal.h"
 #include "uint64_set.h"
 
-/* What a parallel scan's processes share of a watch, in shared memory. */
+/*
+ * What a parallel scan's processes share of a watch, in shared memory:
+ * this, the key hash's columns (key_hash.c), then the set's slots.
+ */
 typedef struct KeyWatchShared
 {
 	pg_atomic_uint64 rows;		/* added by each process when its scan ends */
 	pg_atomic_uint32 maybe_duplicate;
 	pg_atomic_uint32 processes;	/* that added their rows */
-	uint64		nslots;			/* of the set, after the keys */
-	int			nkeys;
-	struct
-	{
-		AttrNumber	attnum;
-		Oid			hash_proc;
-		Oid			collation;
-	}			keys[FLEXIBLE_ARRAY_MEMBER];
+	uint64		nslots;			/* of the set */
+	Size		slots_offset;
 } KeyWatchShared;
 
 struct KeyWatch
 {
-	int			nkeys;
-	AttrNumber *attnums;
-	FmgrInfo   *hash_procs;
-	Oid		   *collations;
-	AttrNumber	last_attnum;	/* the largest of attnums */
+	KeyHash		key;
 	MemoryContext cxt;
 	Uint64Set  *hashes;
 	uint64		pending;		/* the last row's hash, not yet added */
@@ -76,42 +68,11 @@ struct KeyWatch
 KeyWatch *
 hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys, double expected_rows)
 {
-	MemoryContext cxt;
-	MemoryContext old;
-	KeyWatch   *w;
-	ListCell   *cell;
-	int			i = 0;
+	MemoryContext cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
+	KeyWatch   *w = MemoryContextAllocZero(cxt, sizeof(KeyWatch));
 
-	cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	w = palloc0(sizeof(KeyWatch));
 	w->cxt = cxt;
-	w->nkeys = list_length(keys);
-	w->attnums = palloc(sizeof(AttrNumber) * w->nkeys);
-	w->hash_procs = palloc(sizeof(FmgrInfo) * w->nkeys);
-	w->collations = palloc(sizeof(Oid) * w->nkeys);
-	foreach(cell, keys)
-	{
-		AttrNumber	attnum = get_attnum(foreign_table, lfirst(cell));
-		Oid			type;
-		int32		typmod;
-		Oid			collation;
-		TypeCacheEntry *entry;
-
-		if (attnum == InvalidAttrNumber)
-			break;
-		get_atttypetypmodcoll(foreign_table, attnum, &type, &typmod, &collation);
-		entry = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-		if (!OidIsValid(entry->hash_extended_proc))
-			break;
-		w->attnums[i] = attnum;
-		fmgr_info_copy(&w->hash_procs[i], &entry->hash_extended_proc_finfo, cxt);
-		w->collations[i] = collation;
-		w->last_attnum = Max(w->last_attnum, attnum);
-		i++;
-	}
-	MemoryContextSwitchTo(old);
-	if (i < w->nkeys || w->nkeys == 0)
+	if (!hvcsv_key_hash_init(&w->key, cxt, foreign_table, keys))
 	{
 		MemoryContextDelete(cxt);
 		return NULL;
@@ -125,26 +86,15 @@ hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys, doub
 void
 hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot)
 {
-	uint64		hash = 0;
-	int			i;
+	uint64		hash;
 
 	w->rows++;
 	if (w->hashes == NULL || w->hashes->overflowed)
 		return;
-	slot_getsomeattrs(slot, w->last_attnum);
-	for (i = 0; i < w->nkeys; i++)
-	{
-		int			att = w->attnums[i] - 1;
-
-		/* A NULL key never conflicts; the insert rejects it. */
-		if (slot->tts_isnull[att])
-			return;
-		hash = hash_combine64(hash,
-							  DatumGetUInt64(FunctionCall2Coll(&w->hash_procs[i], w->collations[i],
-															   slot->tts_values[att],
-															   UInt64GetDatum(i))));
-	}
-	/*
+	/* A NULL key never conflicts; the insert rejects it. */
+	if (!hvcsv_key_hash_row(&w->key, slot, &hash))
+		return;
+/*
 	 * The hash is added one row late: its slot is prefetched now and read
 	 * while the next row is built, instead of waiting for memory here.
 	 */
@@ -155,11 +105,11 @@ hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot)
 	w->has_pending = true;
 }
 
-/* Where the shared set starts after the header. */
+/* Where the shared set starts: after the header and the key hash's columns. */
 static Size
-shared_header_size(int nkeys)
+slots_offset(const KeyWatch *w)
 {
-	return MAXALIGN(offsetof(KeyWatchShared, keys) + sizeof(((KeyWatchShared *) NULL)->keys[0]) * nkeys);
+	return MAXALIGN(sizeof(KeyWatchShared)) + hvcsv_key_hash_shared_size(&w->key);
 }
 
 /* The shared memory a parallel scan needs for the watch; 0 once one has gathered it. */
@@ -168,7 +118,7 @@ hvcsv_key_watch_shared_size(const KeyWatch *w)
 {
 	if (w->hashes == NULL)
 		return 0;
-	return shared_header_size(w->nkeys) + hvcsv_uint64_set_shared_size(w->hashes);
+	return slots_offset(w) + hvcsv_uint64_set_shared_size(w->hashes);
 }
 
 /*
@@ -179,20 +129,15 @@ void
 hvcsv_key_watch_share(KeyWatch *w, void *dest)
 {
 	KeyWatchShared *shared = dest;
-	char	   *slots = (char *) dest + shared_header_size(w->nkeys);
+	char	   *slots = (char *) dest + slots_offset(w);
 
 	Assert(w->rows == 0 && !w->has_pending);
 	pg_atomic_init_u64(&shared->rows, 0);
 	pg_atomic_init_u32(&shared->maybe_duplicate, 0);
 	pg_atomic_init_u32(&shared->processes, 0);
 	shared->nslots = w->hashes->nslots;
-	shared->nkeys = w->nkeys;
-	for (int i = 0; i < w->nkeys; i++)
-	{
-		shared->keys[i].attnum = w->attnums[i];
-		shared->keys[i].hash_proc = w->hash_procs[i].fn_oid;
-		shared->keys[i].collation = w->collations[i];
-	}
+	shared->slots_offset = slots_offset(w);
+	hvcsv_key_hash_share(&w->key, (char *) dest + MAXALIGN(sizeof(KeyWatchShared)));
 	hvcsv_uint64_set_share(w->hashes, slots);
 	hvcsv_uint64_set_free(w->hashes);
 	w->hashes = hvcsv_uint64_set_attach(w->cxt, slots, shared->nslots);
@@ -204,25 +149,12 @@ KeyWatch *
 hvcsv_key_watch_attach(MemoryContext parent, void *src)
 {
 	KeyWatchShared *shared = src;
-	MemoryContext cxt;
-	KeyWatch   *w;
+	MemoryContext cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
+	KeyWatch   *w = MemoryContextAllocZero(cxt, sizeof(KeyWatch));
 
-	cxt = AllocSetContextCreate(parent, "hvcsv key watch", ALLOCSET_DEFAULT_SIZES);
-	w = MemoryContextAllocZero(cxt, sizeof(KeyWatch));
 	w->cxt = cxt;
-	w->nkeys = shared->nkeys;
-	w->attnums = MemoryContextAlloc(cxt, sizeof(AttrNumber) * w->nkeys);
-	w->hash_procs = MemoryContextAlloc(cxt, sizeof(FmgrInfo) * w->nkeys);
-	w->collations = MemoryContextAlloc(cxt, sizeof(Oid) * w->nkeys);
-	for (int i = 0; i < w->nkeys; i++)
-	{
-		w->attnums[i] = shared->keys[i].attnum;
-		fmgr_info_cxt(shared->keys[i].hash_proc, &w->hash_procs[i], cxt);
-		w->collations[i] = shared->keys[i].collation;
-		w->last_attnum = Max(w->last_attnum, w->attnums[i]);
-	}
-	w->hashes = hvcsv_uint64_set_attach(cxt, (char *) src + shared_header_size(w->nkeys),
-								  shared->nslots);
+	hvcsv_key_hash_attach(&w->key, cxt, (char *) src + MAXALIGN(sizeof(KeyWatchShared)));
+	w->hashes = hvcsv_uint64_set_attach(cxt, (char *) src + shared->slots_offset, shared->nslots);
 	w->shared = shared;
 	return w;
 }

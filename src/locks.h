@@ -33,4 +33,11 @@ hvcsv_advisory_locktag(LOCKTAG *tag, uint32 key1, uint32 key2, uint16 lock_class
 	tag->locktag_lockmethodid = USER_LOCKMETHOD;
 }
 
+/* The lock that one refresh of a foreign table holds, and hvcsv_reset() too. */
+static inline void
+hvcsv_refresh_locktag(LOCKTAG *tag, Oid foreign_table)
+{
+	hvcsv_advisory_locktag(tag, foreign_table, 0, HVCSV_REFRESH_LOCK_CLASS);
+}
+
 #endif							/* HVCSV_LOCKS_H */

@@ -58,10 +58,12 @@
 
 #include "compat.h"
 #include "hvcsv_fdw.h"
+#include "locks.h"
 #include "option.h"
 #include "refresh_internal.h"
 
 PG_FUNCTION_INFO_V1(hvcsv_refresh);
+PG_FUNCTION_INFO_V1(hvcsv_reset);
 
 /* hvcsv_fdw.refresh_failure: what a run with a failed table ends in. */
 typedef enum RefreshFailureMode
@@ -360,6 +362,44 @@ return_results(ReturnSetInfo *rsinfo, const RefreshJob *job)
 }
 
 /*
+ * Checks that the sync state may be written: not read-only, and SQL
+ * objects of the version this library writes (older ones lack columns).
+ */
+static void
+check_may_write(const char *function)
+{
+	PreventCommandIfReadOnly(function);
+	PreventCommandDuringRecovery(function);
+	if (strcmp(hvcsv_extension_version(), HVCSV_SQL_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the SQL objects of extension hvcsv_fdw are version %s, and its library needs %s",
+						hvcsv_extension_version(), HVCSV_SQL_VERSION),
+				 errhint("Run ALTER EXTENSION hvcsv_fdw UPDATE.")));
+}
+
+/*
+ * hvcsv_reset(foreign_table regclass): forgets the table's sync state, so
+ * that its next refresh compares the whole export and starts the cursor
+ * over.  It waits for a refresh of the table that is running, and one that
+ * starts before this transaction ends is skipped.
+ */
+Datum
+hvcsv_reset(PG_FUNCTION_ARGS)
+{
+	Oid			ft = checked_table(PG_GETARG_OID(0));
+	LOCKTAG		tag;
+
+	check_may_write("hvcsv_reset()");
+	hvcsv_refresh_locktag(&tag, ft);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	SPI_connect();
+	hvcsv_forget_state(ft);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
  * hvcsv_refresh(foreign_table regclass DEFAULT NULL, force boolean DEFAULT
  * false): refreshes one foreign table, or every hvcsv_fdw foreign table
  * with a target that the caller may refresh, and returns a row per table.
@@ -385,15 +425,7 @@ hvcsv_refresh(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("hvcsv_refresh() cannot run inside a transaction block"),
 				 errdetail("Each table is refreshed and committed in a transaction of its own.")));
-	PreventCommandIfReadOnly("hvcsv_refresh()");
-	PreventCommandDuringRecovery("hvcsv_refresh()");
-	/* Older SQL objects lack what a run writes. */
-	if (strcmp(hvcsv_extension_version(), HVCSV_SQL_VERSION) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the SQL objects of extension hvcsv_fdw are version %s, and its library needs %s",
-						hvcsv_extension_version(), HVCSV_SQL_VERSION),
-				 errhint("Run ALTER EXTENSION hvcsv_fdw UPDATE.")));
+	check_may_write("hvcsv_refresh()");
 
 	InitMaterializedSRF(fcinfo, 0);
 	tables = PG_ARGISNULL(0) ? tables_to_refresh(GetUserId()) :

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/tuptable.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "storage/dsm.h"
@@ -25,7 +26,7 @@
 #define HVCSV_ERROR_TEXT_SIZE 1024
 
 /* The version of the extension's SQL objects this library works with. */
-#define HVCSV_SQL_VERSION "0.3"
+#define HVCSV_SQL_VERSION "0.4"
 
 /* How a table's run ended; hvcsv_refresh_status_name() spells it. */
 typedef enum RefreshStatus
@@ -50,6 +51,8 @@ typedef struct SyncCounts
 	int64		key_stored;		/* of the rows that passed, those with a stored key */
 	int			export_processes;	/* that read the export; 0 if not counted */
 	int			target_processes;	/* that read the target for the filter; 0 if none */
+	bool		deduplicated;	/* on_duplicate_key chose among rows of one key */
+	int64		duplicates;		/* rows it dropped */
 } SyncCounts;
 
 /* One table's outcome, written by the refresh worker for its caller. */
@@ -62,6 +65,7 @@ typedef struct RefreshResult
 	TimestampTz started;
 	TimestampTz finished;
 	char		error[HVCSV_ERROR_TEXT_SIZE];
+	char		schema_changes[HVCSV_ERROR_TEXT_SIZE];	/* what drift did, or "" */
 	/* of a failure: passed on to the caller's WARNING */
 	int			sqlerrcode;
 	char		error_detail[HVCSV_ERROR_TEXT_SIZE];
@@ -115,6 +119,7 @@ typedef struct SyncedExport
 
 typedef struct KeyWatch KeyWatch;
 typedef struct RowFilter RowFilter;
+typedef struct KeyChoice KeyChoice;
 
 /*
  * One table's refresh in this process (refresh_session.c), in a memory
@@ -126,6 +131,9 @@ typedef struct RefreshSession
 	Oid			foreign_table;
 	bool		scan_expected;	/* the refresh's next statement reads the export */
 	bool		whole_read;		/* plan the export's read as partitioned */
+	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
+	KeyChoice  *choice;			/* on_duplicate_key's, or NULL */
+	bool		surveying;		/* the choice's first read: rows are only noted */
 	KeyWatch   *watch;			/* or NULL */
 	RowFilter  *filter;			/* or NULL */
 	List	   *rejects;		/* of HvcsvReject, the first ones */
@@ -141,6 +149,33 @@ extern void hvcsv_session_expect_scan(void);
 extern void hvcsv_session_end(void);
 extern Size hvcsv_session_shared_size(void);
 extern void hvcsv_session_register_hooks(void);
+
+/* in key_hash.c */
+typedef struct KeyHash
+{
+	int			nkeys;
+	AttrNumber *attnums;
+	FmgrInfo   *hash_procs;
+	Oid		   *collations;
+	AttrNumber	last_attnum;	/* the largest of attnums */
+} KeyHash;
+
+extern bool hvcsv_key_hash_init(KeyHash *kh, MemoryContext cxt, Oid foreign_table, List *keys);
+extern bool hvcsv_key_hash_row(const KeyHash *kh, TupleTableSlot *slot, uint64 *hash);
+extern Size hvcsv_key_hash_shared_size(const KeyHash *kh);
+extern void hvcsv_key_hash_share(const KeyHash *kh, void *dest);
+extern void hvcsv_key_hash_attach(KeyHash *kh, MemoryContext cxt, const void *src);
+
+/* in key_choice.c */
+extern KeyChoice *hvcsv_key_choice_create(MemoryContext parent, Oid foreign_table, List *keys,
+										  bool last, double expected_rows);
+extern void hvcsv_key_choice_survey(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
+extern uint64 hvcsv_key_choice_settle(KeyChoice *c);
+extern bool hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
+extern Size hvcsv_key_choice_shared_size(const KeyChoice *c);
+extern void hvcsv_key_choice_share(const KeyChoice *c, void *dest);
+extern KeyChoice *hvcsv_key_choice_attach(MemoryContext parent, void *src);
+extern void hvcsv_key_choice_free(KeyChoice *c);
 
 /* in key_watch.c */
 extern KeyWatch *hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys,
@@ -204,6 +239,8 @@ extern bool hvcsv_may_refresh(Oid foreign_table, Oid role);
 /* in cursor_mark.c */
 extern char *hvcsv_mark_to_text(Datum value, Oid type);
 extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
+extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
+								  const char *column);
 
 /* in sync_state.c */
 extern const char *hvcsv_refresh_status_name(RefreshStatus status);
@@ -215,6 +252,7 @@ extern void hvcsv_write_history(int64 run_id, const RefreshResult *res);
 extern void hvcsv_write_rejects(int64 run_id, const RefreshResult *res, List *rejects);
 extern void hvcsv_write_state(const RefreshResult *res, const SyncedExport *export);
 extern void hvcsv_write_failure(const RefreshResult *res);
+extern void hvcsv_forget_state(Oid foreign_table);
 
 /* in sync_statement.c */
 
@@ -247,6 +285,7 @@ typedef struct SyncPlan
 	List	   *columns;		/* of SyncColumn, in the target's order */
 	const SyncColumn *cursor;	/* cursor_column, or NULL */
 	bool		delete_missing;
+	const char *deleted_column; /* delete_missing 'soft': marked here, or NULL */
 	bool		watched;		/* the key watch counts rows and checks keys */
 	const KeptRows *kept;		/* the row filter's rows, or NULL for all */
 } SyncPlan;
@@ -261,6 +300,7 @@ typedef struct SyncResultRow
 	int64		deleted;
 	int64		target_rows;
 	bool		duplicate;
+	int64		null_cursors;	/* rows whose cursor value is NULL */
 } SyncResultRow;
 
 extern char *hvcsv_name_list(List *names, const char *prefix);
@@ -275,6 +315,7 @@ extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
 extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
 extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
 extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);
+extern void hvcsv_check_deleted_column(Relation target, List *columns, const char *name);
 extern List *hvcsv_synced_names(List *columns);
 extern List *hvcsv_key_names(List *columns);
 extern char *hvcsv_definition_hash(Oid ft, const HvcsvOptions *opts, Relation target,

@@ -29,9 +29,10 @@
 
 static RefreshSession *session = NULL;
 
-/* Where the watch and the filter are in a parallel scan's shared memory (0: none). */
+/* Where the choice, the watch and the filter are in a parallel scan's shared memory (0: none). */
 typedef struct SessionShared
 {
+	Size		choice_offset;
 	Size		watch_offset;
 	Size		filter_offset;
 } SessionShared;
@@ -124,11 +125,33 @@ session_whole_read(Oid relid)
 		outside_triggers();
 }
 
-/* Each row: the filter's lookup starts first, to overlap the watch. */
+/* The URL that carries the cursor's bound (cursor_param), if any. */
+static const char *
+session_request_url(HvcsvScan *scan)
+{
+	return session->request_url;
+}
+
+/*
+ * Each row: on_duplicate_key's choice first (its survey only notes rows),
+ * so that the watch and the filter see only the rows kept; the filter's
+ * lookup starts before the watch, to overlap it.
+ */
 static bool
 session_row(HvcsvScan *scan, TupleTableSlot *slot)
 {
 	RefreshSession *s = session;
+
+	if (s->choice)
+	{
+		if (s->surveying)
+		{
+			hvcsv_key_choice_survey(s->choice, slot, scan->stream->record_offset);
+			return false;
+		}
+		if (hvcsv_key_choice_drops(s->choice, slot, scan->stream->record_offset))
+			return false;
+	}
 
 	if (s->filter)
 		hvcsv_row_filter_prepare(s->filter, slot);
@@ -167,7 +190,13 @@ shared_layout(SessionShared *layout)
 {
 	Size		offset = MAXALIGN(sizeof(SessionShared));
 
-	layout->watch_offset = layout->filter_offset = 0;
+	layout->choice_offset = layout->watch_offset = layout->filter_offset = 0;
+	/* The survey reads serially. */
+	if (session->choice && !session->surveying)
+	{
+		layout->choice_offset = offset;
+		offset += MAXALIGN(hvcsv_key_choice_shared_size(session->choice));
+	}
 	/* A watch that a parallel scan has gathered already has nothing to share. */
 	if (session->watch && hvcsv_key_watch_shared_size(session->watch) > 0)
 	{
@@ -203,6 +232,8 @@ session_share(HvcsvScan *scan, void *dest)
 	SessionShared *layout = dest;
 
 	(void) shared_layout(layout);
+	if (layout->choice_offset)
+		hvcsv_key_choice_share(session->choice, (char *) dest + layout->choice_offset);
 	if (layout->watch_offset)
 		hvcsv_key_watch_share(session->watch, (char *) dest + layout->watch_offset);
 	if (layout->filter_offset)
@@ -220,6 +251,8 @@ session_attach(Oid relid, void *src)
 	RefreshSession *s = hvcsv_session_begin(relid);
 
 	s->scan_expected = true;
+	if (layout->choice_offset)
+		s->choice = hvcsv_key_choice_attach(s->cxt, (char *) src + layout->choice_offset);
 	if (layout->watch_offset)
 		s->watch = hvcsv_key_watch_attach(s->cxt, (char *) src + layout->watch_offset);
 	if (layout->filter_offset)
@@ -238,6 +271,7 @@ session_gather(HvcsvScan *scan)
 static const HvcsvScanHooks session_hooks = {
 	.observes = session_observes,
 	.whole_read = session_whole_read,
+	.request_url = session_request_url,
 	.row = session_row,
 	.reject = session_reject,
 	.part_done = session_part_done,

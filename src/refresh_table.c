@@ -19,6 +19,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "utils/builtins.h"
@@ -50,6 +51,8 @@ typedef struct TableRun
 	SyncState	state;
 	bool		may_skip;		/* an unchanged export needs nothing written */
 	bool		keep_mark;		/* the last run's cursor mark applies */
+	bool		have_bound;		/* rows are read from bound on */
+	Datum		bound;			/* the mark less cursor_lag */
 	SyncedExport export;
 	uint64		bytes_before;
 } TableRun;
@@ -78,6 +81,8 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 {
 	run->ft = res->foreign_table;
 	run->opts = hvcsv_get_options(run->ft, hvcsv_relation_owner(run->ft));
+	/* A table an older version accepted may combine options that now cannot be. */
+	hvcsv_check_sync_options(GetForeignTable(run->ft)->options, run->opts);
 	run->ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(run->ft)),
 											  get_rel_name(run->ft));
 	run->target = hvcsv_open_target(run->ft, run->opts);
@@ -87,6 +92,8 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 	run->columns = hvcsv_synced_columns(run->ft, run->opts, run->target);
 	run->names = hvcsv_synced_names(run->columns);
 	run->keys = hvcsv_key_names(run->columns);
+	if (run->opts->soft_delete)
+		hvcsv_check_deleted_column(run->target, run->columns, run->opts->deleted_column);
 	if (run->opts->cursor_column)
 		run->cursor = hvcsv_cursor_column(run->columns, run->opts->cursor_column, run->ft,
 										  run->target);
@@ -211,16 +218,32 @@ read_mark(const TableRun *run)
 }
 
 /*
- * The mark the run starts from: the last good run's, unless the table's
- * definition changed since or the run is forced (then every row is read).
+ * Sets the bound the run reads from (cursor_column): the last good run's
+ * mark less cursor_lag, unless the table's definition changed since or the
+ * run is forced (then every row is read).  With cursor_param the request
+ * carries the bound too, so an API that can sends only the rows from it;
+ * the statement compares them with the bound again, whether the API's own
+ * bound is inclusive or not.
  */
-static bool
-starting_mark(const TableRun *run, Datum *mark)
+static void
+set_cursor_bound(TableRun *run, RefreshSession *s)
 {
-	if (run->cursor == NULL || !run->keep_mark || run->state.cursor_value == NULL)
-		return false;
-	*mark = read_mark(run);
-	return true;
+	const SyncColumn *cursor = run->cursor;
+	char	   *text = run->state.cursor_value;
+
+	if (cursor == NULL || !run->keep_mark || text == NULL)
+		return;
+	(void) read_mark(run);
+	if (run->opts->cursor_lag)
+		text = hvcsv_mark_minus_lag(text, cursor->target_type, run->opts->cursor_lag,
+									cursor->name);
+	run->bound = hvcsv_mark_from_text(text, cursor->target_type, cursor->target_typmod);
+	run->have_bound = true;
+	if (run->opts->cursor_param)
+	{
+		run->opts->url = hvcsv_url_with_query_param(run->opts->url, run->opts->cursor_param, text);
+		s->request_url = run->opts->url;
+	}
 }
 
 /*
@@ -277,6 +300,44 @@ static char *
 export_query(const TableRun *run)
 {
 	return psprintf("SELECT %s FROM %s", hvcsv_name_list(run->names, ""), run->ft_name);
+}
+
+/*
+ * on_duplicate_key 'first' or 'last': reads the export's keys once, in one
+ * process, to choose the row of each key that stays (key_choice.c); the
+ * refresh's own read then drops the others, so the key watch sees each key
+ * once.
+ */
+static void
+choose_rows(TableRun *run, RefreshSession *s, SyncCounts *counts)
+{
+	int			guc_level;
+
+	if (run->opts->on_duplicate_key == HVCSV_DUPLICATE_KEYS_ERROR)
+		return;
+	s->choice = hvcsv_key_choice_create(s->cxt, run->ft, run->keys,
+										run->opts->on_duplicate_key == HVCSV_DUPLICATE_KEYS_LAST,
+										stored_rows(run->target));
+	if (s->choice == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("on_duplicate_key needs key columns whose types have an extended hash function")));
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	s->surveying = true;
+	hvcsv_session_expect_scan();
+	SPI_execute(psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
+				true, 0);
+	s->surveying = s->scan_expected = false;
+	AtEOXact_GUC(true, guc_level);
+	counts->deduplicated = true;
+	counts->duplicates = hvcsv_key_choice_settle(s->choice);
+	if (counts->duplicates == 0)
+	{
+		hvcsv_key_choice_free(s->choice);
+		s->choice = NULL;
+	}
 }
 
 /* Turns off hash and merge joins until the GUC nest level *guc_level ends. */
@@ -339,6 +400,7 @@ base_plan(const TableRun *run, SyncPlan *plan)
 	plan->columns = run->columns;
 	plan->cursor = run->cursor;
 	plan->delete_missing = run->opts->delete_missing;
+	plan->deleted_column = run->opts->soft_delete ? run->opts->deleted_column : NULL;
 }
 
 /*
@@ -396,8 +458,6 @@ write_export(TableRun *run, RefreshSession *s, SyncResultRow *row, SyncCounts *c
 	SyncPlan	plan;
 	KeptRows	kept;
 	int			guc_level = -1;
-	Datum		mark = (Datum) 0;
-	bool		have_mark = starting_mark(run, &mark);
 	char	   *sql;
 
 	memset(row, 0, sizeof(*row));
@@ -420,8 +480,8 @@ write_export(TableRun *run, RefreshSession *s, SyncResultRow *row, SyncCounts *c
 	if (plan.kept == NULL)
 		hvcsv_session_expect_scan();
 	if (run->cursor)
-		SPI_execute_with_args(sql, 1, &run->cursor->target_type, &mark, have_mark ? NULL : "n",
-							  false, 0);
+		SPI_execute_with_args(sql, 1, &run->cursor->target_type, &run->bound,
+							  run->have_bound ? NULL : "n", false, 0);
 	else
 		SPI_execute(sql, false, 0);
 	s->scan_expected = false;
@@ -448,14 +508,32 @@ rows_read_once_each(TableRun *run, RefreshSession *s, const SyncResultRow *row,
 		counts->export_processes = hvcsv_key_watch_processes(s->watch);
 		rows = hvcsv_key_watch_finish(s->watch, &maybe_duplicate);
 		s->watch = NULL;
+		/* The rows on_duplicate_key drops are dropped from this read too. */
+		if (maybe_duplicate && s->choice)
+			hvcsv_session_expect_scan();
 		duplicate = maybe_duplicate &&
 			find_duplicate_key(run->ft, run->keys) != NULL;
+		s->scan_expected = false;
 	}
 	if (duplicate)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("the export has a key more than once")));
 	return rows;
+}
+
+/* With cursor_nulls 'error', a row without a cursor value fails the run. */
+static void
+check_cursor_nulls(const TableRun *run, const SyncResultRow *row)
+{
+	if (row->null_cursors > 0 && run->opts->cursor_nulls == HVCSV_CURSOR_NULLS_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg_plural("the export has " INT64_FORMAT " row whose cursor column \"%s\" is empty",
+							   "the export has " INT64_FORMAT " rows whose cursor column \"%s\" is empty",
+							   row->null_cursors, row->null_cursors, run->cursor->name),
+				 errdetail("The foreign table's cursor_nulls option is 'error'. Nothing was written."),
+				 errhint("With cursor_nulls 'include', such rows are synced and compared by key in every run.")));
 }
 
 /* A snapshot that would empty much of the target is likely truncated. */
@@ -480,7 +558,9 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	SyncResultRow row;
 	int64		rows_read;
 
+	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
+	check_cursor_nulls(run, &row);
 	rows_read = rows_read_once_each(run, s, &row, counts);
 	counts->inserted = row.inserted;
 	counts->updated = row.updated;
@@ -523,6 +603,7 @@ hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_ou
 	prepare_run(force, res, &run);
 	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);
+	set_cursor_bound(&run, s);
 	hvcsv_progress_begin(RelationGetRelid(run.target));
 	if (fetch_export(&run))
 	{

@@ -155,7 +155,7 @@ take_refresh_slot(RefreshJob *job, RefreshResult *res)
 	LOCKTAG		tag;
 	const char *target = hvcsv_table_target_text(res->foreign_table);
 
-	hvcsv_advisory_locktag(&tag, res->foreign_table, 0, HVCSV_REFRESH_LOCK_CLASS);
+	hvcsv_refresh_locktag(&tag, res->foreign_table);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return true;
 	strlcpy(res->target, target ? target : "", sizeof(res->target));

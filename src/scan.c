@@ -147,6 +147,8 @@ scan_start(HvcsvScan *scan)
 	scan->observed = hooks != NULL && hooks->observes(RelationGetRelid(scan->rel));
 	/* Callers may run in a short-lived context; the reader must outlive it. */
 	old = MemoryContextSwitchTo(scan->cxt);
+	if (scan->observed && hooks->request_url(scan))
+		scan->opts->url = pstrdup(hooks->request_url(scan));
 	push_context(scan);
 	scan->started = true;
 	scan->reader->begin(scan);

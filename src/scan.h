@@ -72,6 +72,7 @@ typedef struct HvcsvScanHooks
 {
 	bool		(*observes) (Oid relid);
 	bool		(*whole_read) (Oid relid);	/* planning: read all of it, partitioned */
+	const char *(*request_url) (HvcsvScan *scan);	/* to request instead of the table's, or NULL */
 	bool		(*row) (HvcsvScan *scan, TupleTableSlot *slot);	/* false drops the row */
 	void		(*reject) (HvcsvScan *scan, int att, const char *message);
 	void		(*part_done) (HvcsvScan *scan); /* this process's share ended */

@@ -198,11 +198,11 @@ static void
 append_history(int64 run_id, const RefreshResult *res, const char *history)
 {
 	const SyncCounts *c = &res->counts;
-	char		nulls[17];
-	Datum		values[17];
-	Oid			types[17] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	char		nulls[19];
+	Datum		values[19];
+	Oid			types[19] = {INT8OID, REGCLASSOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 		INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID,
-	INT8OID, INT8OID};
+	INT8OID, INT8OID, INT8OID, TEXTOID};
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(run_id);
@@ -222,14 +222,17 @@ append_history(int64 run_id, const RefreshResult *res, const char *history)
 	values[14] = count_param(c->key_stored, c->filter_used, &nulls[14]);
 	values[15] = count_param(c->export_processes, c->export_processes > 0, &nulls[15]);
 	values[16] = count_param(c->target_processes, c->target_processes > 0, &nulls[16]);
+	values[17] = count_param(c->duplicates, c->deduplicated, &nulls[17]);
+	values[18] = text_param(res->schema_changes, &nulls[18]);
 	exec_as_extension_owner(psprintf("INSERT INTO %s (run_id, foreign_table, target, status, "
 									 "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
 									 "rows_rejected, bytes_fetched, started_at, finished_at, error, "
-									 "rows_filtered, rows_key_stored, export_processes, target_processes) "
+									 "rows_filtered, rows_key_stored, export_processes, target_processes, "
+									 "rows_duplicate, schema_changes) "
 									 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-									 "$14, $15, $16, $17)",
+									 "$14, $15, $16, $17, $18, $19)",
 									 history),
-							17, types, values, nulls);
+							19, types, values, nulls);
 }
 
 /* Appends a run to the history and keeps only the newest runs of the table. */
@@ -350,6 +353,17 @@ hvcsv_write_failure(const RefreshResult *res)
 									 "status = 'failed', last_error = EXCLUDED.last_error",
 									 hvcsv_extension_object("hvcsv_sync_state")),
 							5, types, values, nulls);
+}
+
+/* Forgets the sync state of a foreign table (hvcsv_reset); its history stays. */
+void
+hvcsv_forget_state(Oid foreign_table)
+{
+	Datum		table[1] = {ObjectIdGetDatum(foreign_table)};
+
+	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1",
+									 hvcsv_extension_object("hvcsv_sync_state")),
+							1, (Oid[]) {REGCLASSOID}, table, NULL);
 }
 
 /* Deletes the rows of the tables that the current DROP removed from one table of ours. */

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "catalog/pg_operator.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -92,22 +93,29 @@ qualified_operator(Oid opno)
 	return result;
 }
 
-/* The default equality (or, with greater, ">") operator of a column's target type. */
+/*
+ * The default operator of a column's target type for a btree strategy:
+ * equality, or the ordering operators the cursor needs.
+ */
 static char *
-column_operator(const SyncColumn *col, bool greater)
+column_operator(const SyncColumn *col, int strategy)
 {
 	TypeCacheEntry *tce = lookup_type_cache(col->target_type,
-											greater ? TYPECACHE_GT_OPR : TYPECACHE_EQ_OPR);
-	Oid			opno = greater ? tce->gt_opr : tce->eq_opr;
+											TYPECACHE_EQ_OPR | TYPECACHE_BTREE_OPFAMILY);
+	bool		equality = strategy == BTEqualStrategyNumber;
+	Oid			opno = equality ? tce->eq_opr :
+		OidIsValid(tce->btree_opf) ?
+		get_opfamily_member(tce->btree_opf, tce->btree_opintype, tce->btree_opintype, strategy) :
+		InvalidOid;
 
 	if (!OidIsValid(opno))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("type %s of column \"%s\" has no default %s operator",
 						format_type_be(col->target_type), col->name,
-						greater ? "ordering" : "equality"),
+						equality ? "equality" : "ordering"),
 				 errdetail("A refresh compares the export's values with the target's to find what changed%s.",
-						   greater ? ", and orders the cursor column's values" : ""),
+						   equality ? "" : ", and orders the cursor column's values"),
 				 errhint("Give the column a type with a default btree operator class (jsonb instead of json, for example).")));
 	return qualified_operator(opno);
 }
@@ -136,7 +144,7 @@ column_value(const SyncColumn *col, const char *alias, bool from_export)
 static char *
 equal_expr(const SyncColumn *col, const char *left, const char *right, bool right_is_export)
 {
-	return psprintf("%s %s %s", column_value(col, left, false), column_operator(col, false),
+	return psprintf("%s %s %s", column_value(col, left, false), column_operator(col, BTEqualStrategyNumber),
 					column_value(col, right, right_is_export));
 }
 
@@ -184,12 +192,19 @@ append_key_match(StringInfo sql, List *columns)
 	}
 }
 
-/* The cursor filter: rows above the last run's mark ($1), or all without one. */
+/*
+ * The cursor filter: rows at or above the bound ($1: the last run's mark
+ * less cursor_lag), and rows without a cursor value, or all without a
+ * bound.  The bound is inclusive: rows that share the mark's value may
+ * come after the last run, and rows read again are compared, not rewritten.
+ */
 static char *
 cursor_filter(const SyncPlan *plan)
 {
-	return psprintf(" WHERE $1 IS NULL OR %s %s $1", column_value(plan->cursor, "f", true),
-					column_operator(plan->cursor, true));
+	char	   *value = column_value(plan->cursor, "f", true);
+
+	return psprintf(" WHERE $1 IS NULL OR %s IS NULL OR %s %s $1", value, value,
+					column_operator(plan->cursor, BTGreaterEqualStrategyNumber));
 }
 
 /* The largest cursor value of rows, as the target stores it. */
@@ -198,7 +213,14 @@ cursor_max(const SyncPlan *plan, const char *rows, const char *column_expr)
 {
 	return psprintf("(SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s USING %s LIMIT 1)",
 					column_expr, rows, column_expr, column_expr,
-					column_operator(plan->cursor, true));
+					column_operator(plan->cursor, BTGreaterStrategyNumber));
+}
+
+/* How many rows have no cursor value, for cursor_nulls 'error'. */
+static char *
+cursor_nulls(const SyncPlan *plan, const char *rows, const char *column_expr)
+{
+	return psprintf("(SELECT pg_catalog.count(*) FROM %s WHERE %s IS NULL)", rows, column_expr);
 }
 
 /* Appends the CTEs "src" (the export past the cursor) and "changed". */
@@ -223,7 +245,19 @@ append_source(StringInfo sql, const SyncPlan *plan, List *values)
 		appendStringInfoString(sql, " AND ");
 		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "s", true, false);
 	}
+	/* A row marked deleted that the export has again has changed. */
+	if (plan->deleted_column)
+		appendStringInfo(sql, " AND t.%s IS NULL", quote_identifier(plan->deleted_column));
 	appendStringInfoString(sql, "))");
+}
+
+/* ", deleted = NULL" when deletes are soft: a row the export has is not deleted. */
+static char *
+undelete(const SyncPlan *plan, bool first)
+{
+	if (plan->deleted_column == NULL)
+		return "";
+	return psprintf("%s%s = NULL", first ? "" : ", ", quote_identifier(plan->deleted_column));
 }
 
 /* Appends the CTE "updated": changed rows whose key is stored, updated in place. */
@@ -237,8 +271,8 @@ append_update(StringInfo sql, const SyncPlan *plan, List *values)
 	foreach(cell, values)
 		appendStringInfo(&sets, "%s%s = s.%s", sets.len ? ", " : "",
 						 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
-	appendStringInfo(sql, ", updated AS (UPDATE %s AS t SET %s FROM changed s WHERE ",
-					 plan->target, sets.data);
+	appendStringInfo(sql, ", updated AS (UPDATE %s AS t SET %s%s FROM changed s WHERE ",
+					 plan->target, sets.data, undelete(plan, sets.len == 0));
 	append_key_match(sql, plan->columns);
 	if (plan->kept)
 	{
@@ -275,7 +309,7 @@ append_insert(StringInfo sql, const SyncPlan *plan, List *values)
 	append_key_match(sql, plan->columns);
 	appendStringInfo(sql, ")%s ON CONFLICT (%s) ", plan->kept ? ")" : "",
 					 hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), ""));
-	if (values == NIL)
+	if (values == NIL && plan->deleted_column == NULL)
 		appendStringInfoString(sql, "DO NOTHING");
 	else
 	{
@@ -286,10 +320,42 @@ append_insert(StringInfo sql, const SyncPlan *plan, List *values)
 							 quote_identifier(lfirst(cell)), quote_identifier(lfirst(cell)));
 			first = false;
 		}
-		appendStringInfoString(sql, " WHERE ");
-		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "EXCLUDED", false, true);
+		appendStringInfo(sql, "%s WHERE ", undelete(plan, first));
+		if (values != NIL)
+			append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "EXCLUDED", false, true);
+		if (plan->deleted_column)
+			appendStringInfo(sql, "%st.%s IS NOT NULL", values != NIL ? " OR " : "",
+							 quote_identifier(plan->deleted_column));
 	}
 	appendStringInfoString(sql, " RETURNING (t.xmax OPERATOR(pg_catalog.=) 0) AS inserted)");
+}
+
+/*
+ * Appends the CTE "deleted": target rows whose key the export lacks are
+ * deleted, or with soft deletes marked with the run's time, once.
+ */
+static void
+append_delete(StringInfo sql, const SyncPlan *plan)
+{
+	if (plan->deleted_column)
+		appendStringInfo(sql, ", deleted AS (UPDATE %s t SET %s = pg_catalog.now() WHERE t.%s IS NULL AND ",
+						 plan->target, quote_identifier(plan->deleted_column),
+						 quote_identifier(plan->deleted_column));
+	else
+		appendStringInfo(sql, ", deleted AS (DELETE FROM %s t WHERE ", plan->target);
+	appendStringInfoString(sql, "NOT EXISTS (SELECT FROM src s WHERE ");
+	append_key_match(sql, plan->columns);
+	appendStringInfoString(sql, ") RETURNING 1)");
+}
+
+/* The target's rows the delete guard weighs deletes against: those not marked deleted. */
+static char *
+target_rows(const SyncPlan *plan)
+{
+	if (plan->deleted_column)
+		return psprintf("(SELECT pg_catalog.count(*) FROM %s WHERE %s IS NULL)", plan->target,
+						quote_identifier(plan->deleted_column));
+	return psprintf("(SELECT pg_catalog.count(*) FROM %s)", plan->target);
 }
 
 /*
@@ -300,8 +366,9 @@ append_insert(StringInfo sql, const SyncPlan *plan, List *values)
  * lacks.  Its one result row is what hvcsv_read_sync_result decodes: the
  * rows read (0 when the key watch counts them), inserted, updated, the
  * largest cursor value, deleted, the target's size before the run (for the
- * delete guard; 0 without delete_missing) and whether a key came twice
- * (false when the key watch checks that).
+ * delete guard; 0 without delete_missing), whether a key came twice
+ * (false when the key watch checks that) and how many rows have no cursor
+ * value.
  */
 char *
 hvcsv_sync_statement(const SyncPlan *plan)
@@ -309,6 +376,7 @@ hvcsv_sync_statement(const SyncPlan *plan)
 	StringInfoData sql;
 	List	   *values = column_names(plan->columns, VALUE_COLUMNS);
 	char	   *keys = hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), "");
+	bool		updates = values != NIL || plan->deleted_column != NULL;
 
 	initStringInfo(&sql);
 	/*
@@ -317,16 +385,11 @@ hvcsv_sync_statement(const SyncPlan *plan)
 	 */
 	append_source(&sql, plan, values);
 	/* Updating in place spares an upsert's row lock, a WAL record per row. */
-	if (values != NIL)
+	if (updates)
 		append_update(&sql, plan, values);
 	append_insert(&sql, plan, values);
 	if (plan->delete_missing)
-	{
-		appendStringInfo(&sql, ", deleted AS (DELETE FROM %s t WHERE NOT EXISTS (SELECT FROM src s WHERE ",
-						 plan->target);
-		append_key_match(&sql, plan->columns);
-		appendStringInfoString(&sql, ") RETURNING 1)");
-	}
+		append_delete(&sql, plan);
 	/*
 	 * ON CONFLICT catches a key twice only when both copies are written; a
 	 * first copy equal to the stored row is not, so look for twins too.
@@ -334,17 +397,18 @@ hvcsv_sync_statement(const SyncPlan *plan)
 	appendStringInfo(&sql, " SELECT %s, "
 					 "(SELECT pg_catalog.count(*) FROM upserted WHERE inserted), "
 					 "(SELECT pg_catalog.count(*) FROM upserted WHERE NOT inserted)%s, "
-					 "%s, %s, %s, %s",
+					 "%s, %s, %s, %s, %s",
 					 plan->watched ? "0::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM src)",
-					 values != NIL ? " OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM updated)" : "",
+					 updates ? " OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM updated)" : "",
 					 plan->cursor ? cursor_max(plan, "src s", column_value(plan->cursor, "s", true)) : "NULL",
 					 plan->delete_missing ? "(SELECT pg_catalog.count(*) FROM deleted)" : "0::pg_catalog.int8",
 	/* the target's size matters only to the delete guard */
-					 plan->delete_missing ?
-					 psprintf("(SELECT pg_catalog.count(*) FROM %s)", plan->target) : "0::pg_catalog.int8",
+					 plan->delete_missing ? target_rows(plan) : "0::pg_catalog.int8",
 					 plan->watched ? "false" :
 					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING pg_catalog.count(*) "
-							  "OPERATOR(pg_catalog.>) 1)", keys));
+							  "OPERATOR(pg_catalog.>) 1)", keys),
+					 plan->cursor ? cursor_nulls(plan, "src s", column_value(plan->cursor, "s", true)) :
+					 "0::pg_catalog.int8");
 	return sql.data;
 }
 
@@ -368,9 +432,10 @@ hvcsv_load_statement(const SyncPlan *plan)
 		appendStringInfoString(&sql, cursor_filter(plan));
 	appendStringInfo(&sql, " RETURNING %s AS cursor) "
 					 "SELECT pg_catalog.count(*), pg_catalog.count(*), 0::pg_catalog.int8, %s, "
-					 "0::pg_catalog.int8, 0::pg_catalog.int8, false FROM loaded",
+					 "0::pg_catalog.int8, 0::pg_catalog.int8, false, %s FROM loaded",
 					 plan->cursor ? quote_identifier(plan->cursor->name) : "NULL",
-					 plan->cursor ? cursor_max(plan, "loaded", "cursor") : "NULL");
+					 plan->cursor ? cursor_max(plan, "loaded", "cursor") : "NULL",
+					 plan->cursor ? cursor_nulls(plan, "loaded", "cursor") : "0::pg_catalog.int8");
 	return sql.data;
 }
 
@@ -391,6 +456,7 @@ hvcsv_read_sync_result(SyncResultRow *row)
 	row->deleted = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	row->target_rows = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
 	row->duplicate = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	row->null_cursors = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -266,6 +267,35 @@ hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target)
 	return NULL;				/* keep the compiler quiet */
 }
 
+/*
+ * Checks deleted_column (delete_missing 'soft'): a timestamptz column of
+ * the target that the export does not fill, so that only the refresh
+ * writes it.
+ */
+void
+hvcsv_check_deleted_column(Relation target, List *columns, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(target), name);
+	ListCell   *cell;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("deleted_column \"%s\" is not a column of \"%s\"",
+						name, RelationGetRelationName(target))));
+	if (getBaseType(TupleDescAttr(RelationGetDescr(target), attnum - 1)->atttypid) != TIMESTAMPTZOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("deleted_column \"%s\" of \"%s\" must have type timestamp with time zone",
+						name, RelationGetRelationName(target))));
+	foreach(cell, columns)
+		if (strcmp(((SyncColumn *) lfirst(cell))->name, name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("deleted_column \"%s\" must not be a column of the foreign table too", name),
+					 errdetail("The refresh alone writes it: the export must not fill it.")));
+}
+
 /* The names of synced columns. */
 List *
 hvcsv_synced_names(List *columns)
@@ -308,10 +338,30 @@ append_options(StringInfo buf, const char *what, List *options)
 }
 
 /*
+ * Appends the storage of the target and of each of its partitions: a
+ * TRUNCATE, VACUUM FULL or CLUSTER gives a table new storage, and what the
+ * last run wrote may be gone with the old.
+ */
+static void
+append_storage(StringInfo buf, Relation target)
+{
+	ListCell   *cell;
+
+	foreach(cell, find_all_inheritors(RelationGetRelid(target), AccessShareLock, NULL))
+	{
+		Relation	rel = relation_open(lfirst_oid(cell), NoLock);
+
+		appendStringInfo(buf, "storage %u %u\n", RelationGetRelid(rel),
+						 rel->rd_rel->relfilenode);
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
  * A hash of everything that decides what a run writes, but the export's
  * bytes: the URL (without secrets), whose user mapping fetches it, the
- * foreign table's options and columns, the target and the synced columns
- * with their types and keys.  A run whose hash differs from the last good
+ * foreign table's options and columns, the target, its storage (and its
+ * partitions') and the synced columns with their types and keys.  A run whose hash differs from the last good
  * run's compares in full and starts the cursor over.  No secret goes in.
  */
 char *
@@ -340,6 +390,7 @@ hvcsv_definition_hash(Oid ft, const HvcsvOptions *opts, Relation target, List *c
 		append_options(&buf, NameStr(att->attname), GetForeignColumnOptions(ft, att->attnum));
 	}
 	relation_close(ftrel, AccessShareLock);
+	append_storage(&buf, target);
 	foreach(cell, columns)
 	{
 		SyncColumn *col = lfirst(cell);

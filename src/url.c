@@ -152,6 +152,30 @@ normalize_host(char *host)
 }
 
 /*
+ * url with name=value added to its query (before any fragment), the value
+ * percent-encoded but for RFC 3986's unreserved characters.
+ */
+char *
+hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
+{
+	size_t		before_fragment = strcspn(url, "#");
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, url, before_fragment);
+	appendStringInfo(&buf, "%c%s=", memchr(url, '?', before_fragment) ? '&' : '?', name);
+	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
+	{
+		if (isalnum(*p) || strchr("-._~", *p))
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	appendStringInfoString(&buf, url + before_fragment);
+	return buf.data;
+}
+
+/*
  * Parses url as libcurl will request it; false if it does not parse.  Any
  * scheme is accepted (the caller decides); the host may be empty, as in
  * file:///etc/passwd.

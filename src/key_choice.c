@@ -1,0 +1,233 @@
+/*-------------------------------------------------------------------------
+ * key_choice.c
+ *	  on_duplicate_key 'first' or 'last': which of the export's rows that
+ *	  share a key a refresh keeps.
+ *
+ * Rows are told apart by their byte offset in the export, which orders
+ * them as the file does whichever process reads them, so the choice is the
+ * same in a parallel scan.  It takes two reads of the export.  The survey
+ * reads only the key columns and keeps, per key hash, the offset of the
+ * first row (or the last) and whether the key came again.  Then the sets
+ * of the keys that came again and of their chosen rows' offsets are all
+ * that is kept, and the refresh's own read drops every other row of those
+ * keys.  Both sets can be copied into a parallel scan's shared memory.
+ *
+ * Keys are compared by their 64-bit hash (key_hash.c): two different keys
+ * would be taken for one only if their hashes were equal, about one chance
+ * in 2^64 per pair of keys.  A row with a NULL key is never dropped (the
+ * target's key refuses it).  The survey's table is bounded by
+ * maintenance_work_mem; an export with more keys than fit is an error.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "refresh_internal.h"
+#include "uint64_set.h"
+
+/* A key seen in the survey: its chosen row and whether it came again. */
+typedef struct SurveyEntry
+{
+	uint64		key;			/* the key's hash */
+	uint64		offset;			/* the chosen row's */
+	bool		repeated;
+	char		status;			/* simplehash's */
+} SurveyEntry;
+
+#define SH_PREFIX survey
+#define SH_ELEMENT_TYPE SurveyEntry
+#define SH_KEY_TYPE uint64
+#define SH_KEY key
+/* The key is a hash already. */
+#define SH_HASH_KEY(tb, key) ((uint32) ((key) ^ ((key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Where the two sets are in a parallel scan's shared memory. */
+typedef struct KeyChoiceShared
+{
+	uint64		repeated_slots;
+	uint64		chosen_slots;
+	Size		chosen_offset;
+	Size		repeated_offset;
+} KeyChoiceShared;
+
+struct KeyChoice
+{
+	MemoryContext cxt;
+	KeyHash		key;
+	bool		last;			/* keep the last row of a key, else the first */
+	survey_hash *survey;		/* until settled */
+	uint64		rows;			/* with a key, surveyed */
+	Uint64Set  *repeated;		/* once settled: keys that came more than once */
+	Uint64Set  *chosen;			/* and their chosen rows' offsets, plus one */
+};
+
+/*
+ * Makes a choice of foreign_table's rows by the key columns named in keys,
+ * in a child of parent, keeping the last row of a key if last, else the
+ * first.  NULL if a key type has no extended hash function.
+ */
+KeyChoice *
+hvcsv_key_choice_create(MemoryContext parent, Oid foreign_table, List *keys, bool last,
+						double expected_rows)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "hvcsv key choice", ALLOCSET_DEFAULT_SIZES);
+	KeyChoice  *c = MemoryContextAllocZero(cxt, sizeof(KeyChoice));
+
+	c->cxt = cxt;
+	c->last = last;
+	if (!hvcsv_key_hash_init(&c->key, cxt, foreign_table, keys))
+	{
+		MemoryContextDelete(cxt);
+		return NULL;
+	}
+	c->survey = survey_create(cxt, (uint32) Min(Max(expected_rows, 1024), PG_UINT32_MAX / 2), NULL);
+	return c;
+}
+
+/* The survey's read: notes the row at offset in the file. */
+void
+hvcsv_key_choice_survey(KeyChoice *c, TupleTableSlot *slot, uint64 offset)
+{
+	uint64		hash;
+	bool		found;
+	SurveyEntry *entry;
+
+	if (!hvcsv_key_hash_row(&c->key, slot, &hash))
+		return;
+	c->rows++;
+	entry = survey_insert(c->survey, hash, &found);
+	if (!found)
+	{
+		entry->offset = offset;
+		entry->repeated = false;
+		if (c->survey->size * sizeof(SurveyEntry) > (uint64) maintenance_work_mem * 1024)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the export has too many keys for on_duplicate_key within maintenance_work_mem"),
+					 errhint("Raise maintenance_work_mem for the foreign table's owner.")));
+		return;
+	}
+	entry->repeated = true;
+	if (c->last ? offset > entry->offset : offset < entry->offset)
+		entry->offset = offset;
+}
+
+/* Adds value to a set sized to hold it, which must not overflow. */
+static void
+add_exactly(Uint64Set *set, uint64 value)
+{
+	(void) hvcsv_uint64_set_add(set, value);
+	if (set->overflowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the export repeats too many keys for on_duplicate_key within maintenance_work_mem"),
+				 errhint("Raise maintenance_work_mem for the foreign table's owner.")));
+}
+
+/*
+ * Ends the survey: keeps only the keys that came more than once and their
+ * chosen rows.  Returns how many rows the refresh's read will drop.
+ */
+uint64
+hvcsv_key_choice_settle(KeyChoice *c)
+{
+	survey_iterator it;
+	SurveyEntry *entry;
+	uint64		repeated = 0;
+	uint64		distinct = c->survey->members;
+
+	survey_start_iterate(c->survey, &it);
+	while ((entry = survey_iterate(c->survey, &it)) != NULL)
+		repeated += entry->repeated;
+	c->repeated = hvcsv_uint64_set_create(c->cxt, (double) repeated);
+	c->chosen = hvcsv_uint64_set_create(c->cxt, (double) repeated);
+	survey_start_iterate(c->survey, &it);
+	while ((entry = survey_iterate(c->survey, &it)) != NULL)
+	{
+		if (!entry->repeated)
+			continue;
+		add_exactly(c->repeated, entry->key);
+		add_exactly(c->chosen, entry->offset + 1);
+	}
+	survey_destroy(c->survey);
+	c->survey = NULL;
+	return c->rows - distinct;
+}
+
+/* The refresh's read: whether to drop the row at offset, another row of its key being chosen. */
+bool
+hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset)
+{
+	uint64		hash;
+
+	return hvcsv_key_hash_row(&c->key, slot, &hash) &&
+		hvcsv_uint64_set_contains(c->repeated, hash) &&
+		!hvcsv_uint64_set_contains(c->chosen, offset + 1);
+}
+
+/* Fills in where the parts go in shared memory; returns the size of it all. */
+static Size
+shared_layout(const KeyChoice *c, KeyChoiceShared *layout)
+{
+	Size		offset = MAXALIGN(sizeof(KeyChoiceShared)) + hvcsv_key_hash_shared_size(&c->key);
+
+	layout->repeated_slots = c->repeated->nslots;
+	layout->chosen_slots = c->chosen->nslots;
+	layout->repeated_offset = offset;
+	offset += MAXALIGN(hvcsv_uint64_set_shared_size(c->repeated));
+	layout->chosen_offset = offset;
+	return offset + hvcsv_uint64_set_shared_size(c->chosen);
+}
+
+/* The shared memory a parallel scan needs for a settled choice. */
+Size
+hvcsv_key_choice_shared_size(const KeyChoice *c)
+{
+	KeyChoiceShared layout;
+
+	return shared_layout(c, &layout);
+}
+
+/* Copies a settled choice to dest, for the workers of a parallel scan. */
+void
+hvcsv_key_choice_share(const KeyChoice *c, void *dest)
+{
+	KeyChoiceShared *layout = dest;
+
+	(void) shared_layout(c, layout);
+	hvcsv_key_hash_share(&c->key, (char *) dest + MAXALIGN(sizeof(KeyChoiceShared)));
+	hvcsv_uint64_set_share(c->repeated, (char *) dest + layout->repeated_offset);
+	hvcsv_uint64_set_share(c->chosen, (char *) dest + layout->chosen_offset);
+}
+
+/* A worker's view, in a child of parent, of the choice shared at src. */
+KeyChoice *
+hvcsv_key_choice_attach(MemoryContext parent, void *src)
+{
+	KeyChoiceShared *layout = src;
+	MemoryContext cxt = AllocSetContextCreate(parent, "hvcsv key choice", ALLOCSET_DEFAULT_SIZES);
+	KeyChoice  *c = MemoryContextAllocZero(cxt, sizeof(KeyChoice));
+
+	c->cxt = cxt;
+	hvcsv_key_hash_attach(&c->key, cxt, (char *) src + MAXALIGN(sizeof(KeyChoiceShared)));
+	c->repeated = hvcsv_uint64_set_attach(cxt, (char *) src + layout->repeated_offset,
+										  layout->repeated_slots);
+	c->chosen = hvcsv_uint64_set_attach(cxt, (char *) src + layout->chosen_offset,
+										layout->chosen_slots);
+	return c;
+}
+
+/* Frees a choice. */
+void
+hvcsv_key_choice_free(KeyChoice *c)
+{
+	MemoryContextDelete(c->cxt);
+}
