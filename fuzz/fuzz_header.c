@@ -2,8 +2,8 @@
  * fuzz_header.c
  *	  libFuzzer target: the header matcher on fuzzed header records.
  *
- * An input is one byte of options (bit 0: header 'match', names in order),
- * then CSV in the default dialect, split by the tokenizer: its first record
+ * An input is one byte of options (bit 0: header 'match', names in order;
+ * bit 1, by name only: missing columns are kept), then CSV in the default dialect, split by the tokenizer: its first record
  * is the header, its second the table's column names, where an unquoted
  * empty field stands for a dropped column (with no second record the
  * columns are the header's own names).  The header's names are given to the
@@ -11,7 +11,8 @@
  * against what it claims.  By name: a matched column's field has its name
  * and no other field does; a duplicate is the first two fields of that
  * name; a missing name is in no field, and its near miss is the first field
- * whose name equals it but for ASCII case.  In order: a matched column's
+ * whose name equals it but for ASCII case; a missing column that is kept
+ * takes no field, and is never reported.  In order: a matched column's
  * field is the one at its place, with its name; the first column that is
  * not is the one reported, with the field at its place; fields left over
  * are reported.  Every column before the one reported matched, and a field
@@ -107,24 +108,31 @@ near_miss(char **fields, int nfields, const char *name)
 
 /* By name: checks the columns before stop and the problem at stop. */
 static void
-check_by_name(char **fields, int nfields, char **columns, int ncolumns, int stop,
-			  HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m,
-			  const bool *kept)
+check_by_name(char **fields, int nfields, char **columns, int ncolumns, bool keep_missing,
+			  int stop, HeaderMatchResult result, const int *field_of_column,
+			  const HeaderMismatch *m, const bool *kept)
 {
 	int			position = 0;
 	int			first;
 	int			second;
-	int			n = 0;
+	int			n;
 
 	for (int c = 0; c < stop; c++)
 	{
 		if (columns[c] == NULL)
 			continue;
-		if (fields_named(fields, nfields, columns[c], &first, &second) != 1 ||
-			field_of_column[c] != first)
+		n = fields_named(fields, nfields, columns[c], &first, &second);
+		if (n == 0 && keep_missing)
+		{
+			if (field_of_column[c] != -1)
+				abort();
+			continue;
+		}
+		if (n != 1 || field_of_column[c] != first)
 			abort();
 		position++;
 	}
+	n = 0;
 	if (m->position != position)
 		abort();
 	if (stop < ncolumns)
@@ -138,7 +146,7 @@ check_by_name(char **fields, int nfields, char **columns, int ncolumns, int stop
 				abort();
 			break;
 		case HEADER_MISSING:
-			if (n != 0 || m->field != near_miss(fields, nfields, columns[stop]) ||
+			if (keep_missing || n != 0 || m->field != near_miss(fields, nfields, columns[stop]) ||
 				(m->field >= 0 && !kept[m->field]))
 				abort();
 			break;
@@ -193,7 +201,7 @@ check_in_order(char **fields, int nfields, char **columns, int ncolumns, int sto
 
 /* Checks the matcher's result against its claims; aborts if one is false. */
 static void
-check_result(char **fields, int nfields, char **columns, int ncolumns, bool in_order,
+check_result(char **fields, int nfields, char **columns, int ncolumns, HeaderMatchMode mode,
 			 HeaderMatchResult result, const int *field_of_column, const HeaderMismatch *m,
 			 const bool *kept)
 {
@@ -205,12 +213,13 @@ check_result(char **fields, int nfields, char **columns, int ncolumns, bool in_o
 	for (int c = 0; c < ncolumns; c++)
 		if (columns[c] == NULL && field_of_column[c] != -1)
 			abort();
-	if (in_order)
+	if (mode == HEADER_MATCH_IN_ORDER)
 		check_in_order(fields, nfields, columns, ncolumns, stop, result, field_of_column, m,
 					   kept);
 	else
-		check_by_name(fields, nfields, columns, ncolumns, stop, result, field_of_column, m,
-					  kept);
+		check_by_name(fields, nfields, columns, ncolumns,
+					  mode == HEADER_MATCH_BY_NAME_KEEP_MISSING, stop, result,
+					  field_of_column, m, kept);
 }
 
 int			LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -221,7 +230,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	const CsvDialect dialect = {',', '"', '"', "", 0};
 	const char *in = (const char *) data + 1;
 	size_t		len;
-	bool		in_order;
+	HeaderMatchMode mode;
 	CsvTokenizer tok;
 	CsvRecord	rec = {0};
 	size_t		start = 0;
@@ -238,7 +247,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	in_order = data[0] & 1;
+	mode = (data[0] & 1) ? HEADER_MATCH_IN_ORDER :
+		(data[0] & 2) ? HEADER_MATCH_BY_NAME_KEEP_MISSING : HEADER_MATCH_BY_NAME;
 	len = size - 1;
 
 	hvcsv_tokenizer_init(&tok, &dialect);
@@ -265,11 +275,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		field_of_column = malloc(sizeof(int) * (ncolumns + 1));
 		kept = malloc(nfields + 1);
 		space = malloc(hvcsv_header_match_space(ncolumns));
-		hvcsv_header_match_begin(&match, (const char *const *) columns, ncolumns, in_order, space);
+		hvcsv_header_match_begin(&match, (const char *const *) columns, ncolumns, mode, space);
 		for (int f = 0; f < nfields; f++)
 			kept[f] = hvcsv_header_match_field(&match, fields[f]);
 		result = hvcsv_header_match_end(&match, field_of_column, &mismatch);
-		check_result(fields, nfields, columns, ncolumns, in_order, result,
+		check_result(fields, nfields, columns, ncolumns, mode, result,
 					 field_of_column, &mismatch, kept);
 		free(space);
 		free(kept);

@@ -73,7 +73,7 @@ CREATE FOREIGN TABLE t0 (a int, created_at timestamptz) SERVER s0 OPTIONS (
   path '/v2/export.csv', reader 'projected', header 'match', delimiter '|', quote '''',
   escape '\', null 'NA', encoding 'LATIN1', block_size '64MB', batch_rows '5000',
   on_error 'stop', reject_limit '10', target 'public.accounts', key 'has_id',
-  cursor_column 'created_at', delete_missing 'on', delete_limit '0.25');
+  delete_missing 'on', delete_limit '0.25');
 ALTER FOREIGN TABLE t0 OPTIONS (SET delimiter '''');
 ALTER FOREIGN TABLE t0 OPTIONS (SET escape '|');
 ALTER FOREIGN TABLE t0 OPTIONS (SET header 'off');

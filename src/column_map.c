@@ -4,7 +4,9 @@
  *
  * With a header, each column is found by name (its column_name option, or
  * its own name); CSV fields that no column names are ignored, and a column
- * missing from the header is an error.  With header 'match' the header must
+ * missing from the header is an error, unless on_missing_columns 'keep'
+ * makes it take no field, so that it reads as NULL (an export that dropped a
+ * column still serves the table's other columns).  With header 'match' the header must
  * list exactly the table's columns, in order.  Without a header, fields are
  * taken by position.  Dropped columns take no field.  The matching itself
  * is header_match.c's; this file gives it the names and reports errors.
@@ -149,13 +151,23 @@ see_name(HeaderSeen *seen, int field, const char *name, bool keep)
 	}
 }
 
+/* How header_match.c is to match the table's columns. */
+static HeaderMatchMode
+match_mode(const HvcsvOptions *opts)
+{
+	if (opts->header == HVCSV_HEADER_MATCH)
+		return HEADER_MATCH_IN_ORDER;
+	return opts->keep_missing_columns ? HEADER_MATCH_BY_NAME_KEEP_MISSING :
+		HEADER_MATCH_BY_NAME;
+}
+
 /*
  * Reads the header from the stream, window by window, matching its names
  * (in the server encoding) to columns; false if the input has no record.
  */
 static bool
-read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **columns,
-			CsvStream *stream, int file_encoding)
+read_header(HvcsvColumnMap *map, Relation rel, const HvcsvOptions *opts, char **columns,
+			CsvStream *stream)
 {
 	HeaderMatch m;
 	HeaderSeen	seen = {0};
@@ -167,8 +179,8 @@ read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **co
 	if (!hvcsv_stream_next(stream))
 		return false;
 	initStringInfo(&seen.described);
-	hvcsv_header_match_begin(&m, (const char *const *) columns, map->natts,
-					   header == HVCSV_HEADER_MATCH, palloc(hvcsv_header_match_space(map->natts)));
+	hvcsv_header_match_begin(&m, (const char *const *) columns, map->natts, match_mode(opts),
+							 palloc(hvcsv_header_match_space(map->natts)));
 	window_cxt = AllocSetContextCreate(CurrentMemoryContext, "hvcsv_fdw header window",
 									   ALLOCSET_DEFAULT_SIZES);
 	do
@@ -183,7 +195,7 @@ read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **co
 
 			if (rec->slot_state[s] == CSV_SLOT_VALUE)
 				name = pg_any_to_server(rec->out + rec->slot_offset[s], rec->slot_length[s],
-										file_encoding);
+										opts->encoding);
 			MemoryContextSwitchTo(caller);
 			see_name(&seen, rec->first_field + s, name, hvcsv_header_match_field(&m, name));
 		}
@@ -198,6 +210,18 @@ read_header(HvcsvColumnMap *map, Relation rel, HvcsvHeaderMode header, char **co
 	if (result != HEADER_MATCHED)
 		report_mismatch(rel, &seen, map->nfields, columns, result, &mismatch);
 	return true;
+}
+
+/* Lists the columns that take no field though they are not dropped. */
+static List *
+missing_columns(const HvcsvColumnMap *map, char **columns)
+{
+	List	   *missing = NIL;
+
+	for (int a = 0; a < map->natts; a++)
+		if (columns[a] != NULL && map->field_of_att[a] < 0)
+			missing = lappend_int(missing, a);
+	return missing;
 }
 
 /* Names the fields the columns take in the stream's errors. */
@@ -219,13 +243,13 @@ name_fields(const HvcsvColumnMap *map, char **columns, CsvStream *stream)
 }
 
 /*
- * Builds the map for rel.  With a header, reads it from the stream (and
- * returns NULL if the input holds no record at all); then the stream is at
- * the first record of data.
+ * Builds the map for rel, as opts (header, on_missing_columns, encoding)
+ * say.  With a header, reads it from the stream (and returns NULL if the
+ * input holds no record at all); then the stream is at the first record of
+ * data.
  */
 HvcsvColumnMap *
-hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header, CsvStream *stream,
-						int file_encoding)
+hvcsv_column_map_create(Relation rel, const HvcsvOptions *opts, CsvStream *stream)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	HvcsvColumnMap *map = palloc0(sizeof(HvcsvColumnMap));
@@ -235,7 +259,7 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header, CsvStream *stream,
 	map->natts = desc->natts;
 	map->field_of_att = palloc(sizeof(int) * Max(desc->natts, 1));
 
-	if (header == HVCSV_HEADER_NONE)
+	if (opts->header == HVCSV_HEADER_NONE)
 	{
 		for (int a = 0; a < desc->natts; a++)
 			map->field_of_att[a] = TupleDescAttr(desc, a)->attisdropped ? -1 : position++;
@@ -250,8 +274,9 @@ hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header, CsvStream *stream,
 
 		columns[a] = att->attisdropped ? NULL : csv_name_of_column(rel, att);
 	}
-	if (!read_header(map, rel, header, columns, stream, file_encoding))
+	if (!read_header(map, rel, opts, columns, stream))
 		return NULL;
+	map->missing_atts = missing_columns(map, columns);
 	name_fields(map, columns, stream);
 	return map;
 }

@@ -1025,7 +1025,7 @@ struct HvcsvBody
 	HvcsvResponse resp;			/* of the first response */
 	bool		encoded;		/* the first response was compressed */
 	Transfer   *t;				/* the transfer now open, or NULL */
-	const char *pending;		/* first bytes of a transfer, not yet handed out */
+	const char *pending;		/* bytes of the transfer, not yet handed out */
 	size_t		pending_len;
 	bool		ended;
 	int			failures;		/* consecutive failed attempts without progress */
@@ -1314,25 +1314,19 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 }
 
 /*
- * Hands out the next piece of the body, valid until the next call; false at
- * its end.  Breaks are resumed (or restarted) here, unseen by the caller.
+ * Waits until some body bytes are pending; false at the body's end.  A
+ * break is resumed (or restarted) here, at the first byte not handed out:
+ * a transfer is read only when every byte it gave was handed out.
  */
-bool
-hvcsv_body_read(HvcsvBody *b, const char **data, size_t *len)
+static bool
+body_wait(HvcsvBody *b)
 {
 	for (;;)
 	{
 		TransferEvent ev;
 
 		if (b->pending_len > 0)
-		{
-			*data = b->pending;
-			*len = b->pending_len;
-			b->pending_len = 0;
-			b->resp.body_bytes += *len;
-			b->failures = 0;
 			return true;
-		}
 		if (b->ended)
 			return false;
 
@@ -1349,6 +1343,49 @@ hvcsv_body_read(HvcsvBody *b, const char **data, size_t *len)
 		count_failure(b, b->t);
 		connect_body(b);
 	}
+}
+
+/* Hands out the first n pending bytes: they count as received for good. */
+static void
+hand_out(HvcsvBody *b, size_t n)
+{
+	b->pending += n;
+	b->pending_len -= n;
+	b->resp.body_bytes += n;
+	b->failures = 0;
+}
+
+/*
+ * Hands out the next piece of the body, valid until the next call; false at
+ * its end.  Breaks are resumed (or restarted) unseen by the caller.
+ */
+bool
+hvcsv_body_read(HvcsvBody *b, const char **data, size_t *len)
+{
+	if (!body_wait(b))
+		return false;
+	*data = b->pending;
+	*len = b->pending_len;
+	hand_out(b, *len);
+	return true;
+}
+
+/*
+ * Copies the next bytes of a body, at most size, into buf; 0 at its end.
+ * A CsvReadFunction, for a reader with a buffer of its own.
+ */
+size_t
+hvcsv_body_read_into(void *body, char *buf, size_t size)
+{
+	HvcsvBody  *b = (HvcsvBody *) body;
+	size_t		n;
+
+	if (!body_wait(b))
+		return 0;
+	n = Min(size, b->pending_len);
+	memcpy(buf, b->pending, n);
+	hand_out(b, n);
+	return n;
 }
 
 /* What the response said, and how many body bytes were handed out. */

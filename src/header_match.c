@@ -6,7 +6,9 @@
  * Names match exactly, byte for byte.  A column with a NULL name (a
  * dropped column) takes no field.  By name, fields no column names are
  * ignored, and a name that two fields share is an error only for a column
- * that takes it.  In order (header 'match'), the header must list exactly
+ * that takes it; a column no field names is an error too, unless the mode
+ * keeps missing columns, which then take no field (and read as NULL, for
+ * a table whose export dropped a column).  In order (header 'match'), the header must list exactly
  * the named columns, each at its place; a name may then repeat, since the
  * place decides.
  *
@@ -93,14 +95,15 @@ hvcsv_header_match_space(int ncolumns)
  */
 void
 hvcsv_header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
-				   bool in_order, void *space)
+						 HeaderMatchMode mode, void *space)
 {
 	size_t		n = ncolumns > 0 ? (size_t) ncolumns : 1;
 	char	   *p = space;
 
 	m->columns = columns;
 	m->ncolumns = ncolumns;
-	m->in_order = in_order;
+	m->in_order = mode == HEADER_MATCH_IN_ORDER;
+	m->keep_missing = mode == HEADER_MATCH_BY_NAME_KEEP_MISSING;
 	m->by_name = (HeaderMatchEntry *) p;
 	m->by_folded = m->by_name + n;
 	p = (char *) (m->by_folded + n);
@@ -199,7 +202,11 @@ end_in_order(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
 	return m->nfields > m->nnamed ? HEADER_EXTRA_FIELDS : HEADER_MATCHED;
 }
 
-/* By name: each named column takes the one field of its name. */
+/*
+ * By name: each named column takes the one field of its name; when missing
+ * columns are kept, one with no field takes none and does not count as
+ * matched.
+ */
 static HeaderMatchResult
 end_by_name(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
 {
@@ -217,6 +224,8 @@ end_by_name(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
 			mismatch->other_field = m->second[c];
 			return HEADER_DUPLICATE;
 		}
+		if (m->first[c] < 0 && m->keep_missing)
+			continue;
 		if (m->first[c] < 0)
 		{
 			mismatch->field = m->near[c];
@@ -232,7 +241,7 @@ end_by_name(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)
 
 /*
  * Ends the header: sets field_of_column[c] to the field of column c (-1 for
- * a dropped column), or reports in *mismatch why that cannot be done.
+ * a dropped column, or a missing one that is kept), or reports in *mismatch why that cannot be done.
  */
 HeaderMatchResult
 hvcsv_header_match_end(HeaderMatch *m, int *field_of_column, HeaderMismatch *mismatch)

@@ -24,6 +24,14 @@ typedef enum HeaderMatchResult
 	HEADER_EXTRA_FIELDS			/* in order: fields are left after the columns */
 } HeaderMatchResult;
 
+/* How columns find their fields. */
+typedef enum HeaderMatchMode
+{
+	HEADER_MATCH_BY_NAME,		/* a column no field names is HEADER_MISSING */
+	HEADER_MATCH_BY_NAME_KEEP_MISSING,	/* ... takes no field instead */
+	HEADER_MATCH_IN_ORDER		/* each column's field is at its place */
+} HeaderMatchMode;
+
 /* Where matching stopped, for the error. */
 typedef struct HeaderMismatch
 {
@@ -53,6 +61,7 @@ typedef struct HeaderMatch
 	const char *const *columns; /* NULL for a dropped column */
 	int			ncolumns;
 	bool		in_order;
+	bool		keep_missing;	/* by name: a column no field names takes none */
 	int			nnamed;			/* columns that are not dropped */
 	int		   *order;			/* the named columns, in order */
 	HeaderMatchEntry *by_name;	/* sorted by name */
@@ -66,7 +75,7 @@ typedef struct HeaderMatch
 
 extern size_t hvcsv_header_match_space(int ncolumns);
 extern void hvcsv_header_match_begin(HeaderMatch *m, const char *const *columns, int ncolumns,
-							   bool in_order, void *space);
+									 HeaderMatchMode mode, void *space);
 extern bool hvcsv_header_match_field(HeaderMatch *m, const char *name);
 extern HeaderMatchResult hvcsv_header_match_end(HeaderMatch *m, int *field_of_column,
 										  HeaderMismatch *mismatch);

@@ -73,6 +73,7 @@ extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 								  void (*on_restart) (void *arg), void *arg);
 extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
+extern size_t hvcsv_body_read_into(void *body, char *buf, size_t size);
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 

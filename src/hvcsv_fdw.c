@@ -212,10 +212,26 @@ hvcsvGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							baserel->relid, NIL, fdw_private, NIL, NIL, outer_plan);
 }
 
+/* The names of the columns atts (0-based) lists, comma-separated, or "none". */
+static char *
+column_names(Relation rel, List *atts)
+{
+	StringInfoData cols;
+	ListCell   *cell;
+
+	initStringInfo(&cols);
+	foreach(cell, atts)
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+						 NameStr(TupleDescAttr(RelationGetDescr(rel), lfirst_int(cell))->attname));
+	return cols.len ? cols.data : "none";
+}
+
 /*
  * Shows the reader, the source without secrets, the columns converted and
- * the spool; after a run, also what opening the spool did, the bytes read
- * and the rows rejected.
+ * the spool; after a run, also what opening the spool did, the bytes read,
+ * the rows rejected, and the columns on_missing_columns 'keep' read as NULL
+ * because the header lacks them (only if any: an export's dropped column
+ * should stand out).
  */
 static void
 hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
@@ -226,23 +242,21 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	HvcsvOptions *opts = hvcsv_get_options(RelationGetRelid(rel), hvcsv_scan_user(node));
 	List	   *needed = list_nth(plan->fdw_private, SCAN_PRIVATE_NEEDED_ATTS);
 	HvcsvReaderKind kind = intVal(list_nth(plan->fdw_private, SCAN_PRIVATE_READER));
-	StringInfoData cols;
-	ListCell   *cell;
 	bool		ran = scan && scan->started;
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
 	ExplainPropertyText("Source", hvcsv_redact_url(opts->url), es);
-	initStringInfo(&cols);
-	foreach(cell, needed)
-		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
-						 NameStr(TupleDescAttr(RelationGetDescr(rel), lfirst_int(cell))->attname));
-	ExplainPropertyText("Columns Converted", cols.len ? cols.data : "none", es);
+	ExplainPropertyText("Columns Converted", column_names(rel, needed), es);
 	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
 		ExplainPropertyInteger("Rows Rejected", NULL, ran ? scan->rows_rejected : 0, es);
 	}
+	/* Without a header line (an empty export) nothing was matched. */
+	if (es->analyze && ran && scan->builder && scan->builder->map->missing_atts)
+		ExplainPropertyText("Columns Missing",
+							column_names(rel, scan->builder->map->missing_atts), es);
 }
 
 /* Prepares the scan; nothing is fetched until the first row is asked for. */

@@ -21,6 +21,10 @@
  * A column's type is the first of boolean, integer, bigint, numeric, date
  * and timestamptz that every sampled non-NULL value fits, else text; a
  * column with no value in the sample is text.
+ *
+ * hvcsv_export_columns gives the refresh the same reading of an export's
+ * first lines, for a table's own options: its header and those types, so
+ * that a column the export adds gets the type IMPORT would give it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -237,25 +241,29 @@ read_first_record(CsvStream *stream, const HvcsvOptions *opts, ImportColumns *ic
 	} while (stream->more_fields && hvcsv_stream_next(stream));
 }
 
-/* Reads the spool once: the header's names, then a sample of values. */
+/*
+ * Reads the export's first lines from read: the header's names (or the
+ * first values), then a sample of values.  export_name names the export
+ * in the error an empty one gives.
+ */
 static void
-infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
+infer_from(CsvReadFunction read, void *read_arg, const HvcsvOptions *opts,
+		   const char *export_name, ImportColumns *ic)
 {
-	HvcsvSpool *spool = hvcsv_spool_open(opts);
 	CsvDialect	dialect;
 	CsvStream  *stream;
 	CsvWantedField *wanted;
 	int			rows = opts->header == HVCSV_HEADER_NONE ? 1 : 0;
 
 	hvcsv_dialect(opts, &dialect);
-	stream = hvcsv_stream_create(&dialect, hvcsv_spool_read, spool);
+	stream = hvcsv_stream_create(&dialect, read, read_arg);
 	if (opts->encoding == PG_UTF8)
 		hvcsv_stream_skip_bom(stream);
 	hvcsv_stream_select_all_fields(stream);
 	if (!hvcsv_stream_next(stream))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
-				 errmsg("the CSV export of \"%s\" is empty", remote_name),
+				 errmsg("the CSV export of \"%s\" is empty", export_name),
 				 errdetail("Column names and types are read from its first lines.")));
 	read_first_record(stream, opts, ic);
 
@@ -267,7 +275,34 @@ infer_columns(HvcsvOptions *opts, const char *remote_name, ImportColumns *ic)
 	for (; rows < SAMPLE_ROWS && hvcsv_stream_next(stream); rows++)
 		for (int f = 0; f < ic->ncols; f++)
 			sample_value(&ic->cols[f], &stream->rec, f, opts->encoding);
-	hvcsv_spool_close(spool);
+}
+
+/*
+ * Infers the columns of the export of opts from its first lines.  The
+ * streaming reader's export is read from the response, only as far as the
+ * sample, since its scans never spool it; the others' from the spool,
+ * which a scan later in the transaction then reuses.
+ */
+static void
+infer_columns(HvcsvOptions *opts, const char *export_name, ImportColumns *ic)
+{
+	if (opts->reader == HVCSV_READER_STREAMING)
+	{
+		HvcsvRequest req;
+		HvcsvBody  *body;
+
+		hvcsv_request_init(&req, opts);
+		body = hvcsv_body_open(&req, NULL, NULL);
+		infer_from(hvcsv_body_read_into, body, opts, export_name, ic);
+		hvcsv_body_close(body);
+	}
+	else
+	{
+		HvcsvSpool *spool = hvcsv_spool_open(opts);
+
+		infer_from(hvcsv_spool_read, spool, opts, export_name, ic);
+		hvcsv_spool_close(spool);
+	}
 }
 
 /* Orders names, for qsort. */
@@ -406,6 +441,32 @@ table_options(List *options, bool by_position)
 	if (by_position)
 		appendStringInfoString(&buf, ", header 'match'");
 	return buf.data;
+}
+
+/*
+ * The header fields of the export of opts (which must have a header), in
+ * order, with the types IMPORT FOREIGN SCHEMA would give them: a List of
+ * HvcsvExportColumn *.  As for IMPORT, at most MaxHeapAttributeNumber + 1
+ * fields are read.  A field with no name is "".
+ */
+List *
+hvcsv_export_columns(HvcsvOptions *opts)
+{
+	ImportColumns ic = {0};
+	List	   *columns = NIL;
+
+	if (opts->header == HVCSV_HEADER_NONE)
+		elog(ERROR, "hvcsv_export_columns needs an export with a header");
+	infer_columns(opts, hvcsv_redact_url(opts->url), &ic);
+	for (int f = 0; f < ic.ncols; f++)
+	{
+		HvcsvExportColumn *col = palloc(sizeof(HvcsvExportColumn));
+
+		col->name = ic.cols[f].csv_name;
+		col->type_name = column_type(&ic.cols[f]);
+		columns = lappend(columns, col);
+	}
+	return columns;
 }
 
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements. */

@@ -23,24 +23,16 @@ typedef struct StreamingState
 {
 	HvcsvRequest req;
 	HvcsvBody  *body;
-	const char *piece;			/* the rest of the last piece of the body */
-	size_t		piece_len;
 } StreamingState;
 
-/* Copies the next bytes of the body into the stream's buffer. */
+/* Copies the next bytes of the body into the stream's buffer, counting them. */
 static size_t
 read_body(void *arg, char *buf, size_t size)
 {
 	HvcsvScan  *scan = (HvcsvScan *) arg;
 	StreamingState *ss = (StreamingState *) scan->reader_state;
-	size_t		n;
+	size_t		n = hvcsv_body_read_into(ss->body, buf, size);
 
-	if (ss->piece_len == 0 && !hvcsv_body_read(ss->body, &ss->piece, &ss->piece_len))
-		return 0;
-	n = Min(size, ss->piece_len);
-	memcpy(buf, ss->piece, n);
-	ss->piece += n;
-	ss->piece_len -= n;
 	scan->bytes_read += n;
 	return n;
 }
@@ -75,7 +67,6 @@ streaming_rescan(HvcsvScan *scan)
 
 	hvcsv_body_close(ss->body);
 	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
-	ss->piece_len = 0;
 	hvcsv_stream_restart(scan->stream, 0, 0);
 	hvcsv_scan_skip_header(scan);
 }

@@ -61,12 +61,14 @@ extern char *hvcsv_printable(const char *bytes, size_t len, bool clipped);
 typedef struct HvcsvColumnMap
 {
 	int			natts;
-	int		   *field_of_att;	/* per attribute; -1 for dropped columns */
+	int		   *field_of_att;	/* per attribute; -1 if none: it reads as NULL */
 	int			nfields;		/* fields every record must have */
+	List	   *missing_atts;	/* 0-based columns that are not dropped but take
+								 * no field (on_missing_columns 'keep') */
 } HvcsvColumnMap;
 
-extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, HvcsvHeaderMode header,
-											   CsvStream *stream, int file_encoding);
+extern HvcsvColumnMap *hvcsv_column_map_create(Relation rel, const HvcsvOptions *opts,
+											   CsvStream *stream);
 
 /* in fast_convert.c */
 extern bool hvcsv_fast_timestamptz(const char *value, size_t len, TimestampTz *result);

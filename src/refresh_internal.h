@@ -242,6 +242,10 @@ extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
 extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
 								  const char *column);
 
+/* in schema_drift.c */
+extern char *hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Relation target, bool *added,
+								List **missing);
+
 /* in sync_state.c */
 extern const char *hvcsv_refresh_status_name(RefreshStatus status);
 extern char *hvcsv_extension_version(void);

@@ -75,6 +75,17 @@ state_still_holds(const SyncState *st)
 		(strcmp(st->status, "ok") == 0 || strcmp(st->status, "unchanged") == 0);
 }
 
+/* Resolves the synced columns, their names, the key and the cursor column. */
+static void
+resolve_columns(TableRun *run)
+{
+	run->columns = hvcsv_synced_columns(run->ft, run->opts, run->target);
+	run->names = hvcsv_synced_names(run->columns);
+	run->keys = hvcsv_key_names(run->columns);
+	run->cursor = run->opts->cursor_column ?
+		hvcsv_cursor_column(run->columns, run->opts->cursor_column, run->ft, run->target) : NULL;
+}
+
 /* Resolves the target and the columns, and reads what the last run saw. */
 static void
 prepare_run(bool force, RefreshResult *res, TableRun *run)
@@ -89,14 +100,9 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 	run->target_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(run->target)),
 												  RelationGetRelationName(run->target));
 	strlcpy(res->target, run->target_name, sizeof(res->target));
-	run->columns = hvcsv_synced_columns(run->ft, run->opts, run->target);
-	run->names = hvcsv_synced_names(run->columns);
-	run->keys = hvcsv_key_names(run->columns);
+	resolve_columns(run);
 	if (run->opts->soft_delete)
 		hvcsv_check_deleted_column(run->target, run->columns, run->opts->deleted_column);
-	if (run->opts->cursor_column)
-		run->cursor = hvcsv_cursor_column(run->columns, run->opts->cursor_column, run->ft,
-										  run->target);
 	run->definition = hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
 	run->state = hvcsv_read_state(run->ft);
 	run->keep_mark = !force && run->state.definition_hash &&
@@ -300,6 +306,61 @@ static char *
 export_query(const TableRun *run)
 {
 	return psprintf("SELECT %s FROM %s", hvcsv_name_list(run->names, ""), run->ft_name);
+}
+
+/* Leaves the columns named in missing out of the sync, unless one is needed. */
+static void
+leave_out_columns(TableRun *run, List *missing)
+{
+	List	   *kept = NIL;
+	ListCell   *cell;
+
+	foreach(cell, run->columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		if (!list_member(missing, makeString(col->name)))
+			kept = lappend(kept, col);
+		else if (col->is_key || col == run->cursor)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("the export lacks %s column \"%s\"",
+							col->is_key ? "key" : "cursor", col->name),
+					 errdetail("on_missing_columns 'keep' keeps only columns that a refresh can do without. Nothing was written.")));
+	}
+	run->columns = kept;
+	run->names = hvcsv_synced_names(kept);
+}
+
+/*
+ * Applies on_new_columns and on_missing_columns (schema_drift.c) and notes
+ * what they did in the history.  Columns added to both tables are synced in
+ * this run, from the whole export: the definition is taken again, and the
+ * cursor starts over so that every row gets them.
+ */
+static void
+follow_schema(TableRun *run, RefreshResult *res)
+{
+	bool		added;
+	List	   *missing;
+	List	   *missing_values = NIL;
+	ListCell   *cell;
+	char	   *changes = hvcsv_schema_drift(run->ft, run->opts, run->target, &added, &missing);
+
+	if (changes == NULL)
+		return;
+	strlcpy(res->schema_changes, changes, sizeof(res->schema_changes));
+	if (added)
+	{
+		resolve_columns(run);
+		run->definition = run->export.definition_hash =
+			hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
+		run->keep_mark = run->have_bound = false;
+	}
+	foreach(cell, missing)
+		missing_values = lappend(missing_values, makeString(lfirst(cell)));
+	if (missing_values != NIL)
+		leave_out_columns(run, missing_values);
 }
 
 /*
@@ -558,6 +619,7 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	SyncResultRow row;
 	int64		rows_read;
 
+	follow_schema(run, res);
 	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
 	check_cursor_nulls(run, &row);

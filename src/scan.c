@@ -388,7 +388,7 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 
 	if (opts->encoding == PG_UTF8)
 		hvcsv_stream_skip_bom(scan->stream);
-	map = hvcsv_column_map_create(scan->rel, opts->header, scan->stream, opts->encoding);
+	map = hvcsv_column_map_create(scan->rel, opts, scan->stream);
 	if (map == NULL)
 	{
 		scan->at_end = true;

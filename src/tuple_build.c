@@ -29,7 +29,11 @@
 #define FAST_NUMERIC		3
 #define FAST_TIMESTAMPTZ	4
 
-/* Prepares conversion of the needed attributes (0-based) of rel. */
+/*
+ * Prepares conversion of the needed attributes (0-based) of rel.  One that
+ * takes no field (dropped, or missing from the header and kept) is left
+ * out: it stays NULL in every row, and no conversion, fast or not, runs.
+ */
 HvcsvTupleBuilder *
 hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 						   int file_encoding)
@@ -55,7 +59,7 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		Oid			in_function;
 
-		if (att->attisdropped)
+		if (map->field_of_att[a] < 0)
 			continue;
 		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
 		fmgr_info(in_function, &b->in_functions[a]);

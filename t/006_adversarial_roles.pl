@@ -617,9 +617,11 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
   SELECT format('%s: %s', polrelid::regclass, pg_get_expr(polqual, polrelid)) AS x FROM pg_policy
   UNION ALL
   SELECT format('%s.%s %s', attrelid::regclass, attname, format_type(atttypid, atttypmod))
-    FROM pg_attribute WHERE attrelid = 'hvcsv_sync_state'::regclass AND attnum > 0
+    FROM pg_attribute WHERE attrelid IN ('hvcsv_sync_state'::regclass, 'hvcsv_sync_history'::regclass)
+     AND attnum > 0 AND NOT attisdropped
   UNION ALL
-  SELECT 'hvcsv_refresh(' || pg_get_function_arguments(oid) || ')' FROM pg_proc WHERE proname = 'hvcsv_refresh'
+  SELECT proname || '(' || pg_get_function_arguments(oid) || ')' FROM pg_proc
+   WHERE proname IN ('hvcsv_refresh', 'hvcsv_reset')
   UNION ALL
   SELECT 'rls ' || relname || ' ' || relrowsecurity FROM pg_class WHERE relname LIKE 'hvcsv_%' AND relkind = 'r'
   UNION ALL
@@ -643,13 +645,13 @@ INSERT INTO hvcsv_sync_state (foreign_table, target, etag, status)
   VALUES ('f', 'public.t', '"v1"', 'ok'), ('4000000000'::oid, 'public.gone', '"v0"', 'ok');
 });
 my (undef, undef, $before) = $node->psql('updated', q{SELECT hvcsv_refresh('f')});
-like($before, qr/ERROR:  the SQL objects of extension hvcsv_fdw are version 0.1, and its library needs 0.3/,
+like($before, qr/ERROR:  the SQL objects of extension hvcsv_fdw are version 0.1, and its library needs 0.4/,
 	'before the update, a refresh says to update the extension');
 $node->safe_psql('updated', q{ALTER EXTENSION hvcsv_fdw UPDATE});
 is($node->safe_psql('updated', $members), $node->safe_psql('fresh', $members),
 	'the updates from 0.1 give the objects of a new install');
 is($node->safe_psql('updated', $shape), $node->safe_psql('fresh', $shape),
-	'... with the same columns, policies, function and view');
+	'... with the same columns (of the state and the history), policies, functions and view');
 is($node->safe_psql('updated', q{SELECT string_agg(foreign_table::text, ',') FROM hvcsv_sync_state}),
 	'f', "... and without the state of a table that was gone");
 is($node->safe_psql('updated', q{SELECT status, rows_unchanged FROM hvcsv_refresh('f')}), 'ok|100',

@@ -22,7 +22,7 @@ SRC = os.path.join(TOP, "src")
 REFRESH = {
     "refresh", "refresh_worker", "refresh_table", "refresh_session", "sync_target",
     "sync_state", "sync_statement", "cursor_mark", "run_as_owner", "key_watch",
-    "row_filter", "changed_rows", "bulk_load",
+    "row_filter", "changed_rows", "bulk_load", "key_hash", "key_choice", "schema_drift",
 }
 # The files of the FDW's top (hvcsv_fdw.h), which may call the refresh's entry.
 TOP_FILES = {"hvcsv_fdw", "import", "table_check"}
