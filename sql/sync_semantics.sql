@@ -10,19 +10,19 @@ SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 SET hvcsv_fdw.refresh_failure = 'warning';
 
-CREATE FUNCTION run(ft regclass, force boolean DEFAULT false)
+CREATE FUNCTION sem_run(ft regclass, force boolean DEFAULT false)
 RETURNS TABLE (status text, inserted bigint, updated bigint, unchanged bigint, deleted bigint)
 LANGUAGE sql AS $$
   SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted
     FROM hvcsv_refresh(ft, force)
 $$;
-CREATE FUNCTION last_run(ft regclass)
+CREATE FUNCTION sem_last(ft regclass)
 RETURNS TABLE (status text, rows_duplicate bigint, schema_changes text, error text)
 LANGUAGE sql AS $$
   SELECT status, rows_duplicate, schema_changes, error FROM hvcsv_sync_history
    WHERE foreign_table = ft ORDER BY run_id DESC LIMIT 1
 $$;
-CREATE FUNCTION put(name text, lines text[]) RETURNS void
+CREATE FUNCTION sem_put(name text, lines text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('COPY (SELECT unnest(%L::text[])) TO %L', lines,
@@ -30,195 +30,199 @@ BEGIN
 END $$;
 
 -- 1. The cursor bound is inclusive and lowered by cursor_lag.
-SELECT put('events.csv', ARRAY['id,what,at',
+SELECT sem_put('events.csv', ARRAY['id,what,at',
   '1,a,2026-12-01 10:00:00+00', '2,b,2026-12-01 11:00:00+00']);
-CREATE TABLE events (id int PRIMARY KEY, what text, at timestamptz);
-CREATE FOREIGN TABLE events_src (id int, what text, at timestamptz) SERVER fx
-  OPTIONS (path '/events.csv', target 'events', cursor_column 'at', cursor_lag '30min');
-SELECT * FROM run('events_src');
-SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'events_src'::regclass;
-CREATE TEMP TABLE v AS SELECT id, xmin::text AS x FROM events;
+CREATE TABLE sem_events (id int PRIMARY KEY, what text, at timestamptz);
+CREATE FOREIGN TABLE sem_events_src (id int, what text, at timestamptz) SERVER fx
+  OPTIONS (path '/events.csv', target 'sem_events', cursor_column 'at', cursor_lag '30min');
+SELECT * FROM sem_run('sem_events_src');
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_events_src'::regclass;
+CREATE TEMP TABLE v AS SELECT id, xmin::text AS x FROM sem_events;
 -- a tie at the mark, a NULL cursor, a late row within the lag, an old row
 -- below it, and rows out of order: the tie, the NULL and the late row are
 -- synced; the rows already synced are read again and left alone
-SELECT put('events.csv', ARRAY['id,what,at',
+SELECT sem_put('events.csv', ARRAY['id,what,at',
   '3,tie,2026-12-01 11:00:00+00', '1,a,2026-12-01 10:00:00+00', '4,null,',
   '2,b,2026-12-01 11:00:00+00', '5,late,2026-12-01 10:40:00+00', '6,old,2026-12-01 09:00:00+00']);
-SELECT * FROM run('events_src');
+SELECT * FROM sem_run('sem_events_src');
 SELECT e.*, v.x IS NOT DISTINCT FROM e.xmin::text AS same_version
-  FROM events e LEFT JOIN v USING (id) ORDER BY id;
+  FROM sem_events e LEFT JOIN v USING (id) ORDER BY id;
 -- a NULL cursor is compared like any row: read again, not rewritten
-SELECT put('events.csv', ARRAY['id,what,at', '4,null,', '7,next,2026-12-02 00:00:00+00']);
-SELECT * FROM run('events_src');
+SELECT sem_put('events.csv', ARRAY['id,what,at', '4,null,', '7,next,2026-12-02 00:00:00+00']);
+SELECT * FROM sem_run('sem_events_src');
 -- cursor_nulls 'error' fails the run, and nothing is written
-ALTER FOREIGN TABLE events_src OPTIONS (ADD cursor_nulls 'error');
-SELECT put('events.csv', ARRAY['id,what,at', '4,null,', '8,more,2026-12-03 00:00:00+00']);
-SELECT * FROM run('events_src');
-SELECT error FROM last_run('events_src');
-SELECT count(*) FROM events WHERE id = 8;
-ALTER FOREIGN TABLE events_src OPTIONS (DROP cursor_nulls);
+ALTER FOREIGN TABLE sem_events_src OPTIONS (ADD cursor_nulls 'error');
+SELECT sem_put('events.csv', ARRAY['id,what,at', '4,null,', '8,more,2026-12-03 00:00:00+00']);
+SELECT * FROM sem_run('sem_events_src');
+SELECT error FROM sem_last('sem_events_src');
+SELECT count(*) FROM sem_events WHERE id = 8;
+ALTER FOREIGN TABLE sem_events_src OPTIONS (DROP cursor_nulls);
 -- a lag of a number for a numeric cursor; a lag the column cannot take
-CREATE TABLE seqs (id int PRIMARY KEY, n int);
-CREATE FOREIGN TABLE seqs_src (id int, n int) SERVER fx
-  OPTIONS (path '/seqs.csv', target 'seqs', cursor_column 'n', cursor_lag '5');
-SELECT put('seqs.csv', ARRAY['id,n', '1,10', '2,20']);
-SELECT * FROM run('seqs_src');
-SELECT put('seqs.csv', ARRAY['id,n', '3,16', '4,14']);
-SELECT * FROM run('seqs_src');
-SELECT id, n FROM seqs ORDER BY id;
-ALTER FOREIGN TABLE seqs_src OPTIONS (SET cursor_lag '1 hour');
-SELECT put('seqs.csv', ARRAY['id,n', '5,30']);
-SELECT * FROM run('seqs_src');
-SELECT error FROM last_run('seqs_src');
+CREATE TABLE sem_seqs (id int PRIMARY KEY, n int);
+CREATE FOREIGN TABLE sem_seqs_src (id int, n int) SERVER fx
+  OPTIONS (path '/seqs.csv', target 'sem_seqs', cursor_column 'n', cursor_lag '5');
+SELECT sem_put('seqs.csv', ARRAY['id,n', '1,10', '2,20']);
+SELECT * FROM sem_run('sem_seqs_src');
+SELECT sem_put('seqs.csv', ARRAY['id,n', '3,16', '4,14']);
+SELECT * FROM sem_run('sem_seqs_src');
+SELECT id, n FROM sem_seqs ORDER BY id;
+ALTER FOREIGN TABLE sem_seqs_src OPTIONS (SET cursor_lag '1 hour');
+SELECT sem_put('seqs.csv', ARRAY['id,n', '5,30']);
+SELECT * FROM sem_run('sem_seqs_src');
+SELECT error FROM sem_last('sem_seqs_src');
 -- cursor_param: the request carries the bound, URL-encoded
-ALTER FOREIGN TABLE seqs_src OPTIONS (DROP cursor_lag, ADD cursor_param 'since');
-SELECT * FROM run('seqs_src');
-SELECT put('seqs.csv', ARRAY['id,n', '5,30', '6,31']);
+ALTER FOREIGN TABLE sem_seqs_src OPTIONS (DROP cursor_lag, ADD cursor_param 'since');
+SELECT * FROM sem_run('sem_seqs_src');
+SELECT sem_put('seqs.csv', ARRAY['id,n', '5,30', '6,31']);
 SELECT * FROM fixture_reset;
-SELECT * FROM run('seqs_src');
+SELECT * FROM sem_run('sem_seqs_src');
 SELECT target FROM fixture_log WHERE target LIKE '/seqs.csv%' ORDER BY seq;
-ALTER FOREIGN TABLE events_src OPTIONS (ADD cursor_param 'from');
-SELECT * FROM run('events_src');
-SELECT put('events.csv', ARRAY['id,what,at', '7,next,2026-12-02 00:00:00+00', '9,nine,2026-12-04 00:00:00+00']);
+ALTER FOREIGN TABLE sem_events_src OPTIONS (ADD cursor_param 'from');
+SELECT * FROM sem_run('sem_events_src');
+SELECT sem_put('events.csv', ARRAY['id,what,at', '7,next,2026-12-02 00:00:00+00', '9,nine,2026-12-04 00:00:00+00']);
 SELECT * FROM fixture_reset;
-SELECT * FROM run('events_src');
+SELECT * FROM sem_run('sem_events_src');
 SELECT target FROM fixture_log WHERE target LIKE '/events.csv%' ORDER BY seq;
 -- options that need others
-ALTER FOREIGN TABLE events_src OPTIONS (ADD delete_missing 'true');
-ALTER FOREIGN TABLE seqs_src OPTIONS (DROP cursor_column);
+ALTER FOREIGN TABLE sem_events_src OPTIONS (ADD delete_missing 'true');
+ALTER FOREIGN TABLE sem_seqs_src OPTIONS (DROP cursor_column);
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (cursor_column 'a', cursor_lag '-1');
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (cursor_column 'a', cursor_lag 'soon');
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (cursor_column 'a', cursor_param 'a b');
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (cursor_column 'a', cursor_nulls 'skip');
 
 -- 2. Change detection knows the target.
-SELECT put('plain.csv', ARRAY['id,name', '1,one', '2,two']);
-CREATE TABLE plain (id int PRIMARY KEY, name text);
-CREATE FOREIGN TABLE plain_src (id int, name text) SERVER fx
-  OPTIONS (path '/plain.csv', target 'plain');
-SELECT * FROM run('plain_src');
-SELECT * FROM run('plain_src');
+SELECT sem_put('plain.csv', ARRAY['id,name', '1,one', '2,two']);
+CREATE TABLE sem_plain (id int PRIMARY KEY, name text);
+CREATE FOREIGN TABLE sem_plain_src (id int, name text) SERVER fx
+  OPTIONS (path '/plain.csv', target 'sem_plain');
+SELECT * FROM sem_run('sem_plain_src');
+SELECT * FROM sem_run('sem_plain_src');
 -- TRUNCATE: the export is unchanged, the target is not; the next run loads it again
-TRUNCATE plain;
-SELECT * FROM run('plain_src');
-SELECT * FROM plain ORDER BY id;
+TRUNCATE sem_plain;
+SELECT * FROM sem_run('sem_plain_src');
+SELECT * FROM sem_plain ORDER BY id;
 -- VACUUM FULL keeps the rows but not the storage: a full compare that writes nothing
-VACUUM FULL plain;
-SELECT * FROM run('plain_src');
-SELECT * FROM run('plain_src');
+VACUUM FULL sem_plain;
+SELECT * FROM sem_run('sem_plain_src');
+SELECT * FROM sem_run('sem_plain_src');
 -- force compares in full whatever the ETag
-DELETE FROM plain WHERE id = 2;
-SELECT * FROM run('plain_src');
-SELECT * FROM run('plain_src', true);
+DELETE FROM sem_plain WHERE id = 2;
+SELECT * FROM sem_run('sem_plain_src');
+SELECT * FROM sem_run('sem_plain_src', true);
 -- hvcsv_reset forgets the state (a cursor's mark too)
-SELECT hvcsv_reset('plain_src');
-SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'plain_src'::regclass;
-SELECT * FROM run('plain_src');
-SELECT hvcsv_reset('events_src');
-DELETE FROM events WHERE id = 1;
-SELECT * FROM run('events_src');
-SELECT count(*) FROM events WHERE id = 1;
+SELECT hvcsv_reset('sem_plain_src');
+SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'sem_plain_src'::regclass;
+SELECT * FROM sem_run('sem_plain_src');
+SELECT sem_put('events.csv', ARRAY['id,what,at', '1,a,2026-12-01 10:00:00+00', '9,nine,2026-12-04 00:00:00+00']);
+DELETE FROM sem_events WHERE id = 1;
+SELECT * FROM sem_run('sem_events_src');
+SELECT count(*) FROM sem_events WHERE id = 1;
+SELECT hvcsv_reset('sem_events_src');
+SELECT * FROM sem_run('sem_events_src');
+SELECT count(*) FROM sem_events WHERE id = 1;
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_events_src'::regclass;
 
 -- 3. Schema drift.
-SELECT put('drift.csv', ARRAY['id,name,city', '1,one,Oslo', '2,two,Rome']);
-CREATE TABLE drift (id int PRIMARY KEY, name text, city text, note text);
-CREATE FOREIGN TABLE drift_src (id int, name text, city text) SERVER fx
-  OPTIONS (path '/drift.csv', target 'drift', on_new_columns 'add', on_missing_columns 'keep');
-SELECT * FROM run('drift_src');
-UPDATE drift SET note = 'local';
+SELECT sem_put('drift.csv', ARRAY['id,name,city', '1,one,Oslo', '2,two,Rome']);
+CREATE TABLE sem_drift (id int PRIMARY KEY, name text, city text, note text);
+CREATE FOREIGN TABLE sem_drift_src (id int, name text, city text) SERVER fx
+  OPTIONS (path '/drift.csv', target 'sem_drift', on_new_columns 'add', on_missing_columns 'keep');
+SELECT * FROM sem_run('sem_drift_src');
+UPDATE sem_drift SET note = 'local';
 -- a new column: added to both tables, typed as IMPORT FOREIGN SCHEMA would, and filled
-SELECT put('drift.csv', ARRAY['id,name,city,score', '1,one,Oslo,7', '2,two,Rome,8']);
-SELECT * FROM run('drift_src');
-SELECT schema_changes FROM last_run('drift_src');
-SELECT * FROM drift ORDER BY id;
+SELECT sem_put('drift.csv', ARRAY['id,name,city,score', '1,one,Oslo,7', '2,two,Rome,8']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT schema_changes FROM sem_last('sem_drift_src');
+SELECT * FROM sem_drift ORDER BY id;
 SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
- WHERE attrelid = 'drift_src'::regclass AND attnum > 0 ORDER BY attnum;
-SELECT * FROM run('drift_src');
+ WHERE attrelid = 'sem_drift_src'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT * FROM sem_run('sem_drift_src');
 -- a column that vanishes: kept in the target, NULL in scans
-SELECT put('drift.csv', ARRAY['id,name,score', '1,uno,7', '2,two,8', '3,three,9']);
-SELECT * FROM run('drift_src');
-SELECT schema_changes FROM last_run('drift_src');
-SELECT * FROM drift ORDER BY id;
-SELECT * FROM drift_src ORDER BY id;
+SELECT sem_put('drift.csv', ARRAY['id,name,score', '1,uno,7', '2,two,8', '3,three,9']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT schema_changes FROM sem_last('sem_drift_src');
+SELECT * FROM sem_drift ORDER BY id;
+SELECT * FROM sem_drift_src ORDER BY id;
 -- a new column named like a column the target keeps for itself is refused
-SELECT put('drift.csv', ARRAY['id,name,score,note', '1,uno,7,vendor']);
-SELECT * FROM run('drift_src');
-SELECT error FROM last_run('drift_src');
-SELECT note FROM drift WHERE id = 1;
+SELECT sem_put('drift.csv', ARRAY['id,name,score,note', '1,uno,7,vendor']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT error FROM sem_last('sem_drift_src');
+SELECT note FROM sem_drift WHERE id = 1;
 -- on_new_columns 'error'
-ALTER FOREIGN TABLE drift_src OPTIONS (SET on_new_columns 'error');
-SELECT put('drift.csv', ARRAY['id,name,score,extra', '1,uno,7,x']);
-SELECT * FROM run('drift_src');
-SELECT error FROM last_run('drift_src');
+ALTER FOREIGN TABLE sem_drift_src OPTIONS (SET on_new_columns 'error');
+SELECT sem_put('drift.csv', ARRAY['id,name,score,extra', '1,uno,7,x']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT error FROM sem_last('sem_drift_src');
 -- a key column the export lacks cannot be kept
-ALTER FOREIGN TABLE drift_src OPTIONS (SET on_new_columns 'ignore');
-SELECT put('drift.csv', ARRAY['name,score', 'uno,7']);
-SELECT * FROM run('drift_src');
-SELECT error FROM last_run('drift_src');
+ALTER FOREIGN TABLE sem_drift_src OPTIONS (SET on_new_columns 'ignore');
+SELECT sem_put('drift.csv', ARRAY['name,score', 'uno,7']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT error FROM sem_last('sem_drift_src');
 -- the default: a missing column fails scans and runs
-ALTER FOREIGN TABLE drift_src OPTIONS (DROP on_missing_columns);
-SELECT put('drift.csv', ARRAY['id,name,score', '1,uno,7']);
-SELECT * FROM run('drift_src');
-SELECT error FROM last_run('drift_src');
+ALTER FOREIGN TABLE sem_drift_src OPTIONS (DROP on_missing_columns);
+SELECT sem_put('drift.csv', ARRAY['id,name,score', '1,uno,7']);
+SELECT * FROM sem_run('sem_drift_src');
+SELECT error FROM sem_last('sem_drift_src');
 -- drift options need header matching by name
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (header 'false', on_new_columns 'add');
 
 -- 4. Duplicate keys.
-SELECT put('dups.csv', ARRAY['id,name', '1,a', '2,b', '1,a2', '3,c', '2,b2', '2,b3']);
-CREATE TABLE dups (id int PRIMARY KEY, name text);
-CREATE FOREIGN TABLE dups_src (id int, name text) SERVER fx
-  OPTIONS (path '/dups.csv', target 'dups');
-SELECT * FROM run('dups_src');
-SELECT error FROM last_run('dups_src');
-ALTER FOREIGN TABLE dups_src OPTIONS (ADD on_duplicate_key 'last');
-SELECT * FROM run('dups_src');
-SELECT * FROM dups ORDER BY id;
-SELECT rows_duplicate FROM last_run('dups_src');
-ALTER FOREIGN TABLE dups_src OPTIONS (SET on_duplicate_key 'first');
-SELECT * FROM run('dups_src');
-SELECT * FROM dups ORDER BY id;
+SELECT sem_put('dups.csv', ARRAY['id,name', '1,a', '2,b', '1,a2', '3,c', '2,b2', '2,b3']);
+CREATE TABLE sem_dups (id int PRIMARY KEY, name text);
+CREATE FOREIGN TABLE sem_dups_src (id int, name text) SERVER fx
+  OPTIONS (path '/dups.csv', target 'sem_dups');
+SELECT * FROM sem_run('sem_dups_src');
+SELECT error FROM sem_last('sem_dups_src');
+ALTER FOREIGN TABLE sem_dups_src OPTIONS (ADD on_duplicate_key 'last');
+SELECT * FROM sem_run('sem_dups_src');
+SELECT * FROM sem_dups ORDER BY id;
+SELECT rows_duplicate FROM sem_last('sem_dups_src');
+ALTER FOREIGN TABLE sem_dups_src OPTIONS (SET on_duplicate_key 'first');
+SELECT * FROM sem_run('sem_dups_src');
+SELECT * FROM sem_dups ORDER BY id;
 -- the same choice when the export is read in parallel
-SELECT put('dups.csv', array_cat(ARRAY['id,name'],
+SELECT sem_put('dups.csv', array_cat(ARRAY['id,name'],
   array_cat(ARRAY(SELECT i || ',v' || i FROM generate_series(1, 20000) i),
             ARRAY(SELECT i || ',late' || i FROM generate_series(1, 20000, 97) i))));
-ALTER FOREIGN TABLE dups_src OPTIONS (SET on_duplicate_key 'last', ADD reader 'partitioned',
+ALTER FOREIGN TABLE sem_dups_src OPTIONS (SET on_duplicate_key 'last', ADD reader 'partitioned',
   ADD block_size '64kB');
 ALTER ROLE CURRENT_USER SET min_parallel_table_scan_size = 0;
 ALTER ROLE CURRENT_USER SET parallel_setup_cost = 0;
-SELECT * FROM run('dups_src');
-SELECT count(*), count(*) FILTER (WHERE name LIKE 'late%') AS late FROM dups;
+SELECT * FROM sem_run('sem_dups_src');
+SELECT count(*), count(*) FILTER (WHERE name LIKE 'late%') AS late FROM sem_dups;
 SELECT rows_duplicate, export_processes > 1 AS parallel FROM hvcsv_sync_history
- WHERE foreign_table = 'dups_src'::regclass ORDER BY run_id DESC LIMIT 1;
+ WHERE foreign_table = 'sem_dups_src'::regclass ORDER BY run_id DESC LIMIT 1;
 ALTER ROLE CURRENT_USER RESET min_parallel_table_scan_size;
 ALTER ROLE CURRENT_USER RESET parallel_setup_cost;
 
 -- 5. Soft deletes.
-SELECT put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '4,four']);
-CREATE TABLE soft (id int PRIMARY KEY, name text, deleted_at timestamptz);
-CREATE FOREIGN TABLE soft_src (id int, name text) SERVER fx
-  OPTIONS (path '/soft.csv', target 'soft', delete_missing 'soft', deleted_column 'deleted_at');
-SELECT * FROM run('soft_src');
-SELECT put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three']);
-SELECT * FROM run('soft_src');
-SELECT id, name, deleted_at IS NOT NULL AS deleted FROM soft ORDER BY id;
-CREATE TEMP TABLE soft_mark AS SELECT deleted_at FROM soft WHERE id = 4;
+SELECT sem_put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '4,four']);
+CREATE TABLE sem_soft (id int PRIMARY KEY, name text, deleted_at timestamptz);
+CREATE FOREIGN TABLE sem_soft_src (id int, name text) SERVER fx
+  OPTIONS (path '/soft.csv', target 'sem_soft', delete_missing 'soft', deleted_column 'deleted_at');
+SELECT * FROM sem_run('sem_soft_src');
+SELECT sem_put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three']);
+SELECT * FROM sem_run('sem_soft_src');
+SELECT id, name, deleted_at IS NOT NULL AS deleted FROM sem_soft ORDER BY id;
+CREATE TEMP TABLE soft_mark AS SELECT deleted_at FROM sem_soft WHERE id = 4;
 -- still gone: the first time stays
-SELECT put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '5,five']);
-SELECT * FROM run('soft_src');
-SELECT deleted_at = (SELECT deleted_at FROM soft_mark) AS same_time FROM soft WHERE id = 4;
+SELECT sem_put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '5,five']);
+SELECT * FROM sem_run('sem_soft_src');
+SELECT deleted_at = (SELECT deleted_at FROM soft_mark) AS same_time FROM sem_soft WHERE id = 4;
 -- back, with a new value: undeleted and updated
-SELECT put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '4,FOUR', '5,five']);
-SELECT * FROM run('soft_src');
-SELECT id, name, deleted_at IS NOT NULL AS deleted FROM soft ORDER BY id;
+SELECT sem_put('soft.csv', ARRAY['id,name', '1,one', '2,two', '3,three', '4,FOUR', '5,five']);
+SELECT * FROM sem_run('sem_soft_src');
+SELECT id, name, deleted_at IS NOT NULL AS deleted FROM sem_soft ORDER BY id;
 -- the delete guard counts soft deletes
-SELECT put('soft.csv', ARRAY['id,name', '1,one']);
-SELECT * FROM run('soft_src');
-SELECT error FROM last_run('soft_src');
-SELECT count(*) FILTER (WHERE deleted_at IS NULL) FROM soft;
+SELECT sem_put('soft.csv', ARRAY['id,name', '1,one']);
+SELECT * FROM sem_run('sem_soft_src');
+SELECT error FROM sem_last('sem_soft_src');
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) FROM sem_soft;
 -- deleted_column must be a timestamptz column of the target only
-ALTER FOREIGN TABLE soft_src OPTIONS (SET deleted_column 'name');
-SELECT * FROM run('soft_src');
-SELECT error FROM last_run('soft_src');
-ALTER FOREIGN TABLE soft_src OPTIONS (DROP deleted_column);
-ALTER FOREIGN TABLE soft_src OPTIONS (SET delete_missing 'true', DROP deleted_column);
+ALTER FOREIGN TABLE sem_soft_src OPTIONS (SET deleted_column 'name');
+SELECT * FROM sem_run('sem_soft_src');
+SELECT error FROM sem_last('sem_soft_src');
+ALTER FOREIGN TABLE sem_soft_src OPTIONS (DROP deleted_column);
+ALTER FOREIGN TABLE sem_soft_src OPTIONS (SET delete_missing 'true', DROP deleted_column);
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (deleted_column 'a');

@@ -74,19 +74,13 @@ hvcsv_mark_from_text(const char *text, Oid type, int32 typmod)
 }
 
 /*
- * The mark lowered by cursor_lag (text: a number for a numeric column, an
- * interval for a date or timestamp one), as a mark's text.  The arithmetic
- * runs under the fixed settings too, since a day's length in timestamptz
- * depends on TimeZone.
+ * The type cursor_lag is read as for a cursor column of type: the type
+ * itself for a number, an interval for a date or a timestamp.
  */
-char *
-hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag, const char *column)
+static char *
+lag_type(Oid type, const char *column)
 {
 	Oid			base = getBaseType(type);
-	const char *lag_type;
-	int			level;
-	bool		isnull;
-	char	   *lowered;
 
 	switch (base)
 	{
@@ -96,23 +90,51 @@ hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag, const char *co
 		case NUMERICOID:
 		case FLOAT4OID:
 		case FLOAT8OID:
-			lag_type = format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY);
-			break;
+			return format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY);
 		case DATEOID:
 		case TIMESTAMPOID:
 		case TIMESTAMPTZOID:
-			lag_type = "pg_catalog.interval";
-			break;
+			return "pg_catalog.interval";
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("cursor_lag needs a cursor column of a number, date or timestamp type"),
 					 errdetail("Column \"%s\" has type %s.", column, format_type_be(type))));
 	}
+	return NULL;				/* keep the compiler quiet */
+}
+
+/* Checks, before anything is read, that cursor_lag fits the cursor column. */
+void
+hvcsv_check_cursor_lag(Oid type, const char *lag, const char *column)
+{
+	char	   *as = lag_type(type, column);
+	int			level = enter_canonical_settings();
+
+	SPI_execute_with_args(psprintf("SELECT CAST($1 AS %s)", as), 1, (Oid[]) {TEXTOID},
+						  (Datum[]) {CStringGetTextDatum(lag)}, NULL, true, 1);
+	AtEOXact_GUC(false, level);
+}
+
+/*
+ * The mark lowered by cursor_lag, as a mark's text.  The arithmetic runs
+ * under the fixed settings too, since a day's length in timestamptz
+ * depends on TimeZone.  A date less an interval is a timestamp: it is cast
+ * back, to the day before when the lag is not whole days.
+ */
+char *
+hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag, const char *column)
+{
+	Oid			base = getBaseType(type);
+	char	   *name = format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY);
+	char	   *as = lag_type(type, column);
+	int			level;
+	bool		isnull;
+	char	   *lowered;
+
 	level = enter_canonical_settings();
 	SPI_execute_with_args(psprintf("SELECT CAST(CAST($1 AS %s) OPERATOR(pg_catalog.-) CAST($2 AS %s) AS %s)",
-								   format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY), lag_type,
-								   format_type_extended(base, -1, FORMAT_TYPE_FORCE_QUALIFY)),
+								   name, as, name),
 						  2, (Oid[]) {TEXTOID, TEXTOID},
 						  (Datum[]) {CStringGetTextDatum(mark), CStringGetTextDatum(lag)},
 						  NULL, true, 1);

@@ -662,7 +662,7 @@ hvcsv_check_sync_options(List *options, const HvcsvOptions *opts)
 	}
 	if (opts->soft_delete != (opts->deleted_column != NULL))
 		needs_option(opts->soft_delete ? "delete_missing" : "deleted_column",
-					 opts->soft_delete ? "option \"deleted_column\" with the value 'soft'" :
+					 opts->soft_delete ? "option \"deleted_column\" when it is 'soft'" :
 					 "delete_missing 'soft'");
 	if (opts->delete_missing && opts->cursor_column)
 		ereport(ERROR,

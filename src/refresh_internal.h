@@ -239,11 +239,12 @@ extern bool hvcsv_may_refresh(Oid foreign_table, Oid role);
 /* in cursor_mark.c */
 extern char *hvcsv_mark_to_text(Datum value, Oid type);
 extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
+extern void hvcsv_check_cursor_lag(Oid type, const char *lag, const char *column);
 extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
 								  const char *column);
 
 /* in schema_drift.c */
-extern char *hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Relation target, bool *added,
+extern char *hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added,
 								List **missing);
 
 /* in sync_state.c */

@@ -237,6 +237,8 @@ set_cursor_bound(TableRun *run, RefreshSession *s)
 	const SyncColumn *cursor = run->cursor;
 	char	   *text = run->state.cursor_value;
 
+	if (cursor && run->opts->cursor_lag)
+		hvcsv_check_cursor_lag(cursor->target_type, run->opts->cursor_lag, cursor->name);
 	if (cursor == NULL || !run->keep_mark || text == NULL)
 		return;
 	(void) read_mark(run);
@@ -345,16 +347,21 @@ follow_schema(TableRun *run, RefreshResult *res)
 	List	   *missing;
 	List	   *missing_values = NIL;
 	ListCell   *cell;
-	char	   *changes = hvcsv_schema_drift(run->ft, run->opts, run->target, &added, &missing);
+	Oid			target = RelationGetRelid(run->target);
+	char	   *changes;
 
+	/* Its lock stays; the relation is opened again with the new columns. */
+	table_close(run->target, NoLock);
+	changes = hvcsv_schema_drift(run->ft, run->opts, target, &added, &missing);
+	run->target = table_open(target, RowExclusiveLock);
 	if (changes == NULL)
 		return;
 	strlcpy(res->schema_changes, changes, sizeof(res->schema_changes));
 	if (added)
 	{
 		resolve_columns(run);
-		run->definition = run->export.definition_hash =
-			hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
+		run->definition = hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
+		run->export.definition_hash = run->definition;
 		run->keep_mark = run->have_bound = false;
 	}
 	foreach(cell, missing)

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "foreign/foreign.h"
@@ -93,7 +94,7 @@ quoted_names(List *names)
 
 /* Checks that an export's new field can become a column of both tables. */
 static void
-check_new_column(const char *name, Oid ft, Relation target)
+check_new_column(const char *name, Oid ft, Oid target)
 {
 	for (const char *p = name; *p; p++)
 		if ((unsigned char) *p < 0x20 || *p == 0x7f)
@@ -112,23 +113,23 @@ check_new_column(const char *name, Oid ft, Relation target)
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
 				 errmsg("the export has a new column \"%s\", and foreign table \"%s\" has a column of that name that reads another field",
 						name, get_rel_name(ft))));
-	if (get_attnum(RelationGetRelid(target), name) != InvalidAttrNumber)
+	if (get_attnum(target, name) != InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
 				 errmsg("the export has a new column \"%s\", which target \"%s\" already has as a column of its own",
-						name, RelationGetRelationName(target)),
+						name, get_rel_name(target)),
 				 errdetail("on_new_columns 'add' never writes the export into a column that holds local data."),
 				 errhint("To sync that column, add it to the foreign table yourself.")));
 }
 
 /* Adds a new field of the export to the foreign table and the target, with its inferred type. */
 static void
-add_column(const HvcsvExportColumn *col, Oid ft, Relation target, StringInfo changes)
+add_column(const HvcsvExportColumn *col, Oid ft, Oid target, StringInfo changes)
 {
 	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(ft)),
 													 get_rel_name(ft));
-	char	   *target_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(target)),
-														 RelationGetRelationName(target));
+	char	   *target_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(target)),
+														 get_rel_name(target));
 
 	check_new_column(col->name, ft, target);
 	SPI_execute(psprintf("ALTER FOREIGN TABLE %s ADD COLUMN %s %s", ft_name,
@@ -144,10 +145,11 @@ add_column(const HvcsvExportColumn *col, Oid ft, Relation target, StringInfo cha
  * drift options.  Returns what was done, for the run's history, or NULL if
  * nothing; *added tells whether columns were added, and *missing gets the
  * names of the declared columns the export lacks (kept: the caller leaves
- * them out of the sync).
+ * them out of the sync).  ALTER TABLE refuses a table that this session
+ * has open, so the caller must not hold the target open.
  */
 char *
-hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Relation target, bool *added, List **missing)
+hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **missing)
 {
 	Relation	ftrel;
 	TupleDesc	desc;
