@@ -515,10 +515,10 @@ ev_add(12, 'purchase', '7.25',  at(10, 30));
 ev_add(13, 'refund',   '-3.00', at(9, 30));
 serve('events.csv', ev_text());
 
-# Accounts: A02 moves, A03 and A04 vanish (soft deleted), A05 comes first
-# with a wrong balance and then, corrected, as the target stores it.
+# Accounts: A02 moves, A03, A04 and A10 vanish (soft deleted), A05 comes
+# first with a wrong balance and then, corrected, as the target stores it.
 acc_set('A02', city => 'Lyon');
-acc_export([ map { sprintf('A%02d', $_) } 1, 2, 5 .. 12 ], { A05 => { balance => '999.00' } });
+acc_export([ map { sprintf('A%02d', $_) } 1, 2, 5 .. 9, 11, 12 ], { A05 => { balance => '999.00' } });
 serve('accounts.csv', acc_text());
 
 run_day(2, 'Tuesday', \@all, 'events', 'accounts');
@@ -561,10 +561,11 @@ SELECT status FROM hvcsv_refresh('events_strict')}),
 	setup_sql('DROP FOREIGN TABLE events_strict');
 }
 
-# Accounts: A03 comes back with a new balance, A13 is new, A14 is new and
-# corrected at the end, and a column "score" appears in the middle of the
-# header (integers, none 0 or 1, so not boolean): it is added to the
-# foreign table and the target and filled in this run; A04, still gone,
+# Accounts: A03 comes back with a new balance, A10 comes back as it was
+# (only its deleted_at changes), A13 is new, A14 is new and corrected at
+# the end, and a column "score" appears in the middle of the header
+# (integers, none 0 or 1, so not boolean): it is added to the foreign table
+# and the target and filled in this run (A10 has none); A04, still gone,
 # keeps its deleted_at and is not rewritten.
 acc_set('A03', balance => '35.00');
 acc_set('A13', name => 'Mia',  city => 'Athens', balance => '130.00');
@@ -572,6 +573,7 @@ acc_set('A14', name => 'Nora', city => 'Bergen', balance => '15.00');
 my $score = 2;
 acc_set($_, score => $score++ * 3) foreach map { sprintf('A%02d', $_) } 1 .. 14;
 delete $acc_base{A04}{score};    # A04 is not in this export
+acc_set('A10', score => undef);
 @acc_header = qw(id name score city balance);
 acc_export([ map { sprintf('A%02d', $_) } 1, 2, 3, 5 .. 14 ], { A14 => { balance => '5.00' } });
 serve('accounts.csv', acc_text());
