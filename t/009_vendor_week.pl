@@ -7,8 +7,9 @@
 #    cursor_lag '1 hour', cursor_nulls 'include' by default) that receives
 #    appends with ties at the mark, late rows within and beyond the lag,
 #    out-of-order rows, rows with a NULL cursor, changes to old rows inside
-#    and outside the window, a header column it ignores, and a reset
-#    (hvcsv_reset) that makes it read everything again;
+#    and outside the window, a header column it ignores, a reset
+#    (hvcsv_reset) that makes it read everything again, and a VACUUM FULL
+#    of its target that makes the next run compare in full;
 #  - accounts_src -> accounts: a snapshot feed (delete_missing 'soft' with
 #    deleted_column deleted_at, on_duplicate_key 'last', on_new_columns
 #    'add', on_missing_columns 'keep') that receives updates, deletes and
@@ -208,13 +209,18 @@ sub ev_text
 my %ev_target;            # the model: id -> row (created_at as text)
 my $ev_mark;              # epoch, or undef: read everything
 my $ev_last_text;         # the export the last good run synced, or undef
+my $ev_local_reset = 0;   # the target was rewritten since: read everything
 
 # What a run of events_src must do; updates the model.  Returns the expected
 # (status, inserted, updated, deleted).
 sub ev_model_run
 {
 	my $text = ev_text();
-	return ('unchanged') if defined $ev_last_text && $text eq $ev_last_text;
+	return ('unchanged')
+	  if !$ev_local_reset && defined $ev_last_text && $text eq $ev_last_text;
+	# a rewritten target starts the cursor over
+	$ev_mark = undef if $ev_local_reset;
+	$ev_local_reset = 0;
 	my $threshold = defined $ev_mark ? $ev_mark - $LAG : undef;
 	my ($inserted, $updated) = (0, 0);
 	my $mark = $ev_mark;
@@ -688,11 +694,18 @@ run_day(9, 'Sunday evening, after VACUUM FULL accounts and hvcsv_reset(events_sr
 
 # ---------------------------------------------------------------------------
 # Monday again: a forced run of the snapshot compares in full and writes
-# nothing; the incremental feed is unchanged.
+# nothing; the incremental feed's target was rewritten by VACUUM FULL, its
+# export the same: it is read whole again (the cursor starts over) and
+# nothing is written either.
 $acc_force = 1;
-run_day(10, 'next Monday, forced',
+setup_sql('VACUUM FULL events');
+$ev_local_reset = 1;
+run_day(10, 'next Monday, forced, after VACUUM FULL events',
 	[ q{hvcsv_refresh('accounts_src', force => true)}, q{hvcsv_refresh('events_src')} ],
 	'events', 'accounts');
+
+# Monday evening: nothing changed since the full compares: both unchanged.
+run_day(11, 'next Monday evening', \@all, 'events', 'accounts');
 
 $node->stop;
 stop_fixture();
