@@ -416,7 +416,6 @@ sub run_day
 	my %do = map { $_ => 1 } @tables;
 
 	my %before_model = (events => { %ev_target }, accounts => { %acc_target });
-	my @acc_cols_before = @acc_target_cols;
 	my %before_xmin  = (events => xmins('events'), accounts => xmins('accounts'));
 
 	setup_sql("INSERT INTO week_clock VALUES ($run, clock_timestamp())");
