@@ -181,6 +181,14 @@ SELECT rows_duplicate FROM sem_last('sem_dups_src');
 ALTER FOREIGN TABLE sem_dups_src OPTIONS (SET on_duplicate_key 'first');
 SELECT * FROM sem_run('sem_dups_src');
 SELECT * FROM sem_dups ORDER BY id;
+-- a rejected row is counted once, though the choice reads the export twice
+ALTER FOREIGN TABLE sem_dups_src OPTIONS (ADD on_error 'skip');
+SELECT sem_put('dups.csv', ARRAY['id,name', '1,a', 'x,bad', '1,a3']);
+SELECT * FROM sem_run('sem_dups_src');
+SELECT rows_rejected, rows_duplicate FROM hvcsv_sync_history
+ WHERE foreign_table = 'sem_dups_src'::regclass ORDER BY run_id DESC LIMIT 1;
+SELECT count(*) FROM hvcsv_rejects WHERE foreign_table = 'sem_dups_src'::regclass;
+ALTER FOREIGN TABLE sem_dups_src OPTIONS (DROP on_error);
 -- the same choice when the export is read in parallel
 SELECT sem_put('dups.csv', array_cat(ARRAY['id,name'],
   array_cat(ARRAY(SELECT i || ',v' || i FROM generate_series(1, 20000) i),

@@ -167,6 +167,9 @@ session_reject(HvcsvScan *scan, int att, const char *message)
 	RefreshSession *s = session;
 	MemoryContext old;
 
+	/* on_duplicate_key's survey reads rows that the refresh's own read rejects again. */
+	if (s->surveying)
+		return;
 	s->reject_count++;
 	if (list_length(s->rejects) >= MAX_KEPT_REJECTS)
 		return;
