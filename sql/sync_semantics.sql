@@ -234,3 +234,21 @@ SELECT error FROM sem_last('sem_soft_src');
 ALTER FOREIGN TABLE sem_soft_src OPTIONS (DROP deleted_column);
 ALTER FOREIGN TABLE sem_soft_src OPTIONS (SET delete_missing 'true', DROP deleted_column);
 CREATE FOREIGN TABLE bad (a int) SERVER fx OPTIONS (deleted_column 'a');
+
+-- 6. A cursor column whose target type rounds (timestamptz(0) here): the
+-- mark is a value as the target stores it, so the export's values are
+-- compared as the target will store them, and rows that tie with the mark
+-- once stored are read, after a first load and after a compare.
+SELECT sem_put('round.csv', ARRAY['id,at', '1,2026-12-01 09:59:59.6+00']);
+CREATE TABLE sem_round (id int PRIMARY KEY, at timestamptz(0));
+CREATE FOREIGN TABLE sem_round_src (id int, at timestamptz) SERVER fx
+  OPTIONS (path '/round.csv', target 'sem_round', cursor_column 'at');
+SELECT status, inserted FROM sem_run('sem_round_src');
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_round_src'::regclass;
+SELECT sem_put('round.csv', ARRAY['id,at', '1,2026-12-01 09:59:59.6+00',
+  '2,2026-12-01 09:59:59.6+00', '3,2026-12-01 09:59:59.7+00']);
+SELECT status, inserted FROM sem_run('sem_round_src');
+SELECT sem_put('round.csv', ARRAY['id,at', '4,2026-12-01 10:00:00.2+00']);
+SELECT status, inserted FROM sem_run('sem_round_src');
+SELECT * FROM sem_round ORDER BY id;
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_round_src'::regclass;

@@ -193,6 +193,30 @@ append_key_match(StringInfo sql, List *columns)
 }
 
 /*
+ * The cursor column's value from the export as the target will store it:
+ * cast with the target's typmod too when the foreign table's differs.  A
+ * typmod can round up (timestamptz(0), numeric(10,2)), and the mark is a
+ * stored value: compared unrounded, a row that ties with the mark once
+ * stored would fall below the bound and never be read.
+ */
+static char *
+cursor_value(const SyncColumn *col, const char *alias)
+{
+	char	   *ref = psprintf("%s.%s", alias, quote_identifier(col->name));
+
+	if (col->target_typmod >= 0 &&
+		(col->source_type != col->target_type || col->source_typmod != col->target_typmod))
+		ref = psprintf("CAST(%s AS %s)", ref,
+					   format_type_extended(col->target_type, col->target_typmod,
+											FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	else if (col->source_type != col->target_type)
+		ref = psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
+	if (OidIsValid(col->target_collation) && col->target_collation != col->source_collation)
+		ref = psprintf("(%s COLLATE %s)", ref, generate_collation_name(col->target_collation));
+	return ref;
+}
+
+/*
  * The cursor filter: rows at or above the bound ($1: the last run's mark
  * less cursor_lag), and rows without a cursor value, or all without a
  * bound.  The bound is inclusive: rows that share the mark's value may
@@ -201,7 +225,7 @@ append_key_match(StringInfo sql, List *columns)
 static char *
 cursor_filter(const SyncPlan *plan)
 {
-	char	   *value = column_value(plan->cursor, "f", true);
+	char	   *value = cursor_value(plan->cursor, "f");
 
 	return psprintf(" WHERE $1 IS NULL OR %s IS NULL OR %s %s $1", value, value,
 					column_operator(plan->cursor, BTGreaterEqualStrategyNumber));
@@ -400,14 +424,14 @@ hvcsv_sync_statement(const SyncPlan *plan)
 					 "%s, %s, %s, %s, %s",
 					 plan->watched ? "0::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM src)",
 					 updates ? " OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM updated)" : "",
-					 plan->cursor ? cursor_max(plan, "src s", column_value(plan->cursor, "s", true)) : "NULL",
+					 plan->cursor ? cursor_max(plan, "src s", cursor_value(plan->cursor, "s")) : "NULL",
 					 plan->delete_missing ? "(SELECT pg_catalog.count(*) FROM deleted)" : "0::pg_catalog.int8",
 	/* the target's size matters only to the delete guard */
 					 plan->delete_missing ? target_rows(plan) : "0::pg_catalog.int8",
 					 plan->watched ? "false" :
 					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING pg_catalog.count(*) "
 							  "OPERATOR(pg_catalog.>) 1)", keys),
-					 plan->cursor ? cursor_nulls(plan, "src s", column_value(plan->cursor, "s", true)) :
+					 plan->cursor ? cursor_nulls(plan, "src s", cursor_value(plan->cursor, "s")) :
 					 "0::pg_catalog.int8");
 	return sql.data;
 }
