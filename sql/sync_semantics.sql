@@ -252,3 +252,12 @@ SELECT sem_put('round.csv', ARRAY['id,at', '4,2026-12-01 10:00:00.2+00']);
 SELECT status, inserted FROM sem_run('sem_round_src');
 SELECT * FROM sem_round ORDER BY id;
 SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_round_src'::regclass;
+
+-- 7. A new header field named like a system column cannot be added, and
+-- the error says why.
+SELECT sem_put('sys.csv', ARRAY['id,name,xmin', '1,one,5']);
+CREATE TABLE sem_sys (id int PRIMARY KEY, name text);
+CREATE FOREIGN TABLE sem_sys_src (id int, name text) SERVER fx
+  OPTIONS (path '/sys.csv', target 'sem_sys', on_new_columns 'add');
+SELECT * FROM sem_run('sem_sys_src');
+SELECT error FROM sem_last('sem_sys_src');

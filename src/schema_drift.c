@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/heap.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "foreign/foreign.h"
@@ -108,6 +109,12 @@ check_new_column(const char *name, Oid ft, Oid target)
 				 errmsg("the export has a new column whose name is longer than %d bytes: \"%s\"",
 						NAMEDATALEN - 1, name),
 				 errhint("Add the column to the foreign table yourself, with a column_name option.")));
+	/* get_attnum finds system columns too, which read no field. */
+	if (SystemAttributeByName(name) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("the export has a new column \"%s\", which is the name of a system column", name),
+				 errhint("Add the column to the foreign table yourself, under another name, with a column_name option.")));
 	if (get_attnum(ft, name) != InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
