@@ -261,3 +261,14 @@ CREATE FOREIGN TABLE sem_sys_src (id int, name text) SERVER fx
   OPTIONS (path '/sys.csv', target 'sem_sys', on_new_columns 'add');
 SELECT * FROM sem_run('sem_sys_src');
 SELECT error FROM sem_last('sem_sys_src');
+
+-- 8. hvcsv_reset() is for whoever may refresh the table: another role's
+-- call is refused and forgets nothing; a relation that is gone is named
+-- by its OID.
+CREATE ROLE regress_sem_other;
+SET ROLE regress_sem_other;
+SELECT hvcsv_reset('sem_events_src');
+SELECT hvcsv_reset(0);
+RESET ROLE;
+SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'sem_events_src'::regclass;
+DROP ROLE regress_sem_other;

@@ -110,6 +110,11 @@ tables_to_refresh(Oid role)
 static Oid
 checked_table(Oid ft)
 {
+	/* A regclass may hold the OID of a relation that is gone. */
+	if (get_rel_name(ft) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", ft)));
 	if (!hvcsv_is_own_foreign_table(ft))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
