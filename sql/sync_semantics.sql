@@ -272,3 +272,46 @@ SELECT hvcsv_reset(0);
 RESET ROLE;
 SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'sem_events_src'::regclass;
 DROP ROLE regress_sem_other;
+
+-- 9. NaN and infinity are above every ordinary cursor value: they never
+-- become the mark (which would stop the cursor), and such rows are read in
+-- every run, as NULL cursors are.
+SELECT sem_put('nan.csv', ARRAY['id,n', '1,1', '2,NaN', '3,infinity']);
+CREATE TABLE sem_nan (id int PRIMARY KEY, n float8);
+CREATE FOREIGN TABLE sem_nan_src (id int, n float8) SERVER fx
+  OPTIONS (path '/nan.csv', target 'sem_nan', cursor_column 'n');
+SELECT * FROM sem_run('sem_nan_src');
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_nan_src'::regclass;
+SELECT sem_put('nan.csv', ARRAY['id,n', '1,1', '2,NaN', '3,infinity', '4,5']);
+SELECT * FROM sem_run('sem_nan_src');
+SELECT * FROM sem_nan ORDER BY id;
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_nan_src'::regclass;
+CREATE TABLE sem_inf (id int PRIMARY KEY, d date);
+CREATE FOREIGN TABLE sem_inf_src (id int, d date) SERVER fx
+  OPTIONS (path '/inf.csv', target 'sem_inf', cursor_column 'd');
+SELECT sem_put('inf.csv', ARRAY['id,d', '1,2026-12-01', '2,infinity']);
+SELECT * FROM sem_run('sem_inf_src');
+SELECT sem_put('inf.csv', ARRAY['id,d', '1,2026-12-01', '2,infinity', '3,2026-12-02']);
+SELECT * FROM sem_run('sem_inf_src');
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_inf_src'::regclass;
+
+-- 10. on_duplicate_key reads the export twice; when the two reads do not
+-- see the same file (here a streaming reader's transfers, the server
+-- publishing a new export after the first two requests: the check for a
+-- change and the survey), the choice cannot be trusted, and the run fails
+-- with nothing written.
+SELECT sem_put('swap.csv', ARRAY['id,name', '1,a', '2,b', '1,a2']);
+SELECT sem_put('swap2.csv', ARRAY['id,name', '0,new', '1,a', '2,b', '1,a2']);
+CREATE TABLE sem_swap (id int PRIMARY KEY, name text);
+INSERT INTO sem_swap VALUES (9, 'local');
+CREATE FOREIGN TABLE sem_swap_src (id int, name text) SERVER fx
+  OPTIONS (path '/swap.csv?then=/swap2.csv&then_after=2', target 'sem_swap',
+           reader 'streaming', on_duplicate_key 'last');
+SELECT * FROM fixture_reset;
+SELECT * FROM sem_run('sem_swap_src');
+SELECT error FROM sem_last('sem_swap_src');
+SELECT * FROM sem_swap ORDER BY id;
+SELECT count(*) FROM fixture_log WHERE target LIKE '/swap.csv%';
+-- the next run reads one file every time
+SELECT * FROM sem_run('sem_swap_src');
+SELECT * FROM sem_swap ORDER BY id;

@@ -109,7 +109,17 @@ void
 hvcsv_check_cursor_lag(Oid type, const char *lag, const char *column)
 {
 	char	   *as = lag_type(type, column);
-	int			level = enter_canonical_settings();
+	int			level;
+	char	   *end;
+
+	(void) strtod(lag, &end);
+	if (strcmp(as, "pg_catalog.interval") != 0 && (end == lag || *end != '\0'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cursor_lag \"%s\" is not a number, and cursor column \"%s\" has type %s",
+						lag, column, format_type_be(type)),
+				 errhint("A numeric cursor takes a number as its lag; an interval is for a date or timestamp cursor.")));
+	level = enter_canonical_settings();
 
 	SPI_execute_with_args(psprintf("SELECT CAST($1 AS %s)", as), 1, (Oid[]) {TEXTOID},
 						  (Datum[]) {CStringGetTextDatum(lag)}, NULL, true, 1);
@@ -142,4 +152,15 @@ hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag, const char *co
 											   &isnull), base);
 	AtEOXact_GUC(false, level);
 	return lowered;
+}
+
+/*
+ * Tells whether a mark's text is a value above every ordinary one (NaN, or
+ * infinity): no row could pass such a mark, so it bounds nothing.  The
+ * statements never make one; an older version could.
+ */
+bool
+hvcsv_mark_is_unbounded(const char *text)
+{
+	return strcmp(text, "NaN") == 0 || pg_strcasecmp(text, "infinity") == 0;
 }

@@ -23,6 +23,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "utils/memutils.h"
 
 #include "refresh_internal.h"
@@ -52,6 +53,7 @@ typedef struct SurveyEntry
 /* Where the two sets are in a parallel scan's shared memory. */
 typedef struct KeyChoiceShared
 {
+	pg_atomic_uint64 kept;		/* chosen rows read, by every process */
 	uint64		repeated_slots;
 	uint64		chosen_slots;
 	Size		chosen_offset;
@@ -67,6 +69,8 @@ struct KeyChoice
 	uint64		rows;			/* with a key, surveyed */
 	Uint64Set  *repeated;		/* once settled: keys that came more than once */
 	Uint64Set  *chosen;			/* and their chosen rows' offsets, plus one */
+	uint64		kept;			/* chosen rows read by this process */
+	pg_atomic_uint64 *shared_kept;	/* under a parallel scan: by all */
 };
 
 /*
@@ -162,15 +166,48 @@ hvcsv_key_choice_settle(KeyChoice *c)
 	return c->rows - distinct;
 }
 
-/* The refresh's read: whether to drop the row at offset, another row of its key being chosen. */
+/*
+ * The refresh's read: whether to drop the row at offset, another row of its
+ * key being chosen.  The chosen rows it keeps are counted: one per repeated
+ * key, unless the export read is not the one surveyed.
+ */
 bool
 hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset)
 {
 	uint64		hash;
 
-	return hvcsv_key_hash_row(&c->key, slot, &hash) &&
-		hvcsv_uint64_set_contains(c->repeated, hash) &&
-		!hvcsv_uint64_set_contains(c->chosen, offset + 1);
+	if (!hvcsv_key_hash_row(&c->key, slot, &hash) ||
+		!hvcsv_uint64_set_contains(c->repeated, hash))
+		return false;
+	if (!hvcsv_uint64_set_contains(c->chosen, offset + 1))
+		return true;
+	if (c->shared_kept)
+		pg_atomic_fetch_add_u64(c->shared_kept, 1);
+	else
+		c->kept++;
+	return false;
+}
+
+/* In the leader, when its parallel scan is over: adds what every process kept. */
+void
+hvcsv_key_choice_gather(KeyChoice *c)
+{
+	if (c->shared_kept == NULL)
+		return;
+	c->kept += pg_atomic_read_u64(c->shared_kept);
+	c->shared_kept = NULL;
+}
+
+/*
+ * Tells whether the refresh's read kept one row of each repeated key, as
+ * it does when it reads the export the survey read.  An export published
+ * between the two reads (a streaming reader's two transfers) would
+ * otherwise have its rows chosen by another file's offsets.
+ */
+bool
+hvcsv_key_choice_complete(const KeyChoice *c)
+{
+	return c->kept == c->repeated->used;
 }
 
 /* Fills in where the parts go in shared memory; returns the size of it all. */
@@ -196,13 +233,18 @@ hvcsv_key_choice_shared_size(const KeyChoice *c)
 	return shared_layout(c, &layout);
 }
 
-/* Copies a settled choice to dest, for the workers of a parallel scan. */
+/*
+ * Copies a settled choice to dest, for the workers of a parallel scan; this
+ * process then counts its chosen rows there too.
+ */
 void
-hvcsv_key_choice_share(const KeyChoice *c, void *dest)
+hvcsv_key_choice_share(KeyChoice *c, void *dest)
 {
 	KeyChoiceShared *layout = dest;
 
 	(void) shared_layout(c, layout);
+	pg_atomic_init_u64(&layout->kept, 0);
+	c->shared_kept = &layout->kept;
 	hvcsv_key_hash_share(&c->key, (char *) dest + MAXALIGN(sizeof(KeyChoiceShared)));
 	hvcsv_uint64_set_share(c->repeated, (char *) dest + layout->repeated_offset);
 	hvcsv_uint64_set_share(c->chosen, (char *) dest + layout->chosen_offset);
@@ -222,6 +264,7 @@ hvcsv_key_choice_attach(MemoryContext parent, void *src)
 										  layout->repeated_slots);
 	c->chosen = hvcsv_uint64_set_attach(cxt, (char *) src + layout->chosen_offset,
 										layout->chosen_slots);
+	c->shared_kept = &layout->kept;
 	return c;
 }
 

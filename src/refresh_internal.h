@@ -173,7 +173,9 @@ extern void hvcsv_key_choice_survey(KeyChoice *c, TupleTableSlot *slot, uint64 o
 extern uint64 hvcsv_key_choice_settle(KeyChoice *c);
 extern bool hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
 extern Size hvcsv_key_choice_shared_size(const KeyChoice *c);
-extern void hvcsv_key_choice_share(const KeyChoice *c, void *dest);
+extern void hvcsv_key_choice_share(KeyChoice *c, void *dest);
+extern void hvcsv_key_choice_gather(KeyChoice *c);
+extern bool hvcsv_key_choice_complete(const KeyChoice *c);
 extern KeyChoice *hvcsv_key_choice_attach(MemoryContext parent, void *src);
 extern void hvcsv_key_choice_free(KeyChoice *c);
 
@@ -239,6 +241,7 @@ extern bool hvcsv_may_refresh(Oid foreign_table, Oid role);
 /* in cursor_mark.c */
 extern char *hvcsv_mark_to_text(Datum value, Oid type);
 extern Datum hvcsv_mark_from_text(const char *text, Oid type, int32 typmod);
+extern bool hvcsv_mark_is_unbounded(const char *text);
 extern void hvcsv_check_cursor_lag(Oid type, const char *lag, const char *column);
 extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
 								  const char *column);

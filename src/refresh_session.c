@@ -265,6 +265,8 @@ session_attach(Oid relid, void *src)
 static void
 session_gather(HvcsvScan *scan)
 {
+	if (session->choice && !session->surveying)
+		hvcsv_key_choice_gather(session->choice);
 	if (session->watch)
 		hvcsv_key_watch_gather(session->watch);
 	if (session->filter)

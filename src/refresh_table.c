@@ -239,7 +239,7 @@ set_cursor_bound(TableRun *run, RefreshSession *s)
 
 	if (cursor && run->opts->cursor_lag)
 		hvcsv_check_cursor_lag(cursor->target_type, run->opts->cursor_lag, cursor->name);
-	if (cursor == NULL || !run->keep_mark || text == NULL)
+	if (cursor == NULL || !run->keep_mark || text == NULL || hvcsv_mark_is_unbounded(text))
 		return;
 	(void) read_mark(run);
 	if (run->opts->cursor_lag)
@@ -590,6 +590,18 @@ rows_read_once_each(TableRun *run, RefreshSession *s, const SyncResultRow *row,
 	return rows;
 }
 
+/* on_duplicate_key's choice must have met the export it was made on. */
+static void
+check_choice_held(const RefreshSession *s)
+{
+	if (s->choice && !hvcsv_key_choice_complete(s->choice))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the export changed while the refresh read it twice for on_duplicate_key"),
+				 errdetail("Nothing was written."),
+				 errhint("The next run reads it again.")));
+}
+
 /* With cursor_nulls 'error', a row without a cursor value fails the run. */
 static void
 check_cursor_nulls(const TableRun *run, const SyncResultRow *row)
@@ -629,6 +641,7 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	follow_schema(run, res);
 	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
+	check_choice_held(s);
 	check_cursor_nulls(run, &row);
 	rows_read = rows_read_once_each(run, s, &row, counts);
 	counts->inserted = row.inserted;

@@ -91,6 +91,8 @@ set_failure(RefreshResult *res, int sqlerrcode, const char *message, const char 
 {
 	res->status = REFRESH_FAILED;
 	memset(&res->counts, 0, sizeof(res->counts));
+	/* What the run changed in the schema was rolled back with it. */
+	res->schema_changes[0] = '\0';
 	res->sqlerrcode = sqlerrcode;
 	strlcpy(res->error, message, sizeof(res->error));
 	strlcpy(res->error_detail, detail ? detail : "", sizeof(res->error_detail));

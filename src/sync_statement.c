@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -217,26 +218,62 @@ cursor_value(const SyncColumn *col, const char *alias)
 }
 
 /*
+ * For a cursor type with values above every ordinary one (NaN and
+ * infinity of numbers, infinity of dates and timestamps): "value is one of
+ * them", or NULL for other types.  Such a value as the mark would leave no
+ * row above it, and the cursor would stop; they are read in every run, as
+ * NULL cursors are, and never become the mark.
+ */
+static char *
+cursor_unbounded(const SyncPlan *plan, const char *value)
+{
+	const SyncColumn *cursor = plan->cursor;
+	char	   *type = qualified_type(cursor->target_type);
+	char	   *eq = column_operator(cursor, BTEqualStrategyNumber);
+
+	switch (getBaseType(cursor->target_type))
+	{
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return psprintf("(%s %s CAST('NaN' AS %s) OR %s %s CAST('Infinity' AS %s))",
+							value, eq, type, value, eq, type);
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return psprintf("(%s %s CAST('infinity' AS %s))", value, eq, type);
+		default:
+			return NULL;
+	}
+}
+
+/*
  * The cursor filter: rows at or above the bound ($1: the last run's mark
- * less cursor_lag), and rows without a cursor value, or all without a
- * bound.  The bound is inclusive: rows that share the mark's value may
- * come after the last run, and rows read again are compared, not rewritten.
+ * less cursor_lag), and rows without an ordinary cursor value, or all
+ * without a bound.  The bound is inclusive: rows that share the mark's
+ * value may come after the last run, and rows read again are compared, not
+ * rewritten.
  */
 static char *
 cursor_filter(const SyncPlan *plan)
 {
 	char	   *value = cursor_value(plan->cursor, "f");
+	char	   *unbounded = cursor_unbounded(plan, value);
 
-	return psprintf(" WHERE $1 IS NULL OR %s IS NULL OR %s %s $1", value, value,
+	return psprintf(" WHERE $1 IS NULL OR %s IS NULL OR %s%s%s %s $1", value,
+					unbounded ? unbounded : "", unbounded ? " OR " : "", value,
 					column_operator(plan->cursor, BTGreaterEqualStrategyNumber));
 }
 
-/* The largest cursor value of rows, as the target stores it. */
+/* The largest ordinary cursor value of rows, as the target stores it. */
 static char *
 cursor_max(const SyncPlan *plan, const char *rows, const char *column_expr)
 {
-	return psprintf("(SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s USING %s LIMIT 1)",
-					column_expr, rows, column_expr, column_expr,
+	char	   *unbounded = cursor_unbounded(plan, column_expr);
+
+	return psprintf("(SELECT %s FROM %s WHERE %s IS NOT NULL%s%s ORDER BY %s USING %s LIMIT 1)",
+					column_expr, rows, column_expr, unbounded ? " AND NOT " : "",
+					unbounded ? unbounded : "", column_expr,
 					column_operator(plan->cursor, BTGreaterStrategyNumber));
 }
 

@@ -45,8 +45,8 @@ pieces of up to 1 MiB that never cross a header/block boundary (with chunked=1
 each piece is one chunk).  GET /_gen_info.csv (a control endpoint) gives
 "rows_per_block,block_bytes,header_bytes\n14700,1048576,37\n".
 
-The query string never selects the file; it only injects faults (and gives
-the size of /_gen.csv).  A
+The query string selects the file only with then= (below); otherwise it only
+injects faults (and gives the size of /_gen.csv).  A
 "scenario" is the full request target (path + query); the server counts the
 requests per target, and the *_times / fail limits refer to that count.
 Sticky faults (GET /_fault, below) add parameters to every request for a
@@ -81,6 +81,10 @@ path; such requests are counted per path and sticky fault instead.
     noetag=1         no ETag / Last-Modified; conditional headers are ignored
     etag=VALUE       use "VALUE" as the ETag instead of the content hash
     norange=1        ignore Range / If-Range, no Accept-Ranges header
+    then=PATH        after the first `then_after` requests (default 1), serve
+                     the file at PATH instead: an export published between
+                     two reads of it
+    then_after=N     ... see then
 Auth is checked first (unless noauth=1), then redirect_to, then redirect,
 then injected failures, then the file.
 Body faults (cut, stall, rate, chunked) only apply to 200/206 file bodies;
@@ -152,7 +156,7 @@ FAULT_PARAMS = {
     "redirect": int, "delay": float, "cut": int, "cut_times": int, "stall": float,
     "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
     "noetag": str, "etag": str, "norange": str, "redirect_to": str, "noauth": str,
-    "gzip": str,
+    "gzip": str, "then": str, "then_after": int,
 }
 ETAG_STABLE_AFTER = 2.0  # seconds since a file's mtime before its ETag is cached
 
@@ -479,7 +483,10 @@ class FixtureHandler(BaseHTTPRequestHandler):
             content, mtime = GenBody(blocks), self.server.started
             default_etag = f"gen-{blocks}-{GEN_BLOCK_TAG}"
         else:
-            loaded = self.load(url.path)
+            path = url.path
+            if query.get("then") and count > num(query, "then_after", 1):
+                path = query["then"]
+            loaded = self.load(path)
             if loaded is None:
                 return self.text(404, "not found\n")
             content, mtime, default_etag = loaded
