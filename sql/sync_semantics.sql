@@ -315,3 +315,10 @@ SELECT count(*) FROM fixture_log WHERE target LIKE '/swap.csv%';
 -- the next run reads one file every time
 SELECT * FROM sem_run('sem_swap_src');
 SELECT * FROM sem_swap ORDER BY id;
+
+-- 11. A run that fails after adding a column rolls the column back, and its
+-- history says no schema change was made.
+SELECT sem_put('sys.csv', ARRAY['id,name,score,score', '1,one,5,6']);
+SELECT * FROM sem_run('sem_sys_src');
+SELECT schema_changes, error FROM sem_last('sem_sys_src');
+SELECT count(*) FROM pg_attribute WHERE attrelid = 'sem_sys_src'::regclass AND attname = 'score';
