@@ -606,14 +606,24 @@ check_choice_held(const RefreshSession *s)
 static void
 check_cursor_nulls(const TableRun *run, const SyncResultRow *row)
 {
-	if (row->null_cursors > 0 && run->opts->cursor_nulls == HVCSV_CURSOR_NULLS_ERROR)
-		ereport(ERROR,
-				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg_plural("the export has " INT64_FORMAT " row whose cursor column \"%s\" is empty",
-							   "the export has " INT64_FORMAT " rows whose cursor column \"%s\" is empty",
-							   row->null_cursors, row->null_cursors, run->cursor->name),
-				 errdetail("The foreign table's cursor_nulls option is 'error'. Nothing was written."),
-				 errhint("With cursor_nulls 'include', such rows are synced and compared by key in every run.")));
+	char	   *keys = hvcsv_name_list(run->keys, "");
+	char	   *first;
+
+	if (row->null_cursors == 0 || run->opts->cursor_nulls != HVCSV_CURSOR_NULLS_ERROR)
+		return;
+	/* The export is read again to name one such row by its key. */
+	SPI_execute(psprintf("SELECT (%s)::pg_catalog.text FROM %s WHERE %s IS NULL LIMIT 1", keys,
+						 run->ft_name, quote_identifier(run->cursor->name)), true, 1);
+	first = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg_plural("the export has " INT64_FORMAT " row whose cursor column \"%s\" is empty",
+						   "the export has " INT64_FORMAT " rows whose cursor column \"%s\" is empty",
+						   row->null_cursors, row->null_cursors, run->cursor->name),
+			 first ? errdetail("The first has key (%s)=%s. The foreign table's cursor_nulls option is 'error'. Nothing was written.",
+							   keys, first) :
+			 errdetail("The foreign table's cursor_nulls option is 'error'. Nothing was written."),
+			 errhint("With cursor_nulls 'include', such rows are synced and compared by key in every run.")));
 }
 
 /* A snapshot that would empty much of the target is likely truncated. */
