@@ -322,3 +322,16 @@ SELECT sem_put('sys.csv', ARRAY['id,name,score,score', '1,one,5,6']);
 SELECT * FROM sem_run('sem_sys_src');
 SELECT schema_changes, error FROM sem_last('sem_sys_src');
 SELECT count(*) FROM pg_attribute WHERE attrelid = 'sem_sys_src'::regclass AND attname = 'score';
+
+-- 12. With on_error 'skip', a row that the refresh's read rejects for a
+-- value outside the key is not chosen by on_duplicate_key: the last row of
+-- key 1 is rejected, and the last valid one wins.
+SELECT sem_put('dupskip.csv', ARRAY['id,n', '1,10', '2,20', '1,xx']);
+CREATE TABLE sem_dupskip (id int PRIMARY KEY, n int);
+CREATE FOREIGN TABLE sem_dupskip_src (id int, n int) SERVER fx
+  OPTIONS (path '/dupskip.csv', target 'sem_dupskip', on_duplicate_key 'last', on_error 'skip');
+SELECT * FROM sem_run('sem_dupskip_src');
+SELECT rows_rejected, rows_duplicate, error FROM hvcsv_sync_history
+ WHERE foreign_table = 'sem_dupskip_src'::regclass ORDER BY run_id DESC LIMIT 1;
+SELECT * FROM sem_dupskip ORDER BY id;
+

@@ -395,7 +395,13 @@ choose_rows(TableRun *run, RefreshSession *s, SyncCounts *counts)
 							 GUC_ACTION_SAVE, true, 0, false);
 	s->surveying = true;
 	hvcsv_session_expect_scan();
-	SPI_execute(psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
+	/*
+	 * With on_error 'skip' the survey reads what the refresh's read does,
+	 * so that both reject the same rows: a row rejected for a value
+	 * outside the key must not be chosen.
+	 */
+	SPI_execute(run->opts->on_error_skip ? export_query(run) :
+				psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
 				true, 0);
 	s->surveying = s->scan_expected = false;
 	AtEOXact_GUC(true, guc_level);
