@@ -335,3 +335,18 @@ SELECT rows_rejected, rows_duplicate, error FROM hvcsv_sync_history
  WHERE foreign_table = 'sem_dupskip_src'::regclass ORDER BY run_id DESC LIMIT 1;
 SELECT * FROM sem_dupskip ORDER BY id;
 
+
+-- 13. on_duplicate_key's survey starts sized for the target's estimated
+-- rows, but within maintenance_work_mem: a large target (its estimate set
+-- here as ANALYZE would leave it) does not fail a small export.
+SELECT sem_put('dupbig.csv', ARRAY['id,n', '1,10', '2,20', '1,11']);
+CREATE TABLE sem_dupbig (id int PRIMARY KEY, n int);
+INSERT INTO sem_dupbig VALUES (100, 1);
+UPDATE pg_class SET reltuples = 2000000, relpages = 1 WHERE oid = 'sem_dupbig'::regclass;
+CREATE FOREIGN TABLE sem_dupbig_src (id int, n int) SERVER fx
+  OPTIONS (path '/dupbig.csv', target 'sem_dupbig', on_duplicate_key 'last');
+ALTER ROLE CURRENT_USER SET maintenance_work_mem = '64MB';
+SELECT * FROM sem_run('sem_dupbig_src');
+ALTER ROLE CURRENT_USER RESET maintenance_work_mem;
+SELECT rows_duplicate, error FROM sem_last('sem_dupbig_src');
+SELECT * FROM sem_dupbig ORDER BY id;
