@@ -350,3 +350,21 @@ SELECT * FROM sem_run('sem_dupbig_src');
 ALTER ROLE CURRENT_USER RESET maintenance_work_mem;
 SELECT rows_duplicate, error FROM sem_last('sem_dupbig_src');
 SELECT * FROM sem_dupbig ORDER BY id;
+
+-- 14. A column added with cursor_param: the run that adds it reads the
+-- whole export, so its request carries no bound either (an API that
+-- filters would otherwise send only the newer rows, and the older would
+-- never get the column); the definition recorded has no bound in it, so
+-- the next run is unchanged.
+SELECT sem_put('addsince.csv', ARRAY['id,n', '1,10', '2,20']);
+CREATE TABLE sem_addsince (id int PRIMARY KEY, n int);
+CREATE FOREIGN TABLE sem_addsince_src (id int, n int) SERVER fx
+  OPTIONS (path '/addsince.csv', target 'sem_addsince', cursor_column 'n', cursor_param 'since',
+           on_new_columns 'add');
+SELECT * FROM sem_run('sem_addsince_src');
+SELECT sem_put('addsince.csv', ARRAY['id,n,extra', '1,10,e1', '2,20,e2', '3,30,e3']);
+SELECT * FROM fixture_reset;
+SELECT * FROM sem_run('sem_addsince_src');
+SELECT target FROM fixture_log WHERE target LIKE '/addsince.csv%' ORDER BY seq;
+SELECT * FROM sem_addsince ORDER BY id;
+SELECT * FROM sem_run('sem_addsince_src');
