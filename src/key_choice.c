@@ -85,6 +85,13 @@ hvcsv_key_choice_create(MemoryContext parent, Oid foreign_table, List *keys, boo
 	MemoryContext cxt = AllocSetContextCreate(parent, "hvcsv key choice", ALLOCSET_DEFAULT_SIZES);
 	KeyChoice  *c = MemoryContextAllocZero(cxt, sizeof(KeyChoice));
 
+	/*
+	 * The limit weighs the table's size, not its keys, and simplehash
+	 * rounds a size up past its fill factor to a power of two: a quarter
+	 * of what the limit allows starts within it, however large the target.
+	 */
+	double		fits = (double) maintenance_work_mem * 1024 / sizeof(SurveyEntry) / 4;
+
 	c->cxt = cxt;
 	c->last = last;
 	if (!hvcsv_key_hash_init(&c->key, cxt, foreign_table, keys))
@@ -92,7 +99,8 @@ hvcsv_key_choice_create(MemoryContext parent, Oid foreign_table, List *keys, boo
 		MemoryContextDelete(cxt);
 		return NULL;
 	}
-	c->survey = survey_create(cxt, (uint32) Min(Max(expected_rows, 1024), PG_UINT32_MAX / 2), NULL);
+	c->survey = survey_create(cxt, (uint32) Min(Max(Min(expected_rows, fits), 1024), PG_UINT32_MAX / 2),
+							 NULL);
 	return c;
 }
 

@@ -53,6 +53,7 @@ typedef struct TableRun
 	bool		keep_mark;		/* the last run's cursor mark applies */
 	bool		have_bound;		/* rows are read from bound on */
 	Datum		bound;			/* the mark less cursor_lag */
+	char	   *unbounded_url;	/* the export's URL without cursor_param's bound */
 	SyncedExport export;
 	uint64		bytes_before;
 } TableRun;
@@ -109,6 +110,7 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 		strcmp(run->state.definition_hash, run->definition) == 0;
 	run->may_skip = run->keep_mark && state_still_holds(&run->state);
 	run->bytes_before = hvcsv_bytes_received();
+	run->unbounded_url = run->opts->url;
 	run->export.url = hvcsv_redact_url(run->opts->url);
 	run->export.definition_hash = run->definition;
 	run->export.size = -1;
@@ -338,10 +340,11 @@ leave_out_columns(TableRun *run, List *missing)
  * Applies on_new_columns and on_missing_columns (schema_drift.c) and notes
  * what they did in the history.  Columns added to both tables are synced in
  * this run, from the whole export: the definition is taken again, and the
- * cursor starts over so that every row gets them.
+ * cursor starts over so that every row gets them, in the request too
+ * (cursor_param).
  */
 static void
-follow_schema(TableRun *run, RefreshResult *res)
+follow_schema(TableRun *run, RefreshSession *s, RefreshResult *res)
 {
 	bool		added;
 	List	   *missing;
@@ -359,6 +362,8 @@ follow_schema(TableRun *run, RefreshResult *res)
 	strlcpy(res->schema_changes, changes, sizeof(res->schema_changes));
 	if (added)
 	{
+		run->opts->url = run->unbounded_url;
+		s->request_url = NULL;
 		resolve_columns(run);
 		run->definition = hvcsv_definition_hash(run->ft, run->opts, run->target, run->columns);
 		run->export.definition_hash = run->definition;
@@ -395,7 +400,13 @@ choose_rows(TableRun *run, RefreshSession *s, SyncCounts *counts)
 							 GUC_ACTION_SAVE, true, 0, false);
 	s->surveying = true;
 	hvcsv_session_expect_scan();
-	SPI_execute(psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
+	/*
+	 * With on_error 'skip' the survey reads what the refresh's read does,
+	 * so that both reject the same rows: a row rejected for a value
+	 * outside the key must not be chosen.
+	 */
+	SPI_execute(run->opts->on_error_skip ? export_query(run) :
+				psprintf("SELECT %s FROM %s", hvcsv_name_list(run->keys, ""), run->ft_name),
 				true, 0);
 	s->surveying = s->scan_expected = false;
 	AtEOXact_GUC(true, guc_level);
@@ -648,7 +659,7 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	SyncResultRow row;
 	int64		rows_read;
 
-	follow_schema(run, res);
+	follow_schema(run, s, res);
 	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
 	check_choice_held(s);
