@@ -368,3 +368,42 @@ SELECT * FROM sem_run('sem_addsince_src');
 SELECT target FROM fixture_log WHERE target LIKE '/addsince.csv%' ORDER BY seq;
 SELECT * FROM sem_addsince ORDER BY id;
 SELECT * FROM sem_run('sem_addsince_src');
+
+-- 15. The second read of on_duplicate_key must be the file the survey
+-- read, row for row: a new export that happens to have a row of the same
+-- key at the chosen offset is caught too.
+SELECT sem_put('swap3.csv', ARRAY['id,name', '1,a', '1,b']);
+SELECT sem_put('swap4.csv', ARRAY['id,name', '1,x', '1,a', '1,b']);
+CREATE TABLE sem_swap3 (id int PRIMARY KEY, name text);
+INSERT INTO sem_swap3 VALUES (9, 'local');
+CREATE FOREIGN TABLE sem_swap3_src (id int, name text) SERVER fx
+  OPTIONS (path '/swap3.csv?then=/swap4.csv&then_after=2', target 'sem_swap3',
+           reader 'streaming', on_duplicate_key 'last');
+SELECT * FROM fixture_reset;
+SELECT * FROM sem_run('sem_swap3_src');
+SELECT error FROM sem_last('sem_swap3_src');
+SELECT * FROM sem_swap3 ORDER BY id;
+
+-- 16. on_missing_columns 'keep' with a cursor: while a column is missing,
+-- the mark does not advance, so when it comes back every row since the
+-- mark is read again and gets it.
+SELECT sem_put('keepcur.csv', ARRAY['id,n,note', '1,10,a', '2,20,b']);
+CREATE TABLE sem_keepcur (id int PRIMARY KEY, n int, note text);
+CREATE FOREIGN TABLE sem_keepcur_src (id int, n int, note text) SERVER fx
+  OPTIONS (path '/keepcur.csv', target 'sem_keepcur', cursor_column 'n',
+           on_missing_columns 'keep');
+SELECT * FROM sem_run('sem_keepcur_src');
+SELECT sem_put('keepcur.csv', ARRAY['id,n', '1,10', '2,20', '3,30', '4,40']);
+SELECT * FROM sem_run('sem_keepcur_src');
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_keepcur_src'::regclass;
+SELECT sem_put('keepcur.csv', ARRAY['id,n,note', '1,10,a', '2,20,b', '3,30,c', '4,40,d', '5,50,e']);
+SELECT * FROM sem_run('sem_keepcur_src');
+SELECT * FROM sem_keepcur ORDER BY id;
+SELECT cursor_value FROM hvcsv_sync_state WHERE foreign_table = 'sem_keepcur_src'::regclass;
+
+-- 17. deleted_column must start NULL in a new row: no default, not NOT NULL.
+CREATE TABLE sem_softdef (id int PRIMARY KEY, name text, deleted_at timestamptz DEFAULT now());
+CREATE FOREIGN TABLE sem_softdef_src (id int, name text) SERVER fx
+  OPTIONS (path '/soft.csv', target 'sem_softdef', delete_missing 'soft', deleted_column 'deleted_at');
+SELECT * FROM sem_run('sem_softdef_src');
+SELECT error FROM sem_last('sem_softdef_src');

@@ -44,8 +44,8 @@ typedef struct HeaderSeen
 } HeaderSeen;
 
 /* The CSV name of a column: its column_name option, or its name. */
-static char *
-csv_name_of_column(Relation rel, Form_pg_attribute att)
+char *
+hvcsv_column_csv_name(Relation rel, Form_pg_attribute att)
 {
 	List	   *options = GetForeignColumnOptions(RelationGetRelid(rel), att->attnum);
 	ListCell   *cell;
@@ -272,7 +272,7 @@ hvcsv_column_map_create(Relation rel, const HvcsvOptions *opts, CsvStream *strea
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 
-		columns[a] = att->attisdropped ? NULL : csv_name_of_column(rel, att);
+		columns[a] = att->attisdropped ? NULL : hvcsv_column_csv_name(rel, att);
 	}
 	if (!read_header(map, rel, opts, columns, stream))
 		return NULL;

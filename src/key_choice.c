@@ -50,10 +50,25 @@ typedef struct SurveyEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * What a read of the export looked like: its rows, a sum over them of a
+ * hash of each row's key and byte offset (the same in any order, so that
+ * the processes of a parallel read can add theirs), and the chosen rows it
+ * kept.
+ */
+typedef struct ReadPrint
+{
+	uint64		rows;
+	uint64		sum;
+	uint64		kept;
+} ReadPrint;
+
 /* Where the two sets are in a parallel scan's shared memory. */
 typedef struct KeyChoiceShared
 {
-	pg_atomic_uint64 kept;		/* chosen rows read, by every process */
+	pg_atomic_uint64 rows;		/* the ReadPrint of every process, added */
+	pg_atomic_uint64 sum;
+	pg_atomic_uint64 kept;
 	uint64		repeated_slots;
 	uint64		chosen_slots;
 	Size		chosen_offset;
@@ -67,11 +82,20 @@ struct KeyChoice
 	bool		last;			/* keep the last row of a key, else the first */
 	survey_hash *survey;		/* until settled */
 	uint64		rows;			/* with a key, surveyed */
+	ReadPrint	surveyed;		/* the survey's read */
 	Uint64Set  *repeated;		/* once settled: keys that came more than once */
 	Uint64Set  *chosen;			/* and their chosen rows' offsets, plus one */
-	uint64		kept;			/* chosen rows read by this process */
-	pg_atomic_uint64 *shared_kept;	/* under a parallel scan: by all */
+	ReadPrint	read;			/* the refresh's read, in this process */
+	KeyChoiceShared *shared;	/* under a parallel scan: where all add theirs */
 };
+
+/* Adds a row, by its key's hash (0 for a NULL key) and its offset, to a print. */
+static inline void
+print_row(ReadPrint *print, uint64 hash, uint64 offset)
+{
+	print->rows++;
+	print->sum += hash_combine64(hash, offset * UINT64CONST(0x9E3779B97F4A7C15));
+}
 
 /*
  * Makes a choice of foreign_table's rows by the key columns named in keys,
@@ -113,7 +137,11 @@ hvcsv_key_choice_survey(KeyChoice *c, TupleTableSlot *slot, uint64 offset)
 	SurveyEntry *entry;
 
 	if (!hvcsv_key_hash_row(&c->key, slot, &hash))
+	{
+		print_row(&c->surveyed, 0, offset);
 		return;
+	}
+	print_row(&c->surveyed, hash, offset);
 	c->rows++;
 	entry = survey_insert(c->survey, hash, &found);
 	if (!found)
@@ -176,46 +204,65 @@ hvcsv_key_choice_settle(KeyChoice *c)
 
 /*
  * The refresh's read: whether to drop the row at offset, another row of its
- * key being chosen.  The chosen rows it keeps are counted: one per repeated
- * key, unless the export read is not the one surveyed.
+ * key being chosen.  Every row goes into the read's print, to be compared
+ * with the survey's.
  */
 bool
 hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset)
 {
 	uint64		hash;
 
-	if (!hvcsv_key_hash_row(&c->key, slot, &hash) ||
-		!hvcsv_uint64_set_contains(c->repeated, hash))
+	if (!hvcsv_key_hash_row(&c->key, slot, &hash))
+	{
+		print_row(&c->read, 0, offset);
+		return false;
+	}
+	print_row(&c->read, hash, offset);
+	if (!hvcsv_uint64_set_contains(c->repeated, hash))
 		return false;
 	if (!hvcsv_uint64_set_contains(c->chosen, offset + 1))
 		return true;
-	if (c->shared_kept)
-		pg_atomic_fetch_add_u64(c->shared_kept, 1);
-	else
-		c->kept++;
+	c->read.kept++;
 	return false;
 }
 
-/* In the leader, when its parallel scan is over: adds what every process kept. */
+/* Called by each process of a parallel read when its part ends. */
+void
+hvcsv_key_choice_part_done(KeyChoice *c)
+{
+	if (c->shared == NULL)
+		return;
+	pg_atomic_fetch_add_u64(&c->shared->rows, c->read.rows);
+	pg_atomic_fetch_add_u64(&c->shared->sum, c->read.sum);
+	pg_atomic_fetch_add_u64(&c->shared->kept, c->read.kept);
+	memset(&c->read, 0, sizeof(c->read));
+}
+
+/* In the leader, when its parallel read is over: takes what every process read. */
 void
 hvcsv_key_choice_gather(KeyChoice *c)
 {
-	if (c->shared_kept == NULL)
+	if (c->shared == NULL)
 		return;
-	c->kept += pg_atomic_read_u64(c->shared_kept);
-	c->shared_kept = NULL;
+	c->read.rows = pg_atomic_read_u64(&c->shared->rows);
+	c->read.sum = pg_atomic_read_u64(&c->shared->sum);
+	c->read.kept = pg_atomic_read_u64(&c->shared->kept);
+	c->shared = NULL;
 }
 
 /*
- * Tells whether the refresh's read kept one row of each repeated key, as
- * it does when it reads the export the survey read.  An export published
- * between the two reads (a streaming reader's two transfers) would
- * otherwise have its rows chosen by another file's offsets.
+ * Tells whether the refresh's read was the read the survey made: the same
+ * rows with the same keys at the same offsets, and one chosen row of each
+ * repeated key kept.  An export published between the two reads (the
+ * streaming reader's transfers) would otherwise have its rows chosen by
+ * another file's offsets.  Two different files pass only if their prints'
+ * 64-bit sums agree by chance.
  */
 bool
 hvcsv_key_choice_complete(const KeyChoice *c)
 {
-	return c->kept == c->repeated->used;
+	return c->read.rows == c->surveyed.rows && c->read.sum == c->surveyed.sum &&
+		c->read.kept == c->repeated->used;
 }
 
 /* Fills in where the parts go in shared memory; returns the size of it all. */
@@ -251,8 +298,10 @@ hvcsv_key_choice_share(KeyChoice *c, void *dest)
 	KeyChoiceShared *layout = dest;
 
 	(void) shared_layout(c, layout);
+	pg_atomic_init_u64(&layout->rows, 0);
+	pg_atomic_init_u64(&layout->sum, 0);
 	pg_atomic_init_u64(&layout->kept, 0);
-	c->shared_kept = &layout->kept;
+	c->shared = layout;
 	hvcsv_key_hash_share(&c->key, (char *) dest + MAXALIGN(sizeof(KeyChoiceShared)));
 	hvcsv_uint64_set_share(c->repeated, (char *) dest + layout->repeated_offset);
 	hvcsv_uint64_set_share(c->chosen, (char *) dest + layout->chosen_offset);
@@ -272,7 +321,7 @@ hvcsv_key_choice_attach(MemoryContext parent, void *src)
 										  layout->repeated_slots);
 	c->chosen = hvcsv_uint64_set_attach(cxt, (char *) src + layout->chosen_offset,
 										layout->chosen_slots);
-	c->shared_kept = &layout->kept;
+	c->shared = layout;
 	return c;
 }
 

@@ -56,6 +56,7 @@ extern void hvcsv_stream_restart(CsvStream *stream, uint64 offset, uint64 line_b
 extern char *hvcsv_printable(const char *bytes, size_t len, bool clipped);
 
 /* in column_map.c */
+extern char *hvcsv_column_csv_name(Relation rel, Form_pg_attribute att);
 
 /* Which CSV field feeds each table column. */
 typedef struct HvcsvColumnMap

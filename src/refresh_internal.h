@@ -174,6 +174,7 @@ extern uint64 hvcsv_key_choice_settle(KeyChoice *c);
 extern bool hvcsv_key_choice_drops(KeyChoice *c, TupleTableSlot *slot, uint64 offset);
 extern Size hvcsv_key_choice_shared_size(const KeyChoice *c);
 extern void hvcsv_key_choice_share(KeyChoice *c, void *dest);
+extern void hvcsv_key_choice_part_done(KeyChoice *c);
 extern void hvcsv_key_choice_gather(KeyChoice *c);
 extern bool hvcsv_key_choice_complete(const KeyChoice *c);
 extern KeyChoice *hvcsv_key_choice_attach(MemoryContext parent, void *src);
@@ -311,6 +312,7 @@ typedef struct SyncResultRow
 	int64		null_cursors;	/* rows whose cursor value is NULL */
 } SyncResultRow;
 
+extern char *hvcsv_qualified_name(Oid relid);
 extern char *hvcsv_name_list(List *names, const char *prefix);
 extern char *hvcsv_sync_statement(const SyncPlan *plan);
 extern char *hvcsv_load_statement(const SyncPlan *plan);

@@ -181,6 +181,8 @@ session_reject(HvcsvScan *scan, int att, const char *message)
 static void
 session_part_done(HvcsvScan *scan)
 {
+	if (session->choice && !session->surveying)
+		hvcsv_key_choice_part_done(session->choice);
 	if (session->watch)
 		hvcsv_key_watch_part_done(session->watch);
 	if (session->filter)

@@ -52,6 +52,7 @@ typedef struct TableRun
 	bool		may_skip;		/* an unchanged export needs nothing written */
 	bool		keep_mark;		/* the last run's cursor mark applies */
 	bool		have_bound;		/* rows are read from bound on */
+	bool		mark_held;		/* columns were left out: the mark does not advance */
 	Datum		bound;			/* the mark less cursor_lag */
 	char	   *unbounded_url;	/* the export's URL without cursor_param's bound */
 	SyncedExport export;
@@ -95,8 +96,7 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 	run->opts = hvcsv_get_options(run->ft, hvcsv_relation_owner(run->ft));
 	/* A table an older version accepted may combine options that now cannot be. */
 	hvcsv_check_sync_options(GetForeignTable(run->ft)->options, run->opts);
-	run->ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(run->ft)),
-											  get_rel_name(run->ft));
+	run->ft_name = hvcsv_qualified_name(run->ft);
 	run->target = hvcsv_open_target(run->ft, run->opts);
 	run->target_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(run->target)),
 												  RelationGetRelationName(run->target));
@@ -263,8 +263,7 @@ set_cursor_bound(TableRun *run, RefreshSession *s)
 static char *
 find_duplicate_key(Oid foreign_table, List *keys)
 {
-	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(foreign_table)),
-													 get_rel_name(foreign_table));
+	char	   *ft_name = hvcsv_qualified_name(foreign_table);
 
 	if (SPI_execute(hvcsv_duplicate_key_query(ft_name, keys), true, 1) < 0 || SPI_processed != 1)
 		return NULL;
@@ -325,15 +324,24 @@ leave_out_columns(TableRun *run, List *missing)
 
 		if (!list_member(missing, makeString(col->name)))
 			kept = lappend(kept, col);
-		else if (col->is_key || col == run->cursor)
+		else if (col->is_key)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
-					 errmsg("the export lacks %s column \"%s\"",
-							col->is_key ? "key" : "cursor", col->name),
-					 errdetail("on_missing_columns 'keep' keeps only columns that a refresh can do without. Nothing was written.")));
+					 errmsg("the export lacks key column \"%s\"", col->name),
+					 errdetail("With on_missing_columns 'keep', a refresh still needs every key column. Nothing was written.")));
+		else if (col == run->cursor)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("the export lacks cursor column \"%s\"", col->name),
+					 errdetail("With on_missing_columns 'keep', a refresh still needs the cursor column. Nothing was written.")));
 	}
 	run->columns = kept;
 	run->names = hvcsv_synced_names(kept);
+	/*
+	 * The rows read now lack the columns left out: the mark stays where it
+	 * was, so that when they come back every row since is read again.
+	 */
+	run->mark_held = true;
 }
 
 /*
@@ -397,6 +405,8 @@ choose_rows(TableRun *run, RefreshSession *s, SyncCounts *counts)
 				 errmsg("on_duplicate_key needs key columns whose types have an extended hash function")));
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("force_parallel_mode", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	s->surveying = true;
 	hvcsv_session_expect_scan();
@@ -672,8 +682,8 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	counts->rejected = s->reject_count;
 	check_delete_guard(run, res, row.target_rows);
 	res->status = REFRESH_OK;
-	/* No row past the mark: the mark stays. */
-	run->export.cursor_value = row.cursor_max ? row.cursor_max :
+	/* No row past the mark (or columns left out): the mark stays. */
+	run->export.cursor_value = row.cursor_max && !run->mark_held ? row.cursor_max :
 		run->keep_mark ? run->state.cursor_value : NULL;
 }
 

@@ -21,32 +21,15 @@
 
 #include "access/relation.h"
 #include "catalog/heap.h"
-#include "commands/defrem.h"
 #include "executor/spi.h"
-#include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "hvcsv_fdw.h"
+#include "records.h"
 #include "refresh_internal.h"
-
-/* The header name a column of the foreign table reads: its column_name option, or its name. */
-static const char *
-csv_name(Oid ft, Form_pg_attribute att)
-{
-	ListCell   *cell;
-
-	foreach(cell, GetForeignColumnOptions(ft, att->attnum))
-	{
-		DefElem    *def = lfirst_node(DefElem, cell);
-
-		if (strcmp(def->defname, "column_name") == 0)
-			return defGetString(def);
-	}
-	return NameStr(att->attname);
-}
 
 /* Tells whether names (of char *) holds name. */
 static bool
@@ -125,7 +108,7 @@ check_new_column(const char *name, Oid ft, Oid target)
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
 				 errmsg("the export has a new column \"%s\", which target \"%s\" already has as a column of its own",
 						name, get_rel_name(target)),
-				 errdetail("on_new_columns 'add' never writes the export into a column that holds local data."),
+				 errdetail("With on_new_columns 'add', the export is never written into a column that holds local data."),
 				 errhint("To sync that column, add it to the foreign table yourself.")));
 }
 
@@ -133,10 +116,8 @@ check_new_column(const char *name, Oid ft, Oid target)
 static void
 add_column(const HvcsvExportColumn *col, Oid ft, Oid target, StringInfo changes)
 {
-	char	   *ft_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(ft)),
-													 get_rel_name(ft));
-	char	   *target_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(target)),
-														 get_rel_name(target));
+	char	   *ft_name = hvcsv_qualified_name(ft);
+	char	   *target_name = hvcsv_qualified_name(target);
 
 	check_new_column(col->name, ft, target);
 	SPI_execute(psprintf("ALTER FOREIGN TABLE %s ADD COLUMN %s %s", ft_name,
@@ -180,11 +161,13 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 	for (int a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
+		char	   *name;
 
 		if (att->attisdropped)
 			continue;
-		declared = lappend(declared, pstrdup(csv_name(ft, att)));
-		if (!has_name(header_names, csv_name(ft, att)))
+		name = hvcsv_column_csv_name(ftrel, att);
+		declared = lappend(declared, name);
+		if (!has_name(header_names, name))
 			*missing = lappend(*missing, pstrdup(NameStr(att->attname)));
 	}
 	relation_close(ftrel, AccessShareLock);

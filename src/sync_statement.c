@@ -32,6 +32,14 @@
 
 #include "refresh_internal.h"
 
+/* A relation's name, quoted and qualified with its schema, for a statement. */
+char *
+hvcsv_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /* Joins column names, quoted, with a prefix before each. */
 char *
 hvcsv_name_list(List *names, const char *prefix)
@@ -122,23 +130,49 @@ column_operator(const SyncColumn *col, int strategy)
 }
 
 /*
- * The value of a column as the target would compare it: alias.column, cast
- * to the target's type when it comes from the export (from_export) and the
- * foreign table's type differs, and in the target's collation when that
- * differs (the target's unique index and the cursor mark use it).
+ * ref, a value from the export, as the target would compare it: cast to the
+ * target's type when the foreign table's differs (without typmod, so that
+ * nothing is cut, unless with_typmod), and in the target's collation when
+ * that differs (the target's unique index and the cursor mark use it).
+ */
+static char *
+as_target(const SyncColumn *col, char *ref, bool with_typmod)
+{
+	if (with_typmod && col->target_typmod >= 0 &&
+		(col->source_type != col->target_type || col->source_typmod != col->target_typmod))
+		ref = psprintf("CAST(%s AS %s)", ref,
+					   format_type_extended(col->target_type, col->target_typmod,
+											FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	else if (col->source_type != col->target_type)
+		ref = psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
+	if (OidIsValid(col->target_collation) && col->target_collation != col->source_collation)
+		ref = psprintf("(%s COLLATE %s)", ref, generate_collation_name(col->target_collation));
+	return ref;
+}
+
+/*
+ * The value of a column, alias.column, as the target would compare it when
+ * it comes from the export (from_export).
  */
 static char *
 column_value(const SyncColumn *col, const char *alias, bool from_export)
 {
 	char	   *ref = psprintf("%s.%s", alias, quote_identifier(col->name));
 
-	if (!from_export)
-		return ref;
-	if (col->source_type != col->target_type)
-		ref = psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
-	if (OidIsValid(col->target_collation) && col->target_collation != col->source_collation)
-		ref = psprintf("(%s COLLATE %s)", ref, generate_collation_name(col->target_collation));
-	return ref;
+	return from_export ? as_target(col, ref, false) : ref;
+}
+
+/*
+ * The cursor column's value from the export as the target will store it,
+ * with the target's typmod too.  A typmod can round up (timestamptz(0),
+ * numeric(10,2)), and the mark is a stored value: compared unrounded, a row
+ * that ties with the mark once stored would fall below the bound and never
+ * be read.
+ */
+static char *
+cursor_value(const SyncColumn *col, const char *alias)
+{
+	return as_target(col, psprintf("%s.%s", alias, quote_identifier(col->name)), true);
 }
 
 /* "t.c = s.c" for one column; right is the export's side if right_is_export. */
@@ -191,30 +225,6 @@ append_key_match(StringInfo sql, List *columns)
 		appendStringInfo(sql, "%s%s", first ? "" : " AND ", equal_expr(col, "t", "s", true));
 		first = false;
 	}
-}
-
-/*
- * The cursor column's value from the export as the target will store it:
- * cast with the target's typmod too when the foreign table's differs.  A
- * typmod can round up (timestamptz(0), numeric(10,2)), and the mark is a
- * stored value: compared unrounded, a row that ties with the mark once
- * stored would fall below the bound and never be read.
- */
-static char *
-cursor_value(const SyncColumn *col, const char *alias)
-{
-	char	   *ref = psprintf("%s.%s", alias, quote_identifier(col->name));
-
-	if (col->target_typmod >= 0 &&
-		(col->source_type != col->target_type || col->source_typmod != col->target_typmod))
-		ref = psprintf("CAST(%s AS %s)", ref,
-					   format_type_extended(col->target_type, col->target_typmod,
-											FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
-	else if (col->source_type != col->target_type)
-		ref = psprintf("CAST(%s AS %s)", ref, qualified_type(col->target_type));
-	if (OidIsValid(col->target_collation) && col->target_collation != col->source_collation)
-		ref = psprintf("(%s COLLATE %s)", ref, generate_collation_name(col->target_collation));
-	return ref;
 }
 
 /*

@@ -276,6 +276,7 @@ void
 hvcsv_check_deleted_column(Relation target, List *columns, const char *name)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(target), name);
+	Form_pg_attribute att;
 	ListCell   *cell;
 
 	if (attnum == InvalidAttrNumber)
@@ -283,11 +284,19 @@ hvcsv_check_deleted_column(Relation target, List *columns, const char *name)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("deleted_column \"%s\" is not a column of \"%s\"",
 						name, RelationGetRelationName(target))));
-	if (getBaseType(TupleDescAttr(RelationGetDescr(target), attnum - 1)->atttypid) != TIMESTAMPTZOID)
+	att = TupleDescAttr(RelationGetDescr(target), attnum - 1);
+	if (getBaseType(att->atttypid) != TIMESTAMPTZOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("deleted_column \"%s\" of \"%s\" must have type timestamp with time zone",
 						name, RelationGetRelationName(target))));
+	/* A new row is not deleted: the column starts NULL. */
+	if (att->atthasdef || att->attnotnull || att->attgenerated)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("deleted_column \"%s\" of \"%s\" must allow NULL and have no default",
+						name, RelationGetRelationName(target)),
+				 errdetail("A row the export has is marked by NULL in it.")));
 	foreach(cell, columns)
 		if (strcmp(((SyncColumn *) lfirst(cell))->name, name) == 0)
 			ereport(ERROR,
