@@ -80,6 +80,8 @@ static const HvcsvOption valid_options[] = {
 	{"batch_rows", ForeignTableRelationId},
 	{"on_error", ForeignTableRelationId},
 	{"reject_limit", ForeignTableRelationId},
+	{"log_verbosity", ForeignTableRelationId},
+	{"format", ForeignTableRelationId},
 	{"target", ForeignTableRelationId},
 	{"key", ForeignTableRelationId},
 	{"cursor_column", ForeignTableRelationId},
@@ -94,6 +96,8 @@ static const HvcsvOption valid_options[] = {
 	{"delete_limit", ForeignTableRelationId},
 
 	{"column_name", AttributeRelationId},
+	{"force_null", AttributeRelationId},
+	{"force_not_null", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -217,6 +221,17 @@ parse_single_byte(DefElem *def)
 	if (value[0] == '\n' || value[0] == '\r')
 		invalid_value(def, "The value cannot be a newline or carriage return.");
 	return value[0];
+}
+
+/* Parses a Boolean option. */
+static bool
+parse_boolean(DefElem *def)
+{
+	bool		on;
+
+	if (!parse_bool(defGetString(def), &on))
+		invalid_value(def, "The value must be a Boolean.");
+	return on;
 }
 
 /* Rejects control characters, which would break an HTTP request or a header. */
@@ -415,13 +430,46 @@ apply_mapping_option(HvcsvOptions *opts, DefElem *def)
 	return true;
 }
 
+/*
+ * Parses an option of what a scan does with bad rows; false if def is not
+ * one.  "ignore" is the name COPY and file_fdw give to "skip".  A stored
+ * reject_limit of 0 means no limit, as it did before PostgreSQL's meaning
+ * was adopted; the validator refuses it in new definitions.
+ */
+static bool
+apply_error_option(HvcsvOptions *opts, DefElem *def)
+{
+	const char *name = def->defname;
+
+	if (strcmp(name, "on_error") == 0)
+		opts->on_error_skip =
+			parse_keyword(def, (const char *const[]) {"stop", "skip", "ignore", NULL},
+						  "The value must be \"stop\", \"skip\" or \"ignore\".") > 0;
+	else if (strcmp(name, "reject_limit") == 0)
+		opts->reject_limit = strcmp(defGetString(def), "0") == 0 ? 0 :
+			parse_integer(def, 1, PG_INT64_MAX);
+	else if (strcmp(name, "log_verbosity") == 0)
+		opts->log_verbosity = (HvcsvLogVerbosity)
+			parse_keyword(def, (const char *const[]) {"default", "verbose", "silent", NULL},
+						  "The value must be \"default\", \"verbose\" or \"silent\".");
+	else
+		return false;
+	return true;
+}
+
 /* Parses an option of how a table's export is read; false if def is not one. */
 static bool
 apply_source_option(HvcsvOptions *opts, DefElem *def)
 {
 	const char *name = def->defname;
 
-	if (strcmp(name, "path") == 0)
+	if (strcmp(name, "format") == 0)
+	{
+		/* file_fdw's option, so that its table definitions carry over. */
+		if (pg_strcasecmp(defGetString(def), "csv") != 0)
+			invalid_value(def, "Only \"csv\" is supported: hvcsv_fdw reads CSV exports only.");
+	}
+	else if (strcmp(name, "path") == 0)
 	{
 		check_printable(def, false);
 		if (strchr(defGetString(def), ' '))
@@ -481,21 +529,8 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 		opts->block_size = parse_bytes(def, 64 * 1024, "64kB");
 	else if (strcmp(name, "batch_rows") == 0)
 		opts->batch_rows = (int) parse_integer(def, 1, 10000000);
-	else if (strcmp(name, "on_error") == 0)
-	{
-		const char *value = defGetString(def);
-
-		if (strcmp(value, "stop") == 0)
-			opts->on_error_skip = false;
-		else if (strcmp(value, "skip") == 0)
-			opts->on_error_skip = true;
-		else
-			invalid_value(def, "The value must be \"stop\" or \"skip\".");
-	}
-	else if (strcmp(name, "reject_limit") == 0)
-		opts->reject_limit = parse_integer(def, 0, PG_INT64_MAX);
 	else
-		return false;
+		return apply_error_option(opts, def);
 	return true;
 }
 
@@ -571,8 +606,13 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 	if (apply_server_option(opts, def) || apply_mapping_option(opts, def) ||
 		apply_source_option(opts, def) || apply_sync_option(opts, def))
 		return;
-	/* column_name is read by column_map.c from the column's own options. */
-	if (strcmp(def->defname, "column_name") != 0)
+	/*
+	 * Column options are read from the column's own options: column_name by
+	 * column_map.c, the others by hvcsv_column_force_options.
+	 */
+	if (strcmp(def->defname, "force_null") == 0 || strcmp(def->defname, "force_not_null") == 0)
+		(void) parse_boolean(def);
+	else if (strcmp(def->defname, "column_name") != 0)
 		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", def->defname);
 }
 
@@ -601,6 +641,7 @@ set_defaults(HvcsvOptions *opts)
 	opts->batch_rows = 10000;
 	opts->on_error_skip = false;
 	opts->reject_limit = 0;
+	opts->log_verbosity = HVCSV_LOG_DEFAULT;
 	opts->delete_missing = false;
 	opts->delete_limit = 0.5;
 }
@@ -669,6 +710,29 @@ hvcsv_check_sync_options(List *options, const HvcsvOptions *opts)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"delete_missing\" and \"cursor_column\" cannot be used together"),
 				 errdetail("An incremental export holds only the rows past the cursor, so every other row would be missing from it.")));
+}
+
+/*
+ * Checks reject_limit as PostgreSQL 18's COPY does: a positive count, with
+ * on_error 'ignore' (or 'skip').  Only new definitions are checked, so that
+ * tables that stored 0 for "no limit" still scan.
+ */
+static void
+check_reject_limit(List *options, const HvcsvOptions *opts)
+{
+	ListCell   *cell;
+
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (strcmp(def->defname, "reject_limit") != 0)
+			continue;
+		if (opts->reject_limit == 0)
+			invalid_value(def, "The value must be a positive number of rows; leave the option out for no limit.");
+		if (!opts->on_error_skip)
+			needs_option("reject_limit", "on_error 'ignore' or 'skip'");
+	}
 }
 
 /* Reports an option name that is not valid where it was given. */
@@ -754,6 +818,7 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 	if (catalog == ForeignTableRelationId)
 	{
 		check_dialect(&opts);
+		check_reject_limit(options, &opts);
 		hvcsv_check_sync_options(options, &opts);
 	}
 
@@ -915,6 +980,28 @@ hvcsv_table_target(Oid foreigntableid)
 	List	   *names;
 
 	return text && split_target(text, &names) ? names : NIL;
+}
+
+/*
+ * Reads a column's force_null and force_not_null options (file_fdw's), as
+ * the column's options list from the catalog holds them.
+ */
+void
+hvcsv_column_force_options(List *column_options, bool *force_null, bool *force_not_null)
+{
+	ListCell   *cell;
+
+	*force_null = false;
+	*force_not_null = false;
+	foreach(cell, column_options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (strcmp(def->defname, "force_null") == 0)
+			*force_null = parse_boolean(def);
+		else if (strcmp(def->defname, "force_not_null") == 0)
+			*force_not_null = parse_boolean(def);
+	}
 }
 
 /* Fills a tokenizer dialect from the table's CSV options. */

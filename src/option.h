@@ -28,6 +28,14 @@ typedef enum HvcsvHeaderMode
 	HVCSV_HEADER_MATCH			/* the header must list the columns in order */
 } HvcsvHeaderMode;
 
+/* What a scan says about the rows on_error 'skip' rejected (log_verbosity). */
+typedef enum HvcsvLogVerbosity
+{
+	HVCSV_LOG_DEFAULT,			/* a count when the scan ends */
+	HVCSV_LOG_VERBOSE,			/* and a NOTICE for each row */
+	HVCSV_LOG_SILENT			/* nothing */
+} HvcsvLogVerbosity;
+
 /* What a refresh does with rows whose cursor_column is NULL. */
 typedef enum HvcsvCursorNulls
 {
@@ -80,8 +88,9 @@ typedef struct HvcsvOptions
 	int			encoding;		/* the file's encoding */
 	int64		block_size;
 	int			batch_rows;
-	bool		on_error_skip;
+	bool		on_error_skip;	/* on_error 'skip' or 'ignore' */
 	int64		reject_limit;	/* 0 means no limit */
+	HvcsvLogVerbosity log_verbosity;
 	List	   *target;			/* the target's name, split as SQL does, or NIL */
 	List	   *key;			/* key column names, or NIL for the primary key */
 	char	   *cursor_column;
@@ -108,6 +117,8 @@ extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
 extern const char *hvcsv_table_target_text(Oid foreigntableid);
 extern List *hvcsv_table_target(Oid foreigntableid);
+extern void hvcsv_column_force_options(List *column_options, bool *force_null,
+									   bool *force_not_null);
 extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
 
 #endif							/* HVCSV_OPTION_H */

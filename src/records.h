@@ -90,6 +90,10 @@ typedef struct HvcsvTupleBuilder
 	bool		has_text;		/* some needed column has FAST_TEXT */
 	Oid		   *typioparams;
 	int32	   *typmods;
+	bool	   *force_null;		/* per attribute: file_fdw's column options */
+	bool	   *force_not_null;
+	const char *null_string;	/* the table's, as the tokenizer compares it */
+	size_t		null_len;
 	int			file_encoding;
 	MemoryContext tuple_cxt;	/* reset for every tuple */
 
@@ -101,7 +105,8 @@ typedef struct HvcsvTupleBuilder
 } HvcsvTupleBuilder;
 
 extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map,
-													 List *needed_atts, int file_encoding);
+													 List *needed_atts,
+													 const HvcsvOptions *opts);
 extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *stream);
 extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
 							  TupleTableSlot *slot);

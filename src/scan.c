@@ -18,7 +18,8 @@
  * not allowed in a parallel scan, so a table with on_error 'skip' is never
  * scanned in parallel.  reject_limit ends the scan with an error once more rows than
  * it allows were rejected.  A watcher of the scan gets each rejected row;
- * otherwise the count is reported when the scan ends.
+ * otherwise the count is reported when the scan ends (unless log_verbosity
+ * is 'silent'), and with 'verbose' each row too, as COPY does.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -192,6 +193,19 @@ hvcsv_describe_reject(HvcsvScan *scan, int att, const char *message)
 	return r;
 }
 
+/* Says that a row was rejected, and why; freed at once, as a scan may reject every row. */
+static void
+report_reject(HvcsvScan *scan, int att, const char *message)
+{
+	char	   *why = describe_reject(scan, att, message);
+
+	ereport(NOTICE,
+			(errmsg("skipping row at line %llu of foreign table \"%s\": %s",
+					(unsigned long long) scan->stream->rec.line,
+					RelationGetRelationName(scan->rel), why)));
+	pfree(why);
+}
+
 /*
  * Counts a rejected row (att is the column whose value was refused, or -1),
  * and stops the scan past reject_limit.  Nothing is allocated unless the
@@ -203,6 +217,8 @@ reject(HvcsvScan *scan, int att, const char *message)
 	scan->rows_rejected++;
 	if (scan->observed)
 		hooks->reject(scan, att, message);
+	else if (scan->opts->log_verbosity == HVCSV_LOG_VERBOSE)
+		report_reject(scan, att, message);
 	if (scan->opts->reject_limit > 0 && scan->rows_rejected > (uint64) scan->opts->reject_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
@@ -276,7 +292,8 @@ build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
 static void
 report_rejects(HvcsvScan *scan)
 {
-	if (scan->rows_rejected > 0 && !scan->observed)
+	if (scan->rows_rejected > 0 && !scan->observed &&
+		scan->opts->log_verbosity != HVCSV_LOG_SILENT)
 		ereport(NOTICE,
 				(errmsg_plural("%llu row of foreign table \"%s\" was rejected",
 							   "%llu rows of foreign table \"%s\" were rejected",
@@ -394,8 +411,7 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 		scan->at_end = true;
 		return;
 	}
-	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts,
-											   opts->encoding);
+	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts);
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);
 }
 

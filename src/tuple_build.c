@@ -5,7 +5,9 @@
  *
  * Each needed column's text goes through its type's input function, after
  * an encoding check (or conversion, when the file's encoding differs from
- * the database's).  Errors get a context line naming the foreign table, the
+ * the database's).  A column's force_null and force_not_null options
+ * (file_fdw's) change which fields are NULL, as COPY's FORCE_NULL and
+ * FORCE_NOT_NULL do.  Errors get a context line naming the foreign table, the
  * line, the column and the value, as COPY does.
  *-------------------------------------------------------------------------
  */
@@ -13,6 +15,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
+#include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -36,7 +39,7 @@
  */
 HvcsvTupleBuilder *
 hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
-						   int file_encoding)
+						   const HvcsvOptions *opts)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	HvcsvTupleBuilder *b = palloc0(sizeof(HvcsvTupleBuilder));
@@ -44,13 +47,17 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 
 	b->rel = rel;
 	b->map = map;
-	b->file_encoding = file_encoding;
+	b->file_encoding = opts->encoding;
+	b->null_string = opts->null_string;
+	b->null_len = strlen(opts->null_string);
 	b->needed = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
 	b->slot_of = palloc(sizeof(int) * Max(list_length(needed_atts), 1));
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
 	b->typioparams = palloc0(sizeof(Oid) * Max(desc->natts, 1));
 	b->typmods = palloc0(sizeof(int32) * Max(desc->natts, 1));
 	b->fast_kind = palloc0(sizeof(char) * Max(desc->natts, 1));
+	b->force_null = palloc0(sizeof(bool) * Max(desc->natts, 1));
+	b->force_not_null = palloc0(sizeof(bool) * Max(desc->natts, 1));
 	b->current_att = -1;
 
 	foreach(cell, needed_atts)
@@ -64,6 +71,8 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
 		fmgr_info(in_function, &b->in_functions[a]);
 		b->typmods[a] = att->atttypmod;
+		hvcsv_column_force_options(GetForeignColumnOptions(RelationGetRelid(rel), att->attnum),
+								   &b->force_null[a], &b->force_not_null[a]);
 		/* A typmod would round or check the value: the input function's job. */
 		if (att->atttypmod < 0)
 			b->fast_kind[a] = att->atttypid == TEXTOID ? FAST_TEXT :
@@ -120,6 +129,23 @@ hvcsv_tuple_builder_select(HvcsvTupleBuilder *b, CsvStream *stream)
 	hvcsv_stream_select_fields(stream, wanted, nwanted, b->nneeded);
 }
 
+/*
+ * Whether attribute a's field, in slot s, holds a value.  The tokenizer
+ * made an unquoted field equal to the null string NULL, which
+ * force_not_null undoes; a field it kept that equals the null string must
+ * have been quoted, which force_null makes NULL.
+ */
+static inline bool
+has_value(const HvcsvTupleBuilder *b, int a, const CsvRecord *rec, int s)
+{
+	if (rec->slot_state[s] == CSV_SLOT_NULL)
+		return b->force_not_null[a];
+	if (rec->slot_state[s] != CSV_SLOT_VALUE)
+		return false;
+	return !(b->force_null[a] && rec->slot_length[s] == b->null_len &&
+			 memcmp(rec->out + rec->slot_offset[s], b->null_string, b->null_len) == 0);
+}
+
 /* Converts one record into slot; columns not needed are left NULL. */
 void
 hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *slot)
@@ -148,7 +174,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 
 		for (int i = 0; i < b->nneeded; i++)
 			if (b->fast_kind[b->needed[i]] == FAST_TEXT &&
-				rec->slot_state[b->slot_of[i]] == CSV_SLOT_VALUE)
+				has_value(b, b->needed[i], rec, b->slot_of[i]))
 				arena_size += INTALIGN(VARHDRSZ + rec->slot_length[b->slot_of[i]]);
 		if (arena_size <= MaxAllocSize)
 			text_arena = palloc(Max(arena_size, 1));
@@ -162,7 +188,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		TimestampTz ts;
 		Datum		d;
 
-		if (rec->slot_state[s] != CSV_SLOT_VALUE)
+		if (!has_value(b, a, rec, s))
 			continue;
 		value = rec->out + rec->slot_offset[s];
 		len = rec->slot_length[s];
