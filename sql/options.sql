@@ -53,7 +53,7 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (null '"');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (encoding 'klingon');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (block_size '1kB');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (batch_rows '0');
-CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'ignore');
+CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (on_error 'continue');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (reject_limit '-1');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (target 'a.b.c.d');
 CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (key '');
@@ -72,7 +72,7 @@ CREATE FOREIGN TABLE t0 (a int) SERVER s0 OPTIONS (api_key 'my-secret');
 CREATE FOREIGN TABLE t0 (a int, created_at timestamptz) SERVER s0 OPTIONS (
   path '/v2/export.csv', reader 'projected', header 'match', delimiter '|', quote '''',
   escape '\', null 'NA', encoding 'LATIN1', block_size '64MB', batch_rows '5000',
-  on_error 'stop', reject_limit '10', target 'public.accounts', key 'has_id',
+  on_error 'skip', reject_limit '10', target 'public.accounts', key 'has_id',
   delete_missing 'on', delete_limit '0.25');
 ALTER FOREIGN TABLE t0 OPTIONS (SET delimiter '''');
 ALTER FOREIGN TABLE t0 OPTIONS (SET escape '|');
