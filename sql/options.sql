@@ -120,6 +120,15 @@ ALTER FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://example.com/');
 SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 's0';
 SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 't0'::regclass;
 
+-- a restore (pg_dump's scripts turn check_function_bodies off) takes what
+-- an older version accepted: reject_limit '0' (no limit), and
+-- delete_missing with cursor_column (which the refresh then refuses)
+SET check_function_bodies = off;
+CREATE FOREIGN TABLE t_restored (a int) SERVER s0
+  OPTIONS (reject_limit '0', cursor_column 'a', delete_missing 'true');
+RESET check_function_bodies;
+ALTER FOREIGN TABLE t_restored OPTIONS (SET reject_limit '5');
+
 SET client_min_messages = warning;
 DROP SERVER s0 CASCADE;
 DROP TABLE p3, i3;

@@ -816,8 +816,15 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_retry_delay must not be less than retry_delay")));
 	if (catalog == ForeignTableRelationId)
-	{
 		check_dialect(&opts);
+	/*
+	 * A restore (check_function_bodies off, as in pg_dump's scripts) takes
+	 * the combinations an older version accepted, so that no table is lost;
+	 * the scan reads a stored reject_limit of 0 as no limit, and the refresh
+	 * checks its options again.
+	 */
+	if (catalog == ForeignTableRelationId && check_function_bodies)
+	{
 		check_reject_limit(options, &opts);
 		hvcsv_check_sync_options(options, &opts);
 	}
