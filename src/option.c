@@ -8,7 +8,8 @@
  * value is judged the same way in both places.  What depends on who sets an
  * option (ca_file) or on settings that may change later (allowed_hosts) is
  * checked by the validator only; fetch.c checks the hosts again at every
- * request.  No message ever shows the value of api_key.
+ * request.  No message ever shows the value of api_key, user, password or
+ * headers (auth.c).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -67,6 +68,9 @@ static const HvcsvOption valid_options[] = {
 
 	{"api_key", UserMappingRelationId},
 	{"auth_scheme", UserMappingRelationId},
+	{"api_key_header", UserMappingRelationId}, {"api_key_param", UserMappingRelationId},
+	{"user", UserMappingRelationId}, {"password", UserMappingRelationId},
+	{"headers", UserMappingRelationId},
 
 	{"path", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
@@ -404,12 +408,20 @@ apply_mapping_option(HvcsvOptions *opts, DefElem *def)
 	{
 		const char *value = defGetString(def);
 
-		if (value[0] == '\0' || strspn(value, "!#$%&'*+-.^_`|~0123456789"
-									   "abcdefghijklmnopqrstuvwxyz"
-									   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(value))
+		if (!hvcsv_is_http_token(value, strlen(value)))
 			invalid_value(def, "The value must be an HTTP authentication scheme token, such as \"apiKey\" or \"Bearer\".");
 		opts->auth_scheme = defGetString(def);
 	}
+	else if (strcmp(name, "api_key_header") == 0)
+		opts->api_key_header = hvcsv_parse_key_header(def);
+	else if (strcmp(name, "api_key_param") == 0)
+		opts->api_key_param = parse_query_name(def);
+	else if (strcmp(name, "user") == 0)
+		opts->user = hvcsv_parse_credential(def);
+	else if (strcmp(name, "password") == 0)
+		opts->password = hvcsv_parse_credential(def);
+	else if (strcmp(name, "headers") == 0)
+		opts->headers = hvcsv_parse_headers(def);
 	else
 		return false;
 	return true;
@@ -751,6 +763,8 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_retry_delay must not be less than retry_delay")));
+	if (catalog == UserMappingRelationId)
+		hvcsv_check_auth_options(options, &opts);
 	if (catalog == ForeignTableRelationId)
 	{
 		check_dialect(&opts);
@@ -852,6 +866,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	{
 		opts->umid = mapping->umid;
 		apply_options(opts, mapping->options);
+		hvcsv_check_auth_options(mapping->options, opts);
 	}
 	apply_options(opts, table_options);
 	check_dialect(opts);
