@@ -68,6 +68,9 @@ FROM unnest(ARRAY[
 SELECT try($$CREATE SERVER au2 FOREIGN DATA WRAPPER hvcsv_fdw
   OPTIONS (api_url 'http://127.0.0.1:18765', headers 'X-API-Version: 1')$$);
 SELECT try($$CREATE FOREIGN TABLE au_bad (a int) SERVER au OPTIONS (user 'alice')$$);
+-- auth_scheme alone is accepted, as before there were other styles
+CREATE USER MAPPING FOR CURRENT_USER SERVER au OPTIONS (auth_scheme 'Bearer');
+DROP USER MAPPING FOR CURRENT_USER SERVER au;
 -- ALTER is checked the same way, against the options already there
 CREATE USER MAPPING FOR CURRENT_USER SERVER au OPTIONS (api_key 'k1', api_key_param 'apikey');
 SELECT try($$ALTER USER MAPPING FOR CURRENT_USER SERVER au OPTIONS (ADD api_key_header 'X-Key')$$);

@@ -24,7 +24,11 @@
 #include "http.h"
 
 
-/* Longest credential or headers option (see MAX_API_KEY_BYTES in option.c). */
+/*
+ * Longest api_key, user, password or headers: more than HTTP servers take
+ * in one header line, and far below the 1 MB request that libcurl refuses
+ * with a misleading "out of memory".
+ */
 #define MAX_CREDENTIAL_BYTES (64 * 1024)
 
 /*
@@ -95,8 +99,8 @@ hvcsv_parse_key_header(DefElem *def)
 }
 
 /*
- * Parses user or password: printable, not too long; a user name must not
- * hold ':', which ends it in a Basic credential (RFC 7617).
+ * Parses api_key, user or password: printable, not too long; a user name
+ * must not hold ':', which ends it in a Basic credential (RFC 7617).
  */
 char *
 hvcsv_parse_credential(DefElem *def)
@@ -230,7 +234,8 @@ hvcsv_check_auth_options(List *options, const HvcsvOptions *opts)
 	{
 		if (!option_given(options, key_places[i]))
 			continue;
-		if (opts->api_key == NULL)
+		/* auth_scheme alone was accepted before there was a choice. */
+		if (opts->api_key == NULL && i > 0)
 			needs(key_places[i], "api_key");
 		for (size_t j = i + 1; j < lengthof(key_places); j++)
 			if (option_given(options, key_places[j]))
