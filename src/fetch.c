@@ -25,8 +25,9 @@
  * Redirects are followed here, not by libcurl, so that every hop is held
  * to what the first request is: http or https, a host that
  * hvcsv_fdw.allowed_hosts admits, at most MAX_REDIRECTS hops, and the
- * Authorization header only for the scheme, host and port the user mapping
- * was made for.  Every address libcurl connects to, on every hop, must be
+ * user mapping's credentials (its key, in a header or a query parameter,
+ * HTTP Basic, its extra headers) only for the scheme, host and port the
+ * user named.  Every address libcurl connects to, on every hop, must be
  * public (see url.c), unless hvcsv_fdw.allowed_hosts names the host or it
  * is the api_url of a server a superuser owns.
  *
@@ -37,8 +38,9 @@
  * many decoded bytes we have.  max_bytes, the smaller of the server option
  * and hvcsv_fdw.max_bytes, counts decoded bytes.  TLS certificates are
  * always verified, against the system's authorities or the server's
- * ca_file.  Messages name the URL without secrets; the Authorization header
- * is never shown, and libcurl is never verbose, so it prints no headers.
+ * ca_file.  Messages name the URL without secrets (the key of api_key_param
+ * is added to the URL libcurl is given, and to no other); no header is
+ * ever shown, and libcurl is never verbose, so it prints no headers.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -112,7 +114,7 @@ typedef struct Transfer
 	bool		headers_done;	/* the blank line that ends the headers came */
 	char		transfer_coding[64];	/* one other than chunked, or empty */
 	bool		redirected;		/* url is where the first request redirected */
-	bool		with_auth;		/* the Authorization header was sent */
+	bool		with_auth;		/* the user mapping's credentials were sent */
 	char		location[8192]; /* of a redirect; empty if absent or too long */
 	int64		body_bytes;		/* decoded */
 	int64		max_bytes;
@@ -470,21 +472,34 @@ seconds_to_ms(double seconds)
 	return Max(1, (long) (seconds * 1000));
 }
 
-/* Adds the request headers: the key, Accept-Encoding, and Range or the conditions. */
+/* Appends a header line that holds a secret, leaving no copy behind. */
+static void
+append_secret_header(Transfer *t, const char *line)
+{
+	char	   *copy = pstrdup(line);
+
+	t->headers = curl_slist_append(t->headers, copy);
+	/* The secret should not linger in memory longer than needed. */
+	explicit_bzero(copy, strlen(copy));
+	pfree(copy);
+}
+
+/*
+ * Adds the request headers: the user mapping's credentials and extra
+ * headers (if send_auth), Accept-Encoding, and Range or the conditions.
+ */
 static void
 add_request_headers(Transfer *t, const HvcsvRequest *req, bool send_auth,
 					int64 range_from, const char *if_range)
 {
-	t->with_auth = req->authorization && send_auth;
-	if (t->with_auth)
-	{
-		char	   *header = psprintf("Authorization: %s", req->authorization);
+	ListCell   *cell;
 
-		t->headers = curl_slist_append(t->headers, header);
-		/* The secret should not linger in memory longer than needed. */
-		explicit_bzero(header, strlen(header));
-		pfree(header);
-	}
+	t->with_auth = send_auth && hvcsv_request_has_credentials(req);
+	if (send_auth && req->auth_header)
+		append_secret_header(t, req->auth_header);
+	if (send_auth)
+		foreach(cell, req->extra_headers)
+			append_secret_header(t, lfirst(cell));
 	t->headers = curl_slist_append(t->headers, "Accept-Encoding: gzip");
 	if (range_from > 0)
 	{
@@ -503,13 +518,32 @@ add_request_headers(Transfer *t, const HvcsvRequest *req, bool send_auth,
 	}
 }
 
-/* Sets the options of a transfer's easy handle. */
+/*
+ * Gives libcurl the URL to request: t->url, with the key of api_key_param
+ * if send_auth.  libcurl keeps a copy; ours is wiped at once.
+ */
+static void
+set_request_url(Transfer *t, const HvcsvRequest *req, bool send_auth)
+{
+	char	   *url;
+
+	if (!send_auth || req->key_param == NULL)
+	{
+		curl_easy_setopt(t->easy, CURLOPT_URL, t->url.url);
+		return;
+	}
+	url = hvcsv_url_with_query_param(t->url.url, req->key_param, req->key_value);
+	curl_easy_setopt(t->easy, CURLOPT_URL, url);
+	explicit_bzero(url, strlen(url));
+	pfree(url);
+}
+
+/* Sets the options of a transfer's easy handle, but for its URL. */
 static void
 set_transfer_options(Transfer *t, const HvcsvRequest *req)
 {
 	CURL	   *easy = t->easy;
 
-	curl_easy_setopt(easy, CURLOPT_URL, t->url.url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -543,7 +577,7 @@ set_transfer_options(Transfer *t, const HvcsvRequest *req)
 
 /*
  * Starts one request of an attempt at req, to url (req's URL or where it
- * redirected), with the Authorization header if send_auth, and to
+ * redirected), with the user mapping's credentials if send_auth, and to
  * non-public addresses too if any_address; with range_from > 0, asks for
  * the body from that byte on, if it is still the version if_range names.
  * The transfer lives in CurrentMemoryContext.
@@ -574,6 +608,7 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	t->buf_size = TRANSFER_BUFFER_SIZE;
 
 	add_request_headers(t, req, send_auth, range_from, if_range);
+	set_request_url(t, req, send_auth);
 	set_transfer_options(t, req);
 	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
 		ereport(ERROR,
@@ -923,7 +958,8 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 	psprintf("Gave up after %d attempts.", attempts) : NULL;
 	/* The URL as the user wrote it, and where it led. */
 	const char *source = t->redirected ?
-	psprintf("\"%s\" (redirected to \"%s\")", req->display_url, hvcsv_redact_url(t->url.url)) :
+	psprintf("\"%s\" (redirected to \"%s\")", req->display_url,
+			 hvcsv_redact_url_param(t->url.url, req->key_param)) :
 	psprintf("\"%s\"", req->display_url);
 
 	report_refusal(req, t, source);
@@ -954,8 +990,9 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 			 status_is_redirect(t->status) ?
 			 errdetail("The redirect has no Location header that can be followed.") :
 			 tries ? errdetail("%s", tries) : 0,
-			 (t->status == 401 || t->status == 403) && !t->with_auth && req->authorization ?
-			 errhint("The Authorization header is not sent to another scheme, host or port than the first request's.") :
+			 (t->status == 401 || t->status == 403) && !t->with_auth &&
+			 hvcsv_request_has_credentials(req) ?
+			 errhint("The user mapping's credentials are not sent to another scheme, host or port than the first request's.") :
 			 t->status == 401 || t->status == 403 ?
 			 errhint("Check the api_key and auth_scheme options of the user mapping.") : 0));
 }
@@ -995,9 +1032,8 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 {
 	memset(req, 0, sizeof(*req));
 	req->url = opts->url;
-	req->display_url = hvcsv_redact_url(opts->url);
-	if (opts->api_key)
-		req->authorization = psprintf("%s %s", opts->auth_scheme, opts->api_key);
+	req->display_url = hvcsv_display_url(opts);
+	hvcsv_request_auth(req, opts);
 	req->connect_timeout = opts->connect_timeout;
 	req->timeout = opts->timeout;
 	req->max_retries = opts->max_retries;
@@ -1109,7 +1145,8 @@ check_target(const HvcsvBody *b, const HvcsvUrl *url, int hops)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("could not fetch \"%s\": host \"%s\" port %d is not in hvcsv_fdw.allowed_hosts",
 						b->req.display_url, url->host, url->port),
-				 hops > 0 ? errdetail("The server redirected to \"%s\".", hvcsv_redact_url(url->url)) : 0));
+				 hops > 0 ? errdetail("The server redirected to \"%s\".",
+									  hvcsv_redact_url_param(url->url, b->req.key_param)) : 0));
 }
 
 /*
@@ -1128,7 +1165,7 @@ may_reach_any_address(const HvcsvBody *b, const HvcsvUrl *url)
 /*
  * Sends one attempt at the body from byte `from` and waits for its first
  * bytes (kept in b->pending), following redirects; every hop is checked
- * before it is requested.  The Authorization header goes only to the
+ * before it is requested.  The user mapping's credentials go only to the
  * scheme, host and port of the first request.
  */
 static TransferEvent

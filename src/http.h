@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
+
 #include "option.h"
 
 /* in url.c */
@@ -25,6 +27,7 @@ typedef struct HvcsvUrl
 
 extern void hvcsv_url_init(void);
 extern char *hvcsv_redact_url(const char *url);
+extern char *hvcsv_redact_url_param(const char *url, const char *param);
 extern char *hvcsv_url_with_query_param(const char *url, const char *name, const char *value);
 extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
 extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
@@ -36,14 +39,30 @@ struct sockaddr;
 extern bool hvcsv_address_is_public(const struct sockaddr *addr);
 extern void hvcsv_check_server_host(const HvcsvUrl *url);
 
+/* in auth.c */
+
+extern bool hvcsv_is_http_token(const char *s, size_t len);
+extern char *hvcsv_parse_key_header(DefElem *def);
+extern char *hvcsv_parse_credential(DefElem *def);
+extern List *hvcsv_parse_headers(DefElem *def);
+extern void hvcsv_check_auth_options(List *options, const HvcsvOptions *opts);
+extern char *hvcsv_display_url(const HvcsvOptions *opts);
+extern char *hvcsv_credentials_identity(const HvcsvOptions *opts);
+
 /* in fetch.c */
 
-/* What one HTTP request asks for; authorization is a secret. */
+/*
+ * What one HTTP request asks for.  auth_header, key_value and the extra
+ * headers are secrets, sent only to url's scheme, host and port.
+ */
 typedef struct HvcsvRequest
 {
-	const char *url;
+	const char *url;			/* without key_param */
 	const char *display_url;	/* url without secrets, for messages */
-	const char *authorization;	/* whole header value, or NULL */
+	const char *auth_header;	/* whole header line with the key, or NULL */
+	const char *key_param;		/* query parameter that carries the key, or NULL */
+	const char *key_value;
+	List	   *extra_headers;	/* "Name: value" lines of option headers */
 	const char *if_none_match;
 	const char *if_modified_since;
 	double		connect_timeout;
@@ -70,6 +89,8 @@ typedef struct HvcsvBody HvcsvBody;
 
 extern void hvcsv_fetch_init(void);
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
+extern void hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts);
+extern bool hvcsv_request_has_credentials(const HvcsvRequest *req);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 								  void (*on_restart) (void *arg), void *arg);
 extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);

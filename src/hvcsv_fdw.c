@@ -245,7 +245,7 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	bool		ran = scan && scan->started;
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
-	ExplainPropertyText("Source", hvcsv_redact_url(opts->url), es);
+	ExplainPropertyText("Source", hvcsv_display_url(opts), es);
 	ExplainPropertyText("Columns Converted", column_names(rel, needed), es);
 	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)

@@ -457,7 +457,7 @@ hvcsv_export_columns(HvcsvOptions *opts)
 
 	if (opts->header == HVCSV_HEADER_NONE)
 		elog(ERROR, "hvcsv_export_columns needs an export with a header");
-	infer_columns(opts, hvcsv_redact_url(opts->url), &ic);
+	infer_columns(opts, hvcsv_display_url(opts), &ic);
 	for (int f = 0; f < ic.ncols; f++)
 	{
 		HvcsvExportColumn *col = palloc(sizeof(HvcsvExportColumn));

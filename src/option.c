@@ -8,7 +8,8 @@
  * value is judged the same way in both places.  What depends on who sets an
  * option (ca_file) or on settings that may change later (allowed_hosts) is
  * checked by the validator only; fetch.c checks the hosts again at every
- * request.  No message ever shows the value of api_key.
+ * request.  No message ever shows the value of api_key, user, password or
+ * headers (auth.c).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -41,13 +42,6 @@
 
 PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
 
-/*
- * Longest api_key: more than HTTP servers take in one header line, and far
- * below the 1 MB request that libcurl refuses with a misleading "out of
- * memory".
- */
-#define MAX_API_KEY_BYTES (64 * 1024)
-
 typedef struct HvcsvOption
 {
 	const char *name;
@@ -67,6 +61,9 @@ static const HvcsvOption valid_options[] = {
 
 	{"api_key", UserMappingRelationId},
 	{"auth_scheme", UserMappingRelationId},
+	{"api_key_header", UserMappingRelationId}, {"api_key_param", UserMappingRelationId},
+	{"user", UserMappingRelationId}, {"password", UserMappingRelationId},
+	{"headers", UserMappingRelationId},
 
 	{"path", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
@@ -236,20 +233,11 @@ parse_boolean(DefElem *def)
 
 /* Rejects control characters, which would break an HTTP request or a header. */
 static void
-check_printable(DefElem *def, bool secret)
+check_printable(DefElem *def)
 {
 	for (const char *p = defGetString(def); *p; p++)
-	{
 		if ((unsigned char) *p < 0x20 || *p == 0x7f)
-		{
-			if (secret)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for option \"%s\"", def->defname),
-						 errdetail("The value must not contain control characters.")));
 			invalid_value(def, "The value must not contain control characters.");
-		}
-	}
 }
 
 /*
@@ -287,7 +275,7 @@ parse_cursor_lag(DefElem *def)
 			invalid_value(def, "The value must not be negative.");
 		return defGetString(def);
 	}
-	check_printable(def, false);
+	check_printable(def);
 	lag = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(value),
 												ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	if (lag->month < 0 || lag->day < 0 || lag->time < 0)
@@ -363,7 +351,7 @@ apply_server_option(HvcsvOptions *opts, DefElem *def)
 	{
 		HvcsvUrl	url;
 
-		check_printable(def, false);
+		check_printable(def);
 		if (!hvcsv_url_parse(defGetString(def), &url))
 			invalid_value(def, "The value must be an absolute http or https URL.");
 		if (!hvcsv_url_is_http(&url))
@@ -389,7 +377,7 @@ apply_server_option(HvcsvOptions *opts, DefElem *def)
 		opts->max_bytes = parse_bytes(def, 1, "1 byte");
 	else if (strcmp(name, "ca_file") == 0)
 	{
-		check_printable(def, false);
+		check_printable(def);
 		if (defGetString(def)[0] == '\0')
 			invalid_value(def, "The value must be the path of a file of certificates in PEM format.");
 		opts->ca_file = defGetString(def);
@@ -406,25 +394,25 @@ apply_mapping_option(HvcsvOptions *opts, DefElem *def)
 	const char *name = def->defname;
 
 	if (strcmp(name, "api_key") == 0)
-	{
-		check_printable(def, true);
-		if (strlen(defGetString(def)) > MAX_API_KEY_BYTES)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for option \"%s\"", def->defname),
-					 errdetail("The value must not be longer than %d bytes.", MAX_API_KEY_BYTES)));
-		opts->api_key = defGetString(def);
-	}
+		opts->api_key = hvcsv_parse_credential(def);
 	else if (strcmp(name, "auth_scheme") == 0)
 	{
 		const char *value = defGetString(def);
 
-		if (value[0] == '\0' || strspn(value, "!#$%&'*+-.^_`|~0123456789"
-									   "abcdefghijklmnopqrstuvwxyz"
-									   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(value))
+		if (!hvcsv_is_http_token(value, strlen(value)))
 			invalid_value(def, "The value must be an HTTP authentication scheme token, such as \"apiKey\" or \"Bearer\".");
 		opts->auth_scheme = defGetString(def);
 	}
+	else if (strcmp(name, "api_key_header") == 0)
+		opts->api_key_header = hvcsv_parse_key_header(def);
+	else if (strcmp(name, "api_key_param") == 0)
+		opts->api_key_param = parse_query_name(def);
+	else if (strcmp(name, "user") == 0)
+		opts->user = hvcsv_parse_credential(def);
+	else if (strcmp(name, "password") == 0)
+		opts->password = hvcsv_parse_credential(def);
+	else if (strcmp(name, "headers") == 0)
+		opts->headers = hvcsv_parse_headers(def);
 	else
 		return false;
 	return true;
@@ -471,7 +459,7 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "path") == 0)
 	{
-		check_printable(def, false);
+		check_printable(def);
 		if (strchr(defGetString(def), ' '))
 			invalid_value(def, "The value must not contain spaces; percent-encode them as %20.");
 		check_path_stays_below(def);
@@ -815,6 +803,8 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_retry_delay must not be less than retry_delay")));
+	if (catalog == UserMappingRelationId)
+		hvcsv_check_auth_options(options, &opts);
 	if (catalog == ForeignTableRelationId)
 		check_dialect(&opts);
 	/*
@@ -924,6 +914,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	{
 		opts->umid = mapping->umid;
 		apply_options(opts, mapping->options);
+		hvcsv_check_auth_options(mapping->options, opts);
 	}
 	apply_options(opts, table_options);
 	check_dialect(opts);

@@ -72,10 +72,15 @@ typedef struct HvcsvOptions
 	int64		max_bytes;		/* largest body accepted; 0 means no limit */
 	char	   *ca_file;		/* certificate authorities for https, or NULL */
 
-	/* user mapping; api_key is a secret and is never printed */
+	/* user mapping; api_key, password and headers are never printed (auth.c) */
 	Oid			umid;			/* InvalidOid if there is no user mapping */
 	char	   *api_key;
 	char	   *auth_scheme;
+	char	   *api_key_header; /* the key's header instead of Authorization */
+	char	   *api_key_param;	/* the key's query parameter instead */
+	char	   *user;			/* HTTP Basic */
+	char	   *password;
+	List	   *headers;		/* extra request headers, "Name: value" each */
 
 	/* foreign table */
 	char	   *path;

@@ -111,7 +111,7 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 	run->may_skip = run->keep_mark && state_still_holds(&run->state);
 	run->bytes_before = hvcsv_bytes_received();
 	run->unbounded_url = run->opts->url;
-	run->export.url = hvcsv_redact_url(run->opts->url);
+	run->export.url = hvcsv_display_url(run->opts);
 	run->export.definition_hash = run->definition;
 	run->export.size = -1;
 }

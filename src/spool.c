@@ -99,8 +99,9 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	char	   *identity;
 
-	identity = psprintf("db=%u um=%u scheme=%s url=%s key=%s", MyDatabaseId, opts->umid,
-						opts->auth_scheme, opts->url, opts->api_key ? opts->api_key : "");
+	identity = psprintf("db=%u um=%u scheme=%s url=%s key=%s%s", MyDatabaseId, opts->umid,
+						opts->auth_scheme, opts->url, opts->api_key ? opts->api_key : "",
+						hvcsv_credentials_identity(opts));
 	if (ctx == NULL ||
 		pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (uint8 *) identity, strlen(identity)) < 0 ||

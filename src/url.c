@@ -18,10 +18,12 @@
  * are.
  *
  * A URL is shown in EXPLAIN, in errors and in the spool's metadata.  The
- * key itself travels in a header and is never part of the URL we build,
- * but a user may still put a password or a token into api_url or path, so
- * the password and the values of query parameters that look like secrets
- * are replaced before any URL leaves this file.
+ * key travels in a header, or in the query of the URL libcurl is given
+ * and of no other (api_key_param, see auth.c), but a user may still put a
+ * password or a token into api_url or path, and a server may echo the key
+ * into a redirect, so the password, the values of query parameters that
+ * look like secrets and of the key's parameter are replaced before any
+ * URL leaves this file.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,11 +58,17 @@ static const char *const secret_words[] = {
 	"signature", "sig", "credential", "session", NULL
 };
 
-/* Tells whether a query parameter name looks like it carries a secret. */
+/*
+ * Tells whether a query parameter name looks like it carries a secret, or
+ * is param (the key's, or NULL).
+ */
 static bool
-is_secret_name(const char *name, size_t len)
+is_secret_name(const char *name, size_t len, const char *param)
 {
 	char	   *lower = pnstrdup(name, len);
+
+	if (param && strlen(param) == len && strncmp(name, param, len) == 0)
+		return true;
 
 	for (char *p = lower; *p; p++)
 		*p = pg_ascii_tolower((unsigned char) *p);
@@ -72,7 +80,7 @@ is_secret_name(const char *name, size_t len)
 
 /* Returns the query string with secret-looking values replaced. */
 static char *
-redact_query(const char *query)
+redact_query(const char *query, const char *param)
 {
 	StringInfoData out;
 	const char *p = query;
@@ -85,7 +93,7 @@ redact_query(const char *query)
 
 		if (out.len > 0)
 			appendStringInfoChar(&out, '&');
-		if (eq && is_secret_name(p, eq - p))
+		if (eq && is_secret_name(p, eq - p, param))
 			appendStringInfo(&out, "%.*s=xxxxx", (int) (eq - p), p);
 		else
 			appendBinaryStringInfo(&out, p, len);
@@ -102,6 +110,13 @@ redact_query(const char *query)
  */
 char *
 hvcsv_redact_url(const char *url)
+{
+	return hvcsv_redact_url_param(url, NULL);
+}
+
+/* hvcsv_redact_url that also replaces the value of the query parameter param. */
+char *
+hvcsv_redact_url_param(const char *url, const char *param)
 {
 	CURLU	   *h = curl_url();
 	char	   *part = NULL;
@@ -121,7 +136,7 @@ hvcsv_redact_url(const char *url)
 	}
 	if (curl_url_get(h, CURLUPART_QUERY, &part, 0) == CURLUE_OK)
 	{
-		char	   *query = redact_query(part);
+		char	   *query = redact_query(part, param);
 
 		curl_free(part);
 		curl_url_set(h, CURLUPART_QUERY, query, 0);

@@ -16,6 +16,10 @@
 #   raised while a statement runs), so a CREATE USER MAPPING statement that
 #   fails, or is logged at debug5, shows its key.  That is PostgreSQL's
 #   behaviour, as for postgres_fdw passwords, not hvcsv_fdw's.
+# - the same for the other auth styles' secrets: a key in X-API-Key, a key
+#   in a query parameter (whose name does not look like a secret), an HTTP
+#   Basic password, and an extra header's value; none is in the server log,
+#   the sync state or its history, though the fixture server received each.
 use strict;
 use warnings;
 
@@ -106,6 +110,8 @@ BEGIN
 END \$\$;
 CREATE FOREIGN TABLE fixture_log (seq int, target text, status int, auth text, scheme text)
   SERVER fx OPTIONS (path '/_log.csv');
+CREATE FOREIGN TABLE fixture_headers (target text, auth_header text, x_api_key text,
+  x_account_id text) SERVER fx OPTIONS (path '/_log.csv');
 CREATE FOREIGN TABLE fixture_reset (reset boolean) SERVER fx OPTIONS (path '/_reset');
 });
 like(
@@ -115,6 +121,29 @@ like(
 END \$\$}),
 	qr/ERROR:  22023: invalid value for option "api_key"\nDETAIL:  The value must not contain control characters\./,
 	'a refused key is not shown');
+
+# The other auth styles, each with secrets of its own.
+my %secret = (
+	header   => "$key-hdr",
+	account  => "$key-acct",
+	param    => "$key-param",
+	password => "$key-pw");
+query(qq{
+CREATE SERVER fx_hdr FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url '$http', retry_delay '0.05', max_retry_delay '0.05');
+CREATE SERVER fx_param FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url '$http', retry_delay '0.05', max_retry_delay '0.05');
+CREATE SERVER fx_basic FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url '$http', retry_delay '0.05', max_retry_delay '0.05');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_hdr OPTIONS (api_key '$secret{header}',
+  api_key_header 'X-API-Key', headers 'X-Account-Id: $secret{account}');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_param
+  OPTIONS (api_key '$secret{param}', api_key_param 'p');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_basic
+  OPTIONS (user 'tapuser', password '$secret{password}');
+});
+my $basic = query(
+	"SELECT encode(convert_to('tapuser:$secret{password}', 'UTF8'), 'base64')");
 
 # From here on, everything is logged, and the log is checked.
 my $log_offset = -s $node->logfile;
@@ -225,6 +254,63 @@ is( query(
 	'plain ok, wrong_auth failed',
 	'refreshes that work and fail, in the background worker');
 
+# The other styles: scans that work, are retried, fail; EXPLAIN; refreshes
+# that work and fail.
+foreach my $style ('hdr', 'param', 'basic')
+{
+	accounts_table("${style}_plain", "fx_$style", '/accounts.csv?noauth=1');
+	accounts_table("${style}_flaky", "fx_$style", '/accounts.csv?noauth=1&fail=1&status=503');
+	accounts_table("${style}_same", "fx_$style",
+		'/accounts.csv?noauth=1&redirect_to=%2Faccounts.csv%3Fnoauth%3D1');
+	accounts_table("${style}_missing", "fx_$style", '/missing.csv?noauth=1');
+	accounts_table("${style}_401", "fx_$style", '/accounts.csv');
+	is(query("SELECT count(*) FROM ${style}_plain"), '3', "$style: a plain scan");
+	is(query("SELECT count(*) FROM ${style}_flaky"), '3', "$style: a retried scan");
+	is(query("SELECT count(*) FROM ${style}_same"),  '3', "$style: a redirected scan");
+	like(error_of("SELECT count(*) FROM ${style}_missing"), qr/ERROR:  HV00R: /, "$style: 404");
+	like(error_of("SELECT count(*) FROM ${style}_401"), qr/ERROR:  28000: /, "$style: 401");
+	like(query("EXPLAIN (ANALYZE, VERBOSE) SELECT * FROM ${style}_plain"),
+		qr/Source: /, "$style: EXPLAIN ANALYZE VERBOSE");
+	query(qq{
+CREATE TABLE ${style}_ok (has_id text PRIMARY KEY, name text, city text);
+ALTER FOREIGN TABLE ${style}_plain OPTIONS (ADD target '${style}_ok');
+CREATE TABLE ${style}_bad (has_id text PRIMARY KEY, name text, city text);
+ALTER FOREIGN TABLE ${style}_401 OPTIONS (ADD target '${style}_bad');
+});
+	is(query("SELECT status FROM hvcsv_refresh('${style}_plain')"), 'ok', "$style: a refresh");
+	is( query(
+			"SET hvcsv_fdw.refresh_failure = 'warning'; SELECT status FROM hvcsv_refresh('${style}_401')"
+		),
+		'failed',
+		"$style: a refresh that fails");
+}
+like(query('EXPLAIN SELECT * FROM param_plain'),
+	qr/Source: http:\/\/127\.0\.0\.1:$port\/accounts\.csv\?noauth=xxxxx&p=xxxxx$/m,
+	'EXPLAIN shows the key parameter masked');
+
+# The fixture server received every secret (compared here: a statement
+# that holds one would put it into the log).
+my $received = query(
+	q{SELECT string_agg(concat_ws('|', target, auth_header, x_api_key, x_account_id), E'\n')
+  FROM fixture_headers});
+like($received, qr/\|\Q$secret{header}\E\|\Q$secret{account}\E$/m,
+	'the fixture server received the key header and the extra header');
+like($received, qr/[?&]p=\Q$secret{param}\E/, 'and the key parameter');
+like($received, qr/\|Basic \Q$basic\E$/m, 'and HTTP Basic');
+
+# Nothing of them in the sync state, its history or pg_stat_activity.
+my $state = query(
+	q{SELECT string_agg(t::text, E'\n') FROM (SELECT s::text AS t FROM hvcsv_sync_state s
+  UNION ALL SELECT h::text FROM hvcsv_sync_history h
+  UNION ALL SELECT a::text FROM pg_stat_activity a) x});
+like($state, qr/p=xxxxx/, 'the sync state shows the key parameter masked');
+foreach my $kind (sort keys %secret)
+{
+	unlike($state, qr/\Q$secret{$kind}\E/,
+		"the $kind secret is not in the sync state, its history or pg_stat_activity");
+}
+unlike($state, qr/\Q$basic\E/, 'nor the Basic credentials');
+
 # The fixture server saw the key, so it was in use all along.
 cmp_ok(query(q{SELECT count(*) FROM fixture_log WHERE auth = 'ok'}),
 	'>', 5, 'requests carried the key');
@@ -236,6 +322,12 @@ like($log, qr/ERROR:  .*HTTP status 401/,     'and its errors');
 like($log, qr/STATEMENT:  /,                  'and statements');
 like($log, qr/hvcsv_fdw refresh/,             'and the refresh worker');
 unlike($log, qr/\Q$key\E/, 'the key is nowhere in the server log');
+foreach my $kind (sort keys %secret)
+{
+	unlike($log, qr/\Q$secret{$kind}\E/, "the $kind secret is nowhere in the server log");
+}
+unlike($log, qr/\Q$basic\E/, 'nor the Basic credentials');
+like($log, qr/p=xxxxx/, 'the log names URLs with the key parameter masked');
 
 $node->stop;
 stop_fixture();

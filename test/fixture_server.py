@@ -94,13 +94,17 @@ Control endpoints (no auth, not counted, not logged):
     GET /_log.csv[?target_prefix=P]  CSV (header row first) of the logged
       requests whose target starts with P, ordered by seq:
         seq,method,target,status,range,if_none_match,if_modified_since,
-        if_range,auth,bytes_sent,complete,accept_encoding,scheme
+        if_range,auth,bytes_sent,complete,accept_encoding,scheme,
+        auth_header,x_api_key,x_api_version,x_account_id
       It answers once every request that arrived before it has ended and
       been logged (waiting at most 2 s), so a client can read it right after
       its own request.  seq numbers requests on arrival from 1; range and the
       if_* columns and accept_encoding are the raw request headers (empty
       when absent); scheme is http or https; status is the one sent
       (or about to be sent when the client left during a delay).
+      auth_header (Authorization), x_api_key, x_api_version and x_account_id are the
+      raw values of those request headers (empty when absent; the tests'
+      credentials are not secrets), for the tests of the auth styles;
       auth is ok/missing/bad (empty without --api-key); bytes_sent counts the
       body bytes accepted by the socket (compressed bytes with gzip=1;
       chunk framing excluded); complete is
@@ -146,7 +150,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 LOG_COLUMNS = ("seq", "method", "target", "status", "range", "if_none_match",
                "if_modified_since", "if_range", "auth", "bytes_sent", "complete",
-               "accept_encoding", "scheme")
+               "accept_encoding", "scheme", "auth_header", "x_api_key",
+               "x_api_version", "x_account_id")
 CSV_TYPE = "text/csv; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 STEP = 0.05  # granularity of every sleep, so disconnects are noticed quickly
@@ -429,7 +434,9 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 seq, self.command, self.path, status, h.get("Range", ""),
                 h.get("If-None-Match", ""), h.get("If-Modified-Since", ""),
                 h.get("If-Range", ""), self.auth, self.sent, "t" if self.complete else "f",
-                h.get("Accept-Encoding", ""), "https" if self.server.tls else "http"))
+                h.get("Accept-Encoding", ""), "https" if self.server.tls else "http",
+                h.get("Authorization", ""), h.get("X-API-Key", ""), h.get("X-API-Version", ""),
+                h.get("X-Account-Id", "")))
 
     @staticmethod
     def faults(query, count):
