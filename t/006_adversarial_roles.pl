@@ -118,7 +118,9 @@ GRANT INSERT ON $schema.calls TO PUBLIC;};
 		[ '>',  'int8',     'int8' ],     [ '>', 'int8', 'int4' ],
 		[ '<',  'int8',     'int8' ],     [ '+', 'int8', 'int8' ],
 		[ '=',  'xid',      'int4' ],     [ '>', 'timestamptz', 'timestamptz' ],
-		[ '=',  'timestamptz', 'timestamptz' ]);
+		[ '=',  'timestamptz', 'timestamptz' ], [ '>=', 'timestamptz', 'timestamptz' ],
+		[ '<',  'timestamptz', 'timestamptz' ], [ '=', 'float8', 'float8' ],
+		[ '>=', 'float8', 'float8' ], [ '>', 'float8', 'float8' ]);
 	my $i = 0;
 	foreach my $op (@ops)
 	{
@@ -212,6 +214,45 @@ is(as('alice', qq{$evil_path SELECT status, rows_inserted, rows_rejected FROM pu
 as('alice', q{ALTER FOREIGN TABLE a_rej_src OPTIONS (SET on_error 'stop')});
 is(as('alice', qq{$evil_path SELECT status FROM public.hvcsv_refresh('alice.a_rej_src')}),
 	'failed', 'a failure is recorded');
+
+# The sync semantics of issue 15 under the same search_path, as alice and as
+# a superuser: an inclusive cursor lowered by cursor_lag (timestamptz less an
+# interval), a float cursor (NaN and infinity are compared, never marks),
+# the key choice of on_duplicate_key, soft deletes, and a column added from
+# the export's header.
+write_file('i15c.csv', "id,amount,at\n1,1.5,2026-12-01 10:00:00+00\n2,NaN,2026-12-01 11:00:00+00\n"
+	  . "1,2.5,2026-12-01 11:00:00+00\n3,Infinity,\n");
+write_file('i15s.csv', "id,name,extra\n1,one,x\n2,two,y\n1,uno,z\n");
+as('alice', q{
+CREATE TABLE c_tgt (id int PRIMARY KEY, amount float8, at timestamptz);
+CREATE FOREIGN TABLE c_src (id int, amount float8, at timestamptz) SERVER fx
+  OPTIONS (path '/i15c.csv', target 'c_tgt', cursor_column 'at', cursor_lag '30 min',
+           on_duplicate_key 'last');
+CREATE FOREIGN TABLE f_src (id int, amount float8) SERVER fx
+  OPTIONS (path '/i15c.csv', target 'c_tgt', cursor_column 'amount', on_duplicate_key 'first');
+CREATE TABLE s_tgt (id int PRIMARY KEY, name text, deleted_at timestamptz);
+CREATE FOREIGN TABLE s_src (id int, name text) SERVER fx
+  OPTIONS (path '/i15s.csv', target 's_tgt', delete_missing 'soft', deleted_column 'deleted_at',
+           on_duplicate_key 'last', on_new_columns 'add');
+});
+foreach my $run ([ 1, 'ok,ok,ok' ], [ 2, 'unchanged,unchanged,ok' ])
+{
+	is(as('alice', qq{$evil_path SELECT string_agg(status, ',' ORDER BY foreign_table::text)
+	  FROM public.hvcsv_refresh() WHERE foreign_table::text ~ '(c|f|s)_src'}),
+		$run->[1], "issue 15's options with planted operators on the owner's search_path: run $run->[0]");
+	write_file('i15s.csv', "id,name,extra\n2,two,y\n");
+}
+is(query(q{SELECT string_agg(id || ':' || name || ':' || extra || ':' || (deleted_at IS NOT NULL), ','
+  ORDER BY id) FROM alice.s_tgt}), '1:uno:z:true,2:two:y:false',
+	'... the soft delete, the last duplicate and the added column are right');
+is(query(qq{SET search_path = trap, alice, pg_catalog;
+  SELECT string_agg(status, ',' ORDER BY foreign_table::text) FROM public.hvcsv_refresh('alice.c_src', true)}),
+	'ok', '... and a superuser with them on its search_path refreshes alice\'s table');
+like(error_as('carol', q{SET search_path = carol, pg_catalog; SELECT public.hvcsv_reset('alice.c_src')}),
+	qr/^ERROR:  must be owner of foreign table c_src$/, 'a role that does not own a table may not reset it');
+is(query(q{SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'alice.c_src'::regclass}), '1',
+	'... and its state stays');
+as('alice', q{DROP FOREIGN TABLE c_src, f_src, s_src; DROP TABLE c_tgt, s_tgt});
 is(planted_calls('trap'), '0', "alice's operators were never called by a refresh");
 is(is_superuser('alice'), 'f', 'alice is not a superuser');
 
