@@ -102,6 +102,7 @@ mkdir -p "$tap/t" "$tap/test" "$tap/tmp"
 cp Makefile "$tap/"
 cp t/*.pl t/*.pm "$tap/t/"
 cp test/fixture_server.py "$tap/test/"
+cp -r test/corpus "$tap/test/"
 # A 1 MB file system for the TAP tests to fill (mounting needs root and
 # CAP_SYS_ADMIN; without it, the tests that need it skip).
 small_fs=$tap/small_fs
