@@ -109,7 +109,15 @@ EXPLAIN (COSTS OFF) SELECT * FROM au_plain;
 SELECT au_table('au_missing', '/missing.csv?noauth=1');
 SELECT count(*) FROM au_missing;
 SELECT au_table('au_echo', '/accounts.csv?noauth=1&redirect_to=%2Fmissing.csv%3Fnoauth%3D1%26q%3Decho');
+SELECT * FROM fixture_reset;
 SELECT count(*) FROM au_echo;
+-- the key replaces the parameter the server echoed, it is not sent twice
+SELECT target, status FROM auth_log ORDER BY seq;
+-- nor when the path names the parameter itself
+SELECT au_table('au_own_q', '/accounts.csv?q=mine&noauth=1&q=again');
+SELECT * FROM fixture_reset;
+SELECT count(*) FROM au_own_q;
+SELECT target, status FROM auth_log ORDER BY seq;
 -- the spool is revalidated while the credentials stay; the same key in
 -- another parameter gets a spool of its own
 SELECT * FROM fixture_reset;

@@ -167,18 +167,39 @@ normalize_host(char *host)
 }
 
 /*
- * url with name=value added to its query (before any fragment), the value
- * percent-encoded but for RFC 3986's unreserved characters.
+ * url with name=value as the only parameter of that name in its query
+ * (before any fragment), the value percent-encoded but for RFC 3986's
+ * unreserved characters.  Parameters of the same name already in the query
+ * are dropped: a server that redirects to a URL echoing the key, or a path
+ * that names the cursor's parameter itself, would otherwise send it twice,
+ * and which of two values an API honours is its own choice.
  */
 char *
 hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 {
 	size_t		before_fragment = strcspn(url, "#");
+	size_t		before_query = strcspn(url, "?#");
+	size_t		name_len = strlen(name);
+	char		separator = '?';
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, url, before_fragment);
-	appendStringInfo(&buf, "%c%s=", memchr(url, '?', before_fragment) ? '&' : '?', name);
+	appendBinaryStringInfo(&buf, url, before_query);
+	for (size_t at = before_query; at < before_fragment;)
+	{
+		const char *pair = url + at + 1;
+		size_t		len = strcspn(pair, "&#");
+
+		if (len > 0 && !(strncmp(pair, name, name_len) == 0 &&
+						 (len == name_len || pair[name_len] == '=')))
+		{
+			appendStringInfoChar(&buf, separator);
+			appendBinaryStringInfo(&buf, pair, len);
+			separator = '&';
+		}
+		at += 1 + len;
+	}
+	appendStringInfo(&buf, "%c%s=", separator, name);
 	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
 	{
 		if (isalnum(*p) || strchr("-._~", *p))
