@@ -286,16 +286,28 @@ void
 hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
 {
 	if (opts->user)
+	{
 		req->auth_header = basic_header(opts->user, opts->password);
+		req->auth_options = "user and password";
+	}
 	else if (opts->api_key && opts->api_key_param)
 	{
 		req->key_param = opts->api_key_param;
 		req->key_value = opts->api_key;
+		req->auth_options = "api_key and api_key_param";
 	}
 	else if (opts->api_key && opts->api_key_header)
+	{
 		req->auth_header = psprintf("%s: %s", opts->api_key_header, opts->api_key);
+		req->auth_options = "api_key and api_key_header";
+	}
 	else if (opts->api_key)
+	{
 		req->auth_header = psprintf("Authorization: %s %s", opts->auth_scheme, opts->api_key);
+		req->auth_options = "api_key and auth_scheme";
+	}
+	else if (opts->headers != NIL)
+		req->auth_options = "headers";
 	req->extra_headers = opts->headers;
 }
 

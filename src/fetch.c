@@ -993,8 +993,10 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 			 (t->status == 401 || t->status == 403) && !t->with_auth &&
 			 hvcsv_request_has_credentials(req) ?
 			 errhint("The user mapping's credentials are not sent to another scheme, host or port than the first request's.") :
+			 (t->status == 401 || t->status == 403) && req->auth_options ?
+			 errhint("Check the %s options of the user mapping.", req->auth_options) :
 			 t->status == 401 || t->status == 403 ?
-			 errhint("Check the api_key and auth_scheme options of the user mapping.") : 0));
+			 errhint("The user mapping for this server has no credentials: api_key, or user and password.") : 0));
 }
 
 /* GUC check hook of hvcsv_fdw.max_bytes: -1 (no limit) or a size of at least 1 byte. */

@@ -63,6 +63,8 @@ typedef struct HvcsvRequest
 	const char *key_param;		/* query parameter that carries the key, or NULL */
 	const char *key_value;
 	List	   *extra_headers;	/* "Name: value" lines of option headers */
+	const char *auth_options;	/* the user mapping's options that say how it
+								 * authenticates, for a hint; NULL: none */
 	const char *if_none_match;
 	const char *if_modified_since;
 	double		connect_timeout;
