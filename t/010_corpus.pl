@@ -306,6 +306,7 @@ SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod
 	my @columns = map { [ /^(.*) (\S.*)$/ ] } split /\n/, $imported;
 	is(scalar @columns, $width, "$file: IMPORT makes one column per field")
 	  or next;
+	note "$file: " . join(', ', map { "$_->[0] $_->[1]" } @columns);
 	my @checks;
 	for my $i (1 .. $width)
 	{
