@@ -23,6 +23,7 @@ OBJS = \
 	src/reader_partitioned.o \
 	src/reader_streaming.o \
 	src/import.o \
+	src/export_types.o \
 	src/table_check.o \
 	src/key_hash.o \
 	src/key_watch.o \
