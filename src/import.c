@@ -56,6 +56,7 @@
 #include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
+#include "compat.h"
 #include "hvcsv_fdw.h"
 #include "option.h"
 
@@ -399,15 +400,21 @@ check_key(List *key, const ImportColumns *ic, const char *remote_schema)
 }
 
 /*
- * Checks target_schema before anything is created: it must exist, must not
- * be where the foreign tables go (a target has its foreign table's name),
- * and needs a key and no target option.  Returns its OID.
+ * Checks target_schema before the export is read: it must exist, the
+ * caller must be allowed to create in it (checked again when the targets
+ * are created), it must not be where the foreign tables go (a target has
+ * its foreign table's name), and it needs a key and no target option.
+ * Returns its OID.
  */
 static Oid
 check_target_schema(const ImportChoices *choices, const HvcsvOptions *checked,
 					const char *local_schema)
 {
 	Oid			nsp = get_namespace_oid(choices->target_schema, false);
+	AclResult	acl = hvcsv_schema_create_aclcheck(nsp, GetUserId());
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_SCHEMA, choices->target_schema);
 
 	if (nsp == get_namespace_oid(local_schema, false))
 		ereport(ERROR,
@@ -453,8 +460,10 @@ create_target(Oid nsp, const char *schema, const char *name, const ImportColumns
 		appendStringInfo(&sql, "%s%s", cell == list_head(key) ? "" : ", ",
 						 quote_identifier(lfirst(cell)));
 	appendStringInfoString(&sql, "))");
+	SPI_connect();
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not create target \"%s.%s\"", schema, name);
+	SPI_finish();
 }
 
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements, and creates the targets. */
@@ -490,8 +499,6 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 				 errdetail("The tables read the fields by position, with header 'match', so the export must keep them in this order.")));
 	cols = column_list(&ic, true);
 	options = table_options(choices.table_options, by_position);
-	if (choices.target_schema)
-		SPI_connect();
 	for (int i = 0; i < choices.nreaders; i++)
 	{
 		const char *reader = hvcsv_reader_name(choices.readers[i]);
@@ -513,7 +520,5 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 									quote_identifier(server->servername),
 									quote_literal_cstr(reader), options, target));
 	}
-	if (choices.target_schema)
-		SPI_finish();
 	return commands;
 }
