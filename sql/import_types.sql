@@ -156,6 +156,23 @@ SELECT c.oid::regclass, pg_get_userbyid(c.relowner) FROM pg_class c
   AND c.relkind IN ('r', 'f') ORDER BY 1;
 SELECT count(*) FROM it_granted.accounts;
 
+-- 9. a column the export gains is typed by the same rules, from every row:
+-- on_new_columns 'add' makes score numeric for the 1,500th row's 2.5, and
+-- the run that adds it fills it
+COPY (SELECT g AS id FROM generate_series(1, 2000) g)
+  TO '/tmp/hvcsv_fixture_www/drift.csv' (FORMAT csv, HEADER);
+IMPORT FOREIGN SCHEMA drift FROM SERVER fx INTO it
+  OPTIONS (path '/drift.csv', readers 'projected', target_schema 'it_target', key 'id',
+           on_new_columns 'add');
+SELECT status, rows_inserted FROM hvcsv_refresh('it.drift');
+COPY (SELECT g AS id, CASE WHEN g = 1500 THEN '2.5' ELSE (g % 10)::text END AS score
+      FROM generate_series(1, 2000) g) TO '/tmp/hvcsv_fixture_www/drift.csv' (FORMAT csv, HEADER);
+SELECT status, rows_updated FROM hvcsv_refresh('it.drift');
+SELECT col, type FROM cols('it_target.drift');
+SELECT schema_changes FROM hvcsv_sync_history WHERE foreign_table = 'it.drift'::regclass
+  AND schema_changes IS NOT NULL;
+SELECT sum(score) FROM it_target.drift;
+
 SET client_min_messages = warning;
 DROP SCHEMA it, it2, it_target, it_own, it_granted CASCADE;
 DROP USER MAPPING FOR regress_hvcsv_importer SERVER fx;

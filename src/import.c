@@ -206,6 +206,7 @@ read_columns(HvcsvOptions *opts, const ImportChoices *choices, const char *expor
 		ic->cols[f++].type = field->type;
 	}
 }
+
 /* Orders names, for qsort. */
 static int
 name_cmp(const void *a, const void *b)
@@ -415,7 +416,6 @@ check_target_schema(const ImportChoices *choices, const HvcsvOptions *checked,
 
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_SCHEMA, choices->target_schema);
-
 	if (nsp == get_namespace_oid(local_schema, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
