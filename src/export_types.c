@@ -34,9 +34,10 @@
  * (fields absent or equal to the null string) do not count; a quoted empty
  * field is a value, which only text reads.  A column with no value is text.
  *
- * The checks accept ASCII only, and every encoding an export may have
- * keeps ASCII bytes for ASCII characters, so values are checked as the
- * file has them, without conversion.
+ * The checks accept ASCII bytes only, and in every encoding an export may
+ * have an ASCII character is its ASCII byte and every other character has
+ * a byte with the high bit set, so values are checked as the file has
+ * them, without conversion: a value with any other character is text.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
