@@ -1,5 +1,5 @@
 --
--- IMPORT FOREIGN SCHEMA reads the header and a sample of rows, infers the
+-- IMPORT FOREIGN SCHEMA reads the header and every row, infers the
 -- column types, and creates one foreign table per reader.
 --
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_import';
@@ -41,7 +41,7 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
   WHERE attrelid = 'imported.dialect_projected'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT * FROM imported.dialect_projected ORDER BY id;
 
--- types: every value must fit; dates, integers and bigints
+-- types: every value must fit; dates, integers and bigints; yes/no stay text
 COPY (SELECT * FROM (VALUES
   ('d,i,b,n,t,flag,mixed,empty'),
   ('2024-01-01,1,3000000000,1.5,2024-01-01 10:00:00+02,yes,1,'),

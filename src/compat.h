@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_namespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
@@ -141,6 +142,17 @@ hvcsv_relation_ownercheck(Oid relid, Oid role)
 	return object_ownercheck(RelationRelationId, relid, role);
 #else
 	return pg_class_ownercheck(relid, role);
+#endif
+}
+
+/* Tells whether role may create in a schema; PostgreSQL 16 generalized the check. */
+static inline AclResult
+hvcsv_schema_create_aclcheck(Oid nsp, Oid role)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_aclcheck(NamespaceRelationId, nsp, role, ACL_CREATE);
+#else
+	return pg_namespace_aclcheck(nsp, role, ACL_CREATE);
 #endif
 }
 

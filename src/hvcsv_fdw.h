@@ -10,8 +10,8 @@
  *	  http.h, spool.h		transport and storage
  *	  records.h				records to tuples
  *	  scan.h				one scan and its readers; the hooks a module above may set
- *	  hvcsv_fdw.h			the FDW (hvcsv_fdw.c, import.c, table_check.c) and the
- *							refresh's entry
+ *	  hvcsv_fdw.h			the FDW (hvcsv_fdw.c, import.c, export_types.c,
+ *							table_check.c) and the refresh's entry
  *	  refresh_internal.h	the refresh's own files, which meet the scan only
  *							through its hooks (test/check_layers.py checks the
  *							direction)
@@ -27,21 +27,24 @@
 #include "option.h"
 
 /* in import.c */
-
-/* One field of an export's header, with the type IMPORT FOREIGN SCHEMA would give it. */
-typedef struct HvcsvExportColumn
-{
-	char	   *name;			/* as the header spells it, in the server encoding */
-	const char *type_name;		/* "integer", "text", ... as IMPORT would write it */
-} HvcsvExportColumn;
-
 extern List *hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid);
 
+/* in export_types.c */
+
+/* One field of an export, with the type IMPORT FOREIGN SCHEMA gives it. */
+typedef struct HvcsvExportColumn
+{
+	char	   *name;			/* as the header spells it, in the server
+								 * encoding; NULL without a header */
+	const char *type_name;		/* "integer", "text", ... as SQL spells it */
+	Oid			type;
+} HvcsvExportColumn;
+
 /*
- * The header fields of the export of opts (header 'true'), in order, as a
- * List of HvcsvExportColumn *.
+ * The fields of the export of opts, in order, typed from the whole export,
+ * as a List of HvcsvExportColumn *.
  */
-extern List *hvcsv_export_columns(HvcsvOptions *opts);
+extern List *hvcsv_export_columns(HvcsvOptions *opts, const char *export_name);
 
 /* in table_check.c */
 extern bool hvcsv_is_own_foreign_table(Oid relid);

@@ -1,39 +1,51 @@
 /*-------------------------------------------------------------------------
  * import.c
- *	  IMPORT FOREIGN SCHEMA: reads the header and a sample of rows, infers
- *	  each column's type, and creates one foreign table per reader.
+ *	  IMPORT FOREIGN SCHEMA: names the export's columns, types them from the
+ *	  whole export (export_types.c), and creates the foreign tables, and
+ *	  their targets if asked.
  *
  * IMPORT FOREIGN SCHEMA name FROM SERVER s INTO local [OPTIONS (...)]
  * creates name_partitioned, name_projected and name_streaming, one table
- * per reader, with the columns spelled as the CSV spells them.  The OPTIONS are foreign
- * table options (path, header, delimiter, ...) and are copied onto every
- * table created.  LIMIT TO and EXCEPT name those tables; the server filters
- * the statements by them.
+ * per reader, with the columns spelled as the CSV spells them.  The OPTIONS
+ * are foreign table options (path, header, delimiter, ...), copied onto
+ * every table created, and these, which are IMPORT's own:
+ *	  readers		the readers to create tables for, a comma-separated
+ *					list; for one reader, one table, named name
+ *	  column_names	'header' (the default): as the header spells them;
+ *					'snake': in lower case, each run of other characters
+ *					than letters and digits made one underscore, an
+ *					underscore before a leading digit
+ *	  target_schema	also creates each table's target there, with the
+ *					table's name, columns and types and the key option's
+ *					columns as primary key, and sets the table's target
+ * LIMIT TO and EXCEPT name the foreign tables; PostgreSQL filters the
+ * statements by them, and the targets of the tables left out are not
+ * created either.
  *
  * Every column must read its own field, whatever the header holds.  A name
  * that cannot be a column's name as it is (empty, longer than an
  * identifier, holding a control character, or taken by an earlier column
- * once clipped) gives the column another, unique name and a column_name
- * option with the header's.  A name
- * the header repeats cannot tell its fields apart, so then the tables read
- * their fields by position, with header 'match'.
+ * once clipped or folded) gives the column another, unique name and a
+ * column_name option with the header's.  A name the header repeats cannot
+ * tell its fields apart, so then the tables read their fields by
+ * position, with header 'match'.
  *
- * A column's type is the first of boolean, integer, bigint, numeric, date
- * and timestamptz that every sampled non-NULL value fits, else text; a
- * column with no value in the sample is text.
- *
- * hvcsv_export_columns gives the refresh the same reading of an export's
- * first lines, for a table's own options: its header and those types, so
- * that a column the export adds gets the type IMPORT would give it.
+ * PostgreSQL runs only CREATE FOREIGN TABLE statements from the list this
+ * returns, so the targets are created here, through SPI, as the importing
+ * role, which must be allowed to create in target_schema: their names are
+ * schema-qualified and quoted and their types qualified, so the caller's
+ * search_path picks nothing.  An existing table is not reused: its columns,
+ * key and rows would be the importer's to check, and a sync would write
+ * into it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <ctype.h>
-
-#include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_foreign_table.h"
 #include "commands/defrem.h"
+#include "executor/spi.h"
+#include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -41,45 +53,19 @@
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
 
-#include "http.h"
+#include "compat.h"
 #include "hvcsv_fdw.h"
 #include "option.h"
-#include "records.h"
-#include "spool.h"
 
-
-/* Rows sampled for type inference. */
-#define SAMPLE_ROWS 1000
-
-/* Candidate types, in the order they are preferred. */
-#define FITS_BOOLEAN		0x01
-#define FITS_INTEGER		0x02
-#define FITS_BIGINT			0x04
-#define FITS_NUMERIC		0x08
-#define FITS_DATE			0x10
-#define FITS_TIMESTAMPTZ	0x20
-#define FITS_ANY			0x3f
-
-static const struct
-{
-	int			flag;
-	const char *type;
-}			type_order[] = {
-	{FITS_BOOLEAN, "boolean"},
-	{FITS_INTEGER, "integer"},
-	{FITS_BIGINT, "bigint"},
-	{FITS_NUMERIC, "numeric"},
-	{FITS_DATE, "date"},
-	{FITS_TIMESTAMPTZ, "timestamptz"},
-};
 
 typedef struct ImportColumn
 {
 	char	   *name;			/* its identifier, unique among the columns */
 	char	   *csv_name;		/* the header's name of its field, or NULL */
-	int			fits;			/* FITS_* flags every value so far allows */
-	bool		seen;			/* some non-NULL value was sampled */
+	Oid			type;
 } ImportColumn;
 
 /* The columns to create, one per field of the CSV. */
@@ -90,218 +76,134 @@ typedef struct ImportColumns
 	const char *repeated;		/* a header name given twice, or NULL */
 } ImportColumns;
 
-/* Skips n digits; NULL unless there are exactly that many. */
-static const char *
-digits(const char *p, int n)
+/* IMPORT's own options, and the others: those of the tables. */
+typedef struct ImportChoices
 {
-	for (int i = 0; i < n; i++)
-		if (!isdigit((unsigned char) p[i]))
-			return NULL;
-	return p + n;
-}
+	HvcsvReaderKind readers[3];
+	int			nreaders;
+	bool		snake_case;		/* column_names 'snake' */
+	char	   *target_schema;	/* or NULL */
+	List	   *table_options;
+} ImportChoices;
 
-/* Tells whether s is an ISO 8601 date, YYYY-MM-DD; *end is set after it. */
-static bool
-is_iso_date(const char *s, const char **end)
-{
-	const char *p = digits(s, 4);
-
-	if (p == NULL || *p != '-' || (p = digits(p + 1, 2)) == NULL || *p != '-' ||
-		(p = digits(p + 1, 2)) == NULL)
-		return false;
-	*end = p;
-	return true;
-}
-
-/* Tells whether s is an ISO 8601 timestamp, with or without a zone. */
-static bool
-is_iso_timestamp(const char *s)
-{
-	const char *p;
-
-	if (!is_iso_date(s, &p) || (*p != 'T' && *p != ' ') ||
-		(p = digits(p + 1, 2)) == NULL || *p != ':' || (p = digits(p + 1, 2)) == NULL)
-		return false;
-	if (*p == ':')
-	{
-		if ((p = digits(p + 1, 2)) == NULL)
-			return false;
-		if (*p == '.' && isdigit((unsigned char) p[1]))
-			for (p++; isdigit((unsigned char) *p); p++)
-				;
-	}
-	if (*p == 'Z')
-		p++;
-	else if (*p == '+' || *p == '-')
-	{
-		if ((p = digits(p + 1, 2)) == NULL)
-			return false;
-		if (*p == ':')
-			p++;
-		if (isdigit((unsigned char) *p) && (p = digits(p, 2)) == NULL)
-			return false;
-	}
-	return *p == '\0';
-}
-
-/* Returns the FITS_* flags of the types that can hold value. */
-static int
-types_that_fit(const char *value)
-{
-	const char *p = value;
-	const char *end;
-	int			fits = 0;
-	bool		any_digit = false;
-
-	if (pg_strcasecmp(value, "true") == 0 || pg_strcasecmp(value, "false") == 0 ||
-		pg_strcasecmp(value, "t") == 0 || pg_strcasecmp(value, "f") == 0 ||
-		pg_strcasecmp(value, "yes") == 0 || pg_strcasecmp(value, "no") == 0)
-		return FITS_BOOLEAN;
-
-	/* Integers and decimals: [sign] digits [. digits] [e [sign] digits] */
-	if (*p == '+' || *p == '-')
-		p++;
-	for (; isdigit((unsigned char) *p); p++)
-		any_digit = true;
-	if (any_digit && *p == '\0')
-	{
-		int64		n;
-
-		fits |= FITS_NUMERIC;
-		errno = 0;
-		n = strtoi64(value, NULL, 10);
-		if (errno == 0)
-			fits |= (n >= PG_INT32_MIN && n <= PG_INT32_MAX) ? FITS_INTEGER | FITS_BIGINT : FITS_BIGINT;
-		return fits;
-	}
-	if (*p == '.')
-		for (p++; isdigit((unsigned char) *p); p++)
-			any_digit = true;
-	if (any_digit && (*p == 'e' || *p == 'E'))
-	{
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!isdigit((unsigned char) *p))
-			any_digit = false;
-		while (isdigit((unsigned char) *p))
-			p++;
-	}
-	if (any_digit && *p == '\0')
-		return FITS_NUMERIC;
-
-	if (is_iso_date(value, &end) && *end == '\0')
-		return FITS_DATE;
-	if (is_iso_timestamp(value))
-		return FITS_TIMESTAMPTZ;
-	return 0;
-}
-
-/* Narrows a column's types by one value (slot of rec) if it is not NULL. */
+/* Reports an invalid value of one of IMPORT's own options. */
 static void
-sample_value(ImportColumn *col, const CsvRecord *rec, int slot, int encoding)
+invalid_import_value(DefElem *def, const char *detail)
 {
-	if (rec->slot_state[slot] != CSV_SLOT_VALUE)
-		return;
-	col->seen = true;
-	col->fits &= types_that_fit(pg_any_to_server(rec->out + rec->slot_offset[slot],
-												 rec->slot_length[slot], encoding));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+			 errdetail_internal("%s", detail)));
 }
 
-/*
- * Reads the first record in windows: the header's names, or without a header
- * the first values.  A table cannot have more than MaxHeapAttributeNumber
- * columns, so the fields past one more are skipped: a wider file gets
- * PostgreSQL's own error when its tables are created.
- */
+/* Parses the readers option: reader names, each once. */
 static void
-read_first_record(CsvStream *stream, const HvcsvOptions *opts, ImportColumns *ic)
+parse_readers(DefElem *def, ImportChoices *choices)
 {
-	ic->cols = palloc0(sizeof(ImportColumn) * (MaxHeapAttributeNumber + 1));
-	do
-	{
-		const CsvRecord *rec = &stream->rec;
+	static const char *const detail =
+		"The value must be a comma-separated list of readers: projected, partitioned, streaming.";
+	List	   *names;
+	ListCell   *cell;
 
-		CHECK_FOR_INTERRUPTS();
-		for (int s = 0; s < rec->nfields - rec->first_field &&
-			 rec->first_field + s <= MaxHeapAttributeNumber; s++)
+	/* SplitIdentifierString writes into the string it splits. */
+	if (!SplitIdentifierString(pstrdup(defGetString(def)), ',', &names) || names == NIL)
+		invalid_import_value(def, detail);
+	choices->nreaders = 0;
+	foreach(cell, names)
+	{
+		HvcsvReaderKind kind;
+
+		for (kind = HVCSV_READER_PROJECTED; kind <= HVCSV_READER_STREAMING; kind++)
+			if (strcmp(lfirst(cell), hvcsv_reader_name(kind)) == 0)
+				break;
+		if (kind > HVCSV_READER_STREAMING)
+			invalid_import_value(def, detail);
+		for (int i = 0; i < choices->nreaders; i++)
+			if (choices->readers[i] == kind)
+				invalid_import_value(def, "The value names a reader more than once.");
+		choices->readers[choices->nreaders++] = kind;
+	}
+}
+
+/* Splits IMPORT's OPTIONS into its own and the tables'. */
+static void
+parse_import_options(List *options, ImportChoices *choices)
+{
+	DefElem    *readers = NULL;
+	DefElem    *column_names = NULL;
+	DefElem    *target_schema = NULL;
+	ListCell   *cell;
+
+	choices->readers[0] = HVCSV_READER_PARTITIONED;
+	choices->readers[1] = HVCSV_READER_PROJECTED;
+	choices->readers[2] = HVCSV_READER_STREAMING;
+	choices->nreaders = 3;
+	choices->snake_case = false;
+	choices->target_schema = NULL;
+	choices->table_options = NIL;
+	foreach(cell, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+		DefElem   **own = NULL;
+
+		if (strcmp(def->defname, "reader") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"reader\" cannot be given to IMPORT FOREIGN SCHEMA"),
+					 errhint("Use option \"readers\" to choose the readers to create tables for.")));
+		if (strcmp(def->defname, "readers") == 0)
+			own = &readers;
+		else if (strcmp(def->defname, "column_names") == 0)
+			own = &column_names;
+		else if (strcmp(def->defname, "target_schema") == 0)
+			own = &target_schema;
+		if (own == NULL)
 		{
-			ImportColumn *col = &ic->cols[rec->first_field + s];
-
-			col->fits = FITS_ANY;
-			if (opts->header == HVCSV_HEADER_NONE)
-				sample_value(col, rec, s, opts->encoding);
-			else if (rec->slot_state[s] == CSV_SLOT_VALUE)
-				col->csv_name = pstrdup(pg_any_to_server(rec->out + rec->slot_offset[s],
-														 rec->slot_length[s], opts->encoding));
-			else
-				col->csv_name = "";
+			choices->table_options = lappend(choices->table_options, def);
+			continue;
 		}
-		ic->ncols = Min(rec->nfields, MaxHeapAttributeNumber + 1);
-	} while (stream->more_fields && hvcsv_stream_next(stream));
-}
-
-/*
- * Reads the export's first lines from read: the header's names (or the
- * first values), then a sample of values.  export_name names the export
- * in the error an empty one gives.
- */
-static void
-infer_from(CsvReadFunction read, void *read_arg, const HvcsvOptions *opts,
-		   const char *export_name, ImportColumns *ic)
-{
-	CsvDialect	dialect;
-	CsvStream  *stream;
-	CsvWantedField *wanted;
-	int			rows = opts->header == HVCSV_HEADER_NONE ? 1 : 0;
-
-	hvcsv_dialect(opts, &dialect);
-	stream = hvcsv_stream_create(&dialect, read, read_arg);
-	if (opts->encoding == PG_UTF8)
-		hvcsv_stream_skip_bom(stream);
-	hvcsv_stream_select_all_fields(stream);
-	if (!hvcsv_stream_next(stream))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
-				 errmsg("the CSV export of \"%s\" is empty", export_name),
-				 errdetail("Column names and types are read from its first lines.")));
-	read_first_record(stream, opts, ic);
-
-	/* The rows after it: each field in the slot of its number. */
-	wanted = palloc(sizeof(CsvWantedField) * ic->ncols);
-	for (int f = 0; f < ic->ncols; f++)
-		wanted[f].field = wanted[f].slot = f;
-	hvcsv_stream_select_fields(stream, wanted, ic->ncols, ic->ncols);
-	for (; rows < SAMPLE_ROWS && hvcsv_stream_next(stream); rows++)
-		for (int f = 0; f < ic->ncols; f++)
-			sample_value(&ic->cols[f], &stream->rec, f, opts->encoding);
-}
-
-/*
- * Infers the columns of the export of opts from its first lines.  The
- * streaming reader's export is read from the response, only as far as the
- * sample, since its scans never spool it; the others' from the spool,
- * which a scan later in the transaction then reuses.
- */
-static void
-infer_columns(HvcsvOptions *opts, const char *export_name, ImportColumns *ic)
-{
-	if (opts->reader == HVCSV_READER_STREAMING)
-	{
-		HvcsvRequest req;
-		HvcsvBody  *body;
-
-		hvcsv_request_init(&req, opts);
-		body = hvcsv_body_open(&req, NULL, NULL);
-		infer_from(hvcsv_body_read_into, body, opts, export_name, ic);
-		hvcsv_body_close(body);
+		if (*own)
+			errorConflictingDefElem(def, NULL);
+		*own = def;
 	}
-	else
+	if (readers)
+		parse_readers(readers, choices);
+	if (column_names)
 	{
-		HvcsvSpool *spool = hvcsv_spool_open(opts);
+		if (strcmp(defGetString(column_names), "snake") == 0)
+			choices->snake_case = true;
+		else if (strcmp(defGetString(column_names), "header") != 0)
+			invalid_import_value(column_names, "The value must be \"header\" or \"snake\".");
+	}
+	if (target_schema)
+		choices->target_schema = defGetString(target_schema);
+}
 
-		infer_from(hvcsv_spool_read, spool, opts, export_name, ic);
-		hvcsv_spool_close(spool);
+/*
+ * Reads the export's columns and types, from the response if every table
+ * created streams it, else from the spool, which their first scan reuses.
+ */
+static void
+read_columns(HvcsvOptions *opts, const ImportChoices *choices, const char *export_name,
+			 ImportColumns *ic)
+{
+	List	   *fields;
+	ListCell   *cell;
+	int			f = 0;
+
+	opts->reader = HVCSV_READER_STREAMING;
+	for (int i = 0; i < choices->nreaders; i++)
+		if (choices->readers[i] != HVCSV_READER_STREAMING)
+			opts->reader = choices->readers[i];
+	fields = hvcsv_export_columns(opts, export_name);
+	ic->ncols = list_length(fields);
+	ic->cols = palloc0(sizeof(ImportColumn) * Max(ic->ncols, 1));
+	foreach(cell, fields)
+	{
+		HvcsvExportColumn *field = lfirst(cell);
+
+		ic->cols[f].csv_name = field->name;
+		ic->cols[f++].type = field->type;
 	}
 }
 
@@ -353,27 +255,67 @@ unique_identifier(HTAB *taken, const char *base)
 }
 
 /*
- * The base of a column's identifier: the header's name with control
- * characters (a line break, say) made underscores, or column_N for a
- * field with no name.
+ * The header's name in snake case: ASCII letters in lower case, each run of
+ * characters other than letters and digits one underscore, none at either
+ * end, and an underscore before a leading digit, so that the name needs no
+ * quotes.  Bytes of multibyte characters, letters in some language, stay.
+ * NULL if nothing is left.
  */
 static char *
-identifier_base(const ImportColumn *col, int field)
+snake_case(const char *name)
 {
-	char	   *base;
+	StringInfoData buf;
+	bool		separate = false;
 
-	if (col->csv_name == NULL || col->csv_name[0] == '\0')
-		return psprintf("column_%d", field + 1);
-	base = pstrdup(col->csv_name);
-	for (char *p = base; *p; p++)
-		if ((unsigned char) *p < 0x20 || *p == 0x7f)
-			*p = '_';
-	return base;
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+	{
+		bool		ascii_alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9');
+
+		if (!ascii_alnum && !IS_HIGHBIT_SET(*p))
+		{
+			separate = true;
+			continue;
+		}
+		if (buf.len == 0 && *p >= '0' && *p <= '9')
+			appendStringInfoChar(&buf, '_');
+		else if (separate && buf.len > 0)
+			appendStringInfoChar(&buf, '_');
+		separate = false;
+		appendStringInfoChar(&buf, (*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
+ * The base of a column's identifier: the header's name, in snake case if
+ * asked, else with control characters (a line break, say) made
+ * underscores; or column_N for a field with no name.
+ */
+static char *
+identifier_base(const ImportColumn *col, int field, bool snake)
+{
+	char	   *base = NULL;
+
+	if (col->csv_name != NULL && col->csv_name[0] != '\0')
+	{
+		if (snake)
+			base = snake_case(col->csv_name);
+		else
+		{
+			base = pstrdup(col->csv_name);
+			for (char *p = base; *p; p++)
+				if ((unsigned char) *p < 0x20 || *p == 0x7f)
+					*p = '_';
+		}
+	}
+	return base ? base : psprintf("column_%d", field + 1);
 }
 
 /* Gives every column its identifier: the header's name if it can be one. */
 static void
-name_columns(ImportColumns *ic)
+name_columns(ImportColumns *ic, bool snake)
 {
 	HASHCTL		ctl = {
 		.keysize = NAMEDATALEN,
@@ -384,26 +326,19 @@ name_columns(ImportColumns *ic)
 									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	for (int f = 0; f < ic->ncols; f++)
-		ic->cols[f].name = unique_identifier(taken, identifier_base(&ic->cols[f], f));
+		ic->cols[f].name = unique_identifier(taken, identifier_base(&ic->cols[f], f, snake));
 	hash_destroy(taken);
 	if (ic->ncols > 0 && ic->cols[0].csv_name)
 		ic->repeated = repeated_name(ic);
 }
 
-/* The type of a column: the first that every sampled value fits. */
-static const char *
-column_type(const ImportColumn *col)
-{
-	if (col->seen)
-		for (size_t i = 0; i < lengthof(type_order); i++)
-			if (col->fits & type_order[i].flag)
-				return type_order[i].type;
-	return "text";
-}
-
-/* The column list of CREATE FOREIGN TABLE: a column_name option where the name differs. */
+/*
+ * The column list of CREATE FOREIGN TABLE and CREATE TABLE, types
+ * qualified: for the foreign table, a column_name option where the name
+ * differs.
+ */
 static char *
-column_list(const ImportColumns *ic)
+column_list(const ImportColumns *ic, bool foreign)
 {
 	StringInfoData cols;
 
@@ -413,8 +348,8 @@ column_list(const ImportColumns *ic)
 		const ImportColumn *col = &ic->cols[f];
 
 		appendStringInfo(&cols, "%s%s %s", f > 0 ? ", " : "",
-						 quote_identifier(col->name), column_type(col));
-		if (col->csv_name && strcmp(col->csv_name, col->name) != 0)
+						 quote_identifier(col->name), format_type_be_qualified(col->type));
+		if (foreign && col->csv_name && strcmp(col->csv_name, col->name) != 0)
 			appendStringInfo(&cols, " OPTIONS (column_name %s)",
 							 quote_literal_cstr(col->csv_name));
 	}
@@ -443,60 +378,118 @@ table_options(List *options, bool by_position)
 	return buf.data;
 }
 
-/*
- * The header fields of the export of opts (which must have a header), in
- * order, with the types IMPORT FOREIGN SCHEMA would give them: a List of
- * HvcsvExportColumn *.  As for IMPORT, at most MaxHeapAttributeNumber + 1
- * fields are read.  A field with no name is "".
- */
-List *
-hvcsv_export_columns(HvcsvOptions *opts)
+/* Checks that every column of key is one of the columns to create. */
+static void
+check_key(List *key, const ImportColumns *ic, const char *remote_schema)
 {
-	ImportColumns ic = {0};
-	List	   *columns = NIL;
+	ListCell   *cell;
 
-	if (opts->header == HVCSV_HEADER_NONE)
-		elog(ERROR, "hvcsv_export_columns needs an export with a header");
-	infer_columns(opts, hvcsv_display_url(opts), &ic);
-	for (int f = 0; f < ic.ncols; f++)
+	foreach(cell, key)
 	{
-		HvcsvExportColumn *col = palloc(sizeof(HvcsvExportColumn));
+		int			f;
 
-		col->name = ic.cols[f].csv_name;
-		col->type_name = column_type(&ic.cols[f]);
-		columns = lappend(columns, col);
+		for (f = 0; f < ic->ncols; f++)
+			if (strcmp(ic->cols[f].name, lfirst(cell)) == 0)
+				break;
+		if (f == ic->ncols)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not a column of the export \"%s\"",
+							(char *) lfirst(cell), remote_schema),
+					 errhint("Name the columns as IMPORT FOREIGN SCHEMA names them, with the same column_names option.")));
 	}
-	return columns;
 }
 
-/* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements. */
+/*
+ * Checks target_schema before the export is read: it must exist, the
+ * caller must be allowed to create in it (checked again when the targets
+ * are created), it must not be where the foreign tables go (a target has
+ * its foreign table's name), and it needs a key and no target option.
+ * Returns its OID.
+ */
+static Oid
+check_target_schema(const ImportChoices *choices, const HvcsvOptions *checked,
+					const char *local_schema)
+{
+	Oid			nsp = get_namespace_oid(choices->target_schema, false);
+	AclResult	acl = hvcsv_schema_create_aclcheck(nsp, GetUserId());
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_SCHEMA, choices->target_schema);
+	if (nsp == get_namespace_oid(local_schema, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target_schema \"%s\" is the schema the foreign tables are imported into",
+						choices->target_schema),
+				 errdetail("Each target takes the name of its foreign table.")));
+	if (checked->target != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"target\" and \"target_schema\" cannot be used together")));
+	if (checked->key == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"target_schema\" requires option \"key\""),
+				 errdetail("The key's columns are the targets' primary key.")));
+	return nsp;
+}
+
+/*
+ * Creates the target of a foreign table: schema.name, with the tables'
+ * columns and types, key as its primary key.  As the caller, through SPI,
+ * so that PostgreSQL checks the privilege to create in schema; an existing
+ * table is refused.
+ */
+static void
+create_target(Oid nsp, const char *schema, const char *name, const ImportColumns *ic,
+			  List *key)
+{
+	StringInfoData sql;
+	ListCell   *cell;
+
+	if (OidIsValid(get_relname_relid(name, nsp)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("target \"%s.%s\" already exists", schema, name),
+				 errdetail("IMPORT FOREIGN SCHEMA creates the targets; it does not reuse a table."),
+				 errhint("Drop the table, import into another target_schema, or import without target_schema and set the target option yourself.")));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s.%s (%s, PRIMARY KEY (",
+					 quote_identifier(schema), quote_identifier(name), column_list(ic, false));
+	foreach(cell, key)
+		appendStringInfo(&sql, "%s%s", cell == list_head(key) ? "" : ", ",
+						 quote_identifier(lfirst(cell)));
+	appendStringInfoString(&sql, "))");
+	SPI_connect();
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create target \"%s.%s\"", schema, name);
+	SPI_finish();
+}
+
+/* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements, and creates the targets. */
 List *
 hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
-	static const HvcsvReaderKind kinds[] = {
-		HVCSV_READER_PARTITIONED, HVCSV_READER_PROJECTED, HVCSV_READER_STREAMING
-	};
 	ForeignServer *server = GetForeignServer(serverOid);
+	ImportChoices choices;
 	HvcsvOptions checked;
 	HvcsvOptions *opts;
 	ImportColumns ic = {0};
+	Oid			target_nsp = InvalidOid;
 	bool		by_position;
 	char	   *cols;
 	char	   *options;
 	List	   *commands = NIL;
-	ListCell   *cell;
 
-	/* The OPTIONS are table options, checked as CREATE FOREIGN TABLE would. */
-	hvcsv_check_options(stmt->options, ForeignTableRelationId, &checked);
-	foreach(cell, stmt->options)
-		if (strcmp(lfirst_node(DefElem, cell)->defname, "reader") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-					 errmsg("option \"reader\" cannot be given to IMPORT FOREIGN SCHEMA"),
-					 errdetail("One table is created for each reader.")));
-	opts = hvcsv_server_options(serverOid, GetUserId(), stmt->options);
-	infer_columns(opts, stmt->remote_schema, &ic);
-	name_columns(&ic);
+	parse_import_options(stmt->options, &choices);
+	/* The others are table options, checked as CREATE FOREIGN TABLE would. */
+	hvcsv_check_options(choices.table_options, ForeignTableRelationId, &checked);
+	if (choices.target_schema)
+		target_nsp = check_target_schema(&choices, &checked, stmt->local_schema);
+	opts = hvcsv_server_options(serverOid, GetUserId(), choices.table_options);
+	read_columns(opts, &choices, stmt->remote_schema, &ic);
+	name_columns(&ic, choices.snake_case);
+	check_key(checked.key, &ic, stmt->remote_schema);
 
 	by_position = ic.repeated && opts->header == HVCSV_HEADER_NAMES;
 	if (by_position)
@@ -504,17 +497,28 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 				(errmsg("CSV header of \"%s\" has field name \"%s\" more than once",
 						stmt->remote_schema, ic.repeated),
 				 errdetail("The tables read the fields by position, with header 'match', so the export must keep them in this order.")));
-	cols = column_list(&ic);
-	options = table_options(stmt->options, by_position);
-	for (size_t i = 0; i < lengthof(kinds); i++)
+	cols = column_list(&ic, true);
+	options = table_options(choices.table_options, by_position);
+	for (int i = 0; i < choices.nreaders; i++)
 	{
-		const char *reader = hvcsv_reader_name(kinds[i]);
+		const char *reader = hvcsv_reader_name(choices.readers[i]);
+		char	   *name = choices.nreaders == 1 ? stmt->remote_schema :
+			psprintf("%s_%s", stmt->remote_schema, reader);
+		char	   *target = "";
 
+		if (choices.target_schema && IsImportableForeignTable(name, stmt))
+		{
+			create_target(target_nsp, choices.target_schema, name, &ic, checked.key);
+			target = psprintf(", target %s",
+							  quote_literal_cstr(psprintf("%s.%s",
+														  quote_identifier(choices.target_schema),
+														  quote_identifier(name))));
+		}
 		commands = lappend(commands,
-						   psprintf("CREATE FOREIGN TABLE %s (%s) SERVER %s OPTIONS (reader %s%s)",
-									quote_identifier(psprintf("%s_%s", stmt->remote_schema, reader)),
-									cols, quote_identifier(server->servername),
-									quote_literal_cstr(reader), options));
+						   psprintf("CREATE FOREIGN TABLE %s (%s) SERVER %s OPTIONS (reader %s%s%s)",
+									quote_identifier(name), cols,
+									quote_identifier(server->servername),
+									quote_literal_cstr(reader), options, target));
 	}
 	return commands;
 }

@@ -3,9 +3,8 @@
  *	  What a refresh does when the export's header no longer matches the
  *	  foreign table: on_new_columns and on_missing_columns.
  *
- * The header is read (with a sample of values, to type a new column as
- * IMPORT FOREIGN SCHEMA would) before the export is written into the
- * target.  A new field is ignored, fails the run, or is added to the
+ * The header is read (with every value, to type a new column as IMPORT
+ * FOREIGN SCHEMA would) before the export is written into the target.  A new field is ignored, fails the run, or is added to the
  * foreign table and the target in the run's transaction, so a run that
  * fails later leaves neither table changed.  A declared column the export
  * lacks fails the run, or is kept: the scan reads it as NULL, and the
@@ -27,6 +26,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "http.h"
 #include "hvcsv_fdw.h"
 #include "records.h"
 #include "refresh_internal.h"
@@ -153,7 +153,7 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 	if (opts->header != HVCSV_HEADER_NAMES ||
 		(opts->on_new_columns == HVCSV_NEW_COLUMNS_IGNORE && !opts->keep_missing_columns))
 		return NULL;
-	header = hvcsv_export_columns(opts);
+	header = hvcsv_export_columns(opts, hvcsv_display_url(opts));
 	foreach(cell, header)
 		header_names = lappend(header_names, ((HvcsvExportColumn *) lfirst(cell))->name);
 	ftrel = relation_open(ft, AccessShareLock);

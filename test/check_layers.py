@@ -25,7 +25,7 @@ REFRESH = {
     "row_filter", "changed_rows", "bulk_load", "key_hash", "key_choice", "schema_drift",
 }
 # The files of the FDW's top (hvcsv_fdw.h), which may call the refresh's entry.
-TOP_FILES = {"hvcsv_fdw", "import", "table_check"}
+TOP_FILES = {"hvcsv_fdw", "import", "export_types", "table_check"}
 
 
 def nm(args, path):
