@@ -7,8 +7,12 @@
  * an encoding check (or conversion, when the file's encoding differs from
  * the database's).  A column's force_null and force_not_null options
  * (file_fdw's) change which fields are NULL, as COPY's FORCE_NULL and
- * FORCE_NOT_NULL do.  Errors get a context line naming the foreign table, the
- * line, the column and the value, as COPY does.
+ * FORCE_NOT_NULL do.  A record must have as many fields as the header (or
+ * the table's columns, without one), unless missing_fields 'null' lets a
+ * short one read as NULL in the fields it lacks (whatever force_not_null
+ * says: there is no text to keep), or extra_fields 'ignore' lets a long one
+ * drop the fields past them.  Errors get a context line naming the foreign
+ * table, the line, the column and the value, as COPY does.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -50,6 +54,8 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->file_encoding = opts->encoding;
 	b->null_string = opts->null_string;
 	b->null_len = strlen(opts->null_string);
+	b->pad_missing_fields = opts->pad_missing_fields;
+	b->ignore_extra_fields = opts->ignore_extra_fields;
 	b->needed = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
 	b->slot_of = palloc(sizeof(int) * Max(list_length(needed_atts), 1));
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
@@ -146,6 +152,22 @@ has_value(const HvcsvTupleBuilder *b, int a, const CsvRecord *rec, int s)
 			 memcmp(rec->out + rec->slot_offset[s], b->null_string, b->null_len) == 0);
 }
 
+/*
+ * Whether a record has the fields the table expects, or may be padded or
+ * trimmed to them.  The tokenizer leaves the slots of fields a record
+ * lacks absent, which read as NULL, and copies out no field past the last
+ * one the table takes, so either needs nothing more.
+ */
+HvcsvFieldCount
+hvcsv_tuple_field_count(const HvcsvTupleBuilder *b, const CsvRecord *rec)
+{
+	if (likely(rec->nfields == b->map->nfields))
+		return HVCSV_FIELDS_EXACT;
+	if (rec->nfields < b->map->nfields)
+		return b->pad_missing_fields ? HVCSV_FIELDS_PADDED : HVCSV_FIELDS_WRONG;
+	return b->ignore_extra_fields ? HVCSV_FIELDS_TRIMMED : HVCSV_FIELDS_WRONG;
+}
+
 /* Converts one record into slot; columns not needed are left NULL. */
 void
 hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *slot)
@@ -156,7 +178,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	MemoryContext old;
 
 	b->line = rec->line;
-	if (rec->nfields != b->map->nfields)
+	if (hvcsv_tuple_field_count(b, rec) == HVCSV_FIELDS_WRONG)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("wrong number of fields in CSV record"),
