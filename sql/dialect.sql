@@ -290,6 +290,15 @@ SELECT count(*), sum(id), count(*) FILTER (WHERE note = E'first\n#second ' || id
        count(*) FILTER (WHERE note IS NULL) AS short FROM dl_big_partitioned;
 SELECT dl_property(p, 'Partitions')::int > 4 AS several_partitions, dl_property(p, 'Rows Padded') AS padded
   FROM dl_plan('SELECT * FROM dl_big_partitioned') p;
+-- the row index is built as the export is fetched, for the fetching
+-- table's lines: a table that skips other lines builds its own
+CREATE FOREIGN TABLE dl_big_fetch (line text) SERVER fx
+  OPTIONS (path '/decorated_big.csv?again', header 'false', skip_lines '100000');
+SELECT count(*) FROM dl_big_fetch;
+CREATE FOREIGN TABLE dl_big_again (id int, label text, note text) SERVER fx
+  OPTIONS (path '/decorated_big.csv?again', reader 'partitioned', block_size '64kB',
+           skip_lines '2', comment '#', missing_fields 'null');
+SELECT count(*), sum(id) FROM dl_big_again;
 -- a bad record at the end is named by its line in the file, through every
 -- reader
 SELECT dl_put_file('decorated_big_bad.csv', body || E'oops,last,"end"\n'),
