@@ -89,29 +89,34 @@ skipped_line(unsigned char comment, uint64_t skip_lines, uint64_t line_breaks, u
 	return line_breaks < skip_lines || (c == comment && comment != 0);
 }
 
+/* Counts a line break: CR, LF and CRLF are one each. */
+static inline void
+count_line_break(CsvTokenizer *tok, unsigned char c)
+{
+	if (c == '\r' || !tok->after_cr)
+		tok->line_breaks++;
+	tok->after_cr = (c == '\r');
+}
+
 /*
- * Passes over the lines before a record that hold none: blank lines and,
- * with the dialect's skip_lines or comment, lines skipped whole.  Returns
- * where the record starts, or end; when the input ends inside a skipped
- * line, the next call goes on skipping it.
+ * Passes over the lines before a record that the dialect's skip_lines or
+ * comment skips whole, and blank lines.  Returns where the record starts,
+ * or end; when the input ends inside a skipped line, the next call goes on
+ * skipping it.
  */
-static inline const unsigned char *
+static const unsigned char *
 skip_lines_without_record(CsvTokenizer *tok, const unsigned char *p, const unsigned char *end)
 {
 	while (p < end)
 	{
 		if (*p == '\n' || *p == '\r')
 		{
-			if (*p == '\r' || !tok->after_cr)
-				tok->line_breaks++;
-			tok->after_cr = (*p == '\r');
+			count_line_break(tok, *p++);
 			tok->in_skipped_line = false;
-			p++;
 		}
-		else if (tok->skips_lines &&
-				 (tok->in_skipped_line ||
-				  skipped_line(tok->dialect.comment, tok->dialect.skip_lines,
-							   tok->line_breaks, *p)))
+		else if (tok->in_skipped_line ||
+				 skipped_line(tok->dialect.comment, tok->dialect.skip_lines,
+							  tok->line_breaks, *p))
 		{
 			tok->in_skipped_line = true;
 			tok->after_cr = false;
@@ -195,7 +200,12 @@ hvcsv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 	}
 	else
 	{
-		p = skip_lines_without_record(tok, p, end);
+		/* Lines holding nothing are no record: count them and skip them. */
+		if (tok->skips_lines)
+			p = skip_lines_without_record(tok, p, end);
+		else
+			while (p < end && (*p == '\n' || *p == '\r'))
+				count_line_break(tok, *p++);
 		*consumed = p - in;
 		if (p == end)
 			return at_eof ? CSV_END : CSV_NEED_MORE;

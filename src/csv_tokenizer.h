@@ -111,10 +111,10 @@ extern CsvStatus hvcsv_tokenize(CsvTokenizer *tok, const char *input, size_t len
  * one pass over bytes as they arrive, without splitting fields.  Lines the
  * tokenizer skips whole (CsvDialect's comment and skip_lines) are passed
  * over the same way, so a quote in them opens nothing; they start lines
- * too.  Tokenizing
- * from such an offset, with line_breaks as counted here, gives the same
- * records and lines as tokenizing from the start.  It reports only the
- * first such offset at or after each mark, moving the mark on.
+ * too.  Tokenizing from such an offset, with line_breaks as counted here,
+ * gives the same records and lines as tokenizing from the start.  It
+ * reports only the first such offset at or after each mark, moving the
+ * mark on.
  */
 typedef struct CsvRowScanner
 {

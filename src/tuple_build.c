@@ -11,8 +11,9 @@
  * the table's columns, without one), unless missing_fields 'null' lets a
  * short one read as NULL in the fields it lacks (whatever force_not_null
  * says: there is no text to keep), or extra_fields 'ignore' lets a long one
- * drop the fields past them.  Errors get a context line naming the foreign
- * table, the line, the column and the value, as COPY does.
+ * drop the fields past the last expected one.  Errors get a context line
+ * naming the foreign table, the line, the column and the value, as COPY
+ * does.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
