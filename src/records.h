@@ -120,8 +120,22 @@ typedef enum HvcsvFieldCount
 	HVCSV_FIELDS_WRONG			/* refused */
 } HvcsvFieldCount;
 
-extern HvcsvFieldCount hvcsv_tuple_field_count(const HvcsvTupleBuilder *builder,
-											   const CsvRecord *rec);
+/*
+ * Whether a record has the fields the table expects, or may be padded or
+ * trimmed to them; inline, as it runs for every record.  The tokenizer
+ * leaves the slots of fields a record lacks absent, which read as NULL,
+ * and copies out only the fields the table takes, so neither needs more.
+ */
+static inline HvcsvFieldCount
+hvcsv_tuple_field_count(const HvcsvTupleBuilder *b, const CsvRecord *rec)
+{
+	if (likely(rec->nfields == b->map->nfields))
+		return HVCSV_FIELDS_EXACT;
+	if (rec->nfields < b->map->nfields)
+		return b->pad_missing_fields ? HVCSV_FIELDS_PADDED : HVCSV_FIELDS_WRONG;
+	return b->ignore_extra_fields ? HVCSV_FIELDS_TRIMMED : HVCSV_FIELDS_WRONG;
+}
+
 extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
 							  TupleTableSlot *slot);
 

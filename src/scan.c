@@ -245,40 +245,22 @@ count_fit(HvcsvScan *scan, HvcsvFieldCount fit)
 }
 
 /*
- * Converts the current record into slot; with on_error 'skip', a record
- * that cannot be converted is rejected instead and false returned.
+ * Converts the current record into slot in a subtransaction; a record that
+ * cannot be converted is rejected instead and false returned.
  */
 static bool
-build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
+build_in_subtransaction(HvcsvScan *scan, TupleTableSlot *slot)
 {
 	HvcsvTupleBuilder *b = scan->builder;
-	const CsvRecord *rec = &scan->stream->rec;
-	HvcsvFieldCount fit = hvcsv_tuple_field_count(b, rec);
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool built = false;
-
-	if (!scan->opts->on_error_skip)
-	{
-		hvcsv_tuple_build(b, rec, slot);
-		count_fit(scan, fit);
-		return true;
-	}
-	if (fit == HVCSV_FIELDS_WRONG)
-	{
-		char		message[128];
-
-		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
-				 rec->nfields, b->map->nfields);
-		reject(scan, -1, message);
-		return false;
-	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		hvcsv_tuple_build(b, rec, slot);
+		hvcsv_tuple_build(b, &scan->stream->rec, slot);
 		ReleaseCurrentSubTransaction();
 		built = true;
 	}
@@ -304,9 +286,35 @@ build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
-	if (built)
-		count_fit(scan, fit);
 	return built;
+}
+
+/*
+ * Converts the current record into slot; with on_error 'skip', a record
+ * that cannot be converted is rejected instead and false returned.
+ */
+static bool
+build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	HvcsvTupleBuilder *b = scan->builder;
+	const CsvRecord *rec = &scan->stream->rec;
+	HvcsvFieldCount fit = hvcsv_tuple_field_count(b, rec);
+
+	if (!scan->opts->on_error_skip)
+		hvcsv_tuple_build(b, rec, slot);
+	else if (fit == HVCSV_FIELDS_WRONG)
+	{
+		char		message[128];
+
+		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
+				 rec->nfields, b->map->nfields);
+		reject(scan, -1, message);
+		return false;
+	}
+	else if (!build_in_subtransaction(scan, slot))
+		return false;
+	count_fit(scan, fit);
+	return true;
 }
 
 /* Says how many rows a scan rejected, when it ends. */

@@ -153,22 +153,6 @@ has_value(const HvcsvTupleBuilder *b, int a, const CsvRecord *rec, int s)
 			 memcmp(rec->out + rec->slot_offset[s], b->null_string, b->null_len) == 0);
 }
 
-/*
- * Whether a record has the fields the table expects, or may be padded or
- * trimmed to them.  The tokenizer leaves the slots of fields a record
- * lacks absent, which read as NULL, and copies out no field past the last
- * one the table takes, so either needs nothing more.
- */
-HvcsvFieldCount
-hvcsv_tuple_field_count(const HvcsvTupleBuilder *b, const CsvRecord *rec)
-{
-	if (likely(rec->nfields == b->map->nfields))
-		return HVCSV_FIELDS_EXACT;
-	if (rec->nfields < b->map->nfields)
-		return b->pad_missing_fields ? HVCSV_FIELDS_PADDED : HVCSV_FIELDS_WRONG;
-	return b->ignore_extra_fields ? HVCSV_FIELDS_TRIMMED : HVCSV_FIELDS_WRONG;
-}
-
 /* Converts one record into slot; columns not needed are left NULL. */
 void
 hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *slot)
