@@ -359,3 +359,6 @@ SELECT status, rows_inserted FROM hvcsv_refresh('dl_keyed_src');
 SELECT dl_put_file('short_keys.csv', E'id,name\n1,one\n2\n');
 SELECT status, rows_inserted FROM hvcsv_refresh('dl_keyed_src');
 SELECT * FROM dl_keyed;
+-- the tables a refresh of every table would take up in later tests
+DROP FOREIGN TABLE dl_releases_src, dl_keyed_src;
+DROP TABLE dl_releases, dl_keyed;
