@@ -227,7 +227,7 @@ int			LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	const CsvDialect dialect = {',', '"', '"', "", 0};
+	const CsvDialect dialect = {',', '"', '"', "", 0, 0, 0};
 	const char *in = (const char *) data + 1;
 	size_t		len;
 	HeaderMatchMode mode;

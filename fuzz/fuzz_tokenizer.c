@@ -7,12 +7,15 @@
  *   0 delimiter, 1 quote, 2 escape (0: the quote), each any ASCII byte but
  *     NUL, CR and LF (a byte outside that picks a common one);
  *   3 bits 0-1 the null string ("", "\N", "NULL", "a"), bits 2-4 the slots
- *     and output bytes to start with (1 to 8);
+ *     and output bytes to start with (1 to 8), bits 5-6 the comment byte
+ *     (none, '#', 'a', ';'), bit 7 two lines skipped before the first
+ *     record;
  *   4, 5 the bytes added on each CSV_NEED_MORE, in turn (1 to 64);
  *   6 the row scanner's mark step (1 to 64);
  *   7 which of the first eight fields a projection copies out.
  * Dialects that CREATE FOREIGN TABLE refuses (delimiter equal to quote or
- * escape, a null string holding the delimiter or quote) are skipped.  What
+ * escape, a null string holding the delimiter or quote, a comment byte
+ * equal to one of those three) are skipped.  What
  * is compared is csv_diff_input's (test/csv_diff.c); libcsv has no escape
  * byte other than a doubled quote, so with another escape the model of
  * COPY's rules is the only reference.  A mismatch aborts.
@@ -63,6 +66,7 @@ int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static const char *const nulls[] = {"", "\\N", "NULL", "a"};
+	static const unsigned char comments[] = {0, '#', 'a', ';'};
 	CsvDiffPlan plan;
 	CsvDialect *d = &plan.dialect;
 	const char *null_string;
@@ -77,6 +81,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	d->null_string = null_string;
 	d->null_len = strlen(null_string);
 	plan.first_slots = 1 + ((data[3] >> 2) & 7);
+	d->comment = comments[(data[3] >> 5) & 3];
+	d->skip_lines = (data[3] >> 7) * 2;
 	plan.chunk[0] = 1 + data[4] % 64;
 	plan.chunk[1] = 1 + data[5] % 64;
 	plan.mark_step = 1 + data[6] % 64;
@@ -85,7 +91,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	/* The dialects option.c's check_dialect refuses. */
 	if (d->delimiter == d->quote || d->escape == d->delimiter ||
 		memchr(null_string, d->delimiter, d->null_len) ||
-		memchr(null_string, d->quote, d->null_len))
+		memchr(null_string, d->quote, d->null_len) ||
+		(d->comment != 0 && (d->comment == d->delimiter || d->comment == d->quote ||
+							 d->comment == d->escape)))
 		return 0;
 
 	if (!csv_diff_input("fuzz", (const char *) data + PLAN_BYTES, size - PLAN_BYTES, &plan))

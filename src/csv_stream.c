@@ -258,8 +258,9 @@ hvcsv_stream_skip_bom(CsvStream *s)
 
 /*
  * Forgets buffered input, and any record it was inside, after the caller
- * repositioned its source at offset, which lies after line_breaks line
- * breaks.
+ * repositioned its source at offset, the start of a line after line_breaks
+ * line breaks.  Lines the dialect's skip_lines counts are skipped again
+ * when the offset is among them (the input starts over).
  */
 void
 hvcsv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
@@ -269,6 +270,7 @@ hvcsv_stream_restart(CsvStream *s, uint64 offset, uint64 line_breaks)
 	s->at_eof = false;
 	s->tok.line_breaks = line_breaks;
 	s->tok.after_cr = false;
+	s->tok.in_skipped_line = false;
 	s->tok.resume_field = 0;
 }
 

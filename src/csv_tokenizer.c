@@ -8,6 +8,8 @@
  * quote); an unquoted field equal to the null string is NULL, a quoted one
  * never is.  Unlike COPY, LF, CRLF and a lone CR all end a record (so files
  * from any platform read the same), and lines holding nothing are skipped.
+ * Optionally, so are a preamble of skip_lines lines and comment lines, as
+ * raw lines: they never hold a record, and a quote in them means nothing.
  *
  * Runs of ordinary bytes are found sixteen at a time with SSE2 (with a
  * lookup table elsewhere) and copied with one memcpy, so the cost per
@@ -38,6 +40,8 @@ hvcsv_tokenizer_init(CsvTokenizer *tok, const CsvDialect *dialect)
 	tok->quoted_stop[dialect->escape] = 1;
 	tok->quoted_stop['\n'] = 1;
 	tok->quoted_stop['\r'] = 1;
+
+	tok->skips_lines = dialect->comment != 0 || dialect->skip_lines > 0;
 }
 
 /*
@@ -69,6 +73,58 @@ find_stop(const unsigned char *stop, const unsigned char *p, const unsigned char
 #endif
 	while (p < end && !stop[*p])
 		p++;
+	return p;
+}
+
+/* The bytes that end a line skipped whole. */
+static const unsigned char line_stop[256] = {['\n'] = 1, ['\r'] = 1};
+
+/*
+ * Whether a line that starts with byte c (not a line break), after
+ * line_breaks line breaks, is skipped whole.
+ */
+static inline bool
+skipped_line(unsigned char comment, uint64_t skip_lines, uint64_t line_breaks, unsigned char c)
+{
+	return line_breaks < skip_lines || (c == comment && comment != 0);
+}
+
+/* Counts a line break: CR, LF and CRLF are one each. */
+static inline void
+count_line_break(CsvTokenizer *tok, unsigned char c)
+{
+	if (c == '\r' || !tok->after_cr)
+		tok->line_breaks++;
+	tok->after_cr = (c == '\r');
+}
+
+/*
+ * Passes over the lines before a record that the dialect's skip_lines or
+ * comment skips whole, and blank lines.  Returns where the record starts,
+ * or end; when the input ends inside a skipped line, the next call goes on
+ * skipping it.
+ */
+static const unsigned char *
+skip_lines_without_record(CsvTokenizer *tok, const unsigned char *p, const unsigned char *end)
+{
+	while (p < end)
+	{
+		if (*p == '\n' || *p == '\r')
+		{
+			count_line_break(tok, *p++);
+			tok->in_skipped_line = false;
+		}
+		else if (tok->in_skipped_line ||
+				 skipped_line(tok->dialect.comment, tok->dialect.skip_lines,
+							  tok->line_breaks, *p))
+		{
+			tok->in_skipped_line = true;
+			tok->after_cr = false;
+			p = find_stop(line_stop, p + 1, end, '\n', '\r');
+		}
+		else
+			break;
+	}
 	return p;
 }
 
@@ -145,13 +201,11 @@ hvcsv_tokenize(CsvTokenizer *tok, const char *input, size_t len, bool at_eof,
 	else
 	{
 		/* Lines holding nothing are no record: count them and skip them. */
-		while (p < end && (*p == '\n' || *p == '\r'))
-		{
-			if (*p == '\r' || !tok->after_cr)
-				tok->line_breaks++;
-			tok->after_cr = (*p == '\r');
-			p++;
-		}
+		if (tok->skips_lines)
+			p = skip_lines_without_record(tok, p, end);
+		else
+			while (p < end && (*p == '\n' || *p == '\r'))
+				count_line_break(tok, *p++);
 		*consumed = p - in;
 		if (p == end)
 			return at_eof ? CSV_END : CSV_NEED_MORE;
@@ -322,19 +376,26 @@ hvcsv_row_scanner_init(CsvRowScanner *scanner, const CsvDialect *dialect, uint64
 	scanner->stop['\n'] = 1;
 	scanner->stop['\r'] = 1;
 	scanner->mark = first_mark;
+	scanner->comment = dialect->comment;
+	scanner->skip_lines = dialect->skip_lines;
+	scanner->skips_lines = dialect->comment != 0 || dialect->skip_lines > 0;
+	scanner->line_begins = scanner->skips_lines;
 }
 
 /* Reports a line start at offset if it is the first at or after the mark. */
 static inline void
 line_start(CsvRowScanner *s, uint64_t offset, CsvRowStartFunction found, void *arg)
 {
+	s->line_begins = s->skips_lines;
 	if (offset >= s->mark)
 		s->mark = found(arg, offset, s->line_breaks);
 }
 
 /*
  * Scans the next bytes of the input.  Line breaks are counted as the
- * tokenizer counts them: CR, LF and CRLF are one each, quoted or not.
+ * tokenizer counts them: CR, LF and CRLF are one each, quoted or not.  A
+ * line the tokenizer skips whole is passed over up to its line break, which
+ * ends it as any other.
  */
 void
 hvcsv_row_scanner_feed(CsvRowScanner *s, const char *input, size_t len,
@@ -358,6 +419,23 @@ hvcsv_row_scanner_feed(CsvRowScanner *s, const char *input, size_t len,
 				continue;
 			}
 			line_start(s, pos, found, arg);
+		}
+
+		if (s->line_begins)
+		{
+			s->line_begins = false;
+			s->in_skipped_line = c != '\n' && c != '\r' &&
+				skipped_line(s->comment, s->skip_lines, s->line_breaks, c);
+		}
+		if (s->in_skipped_line)
+		{
+			if (c != '\n' && c != '\r')
+			{
+				i = find_stop(line_stop, in + i + 1, in + len, '\n', '\r') - in - 1;
+				s->after_cr = false;
+				continue;
+			}
+			s->in_skipped_line = false;
 		}
 
 		if (!s->stop[c])

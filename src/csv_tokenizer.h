@@ -21,6 +21,15 @@ typedef struct CsvDialect
 	unsigned char escape;
 	const char *null_string;	/* an unquoted field equal to this is NULL */
 	size_t		null_len;
+
+	/*
+	 * Lines that hold no record, skipped whole without looking for quotes:
+	 * the first skip_lines lines of the input (physical lines, blank ones
+	 * included), and any line that starts, outside quotes, with the
+	 * comment byte (0: none).  Both still count as lines.
+	 */
+	unsigned char comment;
+	uint64_t	skip_lines;
 } CsvDialect;
 
 /* A field to copy out, and the output slot it goes to. */
@@ -51,6 +60,8 @@ typedef struct CsvTokenizer
 	/* Position carried from record to record. */
 	uint64_t	line_breaks;	/* line breaks consumed so far */
 	bool		after_cr;		/* last byte consumed was a CR ending a line */
+	bool		skips_lines;	/* the dialect has a comment or skip_lines */
+	bool		in_skipped_line;	/* the input ended inside a line skipped whole */
 
 	/* Where a record that came in windows goes on (resume_field 0: none). */
 	int			resume_field;	/* its next field */
@@ -97,10 +108,13 @@ extern CsvStatus hvcsv_tokenize(CsvTokenizer *tok, const char *input, size_t len
 
 /*
  * Finds where records may start (after a line break outside quotes), in
- * one pass over bytes as they arrive, without splitting fields.  Tokenizing
- * from such an offset, with line_breaks as counted here, gives the same
- * records and lines as tokenizing from the start.  It reports only the
- * first such offset at or after each mark, moving the mark on.
+ * one pass over bytes as they arrive, without splitting fields.  Lines the
+ * tokenizer skips whole (CsvDialect's comment and skip_lines) are passed
+ * over the same way, so a quote in them opens nothing; they start lines
+ * too.  Tokenizing from such an offset, with line_breaks as counted here,
+ * gives the same records and lines as tokenizing from the start.  It
+ * reports only the first such offset at or after each mark, moving the
+ * mark on.
  */
 typedef struct CsvRowScanner
 {
@@ -111,6 +125,12 @@ typedef struct CsvRowScanner
 	bool		after_escape;	/* inside quotes, the last byte escaped */
 	bool		after_cr;		/* the last byte was a CR */
 	bool		line_start_pending; /* an unquoted CR: a line starts after it */
+	unsigned char comment;		/* as in CsvDialect */
+	uint64_t	skip_lines;
+	bool		skips_lines;	/* comment or skip_lines is set */
+	bool		line_begins;	/* the next byte starts a line outside quotes
+								 * (tracked only with comment or skip_lines) */
+	bool		in_skipped_line;	/* inside a line skipped whole */
 	uint64_t	offset;			/* bytes scanned so far */
 	uint64_t	line_breaks;	/* line breaks in them */
 	uint64_t	mark;			/* report the first line start at or after this */

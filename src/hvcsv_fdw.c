@@ -229,7 +229,8 @@ column_names(Relation rel, List *atts)
 /*
  * Shows the reader, the source without secrets, the columns converted and
  * the spool; after a run, also what opening the spool did, the bytes read,
- * the rows rejected, and the columns on_missing_columns 'keep' read as NULL
+ * the rows rejected, the rows padded or trimmed (with the options that
+ * allow it), and the columns on_missing_columns 'keep' read as NULL
  * because the header lacks them (only if any: an export's dropped column
  * should stand out).
  */
@@ -252,6 +253,10 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
 		ExplainPropertyInteger("Rows Rejected", NULL, ran ? scan->rows_rejected : 0, es);
+		if (opts->pad_missing_fields)
+			ExplainPropertyInteger("Rows Padded", NULL, ran ? scan->rows_padded : 0, es);
+		if (opts->ignore_extra_fields)
+			ExplainPropertyInteger("Rows Trimmed", NULL, ran ? scan->rows_trimmed : 0, es);
 	}
 	/* Without a header line (an empty export) nothing was matched. */
 	if (es->analyze && ran && scan->builder && scan->builder->map->missing_atts)

@@ -72,6 +72,10 @@ static const HvcsvOption valid_options[] = {
 	{"quote", ForeignTableRelationId},
 	{"escape", ForeignTableRelationId},
 	{"null", ForeignTableRelationId},
+	{"comment", ForeignTableRelationId},
+	{"skip_lines", ForeignTableRelationId},
+	{"missing_fields", ForeignTableRelationId},
+	{"extra_fields", ForeignTableRelationId},
 	{"encoding", ForeignTableRelationId},
 	{"block_size", ForeignTableRelationId},
 	{"batch_rows", ForeignTableRelationId},
@@ -505,6 +509,18 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The null string cannot contain a newline or carriage return.");
 		opts->null_string = defGetString(def);
 	}
+	else if (strcmp(name, "comment") == 0)
+		opts->comment = parse_single_byte(def);
+	else if (strcmp(name, "skip_lines") == 0)
+		opts->skip_lines = parse_integer(def, 0, PG_INT32_MAX);
+	else if (strcmp(name, "missing_fields") == 0)
+		opts->pad_missing_fields =
+			parse_keyword(def, (const char *const[]) {"error", "null", NULL},
+						  "The value must be \"error\" or \"null\".") == 1;
+	else if (strcmp(name, "extra_fields") == 0)
+		opts->ignore_extra_fields =
+			parse_keyword(def, (const char *const[]) {"error", "ignore", NULL},
+						  "The value must be \"error\" or \"ignore\".") == 1;
 	else if (strcmp(name, "encoding") == 0)
 	{
 		int			enc = pg_char_to_encoding(defGetString(def));
@@ -656,6 +672,13 @@ check_dialect(const HvcsvOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the null string must not contain the quote character")));
+	/* A line starting with one of these must stay a record. */
+	if (opts->comment != '\0' &&
+		(opts->comment == opts->delimiter || opts->comment == opts->quote ||
+		 opts->comment == escape))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the comment character must differ from the delimiter, quote and escape characters")));
 }
 
 /* Reports an option that is valid only with another option, or value. */
@@ -1011,4 +1034,6 @@ hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect)
 	dialect->escape = (unsigned char) (opts->escape ? opts->escape : opts->quote);
 	dialect->null_string = opts->null_string;
 	dialect->null_len = strlen(opts->null_string);
+	dialect->comment = (unsigned char) opts->comment;
+	dialect->skip_lines = (uint64) opts->skip_lines;
 }

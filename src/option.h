@@ -90,6 +90,10 @@ typedef struct HvcsvOptions
 	char		quote;
 	char		escape;
 	char	   *null_string;
+	char		comment;		/* '\0' if none */
+	int64		skip_lines;		/* lines before the header or first record */
+	bool		pad_missing_fields;	/* missing_fields 'null' */
+	bool		ignore_extra_fields;	/* extra_fields 'ignore' */
 	int			encoding;		/* the file's encoding */
 	int64		block_size;
 	int			batch_rows;

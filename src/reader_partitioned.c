@@ -4,7 +4,9 @@
  *	  exact record boundaries, read by a parallel scan.
  *
  * Partition bounds come from the spool's row index, so a quoted line break
- * never splits a record.  A partition is the run of index entries covering
+ * never splits a record, nor does a quote in a comment line or in the lines
+ * skip_lines skips (the index passes over those lines as the tokenizer
+ * does).  A partition is the run of index entries covering
  * block_size bytes (rounded to the index's 64 kB granularity); a record
  * longer than that makes some partitions empty, which is harmless.
  *

@@ -94,6 +94,8 @@ typedef struct HvcsvTupleBuilder
 	bool	   *force_not_null;
 	const char *null_string;	/* the table's, as the tokenizer compares it */
 	size_t		null_len;
+	bool		pad_missing_fields; /* missing_fields 'null' */
+	bool		ignore_extra_fields;	/* extra_fields 'ignore' */
 	int			file_encoding;
 	MemoryContext tuple_cxt;	/* reset for every tuple */
 
@@ -108,6 +110,32 @@ extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMa
 													 List *needed_atts,
 													 const HvcsvOptions *opts);
 extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *stream);
+
+/* How a record's number of fields fits the table. */
+typedef enum HvcsvFieldCount
+{
+	HVCSV_FIELDS_EXACT,
+	HVCSV_FIELDS_PADDED,		/* too few: the missing ones read as NULL */
+	HVCSV_FIELDS_TRIMMED,		/* too many: the extra ones are dropped */
+	HVCSV_FIELDS_WRONG			/* refused */
+} HvcsvFieldCount;
+
+/*
+ * Whether a record has the fields the table expects, or may be padded or
+ * trimmed to them; inline, as it runs for every record.  The tokenizer
+ * leaves the slots of fields a record lacks absent, which read as NULL,
+ * and copies out only the fields the table takes, so neither needs more.
+ */
+static inline HvcsvFieldCount
+hvcsv_tuple_field_count(const HvcsvTupleBuilder *b, const CsvRecord *rec)
+{
+	if (likely(rec->nfields == b->map->nfields))
+		return HVCSV_FIELDS_EXACT;
+	if (rec->nfields < b->map->nfields)
+		return b->pad_missing_fields ? HVCSV_FIELDS_PADDED : HVCSV_FIELDS_WRONG;
+	return b->ignore_extra_fields ? HVCSV_FIELDS_TRIMMED : HVCSV_FIELDS_WRONG;
+}
+
 extern void hvcsv_tuple_build(HvcsvTupleBuilder *builder, const CsvRecord *rec,
 							  TupleTableSlot *slot);
 

@@ -7,9 +7,10 @@
  * It is built by the row scanner while the body streams into the spool, so
  * it needs no second pass, and saved beside the data file.  Quoted line
  * breaks never count as boundaries.  The partitioned reader cuts the file
- * into partitions at these offsets.  An index built for another quote or
- * escape character (two tables with different dialects over one export)
- * is rebuilt by one pass over the spool.
+ * into partitions at these offsets.  An index built for another quote,
+ * escape or comment character or another skip_lines (two tables with
+ * different dialects over one export) is rebuilt by one pass over the
+ * spool.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,7 +24,7 @@
 #include "spool.h"
 
 
-#define ROW_INDEX_MAGIC "HVCSVIX1"
+#define ROW_INDEX_MAGIC "HVCSVIX2"
 
 typedef struct RowIndexFileHeader
 {
@@ -31,7 +32,9 @@ typedef struct RowIndexFileHeader
 	uint32		granularity;
 	uint8		quote;
 	uint8		escape;
-	uint8		padding[2];
+	uint8		comment;
+	uint8		padding;
+	uint64		skip_lines;
 	uint64		file_size;
 	uint64		nentries;
 } RowIndexFileHeader;
@@ -76,6 +79,8 @@ hvcsv_row_index_reset(RowIndexBuilder *b)
 {
 	b->index.quote = b->dialect.quote;
 	b->index.escape = b->dialect.escape;
+	b->index.comment = b->dialect.comment;
+	b->index.skip_lines = b->dialect.skip_lines;
 	b->index.nentries = 1;		/* a record starts at offset 0 */
 	b->index.entries[0].offset = 0;
 	b->index.entries[0].line_breaks = 0;
@@ -125,6 +130,8 @@ hvcsv_row_index_write(const RowIndex *idx, const char *path)
 	h.granularity = ROW_INDEX_GRANULARITY;
 	h.quote = idx->quote;
 	h.escape = idx->escape;
+	h.comment = idx->comment;
+	h.skip_lines = idx->skip_lines;
 	h.file_size = idx->file_size;
 	h.nentries = idx->nentries;
 	memcpy(image, &h, sizeof(h));
@@ -151,6 +158,7 @@ row_index_read(const char *path, const CsvDialect *dialect, uint64 file_size)
 		memcmp(h.magic, ROW_INDEX_MAGIC, sizeof(h.magic)) != 0 ||
 		h.granularity != ROW_INDEX_GRANULARITY ||
 		h.quote != dialect->quote || h.escape != dialect->escape ||
+		h.comment != dialect->comment || h.skip_lines != dialect->skip_lines ||
 		h.file_size != file_size ||
 		h.nentries != Max(1, (file_size + ROW_INDEX_GRANULARITY - 1) / ROW_INDEX_GRANULARITY))
 	{
@@ -160,6 +168,8 @@ row_index_read(const char *path, const CsvDialect *dialect, uint64 file_size)
 	idx = palloc0(sizeof(RowIndex));
 	idx->quote = h.quote;
 	idx->escape = h.escape;
+	idx->comment = h.comment;
+	idx->skip_lines = h.skip_lines;
 	idx->file_size = h.file_size;
 	idx->nentries = (int) h.nentries;
 	entries_size = sizeof(RowIndexEntry) * idx->nentries;

@@ -28,6 +28,7 @@
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -48,12 +49,15 @@ static const HvcsvScanHooks *hooks = NULL;
 
 /*
  * The start of a parallel scan's shared memory: where the hooks' part (0
- * if none) and the reader's coordinator are.
+ * if none) and the reader's coordinator are, and the counts EXPLAIN
+ * ANALYZE shows of every process, added as each one finishes.
  */
 typedef struct ScanSharedLayout
 {
 	Size		hooks_offset;
 	Size		reader_offset;
+	pg_atomic_uint64 rows_padded;
+	pg_atomic_uint64 rows_trimmed;
 } ScanSharedLayout;
 
 /* Sets the hook table; from _PG_init, once. */
@@ -227,39 +231,36 @@ reject(HvcsvScan *scan, int att, const char *message)
 				 errdetail("The last one: %s", describe_reject(scan, att, message))));
 }
 
+/* Counts a row built from a record padded or trimmed to the table's fields. */
+static inline void
+count_fit(HvcsvScan *scan, HvcsvFieldCount fit)
+{
+	if (unlikely(fit != HVCSV_FIELDS_EXACT))
+	{
+		if (fit == HVCSV_FIELDS_PADDED)
+			scan->rows_padded++;
+		else
+			scan->rows_trimmed++;
+	}
+}
+
 /*
- * Converts the current record into slot; with on_error 'skip', a record
- * that cannot be converted is rejected instead and false returned.
+ * Converts the current record into slot in a subtransaction; a record that
+ * cannot be converted is rejected instead and false returned.
  */
 static bool
-build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
+build_in_subtransaction(HvcsvScan *scan, TupleTableSlot *slot)
 {
 	HvcsvTupleBuilder *b = scan->builder;
-	const CsvRecord *rec = &scan->stream->rec;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool built = false;
-
-	if (!scan->opts->on_error_skip)
-	{
-		hvcsv_tuple_build(b, rec, slot);
-		return true;
-	}
-	if (rec->nfields != b->map->nfields)
-	{
-		char		message[128];
-
-		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
-				 rec->nfields, b->map->nfields);
-		reject(scan, -1, message);
-		return false;
-	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		hvcsv_tuple_build(b, rec, slot);
+		hvcsv_tuple_build(b, &scan->stream->rec, slot);
 		ReleaseCurrentSubTransaction();
 		built = true;
 	}
@@ -286,6 +287,34 @@ build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
 	return built;
+}
+
+/*
+ * Converts the current record into slot; with on_error 'skip', a record
+ * that cannot be converted is rejected instead and false returned.
+ */
+static bool
+build_or_reject(HvcsvScan *scan, TupleTableSlot *slot)
+{
+	HvcsvTupleBuilder *b = scan->builder;
+	const CsvRecord *rec = &scan->stream->rec;
+	HvcsvFieldCount fit = hvcsv_tuple_field_count(b, rec);
+
+	if (!scan->opts->on_error_skip)
+		hvcsv_tuple_build(b, rec, slot);
+	else if (fit == HVCSV_FIELDS_WRONG)
+	{
+		char		message[128];
+
+		snprintf(message, sizeof(message), "wrong number of fields: %d, but %d are expected",
+				 rec->nfields, b->map->nfields);
+		reject(scan, -1, message);
+		return false;
+	}
+	else if (!build_in_subtransaction(scan, slot))
+		return false;
+	count_fit(scan, fit);
+	return true;
 }
 
 /* Says how many rows a scan rejected, when it ends. */
@@ -459,6 +488,9 @@ hvcsv_scan_shared_init(HvcsvScan *scan, void *coordinate)
 	ScanSharedLayout *layout = coordinate;
 
 	(void) shared_layout(scan, layout);
+	pg_atomic_init_u64(&layout->rows_padded, 0);
+	pg_atomic_init_u64(&layout->rows_trimmed, 0);
+	scan->layout = layout;
 	if (layout->hooks_offset)
 		hooks->share(scan, (char *) coordinate + layout->hooks_offset);
 	scan->reader->shared_init(scan, (char *) coordinate + layout->reader_offset);
@@ -482,15 +514,33 @@ hvcsv_scan_shared_attach(HvcsvScan *scan, void *coordinate)
 	if (layout->hooks_offset)
 		hooks->attach(RelationGetRelid(scan->rel), (char *) coordinate + layout->hooks_offset);
 	scan->shared = (char *) coordinate + layout->reader_offset;
+	scan->layout = layout;
+}
+
+/*
+ * Adds this process's count to a shared one; the leader, which finishes
+ * after the workers, keeps the total.
+ */
+static void
+gather_count(pg_atomic_uint64 *shared, uint64 *count)
+{
+	uint64		others = pg_atomic_fetch_add_u64(shared, *count);
+
+	*count = IsParallelWorker() ? 0 : *count + others;
 }
 
 /*
  * Before the shared memory goes; every process has finished its part by
- * now, so the leader lets the hooks take their totals.
+ * now, so the leader takes the totals and lets the hooks take theirs.
  */
 void
 hvcsv_scan_shared_finish(HvcsvScan *scan)
 {
+	if (scan->layout)
+	{
+		gather_count(&scan->layout->rows_padded, &scan->rows_padded);
+		gather_count(&scan->layout->rows_trimmed, &scan->rows_trimmed);
+	}
 	if (scan->reader->shared_finish)
 		scan->reader->shared_finish(scan);
 	if (scan->observed && !IsParallelWorker())

@@ -31,11 +31,14 @@ typedef struct HvcsvScan
 	HvcsvTupleBuilder *builder;
 	void	   *reader_state;
 	void	   *shared;			/* a parallel scan's coordinator, or NULL */
+	struct ScanSharedLayout *layout;	/* its shared memory (scan.c's), or NULL */
 	bool		started;		/* the reader has begun */
 	bool		observed;		/* the hooks watch this scan */
 	bool		at_end;
 	uint64		rows;
 	uint64		rows_rejected;	/* by on_error 'skip' */
+	uint64		rows_padded;	/* by missing_fields 'null' */
+	uint64		rows_trimmed;	/* by extra_fields 'ignore' */
 	uint64		bytes_read;		/* input bytes read by this process */
 	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
 	ErrorContextCallback errcallback;

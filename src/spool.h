@@ -91,6 +91,8 @@ typedef struct RowIndex
 {
 	unsigned char quote;		/* the dialect it was built for */
 	unsigned char escape;
+	unsigned char comment;
+	uint64		skip_lines;
 	uint64		file_size;
 	int			nentries;		/* one per granularity bytes of the file */
 	RowIndexEntry *entries;

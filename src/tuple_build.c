@@ -7,8 +7,13 @@
  * an encoding check (or conversion, when the file's encoding differs from
  * the database's).  A column's force_null and force_not_null options
  * (file_fdw's) change which fields are NULL, as COPY's FORCE_NULL and
- * FORCE_NOT_NULL do.  Errors get a context line naming the foreign table, the
- * line, the column and the value, as COPY does.
+ * FORCE_NOT_NULL do.  A record must have as many fields as the header (or
+ * the table's columns, without one), unless missing_fields 'null' lets a
+ * short one read as NULL in the fields it lacks (whatever force_not_null
+ * says: there is no text to keep), or extra_fields 'ignore' lets a long one
+ * drop the fields past the last expected one.  Errors get a context line
+ * naming the foreign table, the line, the column and the value, as COPY
+ * does.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -50,6 +55,8 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->file_encoding = opts->encoding;
 	b->null_string = opts->null_string;
 	b->null_len = strlen(opts->null_string);
+	b->pad_missing_fields = opts->pad_missing_fields;
+	b->ignore_extra_fields = opts->ignore_extra_fields;
 	b->needed = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
 	b->slot_of = palloc(sizeof(int) * Max(list_length(needed_atts), 1));
 	b->in_functions = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
@@ -156,7 +163,7 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 	MemoryContext old;
 
 	b->line = rec->line;
-	if (rec->nfields != b->map->nfields)
+	if (hvcsv_tuple_field_count(b, rec) == HVCSV_FIELDS_WRONG)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("wrong number of fields in CSV record"),

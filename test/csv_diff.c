@@ -8,16 +8,16 @@
  *    fields, NULLs, lines, offsets and errors as a model of COPY's rules
  *    written one byte at a time (parse_model below);
  *  - where libcsv can express the dialect (escape equal to quote; libcsv has
- *    no other escape byte) and accepts the input in strict mode, the same
- *    fields as libcsv;
+ *    no other escape byte, and no comment or skipped lines) and accepts the
+ *    input in strict mode, the same fields as libcsv;
  *  - fed in chunks, with output space grown only on CSV_NEED_SPACE, the same
  *    as fed whole, also when records come in windows of a few fields;
  *  - copying out only some fields, into slots in another order, those same
  *    fields;
  *  - the row scanner, fed in the plan's chunks and a byte at a time, reports
  *    exactly the line starts (after an unquoted line break) that the
- *    tokenizer's records imply, with their line counts, under the
- *    first-start-past-each-mark rule of the row index.
+ *    tokenizer's records and the lines it skipped imply, with their line
+ *    counts, under the first-start-past-each-mark rule of the row index.
  * On a mismatch it prints both sides to stderr and returns false.
  *
  * Records are compared as text: fields as "<len>:<bytes>|" or "N|" for
@@ -156,6 +156,8 @@ parse_libcsv(const char *in, size_t len, const CsvDialect *d)
  * for that byte, and any other byte is itself; outside them a quote opens a
  * quoted section anywhere in a field.  CR, LF and CRLF end a record; lines
  * holding nothing are skipped; each of CR, LF and CRLF is one line break.
+ * A line is skipped whole, quotes and all, when fewer than skip_lines line
+ * breaks come before it or it starts with the comment byte.
  */
 static Rows
 parse_model(const char *input, size_t len, const CsvDialect *d)
@@ -167,6 +169,7 @@ parse_model(const char *input, size_t len, const CsvDialect *d)
 	bool		in_record = false;
 	bool		in_quotes = false;
 	bool		quoted = false;
+	bool		skipping = false;	/* in a line skipped whole */
 	uint64_t	breaks = 0;		/* line breaks in in[0 .. i) */
 	uint64_t	line = 0;
 	size_t		start = 0;
@@ -177,7 +180,12 @@ parse_model(const char *input, size_t len, const CsvDialect *d)
 		unsigned char c = in[i];
 		bool		newline = c == '\r' || c == '\n';
 
-		if (!in_record && !newline)
+		if (!in_record && !newline && !skipping &&
+			(breaks < d->skip_lines || (d->comment != 0 && c == d->comment)))
+			skipping = true;
+		else if (skipping && newline)
+			skipping = false;
+		if (!in_record && !newline && !skipping)
 		{
 			in_record = true;
 			start = i;
@@ -185,7 +193,7 @@ parse_model(const char *input, size_t len, const CsvDialect *d)
 			text_start = r.len;
 		}
 		if (!in_record)
-			;					/* a blank line */
+			;					/* a blank line, or one skipped whole */
 		else if (in_quotes)
 		{
 			if (c == d->escape && i + 1 < len &&
@@ -545,19 +553,28 @@ scanner_found(void *arg, uint64_t offset, uint64_t line_breaks)
 
 /*
  * Adds the line starts after the CR and LF bytes of in[from .. to), which
- * the tokenizer skipped as blank lines, to expected (those at or past a
- * mark).  False if a byte there is no line break.
+ * the tokenizer skipped as blank lines or lines skipped whole, to expected
+ * (those at or past a mark).  False if a byte there is neither a line
+ * break nor in a line the dialect skips whole.
  */
 static bool
-blank_line_starts(const char *in, size_t len, size_t from, size_t to,
-				  const uint64_t *breaks, LineStarts *expected, uint64_t *mark)
+skipped_line_starts(const char *in, size_t len, size_t from, size_t to, const CsvDialect *d,
+					const uint64_t *breaks, LineStarts *expected, uint64_t *mark)
 {
+	size_t		line = from;	/* where the line of in[q] starts */
+
 	for (size_t q = from; q < to; q++)
 	{
 		size_t		next = q + 1;
 
 		if (in[q] != '\r' && in[q] != '\n')
+		{
+			if (breaks[line] < d->skip_lines ||
+				(d->comment != 0 && (unsigned char) in[line] == d->comment))
+				continue;
 			return false;
+		}
+		line = next;
 		if (in[q] == '\r' && next < len && in[next] == '\n')
 			continue;			/* the line starts after the LF */
 		if (next < len && next >= *mark)
@@ -625,7 +642,7 @@ scanner_reports(const char *in, size_t len, const CsvDiffPlan *plan, const size_
 /*
  * Checks the row scanner, fed in the plan's chunks and a byte at a time,
  * against the line starts that the whole tokenization implies: after each
- * record, and after each blank line.
+ * record, after each blank line and after each line skipped whole.
  */
 static bool
 same_line_starts(const char *in, size_t len, const CsvDiffPlan *plan, const Rows *whole,
@@ -647,7 +664,8 @@ same_line_starts(const char *in, size_t len, const CsvDiffPlan *plan, const Rows
 	{
 		size_t		end = whole->place[k].start + whole->place[k].length;
 
-		ok = blank_line_starts(in, len, pos, whole->place[k].start, breaks, &expected, &mark);
+		ok = skipped_line_starts(in, len, pos, whole->place[k].start, &plan->dialect, breaks,
+								 &expected, &mark);
 		if (ok && end < len && end >= mark)
 		{
 			line_starts_add(&expected, end, breaks[end]);
@@ -656,10 +674,10 @@ same_line_starts(const char *in, size_t len, const CsvDiffPlan *plan, const Rows
 		pos = end;
 	}
 	if (ok)
-		ok = blank_line_starts(in, len, pos, whole->refused ? whole->refused_at : len,
-							   breaks, &expected, &mark);
+		ok = skipped_line_starts(in, len, pos, whole->refused ? whole->refused_at : len,
+								 &plan->dialect, breaks, &expected, &mark);
 	if (!ok)
-		snprintf(why, whysize, "scanner: the tokenizer skipped bytes that are no line break");
+		snprintf(why, whysize, "scanner: the tokenizer skipped bytes of a line it must read");
 
 	ok = ok && scanner_reports(in, len, plan, plan->chunk, &expected, breaks[len], why, whysize) &&
 		scanner_reports(in, len, plan, bytewise, &expected, breaks[len], why, whysize);
@@ -696,8 +714,9 @@ report(const char *what, const char *in, size_t len, const CsvDiffPlan *plan, co
 {
 	const CsvDialect *d = &plan->dialect;
 
-	fprintf(stderr, "MISMATCH %s: %s\ndialect: delimiter 0x%02x quote 0x%02x escape 0x%02x null \"",
-			what, why, d->delimiter, d->quote, d->escape);
+	fprintf(stderr, "MISMATCH %s: %s\ndialect: delimiter 0x%02x quote 0x%02x escape 0x%02x comment 0x%02x skip_lines %llu null \"",
+			what, why, d->delimiter, d->quote, d->escape, d->comment,
+			(unsigned long long) d->skip_lines);
 	print_bytes(d->null_string, d->null_len, 64);
 	fprintf(stderr, "chunks %zu/%zu, first slots %d, mark step %llu, projected 0x%02x\ninput (%zu bytes):\n",
 			plan->chunk[0], plan->chunk[1], plan->first_slots,
@@ -725,7 +744,7 @@ csv_diff_input(const char *what, const char *in, size_t len, const CsvDiffPlan *
 	if (!ok)
 		report(what, in, len, plan, why, "model", &model, "tokenizer", &whole);
 
-	if (ok && d->escape == d->quote)
+	if (ok && d->escape == d->quote && d->comment == 0 && d->skip_lines == 0)
 	{
 		/* libcsv knows only the empty string as NULL. */
 		CsvDialect	empty_null = *d;

@@ -3,7 +3,9 @@
  *
  * Every input (files named on the command line, then random inputs) goes
  * through csv_diff_input (test/csv_diff.c) under a few plans: the default
- * dialect and a backslash escape, fed in chunks of 1 to 7 bytes, with
+ * dialect, a backslash escape, and comment lines (a letter of the random
+ * inputs' alphabet, so they are frequent) with or without lines skipped
+ * before the first record, fed in chunks of 1 to 7 bytes, with
  * small output space, some fields projected, and the row scanner's marks
  * at several steps.  That compares the tokenizer with libcsv in strict
  * mode wherever libcsv accepts the input, with a byte-at-a-time model of
@@ -18,10 +20,12 @@
 
 /* The plans every input is checked under. */
 static const CsvDiffPlan plans[] = {
-	{{',', '"', '"', "", 0}, {1, 1}, 1, 1, 0x15},
-	{{',', '"', '"', "", 0}, {2, 5}, 2, 3, 0xa2},
-	{{',', '"', '\\', "", 0}, {3, 7}, 4, 1, 0xff},
-	{{',', '"', '\\', "\\N", 2}, {1, 4}, 1, 8, 0x01},
+	{{',', '"', '"', "", 0, 0, 0}, {1, 1}, 1, 1, 0x15},
+	{{',', '"', '"', "", 0, 0, 0}, {2, 5}, 2, 3, 0xa2},
+	{{',', '"', '\\', "", 0, 0, 0}, {3, 7}, 4, 1, 0xff},
+	{{',', '"', '\\', "\\N", 2, 0, 0}, {1, 4}, 1, 8, 0x01},
+	{{',', '"', '"', "", 0, 'a', 0}, {1, 3}, 2, 2, 0x0b},
+	{{',', '"', '\\', "", 0, 'b', 2}, {2, 1}, 1, 1, 0x06},
 };
 
 static int	passed,
