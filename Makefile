@@ -7,6 +7,7 @@ OBJS = \
 	src/auth.o \
 	src/fetch.o \
 	src/content_decoding.o \
+	src/file_compression.o \
 	src/url.o \
 	src/spool.o \
 	src/spool_files.o \
@@ -56,7 +57,7 @@ REGRESS_OPTS = --load-extension=dblink
 NO_INSTALLCHECK = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)
-SHLIB_LINK = $(shell curl-config --libs) -lz
+SHLIB_LINK = $(shell curl-config --libs) -lz -lzstd -lbz2 -llzma
 # Callback signatures are fixed by the FDW API, so unused parameters are normal.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 # The compiler lists the headers each object includes (PGXS tracks none).
