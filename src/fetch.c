@@ -1252,11 +1252,17 @@ count_failure(HvcsvBody *b, Transfer *t)
 	sleep_interruptibly(wait);
 }
 
-/* Starts the body over from its first byte, or says why it cannot. */
+/*
+ * Starts the body over from its first byte, or says why it cannot.  The
+ * caller is told only if it was handed bytes: a compressed file may break
+ * before it decoded any.
+ */
 static void
 restart_body(HvcsvBody *b, const char *why)
 {
-	if (b->on_restart == NULL || b->restarts >= b->req.max_retries)
+	bool		handed_out = b->resp.body_bytes > 0;
+
+	if ((handed_out && b->on_restart == NULL) || b->restarts >= b->req.max_retries)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not resume \"%s\" after " INT64_FORMAT " bytes",
@@ -1265,7 +1271,8 @@ restart_body(HvcsvBody *b, const char *why)
 				 errdetail("%s The body already started over %d times.", why, b->restarts) :
 				 errdetail("%s", why)));
 	b->restarts++;
-	b->on_restart(b->restart_arg);
+	if (handed_out)
+		b->on_restart(b->restart_arg);
 	b->resp.body_bytes = 0;
 	hvcsv_unpacker_restart(b->unpacker);
 }
@@ -1462,6 +1469,12 @@ connect_body(HvcsvBody *b)
 		MemoryContextSwitchTo(old);
 		if (!answer_expected(b, t, ev, from))
 		{
+			/*
+			 * A compressed file may break before it decoded a byte: what
+			 * it took is resumed, so its version must be known.
+			 */
+			if (from == 0 && status_has_body(t->status) && resume_offset(b) > 0)
+				note_first_response(b, t);
 			count_failure(b, t);
 			continue;
 		}
