@@ -439,6 +439,8 @@ take_encoded(Transfer *t, const char *data, size_t len)
 		t->paused = true;
 		return CURL_WRITEFUNC_PAUSE;
 	}
+	/* Input that decodes to nothing yet (a bzip2 block) is progress too. */
+	t->last_progress = GetCurrentTimestamp();
 	if (hvcsv_decoder_encoded(t->decoder))
 	{
 		t->fed = true;
@@ -1274,7 +1276,13 @@ restart_body(HvcsvBody *b, const char *why)
 	if (handed_out)
 		b->on_restart(b->restart_arg);
 	b->resp.body_bytes = 0;
-	hvcsv_unpacker_restart(b->unpacker);
+	/*
+	 * A compressed file's decoder starts over (its body is always asked
+	 * for anew); a plain file's stays plain, for the answer that may be
+	 * read on from its first byte.
+	 */
+	if (hvcsv_unpacker_active(b->unpacker))
+		hvcsv_unpacker_restart(b->unpacker);
 }
 
 /*
@@ -1462,6 +1470,9 @@ connect_body(HvcsvBody *b)
 			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
 			from = 0;
 		}
+		/* A request for the whole body tells the file's compression afresh. */
+		if (from == 0)
+			hvcsv_unpacker_restart(b->unpacker);
 		/* A resumption may start while the caller is in a per-tuple context. */
 		old = MemoryContextSwitchTo(b->cxt);
 		ev = open_transfer(b, from, validator);

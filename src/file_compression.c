@@ -352,7 +352,10 @@ decide_format(HvcsvUnpacker *u)
 	const unsigned char *p = u->in + u->in_start;
 	bool		waiting = false;
 
-	if (u->asked != HVCSV_COMPRESSION_AUTO)
+	/* An empty body is an empty file, whatever was asked for. */
+	if (u->in_len == 0 && u->input_ended)
+		u->format = HVCSV_COMPRESSION_NONE;
+	else if (u->asked != HVCSV_COMPRESSION_AUTO)
 	{
 		MagicMatch	m = magic_match(u->asked, p, u->in_len);
 
