@@ -149,6 +149,12 @@ SELECT count(*) FROM comp_bomb;
 ALTER FOREIGN TABLE comp_bomb OPTIONS (ADD reader 'streaming');
 SELECT count(*) FROM comp_bomb;
 
+-- memory stays bounded whatever the file asks for: a zstd window of 1 GB
+-- (--long=30, from a pipe, so the tool does not shrink it) is refused
+COPY (SELECT 1) TO PROGRAM 'seq 1 1000 | zstd -q --long=30 > /tmp/hvcsv_fixture_www/long.csv.zst';
+ALTER FOREIGN TABLE comp OPTIONS (SET path '/long.csv.zst');
+SELECT count(*) FROM comp;
+
 -- a zip archive with two files is refused
 ALTER FOREIGN TABLE comp OPTIONS (SET path '/two.zip');
 SELECT count(*) FROM comp;

@@ -989,6 +989,14 @@ report_unpack_failure(const Transfer *t, const char *source)
 							source, hvcsv_compression_name(format)),
 					 errdetail("The response ended normally, but the file in it is cut short.")));
 			break;
+		case HVCSV_UNPACK_TOO_MUCH_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("could not fetch %s: the %s file needs more memory to decompress than is allowed",
+							source, hvcsv_compression_name(format)),
+					 errdetail("Decompression stopped: %s.", why),
+					 errhint("A file compressed with a window or dictionary of at most 128 MB can be read (zstd's --long=27, xz's -9).")));
+			break;
 		case HVCSV_UNPACK_ZIP_SECOND_ENTRY:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -50,7 +50,7 @@
  * whatever a file's header asks for.
  */
 #define WINDOW_LOG_MAX 27
-#define XZ_MEMORY_LIMIT ((uint64) 256 * 1024 * 1024)
+#define XZ_MEMORY_LIMIT ((uint64) 256 * 1024 * 1024)	/* as the message says */
 
 /* The most bytes a format's magic number has. */
 #define MAGIC_MAX 6
@@ -495,7 +495,9 @@ step_zstd(HvcsvUnpacker *u, Step *s)
 
 	if (ZSTD_isError(rc))
 		return fail(u, ZSTD_getErrorCode(rc) == ZSTD_error_memory_allocation ?
-					HVCSV_UNPACK_NO_MEMORY : HVCSV_UNPACK_BAD_DATA,
+					HVCSV_UNPACK_NO_MEMORY :
+					ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge ?
+					HVCSV_UNPACK_TOO_MUCH_MEMORY : HVCSV_UNPACK_BAD_DATA,
 					ZSTD_getErrorName(rc));
 	s->consumed = in.pos;
 	s->produced = out.pos;
@@ -551,7 +553,7 @@ step_xz(HvcsvUnpacker *u, Step *s)
 		case LZMA_MEM_ERROR:
 			return fail(u, HVCSV_UNPACK_NO_MEMORY, NULL);
 		case LZMA_MEMLIMIT_ERROR:
-			return fail(u, HVCSV_UNPACK_BAD_DATA, "its dictionary needs more than 256 MB of memory");
+			return fail(u, HVCSV_UNPACK_TOO_MUCH_MEMORY, "its dictionary needs more than 256 MB of memory");
 		case LZMA_OPTIONS_ERROR:
 			return fail(u, HVCSV_UNPACK_BAD_DATA, "it uses options this liblzma does not support");
 		case LZMA_DATA_ERROR:

@@ -147,6 +147,7 @@ typedef enum HvcsvUnpackFailure
 	HVCSV_UNPACK_NOT_FORMAT,	/* the body does not begin as the asked format does */
 	HVCSV_UNPACK_BAD_DATA,		/* bytes that are not of the format */
 	HVCSV_UNPACK_TRUNCATED,		/* the body ends inside the compressed data */
+	HVCSV_UNPACK_TOO_MUCH_MEMORY,	/* its window or dictionary is past the limit */
 	HVCSV_UNPACK_ZIP_SECOND_ENTRY,	/* a zip archive holds more than one file */
 	HVCSV_UNPACK_ZIP_UNREADABLE,	/* a zip archive's file cannot be read as it comes */
 	HVCSV_UNPACK_NO_MEMORY
