@@ -45,15 +45,13 @@
  */
 #define READ_WORK_LIMIT (1024 * 1024)
 /*
- * Largest window (zstd) and dictionary (xz) accepted, as a power of two:
- * what the tools' own strongest settings use, so memory stays bounded
- * whatever a file's header asks for.
+ * The memory a file may make its decoder use, whatever its header asks
+ * for: zstd's window as a power of two (the zstd tool's own limit, unless
+ * told more), and all of xz's decoder (its strongest preset fits well
+ * within).  The hint of the error that reports them names both.
  */
 #define WINDOW_LOG_MAX 27
-#define XZ_MEMORY_LIMIT ((uint64) 256 * 1024 * 1024)	/* as the message says */
-
-/* The most bytes a format's magic number has. */
-#define MAGIC_MAX 6
+#define XZ_MEMORY_LIMIT ((uint64) 256 * 1024 * 1024)
 
 /* A zip archive: where in it the bytes being read are. */
 typedef enum ZipPart
