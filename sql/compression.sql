@@ -16,6 +16,13 @@ COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && rm -f comp.zip two.zip 
 -- zip writing to a pipe puts the CRC and sizes after the data (a data
 -- descriptor), and with its input from a pipe too, as zip64 numbers
 COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && zip -q - comp.csv | cat > comp_pipe.zip && cat comp.csv | zip -q | cat > comp_stdin.zip';
+-- the export in two parts, each compressed on its own and concatenated (as
+-- parallel compressors and cat make them), and a zip that stores it as it is
+COPY (SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 12345) g)
+  TO '/tmp/hvcsv_fixture_www/part1.csv' WITH (FORMAT csv, HEADER);
+COPY (SELECT g AS id, md5(g::text) AS name FROM generate_series(12346, 20000) g)
+  TO '/tmp/hvcsv_fixture_www/part2.csv' WITH (FORMAT csv);
+COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && gzip -nc part1.csv part2.csv > multi.csv.gz && zstd -qc part1.csv part2.csv > multi.csv.zst && bzip2 -c part1.csv part2.csv > multi.csv.bz2 && xz -c part1.csv part2.csv > multi.csv.xz && rm -f stored.zip && zip -q -0 stored.zip comp.csv';
 -- each cut short on disk: served whole, it ends inside its compressed data
 COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && for f in comp.csv.gz comp.csv.zst comp.csv.bz2 comp.csv.xz comp.zip; do head -c 50000 $f > short_$f; done';
 -- 50 MB of zeros in about 50 kB
@@ -48,6 +55,11 @@ SELECT path, reader, d.rows = :plain_rows AND d.digest = :'plain_digest' AS same
 
 SELECT path, d.rows = :plain_rows AND d.digest = :'plain_digest' AS same
   FROM unnest(ARRAY['/comp_pipe.zip', '/comp_stdin.zip']) path,
+       comp_digest(path, 'streaming') d;
+
+SELECT path, d.rows = :plain_rows AND d.digest = :'plain_digest' AS same
+  FROM unnest(ARRAY['/multi.csv.gz', '/multi.csv.zst', '/multi.csv.bz2', '/multi.csv.xz',
+                    '/stored.zip']) path,
        comp_digest(path, 'streaming') d;
 
 -- EXPLAIN shows the format a run found, or the one the option names; the
