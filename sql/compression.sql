@@ -25,6 +25,8 @@ COPY (SELECT g AS id, md5(g::text) AS name FROM generate_series(12346, 20000) g)
 COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && gzip -nc part1.csv part2.csv > multi.csv.gz && zstd -qc part1.csv part2.csv > multi.csv.zst && bzip2 -c part1.csv part2.csv > multi.csv.bz2 && xz -c part1.csv part2.csv > multi.csv.xz && rm -f stored.zip && zip -q -0 stored.zip comp.csv';
 -- each cut short on disk: served whole, it ends inside its compressed data
 COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && for f in comp.csv.gz comp.csv.zst comp.csv.bz2 comp.csv.xz comp.zip; do head -c 50000 $f > short_$f; done';
+-- each with bytes overwritten midway
+COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && for f in comp.csv.gz comp.csv.zst comp.csv.bz2 comp.csv.xz comp.zip; do cp $f bad_$f && printf XXXXXXXXXXXXXXXX | dd of=bad_$f bs=1 seek=30000 conv=notrunc status=none; done';
 -- 50 MB of zeros in about 50 kB
 COPY (SELECT 1) TO PROGRAM 'head -c 50000000 /dev/zero | gzip -n > /tmp/hvcsv_fixture_www/bomb.csv.gz';
 
@@ -182,6 +184,10 @@ END $$;
 SELECT path, comp_try(path) AS result
   FROM unnest(ARRAY['/short_comp.csv.gz', '/short_comp.csv.zst', '/short_comp.csv.bz2',
                     '/short_comp.csv.xz', '/short_comp.zip']) path;
+-- and so does a corrupt file, the message naming the format
+SELECT path, comp_try(path) AS result
+  FROM unnest(ARRAY['/bad_comp.csv.gz', '/bad_comp.csv.zst', '/bad_comp.csv.bz2',
+                    '/bad_comp.csv.xz', '/bad_comp.zip']) path;
 -- streaming: rows before the cut were read, and the statement fails all the same
 ALTER FOREIGN TABLE comp OPTIONS (ADD reader 'streaming');
 SELECT comp_try('/short_comp.csv.xz') AS result;
