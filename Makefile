@@ -7,6 +7,7 @@ OBJS = \
 	src/auth.o \
 	src/fetch.o \
 	src/content_decoding.o \
+	src/file_compression.o \
 	src/url.o \
 	src/spool.o \
 	src/spool_files.o \
@@ -51,13 +52,13 @@ DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--
        hvcsv_fdw--0.3--0.4.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors convert fetch spool readers import import_types schema_drift_scan file_fdw_options dialect refresh row_filter bulk_load sync_semantics fault_matrix security http auth_styles hostile hostile_limits adversarial_http
+REGRESS = options setup scan projection errors convert fetch spool compression readers import import_types schema_drift_scan file_fdw_options dialect refresh row_filter bulk_load sync_semantics fault_matrix security http auth_styles hostile hostile_limits adversarial_http
 REGRESS_OPTS = --load-extension=dblink
 # installcheck is defined below: the tests need two HTTP servers around them.
 NO_INSTALLCHECK = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell curl-config --cflags)
-SHLIB_LINK = $(shell curl-config --libs) -lz
+SHLIB_LINK = $(shell curl-config --libs) -lz -lzstd -lbz2 -llzma
 # Callback signatures are fixed by the FDW API, so unused parameters are normal.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 # The compiler lists the headers each object includes (PGXS tracks none).

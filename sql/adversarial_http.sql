@@ -122,7 +122,8 @@ SELECT accept_encoding, count(*) FROM hostile_log GROUP BY accept_encoding;
 SELECT p AS path, r.* FROM unnest(ARRAY['gzip_garbage', 'gzip_truncated', 'gzip_trailing',
   'gzip_six', 'br_garbage', 'zstd_garbage', 'unknown_encoding', 'bad_encoding', 'te_gzip']) p,
   both_readers('/' || p) r;
--- compressed twice, labelled once: decoded once, what is left is no CSV
+-- compressed twice, labelled once: the label undoes one, and what is left
+-- is a gzip file, told by its first bytes (compression 'auto')
 SELECT * FROM both_readers('/gzip_as_single');
 
 --

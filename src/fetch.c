@@ -33,10 +33,15 @@
  *
  * Bodies are asked for with Accept-Encoding: gzip and decoded here
  * (content_decoding.c; also when a server compresses unasked), no more at a
- * time than the transfer buffer holds; a compressed body is never resumed,
- * since Range counts bytes of the compressed form and we only know how
- * many decoded bytes we have.  max_bytes, the smaller of the server option
- * and hvcsv_fdw.max_bytes, counts decoded bytes.  TLS certificates are
+ * time than the transfer buffer holds; a body with a Content-Encoding is
+ * never resumed, since Range counts bytes of the encoded form and the
+ * decoder's state belongs to that one response.  Under it, the file itself
+ * may be compressed (file_compression.c, told by its first bytes or the
+ * compression option); that decoder lives as long as the body, so a
+ * compressed file is resumed at the compressed bytes taken so far and the
+ * decoder carries on.  max_bytes, the smaller of the server option and
+ * hvcsv_fdw.max_bytes, counts decoded bytes, and limits the compressed
+ * bytes too (which decode to nothing, at worst).  TLS certificates are
  * always verified, against the system's authorities or the server's
  * ca_file.  Messages name the URL without secrets (the key of api_key_param
  * is added to the URL libcurl is given, and to no other); no header is
@@ -96,9 +101,13 @@ typedef struct Transfer
 	size_t		buf_size;
 	bool		paused;			/* curl holds data until buf is drained */
 	HvcsvDecoder *decoder;		/* undoes the response's Content-Encoding */
-	bool		decode_blocked; /* the decoder has input that buf had no room for */
-	bool		decode_failed;	/* see hvcsv_decoder_failure */
-	bool		fed;			/* the decoder has had body bytes */
+	HvcsvUnpacker *unpacker;	/* undoes the file's compression: the body's */
+	bool		decode_blocked; /* a decoder has input that buf had no room for */
+	bool		decode_failed;	/* see hvcsv_decoder_failure, hvcsv_unpacker_failure */
+	bool		fed;			/* the Content-Encoding decoder has had body bytes */
+	bool		input_ended;	/* the unpacker was told the body ended */
+	bool		hold_body;		/* keep the body from the unpacker until released */
+	bool		held;			/* body bytes came, and wait in libcurl */
 	bool		done;
 	CURLcode	curl_result;
 	char		errbuf[CURL_ERROR_SIZE];
@@ -117,7 +126,8 @@ typedef struct Transfer
 	bool		with_auth;		/* the user mapping's credentials were sent */
 	char		location[8192]; /* of a redirect; empty if absent or too long */
 	int64		body_bytes;		/* decoded */
-	int64		max_bytes;
+	int64		max_bytes;		/* what this transfer may still decode */
+	int64		max_file_bytes; /* the whole compressed file's limit */
 	bool		too_large;
 
 	/* where it may connect */
@@ -310,7 +320,7 @@ report_body_bytes(Transfer *t, size_t n)
 	curl_off_t	total = -1;
 
 	/* Content-Length counts compressed bytes; we count decoded ones. */
-	if (!hvcsv_decoder_encoded(t->decoder))
+	if (!hvcsv_decoder_encoded(t->decoder) && !hvcsv_unpacker_active(t->unpacker))
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 	hvcsv_progress_add_bytes(n, total);
 }
@@ -354,27 +364,48 @@ take_plain(Transfer *t, const char *data, size_t len, bool limited)
 	return count_body_bytes(t, len, limited) ? len : 0;
 }
 
+/* The unpacker's input when the body has a Content-Encoding: what that decodes to. */
+static bool
+pull_content_decoded(void *arg, char *buf, size_t size, size_t *got)
+{
+	return hvcsv_decoder_read((HvcsvDecoder *) arg, buf, size, got);
+}
+
 /*
- * Decodes what the decoder holds into buf's free room, a bounded amount of
- * work at a time; false if the data is bad or passes max_bytes (which also
- * limits what the inner layers of a stacked coding decode).  What does not
- * fit, or was not reached, stays in the decoder (decode_blocked) for the
- * next call, made between checks for interrupts.
+ * Decodes what the decoders hold into buf's free room, a bounded amount of
+ * work at a time: the Content-Encoding, then the file's compression, as
+ * far as there are any.  False if the data is bad or passes max_bytes
+ * (which also limits what the inner layers of a stacked coding decode,
+ * and the compressed file).  What does not fit, or was not reached, stays
+ * in the decoders (decode_blocked) for the next call, made between checks
+ * for interrupts.
  */
 static bool
 decode_into_buf(Transfer *t)
 {
 	size_t		room = t->buf_size - t->buf_len;
+	char	   *out = t->buf + t->buf_len;
 	size_t		n;
+	bool		ok;
 
-	if (!hvcsv_decoder_read(t->decoder, t->buf + t->buf_len, room, &n))
+	if (!hvcsv_unpacker_active(t->unpacker))
+		ok = hvcsv_decoder_read(t->decoder, out, room, &n);
+	else
+		ok = hvcsv_unpacker_read(t->unpacker, out, room, &n,
+								 hvcsv_decoder_encoded(t->decoder) ? pull_content_decoded : NULL,
+								 t->decoder);
+	if (!ok)
 	{
 		t->decode_failed = true;
 		return false;
 	}
 	t->buf_len += n;
-	t->decode_blocked = n == room || hvcsv_decoder_has_more(t->decoder);
+	t->decode_blocked = n == room || hvcsv_decoder_has_more(t->decoder) ||
+		hvcsv_unpacker_has_more(t->unpacker);
 	if (t->max_bytes > 0 && hvcsv_decoder_inner_bytes(t->decoder) > (uint64) t->max_bytes)
+		t->too_large = true;
+	if (t->max_file_bytes > 0 &&
+		hvcsv_unpacker_input_bytes(t->unpacker) > (uint64) t->max_file_bytes)
 		t->too_large = true;
 	return count_body_bytes(t, n, true);
 }
@@ -385,7 +416,7 @@ continue_decoding(Transfer *t)
 {
 	if (t->decode_blocked && !t->decode_failed && !t->too_large)
 		(void) decode_into_buf(t);
-	if (t->paused && !t->decode_blocked)
+	if (t->paused && !t->decode_blocked && !t->hold_body)
 	{
 		t->paused = false;
 		curl_easy_pause(t->easy, CURLPAUSE_CONT);
@@ -393,20 +424,31 @@ continue_decoding(Transfer *t)
 }
 
 /*
- * Takes compressed body bytes: decodes as much as buf has room for and
- * keeps the rest; while the decoder holds more than fits, pauses libcurl,
- * which then keeps the compressed bytes.
+ * Takes compressed body bytes (of a Content-Encoding, else of the file):
+ * decodes as much as buf has room for and keeps the rest; while the
+ * decoders hold more than fits, pauses libcurl, which then keeps the
+ * compressed bytes.
  */
 static size_t
 take_encoded(Transfer *t, const char *data, size_t len)
 {
+	bool		fed;
+
 	if (t->decode_blocked)
 	{
 		t->paused = true;
 		return CURL_WRITEFUNC_PAUSE;
 	}
-	t->fed = true;
-	if (!hvcsv_decoder_feed(t->decoder, data, len))
+	/* Input that decodes to nothing yet (a bzip2 block) is progress too. */
+	t->last_progress = GetCurrentTimestamp();
+	if (hvcsv_decoder_encoded(t->decoder))
+	{
+		t->fed = true;
+		fed = hvcsv_decoder_feed(t->decoder, data, len);
+	}
+	else
+		fed = hvcsv_unpacker_feed(t->unpacker, data, len);
+	if (!fed)
 	{
 		t->decode_failed = true;
 		return 0;
@@ -414,7 +456,7 @@ take_encoded(Transfer *t, const char *data, size_t len)
 	return decode_into_buf(t) ? len : 0;
 }
 
-/* Takes body bytes from libcurl, decoding them if the response is encoded. */
+/* Takes body bytes from libcurl, decoding them if they are compressed. */
 static size_t
 write_callback(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -426,7 +468,13 @@ write_callback(char *data, size_t size, size_t nmemb, void *arg)
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (!status_has_body(status))
 		return take_plain(t, data, len, false);
-	if (hvcsv_decoder_encoded(t->decoder))
+	if (t->hold_body)
+	{
+		t->held = true;
+		t->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (hvcsv_decoder_encoded(t->decoder) || hvcsv_unpacker_active(t->unpacker))
 		return take_encoded(t, data, len);
 	return take_plain(t, data, len, true);
 }
@@ -580,17 +628,27 @@ set_transfer_options(Transfer *t, const HvcsvRequest *req)
  * redirected), with the user mapping's credentials if send_auth, and to
  * non-public addresses too if any_address; with range_from > 0, asks for
  * the body from that byte on, if it is still the version if_range names.
- * The transfer lives in CurrentMemoryContext.
+ * The file's compression is undone by the body's unpacker, which has
+ * decoded `decoded` bytes before.  The transfer lives in
+ * CurrentMemoryContext.
  */
 static Transfer *
 transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
-			   bool any_address, int64 range_from, const char *if_range)
+			   bool any_address, int64 range_from, const char *if_range,
+			   HvcsvUnpacker *unpacker, int64 decoded)
 {
 	Transfer   *t = palloc0(sizeof(Transfer));
 
 	t->url = *url;
 	t->any_address = any_address;
-	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - range_from : 0;
+	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - decoded : 0;
+	t->max_file_bytes = req->max_bytes;
+	t->unpacker = unpacker;
+	/*
+	 * The unpacker goes on from its state: only bytes that continue the
+	 * file may reach it, so the body waits until the answer is checked.
+	 */
+	t->hold_body = range_from > 0 && hvcsv_unpacker_active(unpacker);
 	t->stall_ms = seconds_to_ms(req->timeout);
 	t->decoder = hvcsv_decoder_create();
 	new_response(t);
@@ -631,14 +689,15 @@ transfer_fail(Transfer *t)
 }
 
 /*
- * At the end of an encoded body that libcurl says arrived whole: false if
- * it ends inside its compressed data (cut short, though its length was
- * right).  An empty body has nothing to decode.
+ * At the end of a body that libcurl says arrived whole: false if it ends
+ * inside compressed data, of its Content-Encoding or of the file (cut
+ * short, though its length was right).  An empty body has nothing to
+ * decode.
  */
 static bool
 decoding_complete(Transfer *t)
 {
-	if (!t->fed || hvcsv_decoder_finish(t->decoder))
+	if ((!t->fed || hvcsv_decoder_finish(t->decoder)) && hvcsv_unpacker_finish(t->unpacker))
 		return true;
 	t->decode_failed = true;
 	return false;
@@ -665,8 +724,9 @@ stalled(Transfer *t)
 /*
  * Runs the transfer until it has body bytes for us or has ended.  On
  * TRANSFER_DATA, *data and *len point into the transfer's buffer, valid
- * until the next call.  A response whose status is not 200 or 206 is
- * stopped at its first body byte: we never read an error page.
+ * until the next call; *len is 0 when the body began but is held (see
+ * hold_body).  A response whose status is not 200 or 206 is stopped at its
+ * first body byte: we never read an error page.
  */
 static TransferEvent
 transfer_read(Transfer *t, const char **data, size_t *len)
@@ -683,6 +743,13 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 
 		if (t->decode_failed || t->too_large)
 			return transfer_fail(t);
+		if (t->held && t->hold_body)
+		{
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+			*data = t->buf;
+			*len = 0;
+			return TRANSFER_DATA;
+		}
 		if (t->buf_len > 0)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
@@ -699,6 +766,26 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 			if (t->curl_result == CURLE_FILESIZE_EXCEEDED && t->status != 0 &&
 				!status_has_body(t->status))
 				t->curl_result = CURLE_OK;
+			/*
+			 * What the decoders hold is handed out first, also after a
+			 * break: the file's decoder carries on in the next transfer,
+			 * and none of what it decoded must be lost with this one.
+			 */
+			if (t->decode_blocked)
+			{
+				CHECK_FOR_INTERRUPTS();
+				continue_decoding(t);
+				continue;
+			}
+			if (t->curl_result == CURLE_OK && status_has_body(t->status) && !t->input_ended)
+			{
+				/* The first few bytes of a short body may be waiting for more. */
+				t->input_ended = true;
+				hvcsv_unpacker_input_ends(t->unpacker);
+				if (hvcsv_unpacker_active(t->unpacker))
+					(void) decode_into_buf(t);
+				continue;
+			}
 			if (t->curl_result == CURLE_OK && !decoding_complete(t))
 				return transfer_fail(t);
 			return (t->curl_result == CURLE_OK) ? TRANSFER_DONE : TRANSFER_FAILED;
@@ -727,7 +814,8 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 				t->curl_result = msg->data.result;
 			}
 		}
-		if (t->buf_len > 0 || t->done || t->decode_failed || t->too_large || stalled(t))
+		if (t->buf_len > 0 || t->held || t->done || t->decode_failed || t->too_large ||
+			stalled(t))
 			continue;
 		(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
 	}
@@ -868,6 +956,69 @@ report_decode_failure(const Transfer *t, const char *source)
 	}
 }
 
+/* Reports a file whose compression could not be undone. */
+static void
+report_unpack_failure(const Transfer *t, const char *source)
+{
+	HvcsvCompression format;
+	const char *why;
+	const char *name;
+
+	switch (hvcsv_unpacker_failure(t->unpacker, &format, &why))
+	{
+		case HVCSV_UNPACK_NOT_FORMAT:
+			name = hvcsv_compression_name(format);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not fetch %s: the body is not a %s file", source, name),
+					 errdetail("It does not begin as a %s file does, and option compression is \"%s\".",
+							   name, name),
+					 errhint("With compression \"auto\" the body's first bytes tell whether it is compressed, and how.")));
+			break;
+		case HVCSV_UNPACK_BAD_DATA:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not fetch %s: the %s file is corrupt",
+							source, hvcsv_compression_name(format)),
+					 errdetail("Decompression stopped: %s.", why)));
+			break;
+		case HVCSV_UNPACK_TRUNCATED:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not fetch %s: the %s file ends before the end of its compressed data",
+							source, hvcsv_compression_name(format)),
+					 errdetail("The response ended normally, but the file in it is cut short.")));
+			break;
+		case HVCSV_UNPACK_TOO_MUCH_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("could not fetch %s: the %s file needs more memory to decompress than is allowed",
+							source, hvcsv_compression_name(format)),
+					 errdetail("Decompression stopped: %s.", why),
+					 errhint("A file compressed with a window or dictionary of at most 128 MB can be read (zstd's --long=27, xz's -9).")));
+			break;
+		case HVCSV_UNPACK_ZIP_SECOND_ENTRY:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("could not fetch %s: the zip archive holds more than one file", source),
+					 errdetail("Only a zip archive that holds a single file is read: which of several to read would be a guess.")));
+			break;
+		case HVCSV_UNPACK_ZIP_UNREADABLE:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("could not fetch %s: the file in the zip archive cannot be read", source),
+					 errdetail("%s", why)));
+			break;
+		case HVCSV_UNPACK_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while decompressing the body of %s", source)));
+			break;
+		case HVCSV_UNPACK_NONE:
+			break;
+	}
+}
+
 /* Tells whether libcurl sent the whole request. */
 static bool
 request_was_sent(const Transfer *t)
@@ -896,7 +1047,10 @@ report_bad_answer(const Transfer *t, const char *source)
 						source, t->transfer_coding),
 				 errdetail("Only the chunked transfer coding is accepted; no other was asked for.")));
 	if (t->decode_failed)
+	{
 		report_decode_failure(t, source);
+		report_unpack_failure(t, source);
+	}
 	/* libcurl says only "out of memory" when a header line is past its limit. */
 	if (t->curl_result == CURLE_OUT_OF_MEMORY && !t->headers_done && request_was_sent(t))
 		ereport(ERROR,
@@ -1049,6 +1203,7 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 		req->max_bytes = max_bytes_cap;
 		req->max_bytes_name = "hvcsv_fdw.max_bytes";
 	}
+	req->compression = opts->compression;
 	req->ca_file = opts->ca_file;
 	req->trusted_url = opts->server_owner_is_superuser ? opts->api_url : NULL;
 }
@@ -1061,7 +1216,8 @@ struct HvcsvBody
 	HvcsvUrl	origin;			/* req.url: where every attempt starts */
 	HvcsvUrl	trusted;		/* req.trusted_url, or no host if none */
 	HvcsvResponse resp;			/* of the first response */
-	bool		encoded;		/* the first response was compressed */
+	bool		encoded;		/* the first response had a Content-Encoding */
+	HvcsvUnpacker *unpacker;	/* undoes the file's compression, across transfers */
 	Transfer   *t;				/* the transfer now open, or NULL */
 	const char *pending;		/* bytes of the transfer, not yet handed out */
 	size_t		pending_len;
@@ -1108,11 +1264,17 @@ count_failure(HvcsvBody *b, Transfer *t)
 	sleep_interruptibly(wait);
 }
 
-/* Starts the body over from its first byte, or says why it cannot. */
+/*
+ * Starts the body over from its first byte, or says why it cannot.  The
+ * caller is told only if it was handed bytes: a compressed file may break
+ * before it decoded any.
+ */
 static void
 restart_body(HvcsvBody *b, const char *why)
 {
-	if (b->on_restart == NULL || b->restarts >= b->req.max_retries)
+	bool		handed_out = b->resp.body_bytes > 0;
+
+	if ((handed_out && b->on_restart == NULL) || b->restarts >= b->req.max_retries)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not resume \"%s\" after " INT64_FORMAT " bytes",
@@ -1121,8 +1283,16 @@ restart_body(HvcsvBody *b, const char *why)
 				 errdetail("%s The body already started over %d times.", why, b->restarts) :
 				 errdetail("%s", why)));
 	b->restarts++;
-	b->on_restart(b->restart_arg);
+	if (handed_out)
+		b->on_restart(b->restart_arg);
 	b->resp.body_bytes = 0;
+	/*
+	 * A compressed file's decoder starts over (its body is always asked
+	 * for anew); a plain file's stays plain, for the answer that may be
+	 * read on from its first byte.
+	 */
+	if (hvcsv_unpacker_active(b->unpacker))
+		hvcsv_unpacker_restart(b->unpacker);
 }
 
 /*
@@ -1184,7 +1354,8 @@ open_transfer(HvcsvBody *b, int64 from, const char *validator)
 
 		check_target(b, &url, hops);
 		b->t = t = transfer_begin(&b->req, &url, hvcsv_url_same_origin(&url, &b->origin),
-								  may_reach_any_address(b, &url), from, validator);
+								  may_reach_any_address(b, &url), from, validator,
+								  b->unpacker, b->resp.body_bytes);
 		t->redirected = hops > 0;
 		ev = transfer_read(t, &b->pending, &b->pending_len);
 		if (ev == TRANSFER_DATA || !status_is_redirect(t->status) || t->location[0] == '\0')
@@ -1270,6 +1441,20 @@ note_first_response(HvcsvBody *b, const Transfer *t)
 }
 
 /*
+ * The first byte of the body, as the server sends it, that was not taken:
+ * of a compressed file (or of one whose first bytes have not told yet),
+ * the compressed bytes the unpacker took, which it goes on from; else the
+ * bytes handed out.
+ */
+static int64
+resume_offset(const HvcsvBody *b)
+{
+	if (hvcsv_unpacker_active(b->unpacker))
+		return (int64) hvcsv_unpacker_input_bytes(b->unpacker);
+	return b->resp.body_bytes;
+}
+
+/*
  * Opens a transfer for what the body still lacks, retrying transient
  * failures, and waits for its first bytes (kept in b->pending).
  */
@@ -1278,7 +1463,7 @@ connect_body(HvcsvBody *b)
 {
 	for (;;)
 	{
-		int64		from = b->resp.body_bytes;
+		int64		from = resume_offset(b);
 		const char *validator = NULL;
 		const char *mismatch;
 		Transfer   *t;
@@ -1295,6 +1480,9 @@ connect_body(HvcsvBody *b)
 			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
 			from = 0;
 		}
+		/* A request for the whole body tells the file's compression afresh. */
+		if (from == 0)
+			hvcsv_unpacker_restart(b->unpacker);
 		/* A resumption may start while the caller is in a per-tuple context. */
 		old = MemoryContextSwitchTo(b->cxt);
 		ev = open_transfer(b, from, validator);
@@ -1302,6 +1490,12 @@ connect_body(HvcsvBody *b)
 		MemoryContextSwitchTo(old);
 		if (!answer_expected(b, t, ev, from))
 		{
+			/*
+			 * A compressed file may break before it decoded a byte: what
+			 * it took is resumed, so its version must be known.
+			 */
+			if (from == 0 && status_has_body(t->status) && resume_offset(b) > 0)
+				note_first_response(b, t);
 			count_failure(b, t);
 			continue;
 		}
@@ -1311,6 +1505,13 @@ connect_body(HvcsvBody *b)
 			/* The whole body again: no Range support, or a new version. */
 			restart_body(b, "The server answered the Range request with the whole body: it cannot resume, or the export changed.");
 			from = 0;
+			if (t->hold_body)
+			{
+				/* Its first bytes were held: the file's decoder starts over with a new request. */
+				transfer_end(t);
+				b->t = NULL;
+				continue;
+			}
 		}
 		else if (from > 0 && (mismatch = partial_mismatch(b, t, from)) != NULL)
 		{
@@ -1321,6 +1522,9 @@ connect_body(HvcsvBody *b)
 		}
 		if (from == 0)
 			note_first_response(b, t);
+		/* It continues the file: its bytes may reach the unpacker now. */
+		t->hold_body = false;
+		t->held = false;
 		if (ev == TRANSFER_DONE)
 			b->ended = true;
 		return;
@@ -1348,6 +1552,7 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 		(void) hvcsv_url_parse(req->trusted_url, &b->trusted);
 	b->on_restart = on_restart;
 	b->restart_arg = arg;
+	b->unpacker = hvcsv_unpacker_create(req->compression);
 	connect_body(b);
 	return b;
 }
@@ -1432,6 +1637,16 @@ const HvcsvResponse *
 hvcsv_body_response(const HvcsvBody *b)
 {
 	return &b->resp;
+}
+
+/*
+ * How the file is compressed, as far as its first bytes told so far: AUTO
+ * until they did (or nothing was read), NONE if it is not.
+ */
+HvcsvCompression
+hvcsv_body_compression(const HvcsvBody *b)
+{
+	return hvcsv_unpacker_format(b->unpacker);
 }
 
 /* Stops the transfer, whether or not the body was read to its end. */

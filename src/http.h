@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * http.h
  *	  HTTP: URLs and where they may go (url.c), one request and a resumable
- *	  body (fetch.c), content codings (content_decoding.c).
+ *	  body (fetch.c), content codings (content_decoding.c), the file's own
+ *	  compression (file_compression.c).
  *-------------------------------------------------------------------------
  */
 #ifndef HVCSV_HTTP_H
@@ -73,6 +74,7 @@ typedef struct HvcsvRequest
 	double		retry_delay;
 	double		max_retry_delay;
 	int64		max_bytes;		/* 0 means no limit */
+	HvcsvCompression compression;	/* of the file, under any Content-Encoding */
 	const char *max_bytes_name; /* the option or setting max_bytes comes from */
 	const char *ca_file;
 	const char *trusted_url;	/* api_url of a superuser's server, or NULL */
@@ -98,6 +100,7 @@ extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
 extern size_t hvcsv_body_read_into(void *body, char *buf, size_t size);
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
+extern HvcsvCompression hvcsv_body_compression(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 
 /* in content_decoding.c */
@@ -136,5 +139,38 @@ extern bool hvcsv_decoder_finish(HvcsvDecoder *d);
 extern HvcsvDecodeFailure hvcsv_decoder_failure(const HvcsvDecoder *d, const char **coding,
 												const char **why);
 extern void hvcsv_decoder_end(HvcsvDecoder *d);
+
+/* in file_compression.c */
+
+/* Why the file's compression could not be undone. */
+typedef enum HvcsvUnpackFailure
+{
+	HVCSV_UNPACK_NONE,
+	HVCSV_UNPACK_NOT_FORMAT,	/* the body does not begin as the asked format does */
+	HVCSV_UNPACK_BAD_DATA,		/* bytes that are not of the format */
+	HVCSV_UNPACK_TRUNCATED,		/* the body ends inside the compressed data */
+	HVCSV_UNPACK_TOO_MUCH_MEMORY,	/* its window or dictionary is past the limit */
+	HVCSV_UNPACK_ZIP_SECOND_ENTRY,	/* a zip archive holds more than one file */
+	HVCSV_UNPACK_ZIP_UNREADABLE,	/* a zip archive's file cannot be read as it comes */
+	HVCSV_UNPACK_NO_MEMORY
+} HvcsvUnpackFailure;
+
+typedef struct HvcsvUnpacker HvcsvUnpacker;
+
+extern HvcsvUnpacker *hvcsv_unpacker_create(HvcsvCompression asked);
+extern void hvcsv_unpacker_restart(HvcsvUnpacker *u);
+extern bool hvcsv_unpacker_active(const HvcsvUnpacker *u);
+extern HvcsvCompression hvcsv_unpacker_format(const HvcsvUnpacker *u);
+extern uint64 hvcsv_unpacker_input_bytes(const HvcsvUnpacker *u);
+extern bool hvcsv_unpacker_has_more(const HvcsvUnpacker *u);
+extern void hvcsv_unpacker_input_ends(HvcsvUnpacker *u);
+extern bool hvcsv_unpacker_feed(HvcsvUnpacker *u, const char *data, size_t len);
+extern bool hvcsv_unpacker_read(HvcsvUnpacker *u, char *out, size_t size, size_t *produced,
+								bool (*pull) (void *arg, char *buf, size_t size, size_t *got),
+								void *arg);
+extern bool hvcsv_unpacker_finish(HvcsvUnpacker *u);
+extern HvcsvUnpackFailure hvcsv_unpacker_failure(const HvcsvUnpacker *u, HvcsvCompression *format,
+												  const char **why);
+extern void hvcsv_unpacker_end(HvcsvUnpacker *u);
 
 #endif							/* HVCSV_HTTP_H */

@@ -227,7 +227,25 @@ column_names(Relation rel, List *atts)
 }
 
 /*
- * Shows the reader, the source without secrets, the columns converted and
+ * Shows the file's compression when it is known: the option's value when
+ * it names one (or "none"); with "auto", the format that a run which
+ * fetched the file found, if it was compressed.
+ */
+static void
+explain_compression(const HvcsvOptions *opts, const HvcsvScan *scan, ExplainState *es)
+{
+	if (opts->compression != HVCSV_COMPRESSION_AUTO)
+		ExplainPropertyText("Compression", hvcsv_compression_name(opts->compression), es);
+	else if (scan && scan->compression != HVCSV_COMPRESSION_AUTO &&
+			 scan->compression != HVCSV_COMPRESSION_NONE)
+		ExplainPropertyText("Compression",
+							psprintf("%s (detected)", hvcsv_compression_name(scan->compression)),
+							es);
+}
+
+/*
+ * Shows the reader, the source without secrets, the file's compression
+ * when known (see explain_compression), the columns converted and
  * the spool; after a run, also what opening the spool did, the bytes read,
  * the rows rejected, the rows padded or trimmed (with the options that
  * allow it), and the columns on_missing_columns 'keep' read as NULL
@@ -247,6 +265,7 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
 	ExplainPropertyText("Source", hvcsv_display_url(opts), es);
+	explain_compression(opts, ran ? scan : NULL, es);
 	ExplainPropertyText("Columns Converted", column_names(rel, needed), es);
 	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)

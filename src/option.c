@@ -67,6 +67,7 @@ static const HvcsvOption valid_options[] = {
 
 	{"path", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
+	{"compression", ForeignTableRelationId},
 	{"header", ForeignTableRelationId},
 	{"delimiter", ForeignTableRelationId},
 	{"quote", ForeignTableRelationId},
@@ -143,6 +144,9 @@ invalid_value(DefElem *def, const char *detail)
 
 /* The reader option's values, in the order of HvcsvReaderKind. */
 static const char *const reader_names[] = {"projected", "partitioned", "streaming"};
+
+/* The compression option's values, in the order of HvcsvCompression. */
+static const char *const compression_names[] = {"auto", "none", "gzip", "zstd", "bzip2", "xz", "zip", NULL};
 
 /* Splits a target option's text into names as SQL does; false if it is not a table name. */
 static bool
@@ -480,6 +484,10 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be \"projected\", \"partitioned\" or \"streaming\".");
 		opts->reader = (HvcsvReaderKind) kind;
 	}
+	else if (strcmp(name, "compression") == 0)
+		opts->compression = (HvcsvCompression)
+			parse_keyword(def, compression_names,
+						  "The value must be \"auto\", \"none\", \"gzip\", \"zstd\", \"bzip2\", \"xz\" or \"zip\".");
 	else if (strcmp(name, "header") == 0)
 	{
 		const char *value = defGetString(def);
@@ -635,6 +643,7 @@ set_defaults(HvcsvOptions *opts)
 	opts->auth_scheme = "apiKey";
 	opts->path = "";
 	opts->reader = HVCSV_READER_PROJECTED;
+	opts->compression = HVCSV_COMPRESSION_AUTO;
 	opts->header = HVCSV_HEADER_NAMES;
 	opts->delimiter = ',';
 	opts->quote = '"';
@@ -968,6 +977,13 @@ const char *
 hvcsv_reader_name(HvcsvReaderKind kind)
 {
 	return reader_names[kind];
+}
+
+/* The name of a compression, as the option spells it. */
+const char *
+hvcsv_compression_name(HvcsvCompression compression)
+{
+	return compression_names[compression];
 }
 
 /*

@@ -28,6 +28,21 @@ typedef enum HvcsvHeaderMode
 	HVCSV_HEADER_MATCH			/* the header must list the columns in order */
 } HvcsvHeaderMode;
 
+/*
+ * How the export's file is compressed (option compression), in the order of
+ * its values.  Not the body's Content-Encoding: that is undone first.
+ */
+typedef enum HvcsvCompression
+{
+	HVCSV_COMPRESSION_AUTO,		/* told by the body's first bytes */
+	HVCSV_COMPRESSION_NONE,
+	HVCSV_COMPRESSION_GZIP,
+	HVCSV_COMPRESSION_ZSTD,
+	HVCSV_COMPRESSION_BZIP2,
+	HVCSV_COMPRESSION_XZ,
+	HVCSV_COMPRESSION_ZIP		/* an archive holding one file */
+} HvcsvCompression;
+
 /* What a scan says about the rows on_error 'skip' rejected (log_verbosity). */
 typedef enum HvcsvLogVerbosity
 {
@@ -85,6 +100,7 @@ typedef struct HvcsvOptions
 	/* foreign table */
 	char	   *path;
 	HvcsvReaderKind reader;
+	HvcsvCompression compression;
 	HvcsvHeaderMode header;
 	char		delimiter;
 	char		quote;
@@ -124,6 +140,7 @@ extern void hvcsv_check_sync_options(List *options, const HvcsvOptions *opts);
 extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
 extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
+extern const char *hvcsv_compression_name(HvcsvCompression compression);
 extern const char *hvcsv_table_target_text(Oid foreigntableid);
 extern List *hvcsv_table_target(Oid foreigntableid);
 extern void hvcsv_column_force_options(List *column_options, bool *force_null,

@@ -127,6 +127,7 @@ partitioned_begin(HvcsvScan *scan)
 	{
 		ps->spool = hvcsv_spool_open(scan->opts);
 		scan->spool_note = hvcsv_spool_note(ps->spool);
+		scan->compression = ps->spool->compression;
 		ps->fd = ps->spool->fd;
 		ps->path = ps->spool->data_path;
 		compute_bounds(ps, hvcsv_row_index_load(ps->spool, &dialect), scan->opts->block_size);

@@ -47,6 +47,7 @@ projected_begin(HvcsvScan *scan)
 
 	ps->spool = hvcsv_spool_open(scan->opts);
 	scan->spool_note = hvcsv_spool_note(ps->spool);
+	scan->compression = ps->spool->compression;
 	scan->reader_state = ps;
 	hvcsv_dialect(scan->opts, &dialect);
 	scan->stream = hvcsv_stream_create(&dialect, read_spool, scan);

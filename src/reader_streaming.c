@@ -34,6 +34,7 @@ read_body(void *arg, char *buf, size_t size)
 	size_t		n = hvcsv_body_read_into(ss->body, buf, size);
 
 	scan->bytes_read += n;
+	scan->compression = hvcsv_body_compression(ss->body);
 	return n;
 }
 

@@ -41,6 +41,7 @@ typedef struct HvcsvScan
 	uint64		rows_trimmed;	/* by extra_fields 'ignore' */
 	uint64		bytes_read;		/* input bytes read by this process */
 	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
+	HvcsvCompression compression;	/* of the file this scan fetched, if it did */
 	ErrorContextCallback errcallback;
 } HvcsvScan;
 

@@ -102,6 +102,10 @@ spool_key(const HvcsvOptions *opts, char *key_out, uint8 *digest)
 	identity = psprintf("db=%u um=%u scheme=%s url=%s key=%s%s", MyDatabaseId, opts->umid,
 						opts->auth_scheme, opts->url, opts->api_key ? opts->api_key : "",
 						hvcsv_credentials_identity(opts));
+	/* The spool holds the file decoded as the option says; "auto" keeps older names. */
+	if (opts->compression != HVCSV_COMPRESSION_AUTO)
+		identity = psprintf("%s compression=%s", identity,
+							hvcsv_compression_name(opts->compression));
 	if (ctx == NULL ||
 		pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (uint8 *) identity, strlen(identity)) < 0 ||
@@ -304,6 +308,7 @@ typedef struct SpoolOpening
 	bool		have;			/* a complete spool exists */
 	bool		fetched_now;
 	bool		revalidated;
+	HvcsvCompression compression;	/* of the file fetched now */
 } SpoolOpening;
 
 /*
@@ -456,6 +461,7 @@ fetch_spool(SpoolOpening *o, const HvcsvOptions *opts)
 	}
 	hvcsv_body_close(body);
 	resp = *hvcsv_body_response(body);
+	o->compression = hvcsv_body_compression(body);
 
 	if (resp.status == 304 && o->have)
 		note_revalidated(o, &resp);
@@ -495,6 +501,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	spool = open_spool(o.dir, &o.m);
 	spool->fetched_now = o.fetched_now;
 	spool->revalidated = o.revalidated;
+	spool->compression = o.fetched_now ? o.compression : HVCSV_COMPRESSION_AUTO;
 	LockRelease(&tag, ExclusiveLock, false);
 	return spool;
 }

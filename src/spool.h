@@ -29,6 +29,7 @@ typedef struct HvcsvSpool
 	char	   *last_modified;
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
+	HvcsvCompression compression;	/* of the file fetched now; AUTO if none was */
 } HvcsvSpool;
 
 /* Spool file names begin with this many hex digits of the spool's key. */

@@ -11,6 +11,9 @@ packages=(
     postgresql-server-dev-15
     libcurl4-openssl-dev
     zlib1g-dev
+    libzstd-dev
+    libbz2-dev
+    liblzma-dev
     libcsv-dev
     clang
     libclang-rt-14-dev
@@ -23,6 +26,11 @@ packages=(
     openssl
     ca-certificates
     iproute2
+    gzip
+    zstd
+    bzip2
+    xz-utils
+    zip
 )
 
 missing=()
