@@ -297,10 +297,10 @@ SELECT (SELECT count(*) FROM $t) || ' rows, ' ||
 
 	# IMPORT FOREIGN SCHEMA's types against the text, value by value
 	my $imported = sql(qq{
-IMPORT FOREIGN SCHEMA i$k LIMIT TO (i${k}_projected) FROM SERVER fx INTO imported
-  OPTIONS ($options);
+IMPORT FOREIGN SCHEMA i$k FROM SERVER fx INTO imported
+  OPTIONS (readers 'projected', $options);
 SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod), E'\\n' ORDER BY attnum)
-  FROM pg_attribute WHERE attrelid = 'imported.i${k}_projected'::regclass
+  FROM pg_attribute WHERE attrelid = 'imported.i$k'::regclass
   AND attnum > 0 AND NOT attisdropped;});
 	ok(defined $imported, "$file: IMPORT FOREIGN SCHEMA") or next;
 	my @columns = map { [ /^(.*) (\S.*)$/ ] } split /\n/, $imported;
@@ -318,7 +318,7 @@ SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod
 	my $bad = sql(qq{
 SET max_parallel_workers_per_gather = 0;
 SELECT count(*) FROM
-  (SELECT row_number() OVER () AS id, t.* FROM imported.i${k}_projected t) a
+  (SELECT row_number() OVER () AS id, t.* FROM imported.i$k t) a
   FULL JOIN model.f$k b ON a.id = b.id
 WHERE a.id IS NULL OR b.id IS NULL OR NOT (} . join("\n  AND ", @checks) . ')');
 	is($bad, '0', "$file: every value fits IMPORT's types and keeps its text")
