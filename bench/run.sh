@@ -11,7 +11,10 @@
 # interleaved, one fresh connection per timed statement.  Section "scan": the
 # projected reader against file_fdw (W1-W3), the partitioned reader with 2
 # workers against none (W2, W3), the streaming reader against the spool and
-# file_fdw (W1, LIMIT 10).  Section "refresh": hvcsv_refresh() against COPY
+# file_fdw (W1, LIMIT 10), and against peers on the same file: the same rows
+# in a heap table, and DuckDB (npm @duckdb/node-api, installed into
+# bench/.duckdb on first use; skipped without node and npm) with 1 and 2
+# threads.  Section "refresh": hvcsv_refresh() against COPY
 # (full load) and against COPY into a staging table + INSERT ... ON CONFLICT
 # (unchanged export, new ETag, 10% of rows changed), with WAL bytes.  Prints
 # medians, min/max, peak RSS (VmHWM), and checks every result; at the end,
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
         --rows) ROWS=${2:?--rows needs a value}; shift 2 ;;
         --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
         --only) ONLY=${2:?--only needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -151,7 +154,30 @@ agg() { echo "SELECT concat_ws('/', ${!1}) AS res FROM $2"; }
 SERIAL="SET max_parallel_workers_per_gather = 0;"
 PARALLEL="SET max_parallel_workers_per_gather = 2;"
 
-# The scan section: hvcsv_fdw's readers against file_fdw.
+# DuckDB, the peer that reads CSV files in place: npm's prebuilt package,
+# installed once into bench/.duckdb.  Sets duck to the script's command, or
+# leaves it empty (and says why) when it cannot be had.
+DUCKDB_PACKAGE="@duckdb/node-api@1.5.6-r.1"
+duck_setup() {
+    local dir="$top/bench/.duckdb"
+    duck=
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "note: node and npm are not installed: the DuckDB rows are skipped" >&2
+        return 0
+    fi
+    if [ ! -d "$dir/node_modules/@duckdb/node-api" ]; then
+        mkdir -p "$dir"
+        (cd "$dir" && npm install --silent --no-audit --no-fund "$DUCKDB_PACKAGE" >/dev/null) || {
+            echo "note: npm could not install $DUCKDB_PACKAGE: the DuckDB rows are skipped" >&2
+            return 0
+        }
+    fi
+    # node resolves the package from the script's directory upwards.
+    cp "$top/bench/duckdb_query.mjs" "$dir/"
+    duck="node $dir/duckdb_query.mjs"
+}
+
+# The scan section: hvcsv_fdw's readers against file_fdw and the peers.
 scan_section() {
 # 3. Warm-up: the first hv scan downloads the spool (which hv_part shares:
 # same server, user mapping and path); ff warms the page cache; hv_part and
@@ -164,6 +190,11 @@ requests_spool=$(http_requests)
 out=$(timed "" "$(agg W1 hv_stream)" agg); read -r warm_stream _ warm_stream_res <<< "$out"
 idle_kb=$(psql -c "SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s*(\d+) kB')")
 requests_warm=$(http_requests)
+# The heap table the same rows are compared against, read once to warm it.
+psql -c "CREATE TABLE heap AS SELECT * FROM hv" -c "VACUUM ANALYZE heap" \
+    -c "SELECT count(*) FROM heap" >/dev/null
+duck_setup
+timezone=$(psql -c "SHOW TimeZone")
 
 # The plans of the partitioned reader, as the planner picks them with default
 # costs: 2 workers allowed, then none; one EXPLAIN ANALYZE shows whether the
@@ -204,6 +235,24 @@ done
 for w in W2 W3; do
     pair "P$w" agg "$PARALLEL" "$(agg $w hv_part)" "$SERIAL" "$(agg $w hv_part)"
 done
+# The peers: the projected reader against a heap table holding the same rows
+# (serial both), and against DuckDB with one thread; the partitioned reader
+# with 2 workers against DuckDB with 2 threads.
+for w in W1 W2 W3; do
+    pair "H$w" agg "$SERIAL" "$(agg $w hv)" "$SERIAL" "$(agg $w heap)"
+done
+if [ -n "$duck" ]; then
+    for w in W1 W2 W3; do
+        for r in $(seq "$RUNS"); do
+            out=$(timed "$SERIAL" "$(agg $w hv)" agg); echo "D$w L $r $out" >> "$results"
+            out=$($duck "$csv" 1 "$timezone" "concat_ws('/', ${!w}) AS res")
+            echo "D$w R $r $out" >> "$results"
+            out=$(timed "$PARALLEL" "$(agg $w hv_part)" agg); echo "DP$w L $r $out" >> "$results"
+            out=$($duck "$csv" 2 "$timezone" "concat_ws('/', ${!w}) AS res")
+            echo "DP$w R $r $out" >> "$results"
+        done
+    done
+fi
 requests_spooled=$(http_requests)
 # The streaming reader (one HTTP request per scan) against the projected
 # reader on its local spool, and the time of LIMIT 10 (to the first rows)
@@ -238,6 +287,7 @@ spool_bytes=$(du -sb "$work/data/hvcsv_fdw/pgsql_tmp_spool" 2>/dev/null | cut -f
 python3 - "$results" "$plans" "$ttfb" "$log_csv" "$targets" <<PY
 import csv, re, statistics, sys
 ROWS, RUNS, SIZE, IDLE_KB = $ROWS, $RUNS, $size_bytes, $idle_kb
+DUCK = bool("$duck")
 GEN_MB, GEN_SECS, GEN_HWM, GEN_RES = $GEN_MB, $gen_secs, $gen_hwm, "$gen_res"
 rows = [l.rstrip("\n").split(None, 5) for l in open(sys.argv[1])]
 for r in rows:                          # an empty result (0 rows) leaves 5 fields
@@ -298,6 +348,24 @@ section("3. streaming reader (hv_stream: one HTTP request per scan, no spool)",
         ["   baseline: hv (projected, spool local) for W1, ff for LIMIT 10 (SELECT * ... LIMIT 10);",
          "   ratio = baseline median / hv_stream median (>1: streaming faster); streaming",
          "   times include the HTTP request and transfer from the local fixture server"])
+section("4. peers on the same rows: a heap table (heap, serial)",
+        ("workload", "hv s median [min-max]", "heap s median [min-max]",
+         "ratio", "hv RSS MB", "heap RSS MB"),
+        [("W1 count(*)", "HW1"), ("W2 4-col count", "HW2"), ("W3 10-col agg", "HW3")],
+        ["   ratio = heap median / hv median (>1: hvcsv_fdw faster); both serial, the heap",
+         "   table read once before (shared_buffers and the page cache hold what fits)"])
+if DUCK:
+    section("5. peers on the same file: DuckDB $DUCKDB_PACKAGE, read_csv of the local file",
+            ("workload", "hvcsv s median [min-max]", "DuckDB s median [min-max]",
+             "ratio", "hv RSS MB", "duck RSS MB"),
+            [("W1 serial/1 thr", "DW1"), ("W2 serial/1 thr", "DW2"), ("W3 serial/1 thr", "DW3"),
+             ("W1 2 wk/2 thr", "DPW1"), ("W2 2 wk/2 thr", "DPW2"), ("W3 2 wk/2 thr", "DPW3")],
+            ["   hvcsv: hv (projected, serial) against 1 thread, hv_part with 2 workers against",
+             "   2 threads; ratio = DuckDB median / hvcsv median (>1: hvcsv_fdw faster); DuckDB's",
+             "   time is the query's alone (not node's start), its RSS the node process's"])
+else:
+    print()
+    print("5. DuckDB: skipped (see the note above)")
 
 print()
 print("legend: times are seconds between clock_timestamp() just before and after the query,"
@@ -348,21 +416,24 @@ if small:
 N = str(ROWS)
 expect = {"W1": N, "W2": "/".join([N] * 4), "SW1": N, "SL10": str(min(10, ROWS)),
           "PW2": "/".join([N] * 4)}
+for prefix in ("H", "D", "DP"):
+    expect[prefix + "W1"] = expect["W1"]
+    expect[prefix + "W2"] = expect["W2"]
 for r in rows:
     w = r[0]
     if w in expect:
         check(r[5] == expect[w], "unexpected result: %s %s run %s -> %s" % tuple(r[:3] + [r[5]]))
 # W3: the counts of never-empty columns equal the row count; every table and
 # mode gives the same result as file_fdw.
-w3 = {(r[0], r[1]): r[5] for r in rows if r[0] in ("W3", "PW3")}
+W3_ROWS = ("W3", "PW3", "HW3", "DW3", "DPW3")
 for r in rows:
-    if r[0] in ("W3", "PW3"):
+    if r[0] in W3_ROWS:
         f = r[5].split("/")
         check(ROWS == 0 or (len(f) == 10 and all(f[i] == N for i in (0, 1, 2, 4, 5))),
               "unexpected W3 counts: %s %s run %s -> %s" % tuple(r[:3] + [r[5]]))
 ref = [r[5] for r in rows if r[0] == "W3" and r[1] == "R"]
 for r in rows:
-    if r[0] in ("W3", "PW3") and ref:
+    if r[0] in W3_ROWS and ref:
         check(r[5] == ref[0], "W3 result differs from file_fdw's: %s %s run %s -> %s (ff: %s)"
               % tuple(r[:3] + [r[5], ref[0]]))
 check(all(int(e["bytes_sent"]) == SIZE and e["complete"] == "t" for e in full),
@@ -372,7 +443,7 @@ check(all(e["complete"] == "f" or SIZE < 1 << 20 for e in limited),
 check(GEN_RES == str(GEN_MB * 14700), "count(*) over the %d MB body: %s" % (GEN_MB, GEN_RES))
 for w in dict.fromkeys(warn):
     print("WARNING:", w)
-print("W3 result (all tables): " + (ref[0] if ref else "-"))
+print("W3 result (all tables and peers): " + (ref[0] if ref else "-"))
 print("streaming count(*) over a generated %d MB body: %.2f s, %s rows, backend peak RSS %.1f MB "
       "(idle %.1f MB)" % (GEN_MB, GEN_SECS, GEN_RES, GEN_HWM / 1024, IDLE_KB / 1024))
 
