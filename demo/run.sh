@@ -3,8 +3,11 @@
 # sample CSV API (the fixture server with an API key, serving a generated
 # seed-shaped export), the seed connector's three tables as foreign tables
 # (one per reader), synced into local tables by hvcsv_refresh(), twice:
-# the second run finds the export unchanged.  Installs what a fresh Debian
-# 12 lacks (as root), and stops what it started.
+# the second run finds the export unchanged.  Then the same export as the
+# vendor's gzip file, set up for a sync by one IMPORT FOREIGN SCHEMA (one
+# table, snake_case names, the target created with its key) and synced.
+# Installs what a fresh Debian 12 lacks (as root), and stops what it
+# started.
 #   demo/run.sh [--rows N]     (default 1000000)
 set -euo pipefail
 
@@ -33,6 +36,7 @@ trap cleanup EXIT
 mkdir "$work/api"
 echo "generating a seed-shaped export of $rows rows ..."
 python3 bench/gen_csv.py --rows "$rows" --out "$work/api/accounts.csv"
+gzip -c "$work/api/accounts.csv" > "$work/api/accounts_export.csv.gz"
 chown -R postgres: "$work"
 hv_start_cluster "$work" "$PGPORT"
 hv_start_fixture "$work/api" "$API_PORT" "$API_KEY" "$work/api.log"
@@ -47,7 +51,7 @@ CREATE SERVER csv_api FOREIGN DATA WRAPPER hvcsv_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER csv_api OPTIONS (api_key '$API_KEY');
 
 \echo
-\echo == the seed's three tables, one per reader, typed from the header and a sample
+\echo == the seed's three tables, one per reader, typed from every row of the export
 IMPORT FOREIGN SCHEMA accounts FROM SERVER csv_api INTO public OPTIONS (path '/accounts.csv');
 \d accounts_projected
 
@@ -91,6 +95,17 @@ SELECT city, count(*) AS accounts, round(avg(amount), 2) AS avg_amount
   FROM accounts_projected GROUP BY city ORDER BY accounts DESC, city LIMIT 5;
 SELECT has_id, name FROM accounts_streaming LIMIT 3;
 \timing off
+
+\echo
+\echo == the export as a gzip file: one statement sets up a sync (one table, its target with the key)
+CREATE SCHEMA synced;
+IMPORT FOREIGN SCHEMA vendor_accounts FROM SERVER csv_api INTO public
+  OPTIONS (path '/accounts_export.csv.gz', readers 'projected', column_names 'snake',
+           target_schema 'synced', key 'has_id');
+SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 'vendor_accounts'::regclass;
+\d synced.vendor_accounts
+SELECT * FROM hvcsv_refresh('vendor_accounts');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM vendor_accounts;
 SQL
 
 echo
