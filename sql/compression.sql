@@ -65,7 +65,8 @@ SELECT path, d.rows = :plain_rows AND d.digest = :'plain_digest' AS same
        comp_digest(path, 'streaming') d;
 
 -- EXPLAIN shows the format a run found, or the one the option names; the
--- spool holds the CSV, which the partitioned reader splits as usual
+-- spool holds the CSV, which the partitioned reader splits as usual, and
+-- records the format, so a scan that revalidates it shows it too
 ALTER FOREIGN TABLE comp OPTIONS (SET path '/comp.csv.xz', ADD reader 'partitioned');
 EXPLAIN (COSTS OFF) SELECT * FROM comp;
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression_explain';

@@ -228,8 +228,9 @@ column_names(Relation rel, List *atts)
 
 /*
  * Shows the file's compression when it is known: the option's value when
- * it names one (or "none"); with "auto", the format that a run which
- * fetched the file found, if it was compressed.
+ * it names one (or "none"); with "auto", after the scan ran, the format
+ * found when the file was fetched (the spool records it), if it was
+ * compressed.
  */
 static void
 explain_compression(const HvcsvOptions *opts, const HvcsvScan *scan, ExplainState *es)

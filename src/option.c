@@ -986,6 +986,16 @@ hvcsv_compression_name(HvcsvCompression compression)
 	return compression_names[compression];
 }
 
+/* The compression a name spells, as hvcsv_compression_name gives it; auto if none. */
+HvcsvCompression
+hvcsv_compression_by_name(const char *name)
+{
+	for (int i = 0; compression_names[i] != NULL; i++)
+		if (strcmp(name, compression_names[i]) == 0)
+			return (HvcsvCompression) i;
+	return HVCSV_COMPRESSION_AUTO;
+}
+
 /*
  * A foreign table's target option as written, or NULL; for the refresh's
  * caller, which looks at every table before it reads any table's options.

@@ -141,6 +141,7 @@ extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_
 extern HvcsvOptions *hvcsv_get_options(Oid foreigntableid, Oid userid);
 extern const char *hvcsv_reader_name(HvcsvReaderKind kind);
 extern const char *hvcsv_compression_name(HvcsvCompression compression);
+extern HvcsvCompression hvcsv_compression_by_name(const char *name);
 extern const char *hvcsv_table_target_text(Oid foreigntableid);
 extern List *hvcsv_table_target(Oid foreigntableid);
 extern void hvcsv_column_force_options(List *column_options, bool *force_null,

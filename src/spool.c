@@ -403,6 +403,7 @@ publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
 	strlcpy(m->last_modified, resp->last_modified, sizeof(m->last_modified));
 	m->size = w->bytes;
 	m->fetched_at = GetCurrentTimestamp();
+	strlcpy(m->compression, hvcsv_compression_name(o->compression), sizeof(m->compression));
 	PG_TRY();
 	{
 		snprintf(path, sizeof(path), "%s.csv", stem);
@@ -501,7 +502,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	spool = open_spool(o.dir, &o.m);
 	spool->fetched_now = o.fetched_now;
 	spool->revalidated = o.revalidated;
-	spool->compression = o.fetched_now ? o.compression : HVCSV_COMPRESSION_AUTO;
+	spool->compression = hvcsv_compression_by_name(o.m.compression);
 	LockRelease(&tag, ExclusiveLock, false);
 	return spool;
 }

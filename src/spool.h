@@ -29,7 +29,8 @@ typedef struct HvcsvSpool
 	char	   *last_modified;
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
-	HvcsvCompression compression;	/* of the file fetched now; AUTO if none was */
+	HvcsvCompression compression;	/* of the file, as found when it was
+									 * fetched; AUTO if not recorded */
 } HvcsvSpool;
 
 /* Spool file names begin with this many hex digits of the spool's key. */
@@ -60,6 +61,9 @@ typedef struct SpoolMeta
 	char		last_modified[64];
 	int64		size;
 	TimestampTz fetched_at;
+	char		compression[16];	/* the file's, as found when it was fetched
+									 * (hvcsv_compression_name); empty if not
+									 * recorded */
 } SpoolMeta;
 
 extern bool hvcsv_spool_read_meta(const char *path, SpoolMeta *m);
