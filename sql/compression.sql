@@ -163,6 +163,23 @@ CREATE FOREIGN TABLE comp_bomb (a text) SERVER fx_comp_small OPTIONS (path '/bom
 SELECT count(*) FROM comp_bomb;
 ALTER FOREIGN TABLE comp_bomb OPTIONS (ADD reader 'streaming');
 SELECT count(*) FROM comp_bomb;
+-- and a break right at the limit leaves the rest of the file not a byte
+-- more: a first gzip member of exactly max_bytes (588,895 bytes decoded),
+-- the transfer (chunked, so that no length tells before) cut where it
+-- ends, then a member of 10 MB of zeros in 10 kB: the compressed bytes
+-- stay far below the limit, which only the decoded bytes reach
+COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && seq 1 100000 > m1.csv && gzip -nc m1.csv > m1.csv.gz && cat m1.csv.gz > mbomb.csv.gz && yes 0 | head -n 5000000 | gzip -n >> mbomb.csv.gz';
+CREATE SERVER fx_comp_exact FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18765', max_bytes '588895');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_comp_exact OPTIONS (api_key 'test-secret-key');
+CREATE FOREIGN TABLE comp_exact (a text) SERVER fx_comp_exact
+  OPTIONS (path '/mbomb.csv.gz', header 'false');
+SELECT * FROM fixture_reset;
+SELECT set_fault('/mbomb.csv.gz',
+  format('chunked=1&cut=%s&cut_times=1', (pg_stat_file('/tmp/hvcsv_fixture_www/m1.csv.gz')).size));
+SELECT count(*) FROM comp_exact;
+SELECT set_fault('/mbomb.csv.gz');
+SELECT status, range IS NOT NULL AS ranged FROM fixture_log ORDER BY seq;
 
 -- memory stays bounded whatever the file asks for: a zstd window of 1 GB
 -- (--long=30, from a pipe, so the tool does not shrink it) is refused

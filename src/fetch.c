@@ -126,8 +126,11 @@ typedef struct Transfer
 	bool		with_auth;		/* the user mapping's credentials were sent */
 	char		location[8192]; /* of a redirect; empty if absent or too long */
 	int64		body_bytes;		/* decoded */
-	int64		max_bytes;		/* what this transfer may still decode */
+	bool		limited;		/* max_bytes applies */
+	int64		max_bytes;		/* what this transfer may still decode (0: not
+								 * a byte more) */
 	int64		max_file_bytes; /* the whole compressed file's limit */
+	int64		max_length;		/* the largest Content-Length to accept, or 0 */
 	bool		too_large;
 
 	/* where it may connect */
@@ -336,7 +339,7 @@ count_body_bytes(Transfer *t, size_t n, bool limited)
 	if (n > 0)
 		t->last_progress = GetCurrentTimestamp();
 	report_body_bytes(t, n);
-	if (limited && t->max_bytes > 0 && t->body_bytes > t->max_bytes)
+	if (limited && t->limited && t->body_bytes > t->max_bytes)
 		t->too_large = true;
 	return !t->too_large;
 }
@@ -402,10 +405,10 @@ decode_into_buf(Transfer *t)
 	t->buf_len += n;
 	t->decode_blocked = n == room || hvcsv_decoder_has_more(t->decoder) ||
 		hvcsv_unpacker_has_more(t->unpacker);
-	if (t->max_bytes > 0 && hvcsv_decoder_inner_bytes(t->decoder) > (uint64) t->max_bytes)
+	if (t->limited && (int64) hvcsv_decoder_inner_bytes(t->decoder) > t->max_bytes)
 		t->too_large = true;
-	if (t->max_file_bytes > 0 &&
-		hvcsv_unpacker_input_bytes(t->unpacker) > (uint64) t->max_file_bytes)
+	if (t->limited &&
+		(int64) hvcsv_unpacker_input_bytes(t->unpacker) > t->max_file_bytes)
 		t->too_large = true;
 	return count_body_bytes(t, n, true);
 }
@@ -619,8 +622,8 @@ set_transfer_options(Transfer *t, const HvcsvRequest *req)
 	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, connected_callback);
 	curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-	if (t->max_bytes > 0)
-		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_bytes);
+	if (t->max_length > 0)
+		curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_length);
 }
 
 /*
@@ -641,7 +644,12 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 
 	t->url = *url;
 	t->any_address = any_address;
-	t->max_bytes = req->max_bytes > 0 ? req->max_bytes - decoded : 0;
+	/*
+	 * What is left of max_bytes may be nothing: a break that fell right at
+	 * the limit leaves a resumed transfer no byte more, not no limit.
+	 */
+	t->limited = req->max_bytes > 0;
+	t->max_bytes = req->max_bytes - decoded;
 	t->max_file_bytes = req->max_bytes;
 	t->unpacker = unpacker;
 	/*
@@ -649,6 +657,13 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	 * file may reach it, so the body waits until the answer is checked.
 	 */
 	t->hold_body = range_from > 0 && hvcsv_unpacker_active(unpacker);
+	/*
+	 * libcurl checks a Content-Length before any byte: against what is left
+	 * to decode, or, for the rest of a compressed file, against what is
+	 * left of its own limit, since that length counts compressed bytes.
+	 */
+	if (t->limited)
+		t->max_length = t->hold_body ? t->max_file_bytes - range_from : t->max_bytes;
 	t->stall_ms = seconds_to_ms(req->timeout);
 	t->decoder = hvcsv_decoder_create();
 	new_response(t);
