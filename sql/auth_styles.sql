@@ -162,6 +162,12 @@ SELECT * FROM fixture_reset;
 SELECT count(*) FROM au_same;
 SELECT count(*) FROM au_cross;
 SELECT target, status, x_api_key, x_account_id FROM auth_log ORDER BY seq;
+-- a server that echoes the key and a header's value into the URL it
+-- redirects to, under other names and in the path: messages mask them
+-- wherever they are, as written and percent-encoded
+SELECT au_table('au_echo_path', '/accounts.csv?noauth=1&redirect_to=%2Fdl%2Ftest-secret-key%2Fx.csv%3Ft%3Dtest%252Dsecret%252Dkey%26a%3Dacct-42');
+SELECT count(*) FROM au_echo_path;
+EXPLAIN (COSTS OFF) SELECT * FROM au_echo_path;
 ALTER USER MAPPING FOR CURRENT_USER SERVER au OPTIONS (DROP api_key_param,
   ADD api_key_header 'X-API-Key');
 SELECT * FROM fixture_reset;

@@ -281,6 +281,34 @@ hvcsv_request_has_credentials(const HvcsvRequest *req)
 	return req->auth_header || req->key_param || req->extra_headers != NIL;
 }
 
+/*
+ * The user mapping's secret values: the key, the password and the extra
+ * headers' values, each as sent.
+ */
+static List *
+secret_values(const HvcsvOptions *opts)
+{
+	List	   *secrets = NIL;
+	ListCell   *cell;
+
+	if (opts->api_key)
+		secrets = lappend(secrets, opts->api_key);
+	if (opts->password && opts->password[0])
+		secrets = lappend(secrets, opts->password);
+	foreach(cell, opts->headers)
+	{
+		const char *value = strchr(lfirst(cell), ':');
+
+		if (value)
+		{
+			value += strspn(value + 1, " \t") + 1;
+			if (*value)
+				secrets = lappend(secrets, (char *) value);
+		}
+	}
+	return secrets;
+}
+
 /* Fills the credentials of a request from the user mapping's options. */
 void
 hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
@@ -309,6 +337,7 @@ hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
 	else if (opts->headers != NIL)
 		req->auth_options = "headers";
 	req->extra_headers = opts->headers;
+	req->secrets = secret_values(opts);
 }
 
 /*
@@ -318,10 +347,11 @@ hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
 char *
 hvcsv_display_url(const HvcsvOptions *opts)
 {
+	const char *url = opts->url;
+
 	if (opts->api_key && opts->api_key_param)
-		return hvcsv_redact_url(hvcsv_url_with_query_param(opts->url, opts->api_key_param,
-														   "xxxxx"));
-	return hvcsv_redact_url(opts->url);
+		url = hvcsv_url_with_query_param(url, opts->api_key_param, "xxxxx");
+	return hvcsv_mask_secrets(hvcsv_redact_url(url), secret_values(opts));
 }
 
 /*

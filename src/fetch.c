@@ -1128,7 +1128,8 @@ report_failure(const HvcsvRequest *req, const Transfer *t, int attempts)
 	/* The URL as the user wrote it, and where it led. */
 	const char *source = t->redirected ?
 	psprintf("\"%s\" (redirected to \"%s\")", req->display_url,
-			 hvcsv_redact_url_param(t->url.url, req->key_param)) :
+			 hvcsv_mask_secrets(hvcsv_redact_url_param(t->url.url, req->key_param),
+								req->secrets)) :
 	psprintf("\"%s\"", req->display_url);
 
 	report_refusal(req, t, source);
@@ -1333,7 +1334,8 @@ check_target(const HvcsvBody *b, const HvcsvUrl *url, int hops)
 				 errmsg("could not fetch \"%s\": host \"%s\" port %d is not in hvcsv_fdw.allowed_hosts",
 						b->req.display_url, url->host, url->port),
 				 hops > 0 ? errdetail("The server redirected to \"%s\".",
-									  hvcsv_redact_url_param(url->url, b->req.key_param)) : 0));
+									  hvcsv_mask_secrets(hvcsv_redact_url_param(url->url, b->req.key_param),
+														 b->req.secrets)) : 0));
 }
 
 /*

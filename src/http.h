@@ -30,6 +30,7 @@ extern void hvcsv_url_init(void);
 extern char *hvcsv_redact_url(const char *url);
 extern char *hvcsv_redact_url_param(const char *url, const char *param);
 extern char *hvcsv_url_with_query_param(const char *url, const char *name, const char *value);
+extern char *hvcsv_mask_secrets(const char *text, List *secrets);
 extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
 extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
 extern bool hvcsv_url_is_http(const HvcsvUrl *url);
@@ -64,6 +65,8 @@ typedef struct HvcsvRequest
 	const char *key_param;		/* query parameter that carries the key, or NULL */
 	const char *key_value;
 	List	   *extra_headers;	/* "Name: value" lines of option headers */
+	List	   *secrets;		/* the values above that messages mask wherever
+								 * they appear (hvcsv_mask_secrets) */
 	const char *auth_options;	/* the user mapping's options that say how it
 								 * authenticates, for a hint; NULL: none */
 	const char *if_none_match;

@@ -211,6 +211,78 @@ hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 	return buf.data;
 }
 
+/* The value of hex digit c, or -1. */
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The length of the occurrence of secret at text, each of its bytes as it
+ * is or percent-encoded (a space also as '+'); 0 if there is none.
+ */
+static size_t
+secret_at(const char *text, const char *secret)
+{
+	const char *p = text;
+
+	for (const char *s = secret; *s; s++)
+	{
+		if (*p == *s)
+			p++;
+		else if (p[0] == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
+				 hex_value(p[1]) * 16 + hex_value(p[2]) == (unsigned char) *s)
+			p += 3;
+		else if (*p == '+' && *s == ' ')
+			p++;
+		else
+			return 0;
+	}
+	return p - text;
+}
+
+/*
+ * text with every occurrence of each of secrets masked, its bytes as they
+ * are or percent-encoded in any mix: a server may echo a key it received
+ * into a URL under any name, or into the path, encoded as it likes, and a
+ * URL shown in a message must not carry it.
+ */
+char *
+hvcsv_mask_secrets(const char *text, List *secrets)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	while (*text)
+	{
+		size_t		len = 0;
+		ListCell   *cell;
+
+		foreach(cell, secrets)
+		{
+			const char *secret = lfirst(cell);
+
+			if (*secret && (len = secret_at(text, secret)) > 0)
+				break;
+		}
+		if (len > 0)
+		{
+			appendStringInfoString(&buf, "xxxxx");
+			text += len;
+		}
+		else
+			appendStringInfoChar(&buf, *text++);
+	}
+	return buf.data;
+}
+
 /*
  * Parses url as libcurl will request it; false if it does not parse.  Any
  * scheme is accepted (the caller decides); the host may be empty, as in
