@@ -116,6 +116,19 @@ SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'it_target'::regnamespac
 SELECT pg_get_constraintdef(oid) FROM pg_constraint
   WHERE conrelid = 'it_target.snake_streaming'::regclass;
 SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 'it.snake_streaming'::regclass;
+-- names are clipped to 63 bytes as the parser clips LIMIT TO's and
+-- EXCEPT's, so they pick the same tables and targets; two readers whose
+-- names clip alike are refused
+IMPORT FOREIGN SCHEMA nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn
+  EXCEPT (nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn_partitioned,
+          nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn_projected)
+  FROM SERVER fx INTO it OPTIONS (path '/accounts.csv', target_schema 'it_target', key 'has_id');
+SELECT c.relnamespace::regnamespace, c.relname, c.relkind FROM pg_class c
+  WHERE c.relname LIKE 'nnnn%' AND c.relkind IN ('r', 'f') ORDER BY 1, 2;
+DROP FOREIGN TABLE it.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn_streami;
+DROP TABLE it_target.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn_streami;
+IMPORT FOREIGN SCHEMA qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
+  FROM SERVER fx INTO it OPTIONS (path '/accounts.csv');
 
 -- refused before anything is created: a key that is not a column, a target
 -- that exists, the foreign tables' own schema, no key, a target option too,

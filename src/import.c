@@ -467,6 +467,37 @@ create_target(Oid nsp, const char *schema, const char *name, const ImportColumns
 }
 
 /* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements, and creates the targets. */
+/*
+ * The names of the tables for each reader: the remote schema's, or with
+ * the reader's after it, clipped as the parser clips an identifier, so that
+ * they are the names LIMIT TO and EXCEPT spell and the tables get.  Two
+ * that clip to the same name are refused before anything is created.
+ */
+static char **
+table_names(const ImportChoices *choices, const char *remote_schema)
+{
+	char	  **names = palloc(sizeof(char *) * choices->nreaders);
+
+	for (int i = 0; i < choices->nreaders; i++)
+	{
+		const char *reader = hvcsv_reader_name(choices->readers[i]);
+		char	   *name = choices->nreaders == 1 ? pstrdup(remote_schema) :
+			psprintf("%s_%s", remote_schema, reader);
+
+		name[pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1)] = '\0';
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[j], name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_NAME_TOO_LONG),
+						 errmsg("the tables of readers \"%s\" and \"%s\" would both be named \"%s\"",
+								hvcsv_reader_name(choices->readers[j]), reader, name),
+						 errdetail("Names are clipped to %d bytes.", NAMEDATALEN - 1),
+						 errhint("Import under a shorter remote schema name, or one reader at a time.")));
+		names[i] = name;
+	}
+	return names;
+}
+
 List *
 hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
@@ -480,8 +511,10 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	char	   *cols;
 	char	   *options;
 	List	   *commands = NIL;
+	char	  **names;
 
 	parse_import_options(stmt->options, &choices);
+	names = table_names(&choices, stmt->remote_schema);
 	/* The others are table options, checked as CREATE FOREIGN TABLE would. */
 	hvcsv_check_options(choices.table_options, ForeignTableRelationId, &checked);
 	if (choices.target_schema)
@@ -502,8 +535,7 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	for (int i = 0; i < choices.nreaders; i++)
 	{
 		const char *reader = hvcsv_reader_name(choices.readers[i]);
-		char	   *name = choices.nreaders == 1 ? stmt->remote_schema :
-			psprintf("%s_%s", stmt->remote_schema, reader);
+		const char *name = names[i];
 		char	   *target = "";
 
 		if (choices.target_schema && IsImportableForeignTable(name, stmt))
