@@ -290,8 +290,35 @@ typedef enum MagicMatch
  * Compares the first bytes of the body with a format's magic number: gzip
  * 1f 8b, zstd 28 b5 2f fd (or a skippable frame, 5? 2a 4d 18, which some
  * tools write first), bzip2 "BZh" and a block size digit, xz fd "7zXZ" 00,
- * zip "PK" 03 04 (an archive whose first entry is a file).
+ * zip "PK" 03 04 (an archive whose first entry is a file).  bzip2's four
+ * bytes are text a CSV file may begin with, so the magic of its first block
+ * (or of its end, for an empty file) must follow them: those six bytes are
+ * no valid UTF-8.
  */
+static MagicMatch
+bzip2_magic(const unsigned char *p, size_t len)
+{
+	static const unsigned char block[] = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
+	static const unsigned char end[] = {0x17, 0x72, 0x45, 0x38, 0x50, 0x90};
+	bool		may_be_block = true;
+	bool		may_be_end = true;
+
+	for (size_t i = 0; i < len && i < 10; i++)
+	{
+		if (i < 3 ? p[i] != (unsigned char) "BZh"[i] :
+			i == 3 ? p[i] < '1' || p[i] > '9' : false)
+			return MAGIC_NO;
+		if (i >= 4)
+		{
+			may_be_block &= p[i] == block[i - 4];
+			may_be_end &= p[i] == end[i - 4];
+			if (!may_be_block && !may_be_end)
+				return MAGIC_NO;
+		}
+	}
+	return len >= 10 ? MAGIC_YES : MAGIC_PREFIX;
+}
+
 static MagicMatch
 magic_match(HvcsvCompression format, const unsigned char *p, size_t len)
 {
@@ -310,11 +337,7 @@ magic_match(HvcsvCompression format, const unsigned char *p, size_t len)
 			magic_len = 4;
 			break;
 		case HVCSV_COMPRESSION_BZIP2:
-			if (len >= 4 && (p[3] < '1' || p[3] > '9'))
-				return MAGIC_NO;
-			magic = "BZh";
-			magic_len = 4;		/* the digit checked above */
-			break;
+			return bzip2_magic(p, len);
 		case HVCSV_COMPRESSION_XZ:
 			magic = "\xfd" "7zXZ";
 			magic_len = 6;		/* the string's terminating zero is the sixth byte */
@@ -331,9 +354,8 @@ magic_match(HvcsvCompression format, const unsigned char *p, size_t len)
 	{
 		/* The zstd skippable frame's first byte varies in its low bits. */
 		bool		any_low = format == HVCSV_COMPRESSION_ZSTD && i == 0 && magic[0] == 0x50;
-		bool		digit = format == HVCSV_COMPRESSION_BZIP2 && i == 3;
 
-		if (!digit && (any_low ? (p[i] & 0xf0) : p[i]) != (unsigned char) magic[i])
+		if ((any_low ? (p[i] & 0xf0) : p[i]) != (unsigned char) magic[i])
 			return MAGIC_NO;
 	}
 	return n == magic_len ? MAGIC_YES : MAGIC_PREFIX;
@@ -781,6 +803,20 @@ step(HvcsvUnpacker *u, Step *s)
 	/* After the end, nothing comes out until more input does. */
 	if (u->ended && s->in_len == 0)
 		return true;
+	/*
+	 * Zero bytes after the end of a gzip member or a bzip2 or xz stream are
+	 * padding (xz's own, or a writer's whole blocks), which those tools skip
+	 * too; zstd's refuses them, and so does its format here.
+	 */
+	if (u->ended && (u->format == HVCSV_COMPRESSION_GZIP ||
+					 u->format == HVCSV_COMPRESSION_BZIP2 ||
+					 u->format == HVCSV_COMPRESSION_XZ))
+	{
+		while (s->consumed < s->in_len && s->in[s->consumed] == 0)
+			s->consumed++;
+		if (s->consumed > 0)
+			return true;
+	}
 	if (u->ended && s->in_len > 0 && u->format != HVCSV_COMPRESSION_ZIP && !next_member(u))
 		return false;
 	switch (u->format)
