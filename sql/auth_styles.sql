@@ -113,8 +113,8 @@ SELECT * FROM fixture_reset;
 SELECT count(*) FROM au_echo;
 -- the key replaces the parameter the server echoed, it is not sent twice
 SELECT target, status FROM auth_log ORDER BY seq;
--- nor when the path names the parameter itself
-SELECT au_table('au_own_q', '/accounts.csv?q=mine&noauth=1&q=again');
+-- nor when the path names the parameter itself, percent-encoded or not
+SELECT au_table('au_own_q', '/accounts.csv?q=mine&noauth=1&%71=again&qq=kept');
 SELECT * FROM fixture_reset;
 SELECT count(*) FROM au_own_q;
 SELECT target, status FROM auth_log ORDER BY seq;

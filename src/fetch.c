@@ -1010,7 +1010,7 @@ report_unpack_failure(const Transfer *t, const char *source)
 					 errmsg("could not fetch %s: the %s file needs more memory to decompress than is allowed",
 							source, hvcsv_compression_name(format)),
 					 errdetail("Decompression stopped: %s.", why),
-					 errhint("A file compressed with a window or dictionary of at most 128 MB can be read (zstd's --long=27, xz's -9).")));
+					 errhint("A zstd file with a window of at most 128 MB (--long=27) can be read, and an xz file whose decoder needs at most 256 MB (a dictionary of up to about 192 MB; xz -9 uses 64 MB).")));
 			break;
 		case HVCSV_UNPACK_ZIP_SECOND_ENTRY:
 			ereport(ERROR,

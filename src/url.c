@@ -166,6 +166,46 @@ normalize_host(char *host)
 		host[len - 1] = '\0';
 }
 
+/* The value of hex digit c, or -1. */
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Tells whether the query's pair (len bytes) has the name name, its
+ * percent-escapes decoded as a server decodes them.
+ */
+static bool
+pair_has_name(const char *pair, size_t len, const char *name)
+{
+	size_t		end = strcspn(pair, "=&#");
+	const char *p = pair;
+
+	if (end > len)
+		end = len;
+	while (p < pair + end)
+	{
+		int			c = (unsigned char) *p++;
+
+		if (c == '%' && p + 1 < pair + end && hex_value(p[0]) >= 0 && hex_value(p[1]) >= 0)
+		{
+			c = hex_value(p[0]) * 16 + hex_value(p[1]);
+			p += 2;
+		}
+		if (*name == '\0' || (unsigned char) *name++ != c)
+			return false;
+	}
+	return *name == '\0';
+}
+
 /*
  * url with name=value as the only parameter of that name in its query
  * (before any fragment), the value percent-encoded but for RFC 3986's
@@ -179,7 +219,6 @@ hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 {
 	size_t		before_fragment = strcspn(url, "#");
 	size_t		before_query = strcspn(url, "?#");
-	size_t		name_len = strlen(name);
 	char		separator = '?';
 	StringInfoData buf;
 
@@ -190,8 +229,7 @@ hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 		const char *pair = url + at + 1;
 		size_t		len = strcspn(pair, "&#");
 
-		if (len > 0 && !(strncmp(pair, name, name_len) == 0 &&
-						 (len == name_len || pair[name_len] == '=')))
+		if (len > 0 && !pair_has_name(pair, len, name))
 		{
 			appendStringInfoChar(&buf, separator);
 			appendBinaryStringInfo(&buf, pair, len);
@@ -209,19 +247,6 @@ hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 	}
 	appendStringInfoString(&buf, url + before_fragment);
 	return buf.data;
-}
-
-/* The value of hex digit c, or -1. */
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
