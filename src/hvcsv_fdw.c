@@ -35,6 +35,7 @@
 #include "utils/sampling.h"
 
 #include "compat.h"
+#include "export_list.h"
 #include "http.h"
 #include "hvcsv_fdw.h"
 #include "option.h"
@@ -178,8 +179,9 @@ hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 startup_cost, startup_cost + run_cost, NIL,
 									 NULL, NULL, NIL));
 
+	/* Partitions across several exports are a later step: those read serially. */
 	if (ps->opts->reader != HVCSV_READER_PARTITIONED || ps->opts->on_error_skip ||
-		!baserel->consider_parallel)
+		hvcsv_has_export_list(ps->opts) || !baserel->consider_parallel)
 		return;
 	workers = compute_parallel_worker(baserel, ps->pages, -1,
 									  max_parallel_workers_per_gather);
@@ -244,6 +246,30 @@ explain_compression(const HvcsvOptions *opts, const HvcsvScan *scan, ExplainStat
 }
 
 /*
+ * For a table with several exports: how many, when known without fetching
+ * (a manifest's are known after a run), and their spools' total size when
+ * every one has a spool.
+ */
+static void
+explain_exports(HvcsvScan *scan, const HvcsvOptions *opts, HvcsvReaderKind kind,
+				ExplainState *es)
+{
+	List	   *exports = scan ? scan->exports : hvcsv_export_list_known(opts);
+	int64		size;
+
+	if (scan == NULL && opts->manifest)
+		ExplainPropertyText("Exports", "listed in the manifest, not fetched yet", es);
+	else
+		ExplainPropertyInteger("Exports", NULL, list_length(exports), es);
+	if (kind == HVCSV_READER_STREAMING)
+		ExplainPropertyText("Spool", "none (streaming)", es);
+	else if (exports != NIL && hvcsv_exports_spool_size(opts, exports, &size))
+		ExplainPropertyInteger("Spool Size", "bytes", size, es);
+	else if (scan == NULL)
+		ExplainPropertyText("Spool", "not fetched yet", es);
+}
+
+/*
  * Shows the reader, the source without secrets, the file's compression
  * when known (see explain_compression), the columns converted and
  * the spool; after a run, also what opening the spool did, the bytes read,
@@ -264,10 +290,14 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	bool		ran = scan && scan->started;
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
-	ExplainPropertyText("Source", hvcsv_display_url(opts), es);
+	ExplainPropertyText("Source", hvcsv_has_export_list(opts) ? hvcsv_exports_display(opts) :
+						hvcsv_display_url(opts), es);
 	explain_compression(opts, ran ? scan : NULL, es);
 	ExplainPropertyText("Columns Converted", column_names(rel, needed), es);
-	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
+	if (hvcsv_has_export_list(opts))
+		explain_exports(ran ? scan : NULL, opts, kind, es);
+	else
+		hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);

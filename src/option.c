@@ -38,6 +38,7 @@
 
 #include "http.h"
 #include "option.h"
+#include "records.h"
 
 
 PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
@@ -66,6 +67,8 @@ static const HvcsvOption valid_options[] = {
 	{"headers", UserMappingRelationId},
 
 	{"path", ForeignTableRelationId},
+	{"paths", ForeignTableRelationId},
+	{"manifest", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
 	{"compression", ForeignTableRelationId},
 	{"header", ForeignTableRelationId},
@@ -304,23 +307,28 @@ parse_query_name(DefElem *def)
 }
 
 /*
- * Rejects a path that could lead away from api_url: a URL of its own, or a
- * ".." segment (also percent-encoded, or with backslashes, which some
- * servers take for slashes).  hvcsv_server_options checks the joined URL
- * too, since what a path does depends on the api_url it follows.
+ * What is wrong with a path that could lead away from api_url, or NULL:
+ * a URL of its own, or a ".." segment (also percent-encoded, or with
+ * backslashes, which some servers take for slashes), spaces or control
+ * characters.  hvcsv_server_options checks the joined URL too, since what
+ * a path does depends on the api_url it follows.
  */
-static void
-check_path_stays_below(DefElem *def)
+static const char *
+path_problem(const char *value)
 {
-	const char *value = defGetString(def);
 	size_t		len = strcspn(value, "?#");
 	const char *scheme_end = strstr(value, "://");
 	StringInfoData decoded;
 	const char *segment;
 
+	for (const char *p = value; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			return "The value must not contain control characters.";
+	if (strchr(value, ' '))
+		return "The value must not contain spaces; percent-encode them as %20.";
 	if (strncmp(value, "//", 2) == 0 || strncmp(value, "\\\\", 2) == 0 ||
 		(scheme_end && scheme_end < value + len))
-		invalid_value(def, "The value must be a path to append to api_url, not a URL.");
+		return "The value must be a path to append to api_url, not a URL.";
 
 	/* Undo the escapes of '.', '/' and '\', and take '\' for '/'. */
 	initStringInfo(&decoded);
@@ -345,8 +353,57 @@ check_path_stays_below(DefElem *def)
 		if (*segment == '/')
 			segment++;
 		if (strncmp(segment, "..", 2) == 0 && (segment[2] == '/' || segment[2] == '\0'))
-			invalid_value(def, "The value must not contain \"..\" segments: a path stays below api_url.");
+			return "The value must not contain \"..\" segments: a path stays below api_url.";
 	}
+	return NULL;
+}
+
+/* Rejects a path option that could lead away from api_url (path_problem). */
+static void
+check_path_stays_below(DefElem *def)
+{
+	const char *problem = path_problem(defGetString(def));
+
+	if (problem)
+		invalid_value(def, problem);
+}
+
+/*
+ * Parses paths: paths separated by commas or line breaks (blanks around
+ * each one ignored), each checked as path is.  At most HVCSV_MAX_EXPORTS.
+ */
+static List *
+parse_paths(DefElem *def)
+{
+	char	   *copy = pstrdup(defGetString(def));
+	List	   *paths = NIL;
+	char	   *save = NULL;
+
+	for (char *tok = strtok_r(copy, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+	{
+		char	   *end = tok + strlen(tok);
+		const char *problem;
+
+		while (*tok == ' ' || *tok == '\t' || *tok == '\r')
+			tok++;
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		problem = path_problem(tok);
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\": path \"%s\"", def->defname,
+							hvcsv_printable(tok, Min(strlen(tok), 100), strlen(tok) > 100)),
+					 errdetail("%s", problem)));
+		if (list_length(paths) >= HVCSV_MAX_EXPORTS)
+			invalid_value(def, psprintf("A table has at most %d exports.", HVCSV_MAX_EXPORTS));
+		paths = lappend(paths, tok);
+	}
+	if (paths == NIL)
+		invalid_value(def, "The value must name at least one path.");
+	return paths;
 }
 
 /* Parses a server option; false if def is not one. */
@@ -467,11 +524,15 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "path") == 0)
 	{
-		check_printable(def);
-		if (strchr(defGetString(def), ' '))
-			invalid_value(def, "The value must not contain spaces; percent-encode them as %20.");
 		check_path_stays_below(def);
 		opts->path = defGetString(def);
+	}
+	else if (strcmp(name, "paths") == 0)
+		opts->paths = parse_paths(def);
+	else if (strcmp(name, "manifest") == 0)
+	{
+		check_path_stays_below(def);
+		opts->manifest = defGetString(def);
 	}
 	else if (strcmp(name, "reader") == 0)
 	{
@@ -798,6 +859,36 @@ invalid_option_name(const char *name, Oid catalog)
 }
 
 /*
+ * A table names its exports in one way: path, paths or manifest.  The
+ * cursor_param bound applies to one URL, so not to a list of exports.
+ */
+static void
+check_export_options(List *options, const HvcsvOptions *opts)
+{
+	ListCell   *cell;
+	int			ways = 0;
+
+	foreach(cell, options)
+	{
+		const char *name = lfirst_node(DefElem, cell)->defname;
+
+		if (strcmp(name, "path") == 0 || strcmp(name, "paths") == 0 ||
+			strcmp(name, "manifest") == 0)
+			ways++;
+	}
+	if (ways > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("options \"path\", \"paths\" and \"manifest\" exclude each other"),
+				 errhint("Name a table's exports in one way only.")));
+	if (hvcsv_has_export_list(opts) && opts->cursor_param)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"cursor_param\" cannot be used with \"paths\" or \"manifest\""),
+				 errdetail("cursor_param bounds the request of a single export.")));
+}
+
+/*
  * Validates the options given to CREATE or ALTER of a foreign data wrapper,
  * server, user mapping, foreign table or column.
  */
@@ -838,7 +929,10 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 	if (catalog == UserMappingRelationId)
 		hvcsv_check_auth_options(options, &opts);
 	if (catalog == ForeignTableRelationId)
+	{
 		check_dialect(&opts);
+		check_export_options(options, &opts);
+	}
 	/*
 	 * A restore (check_function_bodies off, as in pg_dump's scripts) takes
 	 * the combinations an older version accepted, so that no table is lost;
@@ -901,32 +995,80 @@ find_user_mapping(Oid userid, Oid serverid)
 }
 
 /*
- * Checks that a table's URL is below its server's api_url: the same scheme,
- * host and port, and a path that starts with api_url's.  A path such as
- * "@other.example" or ".other.example" would otherwise send the user
- * mapping's key to another host.
+ * Checks that a URL the table reads is below its server's api_url: the
+ * same scheme, host and port, and a path that starts with api_url's.  A
+ * path such as "@other.example" or ".other.example" would otherwise send
+ * the user mapping's key to another host.  what names where the URL comes
+ * from, for the messages.
  */
 static void
-check_url_below_api_url(const HvcsvOptions *opts)
+check_url_below_api_url(const HvcsvOptions *opts, const char *url_text, const char *what)
 {
 	HvcsvUrl	base;
 	HvcsvUrl	url;
 
 	if (!hvcsv_url_parse(opts->api_url, &base))
 		elog(ERROR, "api_url was checked but does not parse");
-	if (!hvcsv_url_parse(opts->url, &url))
+	if (!hvcsv_url_parse(url_text, &url))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"path\" makes an invalid URL of the server's api_url"),
+				 errmsg("%s makes an invalid URL of the server's api_url", what),
 				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
 	if (!hvcsv_url_same_origin(&base, &url) ||
 		strncmp(url.path, base.path, strlen(base.path)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"path\" leads away from the server's api_url"),
+				 errmsg("%s leads away from the server's api_url", what),
 				 errdetail("\"%s\" is not below \"%s\".",
-						   hvcsv_redact_url(opts->url), hvcsv_redact_url(opts->api_url)),
+						   hvcsv_redact_url(url_text), hvcsv_redact_url(opts->api_url)),
 				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
+}
+
+/*
+ * The URL of one export a manifest lists (entry, from the manifest at
+ * manifest_url): a path is appended to api_url as the path option is; a
+ * URL (http or https) is taken as it is.  Either way it is checked as
+ * path is, and must be below api_url: the user mapping's credentials go
+ * with every request, so an export elsewhere could receive them.  A URL
+ * with a user name or password in it is refused, for the same reason.
+ */
+char *
+hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
+{
+	size_t		len = strcspn(entry, "?#");
+	const char *scheme_end = strstr(entry, "://");
+	char	   *url;
+
+	if (scheme_end && scheme_end < entry + len)
+	{
+		size_t		authority = strcspn(scheme_end + 3, "/?#");
+
+		for (const char *p = entry; *p; p++)
+			if ((unsigned char) *p <= 0x20 || *p == 0x7f)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("an export URL in the manifest contains spaces or control characters")));
+		if (memchr(scheme_end + 3, '@', authority))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an export URL in the manifest carries a user name or password"),
+					 errdetail("Credentials come from the user mapping only.")));
+		url = pstrdup(entry);
+	}
+	else
+	{
+		const char *problem = path_problem(entry);
+
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid export path in the manifest: \"%s\"",
+							hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
+					 errdetail("%s", problem)));
+		url = psprintf("%s%s", opts->api_url, entry);
+	}
+	check_url_below_api_url(opts, url, "an export the manifest lists");
+	return url;
 }
 
 /*
@@ -939,6 +1081,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	HvcsvOptions *opts = palloc(sizeof(HvcsvOptions));
 	ForeignServer *server = GetForeignServer(serverid);
 	UserMapping *mapping = find_user_mapping(userid, server->serverid);
+	ListCell   *cell;
 
 	set_defaults(opts);
 	apply_options(opts, server->options);
@@ -958,7 +1101,13 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	if (opts->encoding < 0)
 		opts->encoding = GetDatabaseEncoding();
 	opts->url = psprintf("%s%s", opts->api_url, opts->path);
-	check_url_below_api_url(opts);
+	check_url_below_api_url(opts, opts->url, "option \"path\"");
+	foreach(cell, opts->paths)
+		check_url_below_api_url(opts, psprintf("%s%s", opts->api_url, (char *) lfirst(cell)),
+								"option \"paths\"");
+	if (opts->manifest)
+		check_url_below_api_url(opts, psprintf("%s%s", opts->api_url, opts->manifest),
+								"option \"manifest\"");
 	opts->server_owner_is_superuser = superuser_arg(server->owner);
 	return opts;
 }

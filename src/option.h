@@ -99,6 +99,8 @@ typedef struct HvcsvOptions
 
 	/* foreign table */
 	char	   *path;
+	List	   *paths;			/* paths option: several exports, or NIL */
+	char	   *manifest;		/* path of the listing of the exports, or NULL */
 	HvcsvReaderKind reader;
 	HvcsvCompression compression;
 	HvcsvHeaderMode header;
@@ -135,6 +137,17 @@ typedef struct HvcsvOptions
 	bool		server_owner_is_superuser;	/* may reach api_url at a non-public address */
 } HvcsvOptions;
 
+/* Most exports one table reads, so that a hostile listing cannot exhaust memory. */
+#define HVCSV_MAX_EXPORTS 10000
+
+/* Whether the table reads a list of exports (paths or manifest), not one path. */
+static inline bool
+hvcsv_has_export_list(const HvcsvOptions *opts)
+{
+	return opts->paths != NIL || opts->manifest != NULL;
+}
+
+extern char *hvcsv_export_url(const HvcsvOptions *opts, const char *entry);
 extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
 extern void hvcsv_check_sync_options(List *options, const HvcsvOptions *opts);
 extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);

@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "export_list.h"
 #include "progress.h"
 #include "scan.h"
 
@@ -87,7 +88,10 @@ shown_value(const char *value, size_t len)
 	return hvcsv_printable(value, clip, clip < len);
 }
 
-/* Error context: the table, the line, and the column and value if any. */
+/*
+ * Error context: the table, the export if the table has several, the
+ * line, and the column and value if any.
+ */
 static void
 scan_error_context(void *arg)
 {
@@ -95,16 +99,20 @@ scan_error_context(void *arg)
 	HvcsvTupleBuilder *b = scan->builder;
 	const char *relname = RelationGetRelationName(scan->rel);
 	uint64		line = scan->stream ? scan->stream->rec.line : 0;
+	char	   *table;
 
+	table = scan->export_display ?
+		psprintf("foreign table \"%s\", export \"%s\"", relname, scan->export_display) :
+		psprintf("foreign table \"%s\"", relname);
 	if (b && b->current_att >= 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
-				   relname, line,
+		errcontext("%s, line " UINT64_FORMAT ", column %s: \"%s\"",
+				   table, line,
 				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
 				   shown_value(b->current_value, b->current_len));
 	else if (line > 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
+		errcontext("%s, line " UINT64_FORMAT, table, line);
 	else
-		errcontext("foreign table \"%s\"", relname);
+		errcontext("%s", table);
 }
 
 static void
@@ -138,9 +146,62 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 }
 
 /*
+ * Starts the reader on export i of a table with several: its own spool or
+ * request, its own header (so columns are matched to each export's), in
+ * a memory context that the next export resets.  An export with no header
+ * line holds no rows and does not end the scan.
+ */
+static void
+open_export(HvcsvScan *scan, int i)
+{
+	HvcsvExport *e = list_nth(scan->exports, i);
+	MemoryContext old = MemoryContextSwitchTo(scan->export_cxt);
+
+	scan->export_index = i;
+	scan->opts->url = e->url;
+	scan->export_display = e->display;
+	scan->stream = NULL;
+	scan->builder = NULL;
+	scan->reader_state = NULL;
+	scan->reader_open = true;
+	scan->reader->begin(scan);
+	scan->export_empty = scan->at_end;
+	scan->at_end = false;
+	MemoryContextSwitchTo(old);
+}
+
+/* Ends the reader on the current export and frees what it held. */
+static void
+close_export(HvcsvScan *scan)
+{
+	scan->reader_open = false;
+	scan->reader->end(scan);
+	scan->stream = NULL;
+	scan->builder = NULL;
+	scan->reader_state = NULL;
+	scan->export_display = NULL;
+	MemoryContextReset(scan->export_cxt);
+}
+
+/*
+ * Moves a table with several exports to the next one; false after the
+ * last (or for a table with one path).
+ */
+static bool
+next_export(HvcsvScan *scan)
+{
+	if (scan->exports == NIL || scan->export_index + 1 >= list_length(scan->exports))
+		return false;
+	close_export(scan);
+	open_export(scan, scan->export_index + 1);
+	return true;
+}
+
+/*
  * Starts the reader if it has not started: the spool or the request, the
- * header.  Whether the scan is watched is settled here, after a parallel
- * worker has attached the hooks' shared state.
+ * header; for a table with several exports, the list of them (fetching a
+ * manifest) and the first.  Whether the scan is watched is settled here,
+ * after a parallel worker has attached the hooks' shared state.
  */
 static void
 scan_start(HvcsvScan *scan)
@@ -156,7 +217,21 @@ scan_start(HvcsvScan *scan)
 		scan->opts->url = pstrdup(hooks->request_url(scan));
 	push_context(scan);
 	scan->started = true;
-	scan->reader->begin(scan);
+	if (hvcsv_has_export_list(scan->opts))
+	{
+		scan->exports = hvcsv_export_list(scan->opts);
+		scan->export_cxt = AllocSetContextCreate(scan->cxt, "hvcsv_fdw export",
+												 ALLOCSET_DEFAULT_SIZES);
+		if (scan->exports != NIL)
+			open_export(scan, 0);
+		else
+			scan->at_end = true;
+	}
+	else
+	{
+		scan->reader_open = true;
+		scan->reader->begin(scan);
+	}
 	pop_context(scan);
 	MemoryContextSwitchTo(old);
 }
@@ -331,14 +406,20 @@ report_rejects(HvcsvScan *scan)
 							   RelationGetRelationName(scan->rel))));
 }
 
-/* The reader's next record; false at the end (this process's part of it). */
+/*
+ * The reader's next record; false at the end (this process's part of it;
+ * of the last export, for a table with several).
+ */
 static bool
 next_record(HvcsvScan *scan)
 {
 	if (scan->at_end)
 		return false;
-	if (scan->reader->next(scan))
-		return true;
+	do
+	{
+		if (!scan->export_empty && scan->reader->next(scan))
+			return true;
+	} while (next_export(scan));
 	scan->at_end = true;
 	if (scan->observed)
 		hooks->part_done(scan);
@@ -400,14 +481,29 @@ hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot)
 	return built;
 }
 
-/* Starts the scan over from the first row. */
+/*
+ * Starts the scan over from the first row (of the first export, for a
+ * table with several, whose list is not asked for again).
+ */
 void
 hvcsv_scan_rescan(HvcsvScan *scan)
 {
-	if (!scan->started || scan->builder == NULL)
+	if (scan->exports != NIL)
+	{
+		push_context(scan);
+		if (scan->reader_open)
+			close_export(scan);
+		scan->at_end = false;
+		open_export(scan, 0);
+		pop_context(scan);
+	}
+	else if (!scan->started || scan->builder == NULL)
 		return;
-	scan->reader->rescan(scan);
-	scan->at_end = false;
+	else
+	{
+		scan->reader->rescan(scan);
+		scan->at_end = false;
+	}
 	scan->rows = 0;
 }
 
@@ -417,7 +513,8 @@ hvcsv_scan_end(HvcsvScan *scan)
 {
 	if (!scan->started)
 		return;
-	scan->reader->end(scan);
+	if (scan->reader_open)
+		scan->reader->end(scan);
 	report_rejects(scan);
 }
 
