@@ -8,8 +8,8 @@
  * HVCSV_MAX_MANIFEST_BYTES, and parsed as one of:
  *   - JSON: an array of strings, or of objects with a "url" or "path"
  *     member (other members are ignored; nothing may nest deeper).  Told
- *     by its first non-blank byte, "[".  PostgreSQL's own JSON parser
- *     reads it.
+ *     by its first non-blank byte, "[" (or "{", to refuse an object).
+ *     PostgreSQL's own JSON parser reads it.
  *   - plain text: one path or URL per line; blank lines and lines that
  *     start with "#" are ignored.
  * Every entry becomes a URL through hvcsv_export_url (option.c), which
@@ -230,7 +230,7 @@ manifest_entries(const HvcsvOptions *opts)
 		start += 3;
 	while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
 		start++;
-	if (*start == '[')
+	if (*start == '[' || *start == '{')
 		return parse_json_manifest(start, text->data + text->len - start);
 	return parse_text_manifest(start);
 }

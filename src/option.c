@@ -398,7 +398,9 @@ parse_paths(DefElem *def)
 							hvcsv_printable(tok, Min(strlen(tok), 100), strlen(tok) > 100)),
 					 errdetail("%s", problem)));
 		if (list_length(paths) >= HVCSV_MAX_EXPORTS)
-			invalid_value(def, psprintf("A table has at most %d exports.", HVCSV_MAX_EXPORTS));
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("option \"paths\" lists more than %d exports", HVCSV_MAX_EXPORTS)));
 		paths = lappend(paths, tok);
 	}
 	if (paths == NIL)
@@ -860,7 +862,8 @@ invalid_option_name(const char *name, Oid catalog)
 
 /*
  * A table names its exports in one way: path, paths or manifest.  The
- * cursor_param bound applies to one URL, so not to a list of exports.
+ * cursor_param bound applies to one URL, and on_new_columns to one
+ * header, so neither to a list of exports.
  */
 static void
 check_export_options(List *options, const HvcsvOptions *opts)
@@ -886,6 +889,11 @@ check_export_options(List *options, const HvcsvOptions *opts)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("option \"cursor_param\" cannot be used with \"paths\" or \"manifest\""),
 				 errdetail("cursor_param bounds the request of a single export.")));
+	if (hvcsv_has_export_list(opts) && opts->on_new_columns != HVCSV_NEW_COLUMNS_IGNORE)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"on_new_columns\" must be 'ignore' with \"paths\" or \"manifest\""),
+				 errdetail("A refresh follows the header of a single export only.")));
 }
 
 /*

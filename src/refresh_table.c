@@ -726,6 +726,7 @@ hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_ou
 	prepare_run(force, res, &run);
 	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);
+	s->key_names = run.keys;
 	set_cursor_bound(&run, s);
 	hvcsv_progress_begin(RelationGetRelid(run.target));
 	if (fetch_export(&run))

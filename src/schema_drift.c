@@ -150,7 +150,12 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 
 	*added = false;
 	*missing = NIL;
-	if (opts->header != HVCSV_HEADER_NAMES ||
+	/*
+	 * Several exports are matched to the columns one by one as the scan
+	 * reads them (an export that lacks a column reads NULL for it, with
+	 * on_missing_columns 'keep'); no one header stands for them all.
+	 */
+	if (hvcsv_has_export_list(opts) || opts->header != HVCSV_HEADER_NAMES ||
 		(opts->on_new_columns == HVCSV_NEW_COLUMNS_IGNORE && !opts->keep_missing_columns))
 		return NULL;
 	header = hvcsv_export_columns(opts, hvcsv_display_url(opts));

@@ -1,0 +1,206 @@
+--
+-- Several exports as one table: paths (comma- and newline-separated) and a
+-- manifest (plain text or JSON), read one after another by every reader,
+-- each export spooled on its own; columns matched by header per export;
+-- errors name the export; every URL kept below api_url; option checks;
+-- a refresh over several exports (always a full compare).
+--
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_exports';
+
+COPY (SELECT * FROM (VALUES ('id,name,amount'), ('1,Alice,10'), ('2,Bob,20')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_2026-12-01.csv';
+-- the columns in another order, and one more
+COPY (SELECT * FROM (VALUES ('amount,extra,id,name'), ('30,x,3,Carla')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_2026-12-02.csv';
+-- no amount column
+COPY (SELECT * FROM (VALUES ('id,name'), ('4,Dan'), ('5,Eve')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_2026-12-03.csv';
+-- a value its column's type refuses, on line 3
+COPY (SELECT * FROM (VALUES ('id,name,amount'), ('6,Finn,60'), ('7,Gus,seven')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_bad.csv';
+-- no id column
+COPY (SELECT * FROM (VALUES ('name,amount'), ('Hal,80')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_noid.csv';
+-- an export with nothing in it: no rows, and the scan goes on
+COPY (SELECT '' WHERE false) TO '/tmp/hvcsv_fixture_www/ex_empty.csv';
+
+-- paths, comma-separated; the columns are matched by name in each export
+CREATE FOREIGN TABLE ex_paths (id int, name text, amount numeric)
+  SERVER fx OPTIONS (paths '/ex_2026-12-01.csv, /ex_2026-12-02.csv', on_missing_columns 'keep');
+SELECT * FROM ex_paths;
+
+-- newline-separated, blank lines ignored; an export without amount reads NULL
+-- (on_missing_columns 'keep', as for one export), an empty one adds no rows
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '
+/ex_2026-12-01.csv
+/ex_empty.csv
+
+/ex_2026-12-03.csv
+');
+SELECT * FROM ex_paths;
+-- without on_missing_columns 'keep' that export is an error naming it
+ALTER FOREIGN TABLE ex_paths OPTIONS (DROP on_missing_columns);
+SELECT * FROM ex_paths;
+
+-- every reader reads the exports in list order
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_2026-12-02.csv,/ex_2026-12-01.csv');
+ALTER FOREIGN TABLE ex_paths OPTIONS (ADD reader 'streaming');
+SELECT * FROM ex_paths;
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'partitioned');
+SELECT * FROM ex_paths;
+-- the partitioned reader reads several exports without workers (a later
+-- step cuts partitions across them): no parallel plan, even when forced
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex_paths;
+SELECT count(*), sum(amount) FROM ex_paths;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'projected');
+-- a rescan starts over from the first export
+SELECT a.id, b.id FROM (VALUES (1), (2)) a(id) LEFT JOIN LATERAL
+  (SELECT id FROM ex_paths WHERE ex_paths.id >= a.id OFFSET 0) b ON true ORDER BY 1, 2;
+
+-- EXPLAIN: the exports and their spools' total size, without fetching
+SELECT * FROM fixture_reset;
+EXPLAIN (COSTS OFF) SELECT * FROM ex_paths;
+SELECT count(*) FROM fixture_log;
+-- with ANALYZE, after the run
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_paths;
+
+-- each export has its own spool: with max_age an unchanged export is not
+-- asked for again, and the one that changed is downloaded alone once its
+-- spool is too old
+ALTER SERVER fx OPTIONS (ADD max_age '1h');
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_2026-12-02.csv');
+SELECT count(*) FROM ex_paths;
+SELECT * FROM fixture_reset;
+SELECT count(*) FROM ex_paths;
+SELECT count(*) FROM fixture_log;
+ALTER SERVER fx OPTIONS (DROP max_age);
+-- without max_age, each export is revalidated: two conditional requests, 304
+SELECT * FROM fixture_reset;
+SELECT count(*) FROM ex_paths;
+SELECT method, target, status, if_none_match <> '' AS conditional FROM fixture_log ORDER BY seq;
+
+-- errors name the export as well as the line
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_bad.csv');
+SELECT * FROM ex_paths;
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_missing.csv');
+SELECT * FROM ex_paths;
+
+-- a manifest in plain text: one path or URL per line, blank and "#" lines ignored
+COPY (SELECT * FROM (VALUES ('# the exports of December'), ('/ex_2026-12-01.csv'), (''),
+  ('  http://127.0.0.1:18765/ex_2026-12-02.csv  ')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
+CREATE FOREIGN TABLE ex_manifest (id int, name text, amount numeric)
+  SERVER fx OPTIONS (manifest '/ex_manifest.txt');
+EXPLAIN (COSTS OFF) SELECT * FROM ex_manifest;
+SELECT * FROM fixture_reset;
+SELECT * FROM ex_manifest;
+SELECT method, target, status FROM fixture_log ORDER BY seq;
+
+-- a JSON manifest: an array of strings, or of objects with url or path
+COPY (SELECT '["/ex_2026-12-02.csv", "/ex_2026-12-01.csv"]')
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.json';
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.json');
+SELECT * FROM ex_manifest;
+COPY (SELECT '[{"path": "/ex_2026-12-01.csv", "size": 10}, {"url": "http://127.0.0.1:18765/ex_2026-12-02.csv"}]')
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.json';
+SELECT * FROM ex_manifest;
+-- an empty list: no rows
+COPY (SELECT '[]') TO '/tmp/hvcsv_fixture_www/ex_manifest.json';
+SELECT count(*) FROM ex_manifest;
+
+-- hostile manifests
+CREATE FUNCTION manifest_error(content text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('COPY (SELECT %L) TO %L', content, '/tmp/hvcsv_fixture_www/ex_hostile.txt');
+  RETURN try('SELECT * FROM ex_manifest');
+END $$;
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_hostile.txt');
+-- another host, another port, another scheme, a path above api_url's
+SELECT manifest_error('http://127.0.0.2:18765/ex_2026-12-01.csv');
+SELECT manifest_error('http://127.0.0.1:18770/ex_2026-12-01.csv');
+SELECT manifest_error('file:///etc/passwd');
+SELECT manifest_error('/../ex_2026-12-01.csv');
+SELECT manifest_error('/%2e%2e/ex_2026-12-01.csv');
+SELECT manifest_error('@127.0.0.2/ex.csv');
+-- credentials in a URL
+SELECT manifest_error('http://user:pw@127.0.0.1:18765/ex_2026-12-01.csv');
+-- a control character
+SELECT manifest_error(E'/ex_2026-12-01.csv\x01');
+-- JSON that is not a list of exports
+SELECT manifest_error('{"url": "/ex_2026-12-01.csv"}');
+SELECT manifest_error('[["/ex_2026-12-01.csv"]]');
+SELECT manifest_error('[{"name": "/ex_2026-12-01.csv"}]');
+SELECT manifest_error('[{"url": "/ex_2026-12-01.csv", "path": "/ex_2026-12-02.csv"}]');
+SELECT manifest_error('[1]');
+SELECT manifest_error('[{"url": {"deep": [[[[["x"]]]]]}}]');
+SELECT manifest_error('["/ex_2026-12-01.csv"');
+-- more than 10000 exports
+COPY (SELECT '/ex_2026-12-01.csv' FROM generate_series(1, 10001)) TO '/tmp/hvcsv_fixture_www/ex_hostile.txt';
+SELECT try('SELECT * FROM ex_manifest');
+SELECT manifest_error('[' || string_agg('"/ex_2026-12-01.csv"', ',') || ']') FROM generate_series(1, 10001);
+-- a manifest that is not there
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_no_manifest.txt');
+SELECT * FROM ex_manifest;
+
+-- option checks
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path '/a.csv', paths '/b.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/b.csv', manifest '/m.txt');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths ' , ');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv,http://127.0.0.1:18765/b.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv,/../b.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv,/b c.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (manifest 'http://127.0.0.2/m.txt');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv', cursor_param 'since');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (manifest '/m.txt', on_new_columns 'add');
+ALTER FOREIGN TABLE ex_paths OPTIONS (ADD path '/a.csv');
+-- a path that leads away from api_url once joined to it
+CREATE FOREIGN TABLE ex_away (id int) SERVER fx OPTIONS (paths '/a.csv,@127.0.0.2/b.csv');
+SELECT * FROM ex_away;
+-- too many paths
+SELECT try(format('CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths %L)',
+                  string_agg('/a.csv', ','))) FROM generate_series(1, 10001);
+
+-- a refresh over several exports compares them all in full
+COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'), ('/ex_2026-12-02.csv'))v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
+CREATE TABLE ex_target (id int PRIMARY KEY, name text, amount numeric);
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.txt', ADD target 'ex_target',
+  ADD delete_missing 'true', ADD delete_limit '1');
+SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
+SELECT * FROM ex_target ORDER BY id;
+SELECT source_url FROM hvcsv_sync_state WHERE foreign_table = 'ex_manifest'::regclass;
+-- nothing changed: still a full compare, every row unchanged
+SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
+-- one export changes, one is removed from the manifest, one is added
+COPY (SELECT * FROM (VALUES ('id,name,amount'), ('1,Alice,11'), ('2,Bob,20')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_2026-12-01.csv';
+COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'), ('/ex_2026-12-03.csv'))v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
+ALTER FOREIGN TABLE ex_manifest OPTIONS (ADD on_missing_columns 'keep');
+SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
+SELECT * FROM ex_target ORDER BY id;
+-- an export without the key column fails the run, naming the export, and
+-- nothing is written
+COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'), ('/ex_noid.csv'))v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
+SET hvcsv_fdw.refresh_failure = 'warning';
+SELECT status FROM hvcsv_refresh('ex_manifest');
+SELECT * FROM ex_target ORDER BY id;
+-- so does it when the target is empty (a load, not a compare)
+TRUNCATE ex_target;
+SELECT status FROM hvcsv_refresh('ex_manifest');
+SELECT count(*) FROM ex_target;
+RESET hvcsv_fdw.refresh_failure;
+
+DROP FOREIGN TABLE ex_paths, ex_manifest, ex_away;
+DROP TABLE ex_target;
+DROP FUNCTION manifest_error(text);
