@@ -65,6 +65,27 @@ ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'projected');
 SELECT a.id, b.id FROM (VALUES (1), (2)) a(id) LEFT JOIN LATERAL
   (SELECT id FROM ex_paths WHERE ex_paths.id >= a.id OFFSET 0) b ON true ORDER BY 1, 2;
 
+-- source columns: where each row came from (the path as listed, the URL
+-- without secrets, the line), not read from the CSV
+CREATE FOREIGN TABLE ex_source (id int, src_path text OPTIONS (source 'path'),
+  src_url text OPTIONS (source 'url'), src_line bigint OPTIONS (source 'line'), name text)
+  SERVER fx OPTIONS (paths '/ex_2026-12-01.csv, /ex_2026-12-02.csv');
+SELECT * FROM ex_source;
+SELECT src_line, src_path FROM ex_source;
+ALTER FOREIGN TABLE ex_source OPTIONS (ADD reader 'streaming');
+SELECT * FROM ex_source WHERE src_line = 2;
+ALTER FOREIGN TABLE ex_source OPTIONS (SET reader 'partitioned');
+SELECT * FROM ex_source WHERE src_line = 2;
+-- a table with one path has them too, also without a header
+CREATE FOREIGN TABLE ex_source_one (a text, b text, src_path text OPTIONS (source 'path'),
+  src_line int OPTIONS (source 'line'), c text, d text)
+  SERVER fx OPTIONS (path '/ex_2026-12-02.csv', header 'false');
+SELECT * FROM ex_source_one;
+-- a value the column's type refuses is an error naming the column
+ALTER FOREIGN TABLE ex_source_one ALTER COLUMN src_line TYPE boolean;
+SELECT * FROM ex_source_one;
+DROP FOREIGN TABLE ex_source, ex_source_one;
+
 -- EXPLAIN: the exports and their spools' total size, without fetching
 SELECT * FROM fixture_reset;
 EXPLAIN (COSTS OFF) SELECT * FROM ex_paths;
@@ -151,6 +172,90 @@ SELECT manifest_error('[' || string_agg('"/ex_2026-12-01.csv"', ',') || ']') FRO
 ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_no_manifest.txt');
 SELECT * FROM ex_manifest;
 
+-- dated exports: path_template from dates_from to today (UTC), a day
+-- apart; the dates are relative to today, shown as D-2, D-1, D
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE FUNCTION dated(t text) RETURNS text LANGUAGE sql AS $$
+  SELECT replace(replace(replace(replace(t, (current_date - 3)::text, 'D-3'),
+         (current_date - 2)::text, 'D-2'), (current_date - 1)::text, 'D-1'), current_date::text, 'D')
+$$;
+CREATE FUNCTION dated_explain(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE query LOOP
+    RETURN NEXT dated(line);
+  END LOOP;
+END $$;
+DO $$
+BEGIN
+  EXECUTE format('COPY (SELECT * FROM (VALUES (''id,name''), (''21,Ida'')) v) TO %L',
+                 '/tmp/hvcsv_fixture_www/ex_d_' || (current_date - 2) || '.csv');
+  EXECUTE format('COPY (SELECT * FROM (VALUES (''id,name''), (''23,Kim'')) v) TO %L',
+                 '/tmp/hvcsv_fixture_www/ex_d_' || current_date || '.csv');
+  EXECUTE format('CREATE FOREIGN TABLE ex_dated (id int, name text, src text OPTIONS (source %L)) '
+                 'SERVER fx OPTIONS (path_template %L, dates_from %L)',
+                 'path', '/ex_d_{date}.csv', current_date - 2);
+END $$;
+-- EXPLAIN counts the dates without fetching
+SELECT * FROM fixture_reset;
+SELECT dated_explain('EXPLAIN (COSTS OFF) SELECT * FROM ex_dated');
+SELECT count(*) FROM fixture_log;
+-- yesterday's export is not published: 404, skipped
+SELECT id, name, dated(src) FROM ex_dated;
+SELECT method, dated(target), status FROM fixture_log ORDER BY seq;
+SELECT dated_explain('EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_dated');
+SELECT dated_explain('EXPLAIN (COSTS OFF) SELECT * FROM ex_dated');
+-- every reader skips it
+ALTER FOREIGN TABLE ex_dated OPTIONS (ADD reader 'streaming');
+SELECT id, name, dated(src) FROM ex_dated;
+ALTER FOREIGN TABLE ex_dated OPTIONS (SET reader 'partitioned');
+SELECT id, name, dated(src) FROM ex_dated;
+ALTER FOREIGN TABLE ex_dated OPTIONS (DROP reader);
+-- with missing_exports 'error' it is an error naming it
+ALTER FOREIGN TABLE ex_dated OPTIONS (ADD missing_exports 'error');
+SELECT dated(try('SELECT * FROM ex_dated'));
+-- two days apart: no date is missing
+ALTER FOREIGN TABLE ex_dated OPTIONS (ADD dates_step '2 days');
+SELECT * FROM fixture_reset;
+SELECT id, name, dated(src) FROM ex_dated;
+SELECT method, dated(target), status FROM fixture_log ORDER BY seq;
+-- {yyyy}, {mm} and {dd}; a dates_from after today names no export
+DO $$
+BEGIN
+  EXECUTE format('ALTER FOREIGN TABLE ex_dated OPTIONS (SET path_template %L, SET dates_from %L, DROP dates_step)',
+                 '/ex_d_{yyyy}-{mm}-{dd}.csv', current_date - 3);
+END $$;
+ALTER FOREIGN TABLE ex_dated OPTIONS (SET missing_exports 'skip');
+SELECT id, name, dated(src) FROM ex_dated;
+DO $$
+BEGIN
+  EXECUTE format('ALTER FOREIGN TABLE ex_dated OPTIONS (SET dates_from %L)', current_date + 1);
+END $$;
+SELECT count(*) FROM ex_dated;
+-- more than 10000 dates
+ALTER FOREIGN TABLE ex_dated OPTIONS (SET dates_from '1990-01-01');
+SELECT * FROM ex_dated;
+DROP FOREIGN TABLE ex_dated;
+DROP FUNCTION dated_explain(text);
+DROP FUNCTION dated(text);
+-- missing_exports 'skip' applies to paths too
+CREATE FOREIGN TABLE ex_skip (id int, name text)
+  SERVER fx OPTIONS (paths '/ex_missing.csv,/ex_2026-12-03.csv', missing_exports 'skip');
+SELECT * FROM ex_skip;
+-- a 404 is skipped, nothing else is
+ALTER FOREIGN TABLE ex_skip OPTIONS (SET paths '/ex_2026-12-03.csv,/ex_bad_header.csv');
+SELECT set_fault('/ex_bad_header.csv', 'always=1&status=500');
+SELECT * FROM ex_skip;
+SELECT set_fault('/ex_bad_header.csv');
+DROP FOREIGN TABLE ex_skip;
+RESET timezone;
+RESET datestyle;
+
+-- IMPORT reads one export
+IMPORT FOREIGN SCHEMA x FROM SERVER fx INTO public OPTIONS (paths '/ex_2026-12-01.csv');
+
 -- option checks
 CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path '/a.csv', paths '/b.csv');
 CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/b.csv', manifest '/m.txt');
@@ -161,6 +266,20 @@ CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv,/b c.csv')
 CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (manifest 'http://127.0.0.2/m.txt');
 CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv', cursor_param 'since');
 CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (manifest '/m.txt', on_new_columns 'add');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path '/a.csv', path_template '/a_{date}.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path '/a.csv', dates_from '2026-01-01');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path '/a.csv', missing_exports 'skip');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths '/a.csv', missing_exports 'maybe');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a.csv', dates_from '2026-01-01');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{day}.csv', dates_from '2026-01-01');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/../a_{date}.csv', dates_from '2026-01-01');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv', dates_from 'infinity');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv', dates_from '12/01/2026');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv', dates_from '2026-02-30');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv', dates_from '2026-01-01', dates_step '-1 day');
+CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (path_template '/a_{date}.csv', dates_from '2026-01-01', dates_step '12 hours');
+CREATE FOREIGN TABLE ex_bad (id int OPTIONS (source 'file')) SERVER fx OPTIONS (path '/a.csv');
 ALTER FOREIGN TABLE ex_paths OPTIONS (ADD path '/a.csv');
 -- a path that leads away from api_url once joined to it
 CREATE FOREIGN TABLE ex_away (id int) SERVER fx OPTIONS (paths '/a.csv,@127.0.0.2/b.csv');

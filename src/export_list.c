@@ -23,10 +23,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "common/jsonapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
 
 #include "export_list.h"
 #include "http.h"
@@ -255,14 +260,63 @@ hvcsv_export_list(const HvcsvOptions *opts)
 	return exports;
 }
 
-/* The exports of a table known without fetching: its paths; NIL for a manifest. */
+/*
+ * The paths of path_template, one per date from dates_from to today (UTC:
+ * the transaction's start, so that every scan of a statement agrees)
+ * inclusive, dates_step apart.  Each date is dates_from plus k steps, so
+ * that a step of a month keeps the day of the month where it can.
+ */
+static List *
+template_paths(const HvcsvOptions *opts)
+{
+	DateADT		from = DatumGetDateADT(DirectFunctionCall1(date_in,
+														   CStringGetDatum(opts->dates_from)));
+	Datum		step = DirectFunctionCall3(interval_in,
+										   CStringGetDatum(opts->dates_step ? opts->dates_step :
+														   "1 day"),
+										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	Datum		start = DirectFunctionCall1(date_timestamp, DateADTGetDatum(from));
+	/* Both count from 2000-01-01: microseconds in UTC, and days. */
+	DateADT		today = (DateADT) (GetCurrentTransactionStartTimestamp() / USECS_PER_DAY);
+	List	   *paths = NIL;
+
+	for (int k = 0;; k++)
+	{
+		Datum		offset = DirectFunctionCall2(interval_mul, step, Float8GetDatum(k));
+		DateADT		date = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
+															   DirectFunctionCall2(timestamp_pl_interval,
+																				   start, offset)));
+		int			year;
+		int			month;
+		int			day;
+
+		CHECK_FOR_INTERRUPTS();
+		if (date > today)
+			break;
+		if (list_length(paths) >= HVCSV_MAX_EXPORTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("option \"path_template\" names more than %d exports from %s to today",
+							HVCSV_MAX_EXPORTS, opts->dates_from),
+					 errhint("Set dates_from later, or dates_step longer.")));
+		j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+		paths = lappend(paths, hvcsv_expand_path_template(opts->path_template,
+														   year, month, day));
+	}
+	return paths;
+}
+
+/*
+ * The exports of a table known without fetching: its paths, or
+ * path_template's for each date; NIL for a manifest.
+ */
 List *
 hvcsv_export_list_known(const HvcsvOptions *opts)
 {
 	List	   *exports = NIL;
 	ListCell   *cell;
 
-	foreach(cell, opts->paths)
+	foreach(cell, opts->path_template ? template_paths(opts) : opts->paths)
 		exports = lappend(exports, make_export(opts, lfirst(cell),
 											   psprintf("%s%s", opts->api_url,
 														(char *) lfirst(cell))));
@@ -270,14 +324,15 @@ hvcsv_export_list_known(const HvcsvOptions *opts)
 }
 
 /*
- * Adds up the sizes of the exports' spools, without fetching; false if
- * one has none yet.
+ * Adds up the sizes of the exports' spools, without fetching; returns how
+ * many exports have one.
  */
-bool
+int
 hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports, int64 *total)
 {
 	HvcsvOptions export_opts = *opts;
 	const ListCell *cell;
+	int			spooled = 0;
 
 	*total = 0;
 	foreach(cell, exports)
@@ -285,16 +340,19 @@ hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports, int64 *t
 		int64		size;
 
 		export_opts.url = ((HvcsvExport *) lfirst(cell))->url;
-		if (!hvcsv_spool_peek_size(&export_opts, &size))
-			return false;
-		*total += size;
+		if (hvcsv_spool_peek_size(&export_opts, &size))
+		{
+			*total += size;
+			spooled++;
+		}
 	}
-	return true;
+	return spooled;
 }
 
 /*
  * Where the exports come from, without secrets, for EXPLAIN and the sync
- * state: the manifest's URL, or the first path's URL and how many follow.
+ * state: the manifest's URL, path_template's with its first date, or the
+ * first path's URL and how many follow.
  */
 char *
 hvcsv_exports_display(const HvcsvOptions *opts)
@@ -306,6 +364,11 @@ hvcsv_exports_display(const HvcsvOptions *opts)
 	{
 		shown.url = psprintf("%s%s", opts->api_url, opts->manifest);
 		return psprintf("%s (manifest)", hvcsv_display_url(&shown));
+	}
+	if (opts->path_template)
+	{
+		shown.url = psprintf("%s%s", opts->api_url, opts->path_template);
+		return psprintf("%s from %s", hvcsv_display_url(&shown), opts->dates_from);
 	}
 	shown.url = psprintf("%s%s", opts->api_url, (char *) linitial(opts->paths));
 	if (more == 0)

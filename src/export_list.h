@@ -26,7 +26,7 @@ typedef struct HvcsvExport
 
 extern List *hvcsv_export_list(const HvcsvOptions *opts);
 extern List *hvcsv_export_list_known(const HvcsvOptions *opts);
-extern bool hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports,
+extern int	hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports,
 									 int64 *total);
 extern char *hvcsv_exports_display(const HvcsvOptions *opts);
 

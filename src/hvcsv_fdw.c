@@ -247,8 +247,9 @@ explain_compression(const HvcsvOptions *opts, const HvcsvScan *scan, ExplainStat
 
 /*
  * For a table with several exports: how many, when known without fetching
- * (a manifest's are known after a run), and their spools' total size when
- * every one has a spool.
+ * (a manifest's are known after a run), their spools' total size (and how
+ * many have one, if not all), and after a run how many were skipped as
+ * missing.
  */
 static void
 explain_exports(HvcsvScan *scan, const HvcsvOptions *opts, HvcsvReaderKind kind,
@@ -256,15 +257,22 @@ explain_exports(HvcsvScan *scan, const HvcsvOptions *opts, HvcsvReaderKind kind,
 {
 	List	   *exports = scan ? scan->exports : hvcsv_export_list_known(opts);
 	int64		size;
+	int			spooled = hvcsv_exports_spool_size(opts, exports, &size);
 
 	if (scan == NULL && opts->manifest)
 		ExplainPropertyText("Exports", "listed in the manifest, not fetched yet", es);
 	else
 		ExplainPropertyInteger("Exports", NULL, list_length(exports), es);
+	if (scan && hvcsv_skips_missing_exports(opts))
+		ExplainPropertyInteger("Exports Skipped", NULL, scan->exports_skipped, es);
 	if (kind == HVCSV_READER_STREAMING)
 		ExplainPropertyText("Spool", "none (streaming)", es);
-	else if (exports != NIL && hvcsv_exports_spool_size(opts, exports, &size))
+	else if (spooled > 0)
+	{
 		ExplainPropertyInteger("Spool Size", "bytes", size, es);
+		if (spooled < list_length(exports))
+			ExplainPropertyInteger("Exports Spooled", NULL, spooled, es);
+	}
 	else if (scan == NULL)
 		ExplainPropertyText("Spool", "not fetched yet", es);
 }

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -69,6 +70,10 @@ static const HvcsvOption valid_options[] = {
 	{"path", ForeignTableRelationId},
 	{"paths", ForeignTableRelationId},
 	{"manifest", ForeignTableRelationId},
+	{"path_template", ForeignTableRelationId},
+	{"dates_from", ForeignTableRelationId},
+	{"dates_step", ForeignTableRelationId},
+	{"missing_exports", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
 	{"compression", ForeignTableRelationId},
 	{"header", ForeignTableRelationId},
@@ -103,6 +108,7 @@ static const HvcsvOption valid_options[] = {
 	{"column_name", AttributeRelationId},
 	{"force_null", AttributeRelationId},
 	{"force_not_null", AttributeRelationId},
+	{"source", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -144,6 +150,12 @@ invalid_value(DefElem *def, const char *detail)
 			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, value),
 			 errdetail_internal("%s", detail)));
 }
+
+/* The missing_exports option's values, in the order of HvcsvMissingExports from SKIP. */
+static const char *const missing_exports_names[] = {"skip", "error", NULL};
+
+/* The source column option's values, in the order of HvcsvColumnSource from PATH. */
+static const char *const column_source_names[] = {"path", "url", "line", NULL};
 
 /* The reader option's values, in the order of HvcsvReaderKind. */
 static const char *const reader_names[] = {"projected", "partitioned", "streaming"};
@@ -408,6 +420,94 @@ parse_paths(DefElem *def)
 	return paths;
 }
 
+/*
+ * A path of path_template's for one date: {date} is YYYY-MM-DD, {yyyy},
+ * {mm} and {dd} its parts; NULL if the template has another "{".
+ */
+char *
+hvcsv_expand_path_template(const char *path_template, int year, int month, int day)
+{
+	StringInfoData path;
+	const char *p = path_template;
+
+	initStringInfo(&path);
+	while (*p)
+	{
+		if (*p != '{')
+			appendStringInfoChar(&path, *p++);
+		else if (strncmp(p, "{date}", 6) == 0)
+		{
+			appendStringInfo(&path, "%04d-%02d-%02d", year, month, day);
+			p += 6;
+		}
+		else if (strncmp(p, "{yyyy}", 6) == 0)
+		{
+			appendStringInfo(&path, "%04d", year);
+			p += 6;
+		}
+		else if (strncmp(p, "{mm}", 4) == 0 || strncmp(p, "{dd}", 4) == 0)
+		{
+			appendStringInfo(&path, "%02d", p[1] == 'm' ? month : day);
+			p += 4;
+		}
+		else
+			return NULL;
+	}
+	return path.data;
+}
+
+/*
+ * Parses path_template: a path as path is, with at least one of the
+ * placeholders hvcsv_expand_path_template knows, and no other "{".
+ */
+static char *
+parse_path_template(DefElem *def)
+{
+	const char *value = defGetString(def);
+	char	   *sample;
+
+	check_path_stays_below(def);
+	sample = hvcsv_expand_path_template(value, 2000, 1, 1);
+	if (sample == NULL)
+		invalid_value(def, "The only placeholders are {date}, {yyyy}, {mm} and {dd}.");
+	if (strcmp(sample, value) == 0)
+		invalid_value(def, "The value must contain {date}, or {yyyy}, {mm} or {dd}.");
+	return defGetString(def);
+}
+
+/*
+ * Parses dates_from: a date written YYYY-MM-DD, which every DateStyle
+ * reads alike (the option is read again in other sessions).
+ */
+static char *
+parse_iso_date(DefElem *def)
+{
+	const char *value = defGetString(def);
+
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? value[i] != '-' : !isdigit((unsigned char) value[i]))
+			invalid_value(def, "The value must be a date written YYYY-MM-DD.");
+	if (value[10] != '\0')
+		invalid_value(def, "The value must be a date written YYYY-MM-DD.");
+	(void) DirectFunctionCall1(date_in, CStringGetDatum(value));
+	return defGetString(def);
+}
+
+/* Parses dates_step: a positive interval of whole days, weeks, months or years. */
+static char *
+parse_dates_step(DefElem *def)
+{
+	Interval   *step = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+															 CStringGetDatum(defGetString(def)),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(-1)));
+
+	if (step->time != 0 || step->day < 0 || step->month < 0 ||
+		(step->day == 0 && step->month == 0))
+		invalid_value(def, "The value must be a positive number of days, weeks, months or years.");
+	return defGetString(def);
+}
+
 /* Parses a server option; false if def is not one. */
 static bool
 apply_server_option(HvcsvOptions *opts, DefElem *def)
@@ -536,6 +636,15 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 		check_path_stays_below(def);
 		opts->manifest = defGetString(def);
 	}
+	else if (strcmp(name, "path_template") == 0)
+		opts->path_template = parse_path_template(def);
+	else if (strcmp(name, "dates_from") == 0)
+		opts->dates_from = parse_iso_date(def);
+	else if (strcmp(name, "dates_step") == 0)
+		opts->dates_step = parse_dates_step(def);
+	else if (strcmp(name, "missing_exports") == 0)
+		opts->missing_exports = HVCSV_MISSING_EXPORTS_SKIP +
+			parse_keyword(def, missing_exports_names, "Valid values are \"skip\" and \"error\".");
 	else if (strcmp(name, "reader") == 0)
 	{
 		const char *value = defGetString(def);
@@ -683,10 +792,14 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		return;
 	/*
 	 * Column options are read from the column's own options: column_name by
-	 * column_map.c, the others by hvcsv_column_force_options.
+	 * column_map.c, source by hvcsv_column_source, the others by
+	 * hvcsv_column_force_options.
 	 */
 	if (strcmp(def->defname, "force_null") == 0 || strcmp(def->defname, "force_not_null") == 0)
 		(void) parse_boolean(def);
+	else if (strcmp(def->defname, "source") == 0)
+		(void) parse_keyword(def, column_source_names,
+							 "Valid values are \"path\", \"url\" and \"line\".");
 	else if (strcmp(def->defname, "column_name") != 0)
 		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", def->defname);
 }
@@ -861,7 +974,8 @@ invalid_option_name(const char *name, Oid catalog)
 }
 
 /*
- * A table names its exports in one way: path, paths or manifest.  The
+ * A table names its exports in one way: path, paths, manifest or
+ * path_template (with dates_from).  The
  * cursor_param bound applies to one URL, and on_new_columns to one
  * header, so neither to a list of exports.
  */
@@ -876,23 +990,35 @@ check_export_options(List *options, const HvcsvOptions *opts)
 		const char *name = lfirst_node(DefElem, cell)->defname;
 
 		if (strcmp(name, "path") == 0 || strcmp(name, "paths") == 0 ||
-			strcmp(name, "manifest") == 0)
+			strcmp(name, "manifest") == 0 || strcmp(name, "path_template") == 0)
 			ways++;
 	}
 	if (ways > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("options \"path\", \"paths\" and \"manifest\" exclude each other"),
+				 errmsg("options \"path\", \"paths\", \"manifest\" and \"path_template\" exclude each other"),
 				 errhint("Name a table's exports in one way only.")));
+	if (opts->path_template && opts->dates_from == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("option \"path_template\" needs option \"dates_from\"")));
+	if (opts->path_template == NULL && (opts->dates_from || opts->dates_step))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("options \"dates_from\" and \"dates_step\" need option \"path_template\"")));
+	if (!hvcsv_has_export_list(opts) && opts->missing_exports != HVCSV_MISSING_EXPORTS_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"missing_exports\" needs option \"paths\", \"manifest\" or \"path_template\"")));
 	if (hvcsv_has_export_list(opts) && opts->cursor_param)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("option \"cursor_param\" cannot be used with \"paths\" or \"manifest\""),
+				 errmsg("option \"cursor_param\" cannot be used with several exports"),
 				 errdetail("cursor_param bounds the request of a single export.")));
 	if (hvcsv_has_export_list(opts) && opts->on_new_columns != HVCSV_NEW_COLUMNS_IGNORE)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("option \"on_new_columns\" must be 'ignore' with \"paths\" or \"manifest\""),
+				 errmsg("option \"on_new_columns\" must be 'ignore' with several exports"),
 				 errdetail("A refresh follows the header of a single export only.")));
 }
 
@@ -1116,6 +1242,13 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	if (opts->manifest)
 		check_url_below_api_url(opts, psprintf("%s%s", opts->api_url, opts->manifest),
 								"option \"manifest\"");
+	/* The dates put only digits and "-" in the path: one date stands for all. */
+	if (opts->path_template)
+		check_url_below_api_url(opts,
+								psprintf("%s%s", opts->api_url,
+										 hvcsv_expand_path_template(opts->path_template,
+																	2000, 1, 1)),
+								"option \"path_template\"");
 	opts->server_owner_is_superuser = superuser_arg(server->owner);
 	return opts;
 }
@@ -1209,4 +1342,22 @@ hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect)
 	dialect->null_len = strlen(opts->null_string);
 	dialect->comment = (unsigned char) opts->comment;
 	dialect->skip_lines = (uint64) opts->skip_lines;
+}
+
+/* Reads a column's source option: what the column reads instead of a field. */
+HvcsvColumnSource
+hvcsv_column_source(List *column_options)
+{
+	ListCell   *cell;
+
+	foreach(cell, column_options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (strcmp(def->defname, "source") == 0)
+			return HVCSV_SOURCE_PATH +
+				parse_keyword(def, column_source_names,
+							  "Valid values are \"path\", \"url\" and \"line\".");
+	}
+	return HVCSV_SOURCE_NONE;
 }

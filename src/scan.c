@@ -33,6 +33,7 @@
 #include "utils/resowner.h"
 
 #include "export_list.h"
+#include "http.h"
 #include "progress.h"
 #include "scan.h"
 
@@ -146,10 +147,49 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 }
 
 /*
+ * Starts the reader in a subtransaction; false, with nothing left open, if
+ * the export answered 404 or 410 (the reader's fetch says so with
+ * ERRCODE_FDW_TABLE_NOT_FOUND): missing_exports 'skip'.  Any other error
+ * is raised again.  The transfer and the spool writer clean up when the
+ * export's memory context is reset (their reset callbacks).
+ */
+static bool
+begin_unless_missing(HvcsvScan *scan)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool begun = false;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		scan->reader->begin(scan);
+		ReleaseCurrentSubTransaction();
+		begun = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(scan->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (edata && edata->sqlerrcode != ERRCODE_FDW_TABLE_NOT_FOUND)
+		ReThrowError(edata);
+	return begun;
+}
+
+/*
  * Starts the reader on export i of a table with several: its own spool or
  * request, its own header (so columns are matched to each export's), in
  * a memory context that the next export resets.  An export with no header
- * line holds no rows and does not end the scan.
+ * line holds no rows and does not end the scan, nor does one skipped as
+ * missing.
  */
 static void
 open_export(HvcsvScan *scan, int i)
@@ -164,7 +204,18 @@ open_export(HvcsvScan *scan, int i)
 	scan->builder = NULL;
 	scan->reader_state = NULL;
 	scan->reader_open = true;
-	scan->reader->begin(scan);
+	if (!hvcsv_skips_missing_exports(scan->opts))
+		scan->reader->begin(scan);
+	else if (!begin_unless_missing(scan))
+	{
+		scan->reader_open = false;
+		scan->exports_skipped++;
+		scan->stream = NULL;
+		scan->builder = NULL;
+		scan->reader_state = NULL;
+		MemoryContextReset(scan->export_cxt);
+		scan->at_end = true;
+	}
 	scan->export_empty = scan->at_end;
 	scan->at_end = false;
 	MemoryContextSwitchTo(old);
@@ -174,8 +225,9 @@ open_export(HvcsvScan *scan, int i)
 static void
 close_export(HvcsvScan *scan)
 {
+	if (scan->reader_open)
+		scan->reader->end(scan);
 	scan->reader_open = false;
-	scan->reader->end(scan);
 	scan->stream = NULL;
 	scan->builder = NULL;
 	scan->reader_state = NULL;
@@ -491,9 +543,9 @@ hvcsv_scan_rescan(HvcsvScan *scan)
 	if (scan->exports != NIL)
 	{
 		push_context(scan);
-		if (scan->reader_open)
-			close_export(scan);
+		close_export(scan);
 		scan->at_end = false;
+		scan->exports_skipped = 0;
 		open_export(scan, 0);
 		pop_context(scan);
 	}
@@ -537,7 +589,16 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 		scan->at_end = true;
 		return;
 	}
-	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts);
+	if (scan->exports != NIL)
+	{
+		HvcsvExport *e = list_nth(scan->exports, scan->export_index);
+
+		scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts,
+												   e->path, e->display);
+	}
+	else
+		scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts,
+												   opts->path, hvcsv_display_url(opts));
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);
 }
 

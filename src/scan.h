@@ -48,7 +48,8 @@ typedef struct HvcsvScan
 	List	   *exports;		/* HvcsvExport pointers; NIL for one path */
 	int			export_index;	/* the one being read */
 	const char *export_display; /* its URL without secrets, or NULL */
-	bool		export_empty;	/* it has no header line: no rows */
+	bool		export_empty;	/* it has no header line, or was skipped: no rows */
+	int			exports_skipped;	/* as missing (missing_exports 'skip') */
 	MemoryContext export_cxt;	/* the reader's, reset between exports */
 } HvcsvScan;
 

@@ -21,6 +21,7 @@
 #include "access/relation.h"
 #include "catalog/heap.h"
 #include "executor/spi.h"
+#include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -168,7 +169,9 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		char	   *name;
 
-		if (att->attisdropped)
+		/* A column with the source option reads no field. */
+		if (att->attisdropped ||
+			hvcsv_column_source(GetForeignColumnOptions(ft, att->attnum)) != HVCSV_SOURCE_NONE)
 			continue;
 		name = hvcsv_column_csv_name(ftrel, att);
 		declared = lappend(declared, name);
