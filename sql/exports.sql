@@ -133,6 +133,23 @@ SELECT * FROM ex_manifest;
 COPY (SELECT '[{"path": "/ex_2026-12-01.csv", "size": 10}, {"url": "http://127.0.0.1:18765/ex_2026-12-02.csv"}]')
   TO '/tmp/hvcsv_fixture_www/ex_manifest.json';
 SELECT * FROM ex_manifest;
+-- a CSV manifest: a header with a path or url column (in any case)
+COPY (SELECT * FROM (VALUES ('name,URL,size'), ('first,/ex_2026-12-01.csv,1'), (''),
+  ('"second, quoted",http://127.0.0.1:18765/ex_2026-12-02.csv,2')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.csv';
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.csv');
+SELECT * FROM ex_manifest;
+COPY (SELECT * FROM (VALUES ('path'), ('/ex_2026-12-02.csv')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.csv';
+SELECT * FROM ex_manifest;
+-- a line without a path, two columns that could name the exports
+COPY (SELECT * FROM (VALUES ('name,path'), ('a,/ex_2026-12-02.csv'), ('b,')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.csv';
+SELECT * FROM ex_manifest;
+COPY (SELECT * FROM (VALUES ('url,path'), ('/ex_2026-12-02.csv,/ex_2026-12-02.csv')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_manifest.csv';
+SELECT * FROM ex_manifest;
+ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.json');
 -- an empty list: no rows
 COPY (SELECT '[]') TO '/tmp/hvcsv_fixture_www/ex_manifest.json';
 SELECT count(*) FROM ex_manifest;

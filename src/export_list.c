@@ -10,6 +10,8 @@
  *     member (other members are ignored; nothing may nest deeper).  Told
  *     by its first non-blank byte, "[" (or "{", to refuse an object).
  *     PostgreSQL's own JSON parser reads it.
+ *   - CSV: a header line with a "path" or "url" column (in any case), one
+ *     export a line in that column; told by that header.
  *   - plain text: one path or URL per line; blank lines and lines that
  *     start with "#" are ignored.
  * Every entry becomes a URL through hvcsv_export_url (option.c), which
@@ -35,6 +37,7 @@
 
 #include "export_list.h"
 #include "http.h"
+#include "records.h"
 #include "spool.h"
 
 /* Where the JSON parser is in a manifest. */
@@ -196,6 +199,103 @@ parse_text_manifest(char *text)
 	return entries;
 }
 
+/* A manifest in memory, read by a CSV stream. */
+typedef struct ManifestBytes
+{
+	const char *data;
+	size_t		len;
+	size_t		pos;
+} ManifestBytes;
+
+static size_t
+read_manifest_bytes(void *arg, char *buf, size_t size)
+{
+	ManifestBytes *m = arg;
+	size_t		n = Min(size, m->len - m->pos);
+
+	memcpy(buf, m->data + m->pos, n);
+	m->pos += n;
+	return n;
+}
+
+/* The text of field f of the stream's record, or NULL if it has none. */
+static char *
+csv_field(const CsvStream *stream, int f)
+{
+	const CsvRecord *rec = &stream->rec;
+	int			s = f - rec->first_field;
+
+	if (stream->more_fields || rec->first_field != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("line " UINT64_FORMAT " of the CSV manifest has too many fields",
+						(uint64) rec->line)));
+	if (s >= rec->nfields || rec->slot_state[s] != CSV_SLOT_VALUE)
+		return NULL;
+	return pnstrdup(rec->out + rec->slot_offset[s], rec->slot_length[s]);
+}
+
+/*
+ * The field of the header line that names the exports, "path" or "url"
+ * (in any case; not both), or -1 if the first line has neither: then the
+ * manifest is not CSV.
+ */
+static int
+csv_entry_field(CsvStream *stream)
+{
+	int			found = -1;
+
+	if (!hvcsv_stream_next(stream) || stream->more_fields)
+		return -1;
+	for (int f = 0; f < stream->rec.nfields; f++)
+	{
+		char	   *name = csv_field(stream, f);
+
+		if (name == NULL || (pg_strcasecmp(name, "path") != 0 && pg_strcasecmp(name, "url") != 0))
+			continue;
+		if (found >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("the CSV manifest has more than one \"path\" or \"url\" column")));
+		found = f;
+	}
+	return found;
+}
+
+/*
+ * The entries of a CSV manifest (one whose header line has a "path" or
+ * "url" column), or NIL with *is_csv false if it is not one.
+ */
+static List *
+parse_csv_manifest(const char *text, size_t len, bool *is_csv)
+{
+	ManifestBytes bytes = {text, len, 0};
+	CsvDialect	dialect = {',', '"', '"', "", 0, 0, 0};
+	CsvStream  *stream = hvcsv_stream_create(&dialect, read_manifest_bytes, &bytes);
+	List	   *entries = NIL;
+	int			field;
+
+	hvcsv_stream_select_all_fields(stream);
+	field = csv_entry_field(stream);
+	*is_csv = field >= 0;
+	while (*is_csv && hvcsv_stream_next(stream))
+	{
+		char	   *entry = csv_field(stream, field);
+
+		CHECK_FOR_INTERRUPTS();
+		/* A blank line */
+		if (entry == NULL && stream->rec.nfields == 1)
+			continue;
+		if (entry == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("line " UINT64_FORMAT " of the CSV manifest has no export",
+							(uint64) stream->rec.line)));
+		entries = add_entry(entries, entry);
+	}
+	return entries;
+}
+
 /* Fetches (or revalidates) the manifest and reads it whole, bounded. */
 static StringInfo
 read_manifest(const HvcsvOptions *opts)
@@ -230,6 +330,8 @@ manifest_entries(const HvcsvOptions *opts)
 {
 	StringInfo	text = read_manifest(opts);
 	char	   *start = text->data;
+	List	   *entries;
+	bool		is_csv;
 
 	if (strncmp(start, "\xEF\xBB\xBF", 3) == 0)
 		start += 3;
@@ -237,7 +339,8 @@ manifest_entries(const HvcsvOptions *opts)
 		start++;
 	if (*start == '[' || *start == '{')
 		return parse_json_manifest(start, text->data + text->len - start);
-	return parse_text_manifest(start);
+	entries = parse_csv_manifest(start, text->data + text->len - start, &is_csv);
+	return is_csv ? entries : parse_text_manifest(start);
 }
 
 /*
