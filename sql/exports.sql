@@ -65,6 +65,10 @@ ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'projected');
 SELECT a.id, b.id FROM (VALUES (1), (2)) a(id) LEFT JOIN LATERAL
   (SELECT id FROM ex_paths WHERE ex_paths.id >= a.id OFFSET 0) b ON true ORDER BY 1, 2;
 
+-- ANALYZE samples every export
+ANALYZE ex_paths;
+SELECT reltuples FROM pg_class WHERE oid = 'ex_paths'::regclass;
+
 -- source columns: where each row came from (the path as listed, the URL
 -- without secrets, the line), not read from the CSV
 CREATE FOREIGN TABLE ex_source (id int, src_path text OPTIONS (source 'path'),

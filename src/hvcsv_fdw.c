@@ -124,6 +124,18 @@ planned_options(Oid foreigntableid, Oid userid)
 	return opts;
 }
 
+/*
+ * The size of the table's spool, or of its exports' spools added up (those
+ * known without fetching that have one), without fetching; false if none.
+ */
+static bool
+spooled_size(const HvcsvOptions *opts, int64 *size)
+{
+	if (hvcsv_has_export_list(opts))
+		return hvcsv_exports_spool_size(opts, hvcsv_export_list_known(opts), size) > 0;
+	return hvcsv_spool_peek_size(opts, size);
+}
+
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
 static void
 hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -137,7 +149,7 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	ps->needed_atts = needed_attributes(root, baserel, foreigntableid);
 
 	/* Without a spool yet, plan for a modest file (as file_fdw does). */
-	if (!hvcsv_spool_peek_size(ps->opts, &size))
+	if (!spooled_size(ps->opts, &size))
 		size = 10 * BLCKSZ;
 	ps->pages = Max(1.0, ceil((double) size / BLCKSZ));
 
@@ -495,7 +507,7 @@ hvcsvAnalyzeForeignTable(Relation rel, AcquireSampleRowsFunc *func, BlockNumber 
 	int64		size;
 
 	*func = acquire_sample_rows;
-	*totalpages = hvcsv_spool_peek_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
+	*totalpages = spooled_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
 	return true;
 }
 
