@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * export_list.c
  *	  The exports a table reads when it names several: the paths option's
- *	  list, or the entries of a manifest fetched first.
+ *	  list, path_template's path for each date, or the entries of a
+ *	  manifest fetched first.
  *
  * A manifest is fetched and spooled like any export (its own spool, so
  * max_age and conditional requests apply to it too), read whole, up to

@@ -29,10 +29,10 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
+#include "export_list.h"
 #include "http.h"
 #include "progress.h"
 #include "refresh_internal.h"
-#include "export_list.h"
 #include "spool.h"
 #include "uint64_set.h"
 
