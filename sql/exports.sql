@@ -173,6 +173,9 @@ SELECT manifest_error('file:///etc/passwd');
 SELECT manifest_error('/../ex_2026-12-01.csv');
 SELECT manifest_error('/%2e%2e/ex_2026-12-01.csv');
 SELECT manifest_error('@127.0.0.2/ex.csv');
+SELECT manifest_error('http://127.0.0.1:18765/ex/../ex_2026-12-01.csv');
+SELECT manifest_error('http://127.0.0.1:18765//127.0.0.2/ex_2026-12-01.csv');
+SELECT manifest_error(E'http://127.0.0.1:18765\x01/ex_2026-12-01.csv');
 -- credentials in a URL
 SELECT manifest_error('http://user:pw@127.0.0.1:18765/ex_2026-12-01.csv');
 -- a control character

@@ -1171,36 +1171,34 @@ hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
 {
 	size_t		len = strcspn(entry, "?#");
 	const char *scheme_end = strstr(entry, "://");
+	const char *path = entry;
+	const char *problem = NULL;
 	char	   *url;
 
 	if (scheme_end && scheme_end < entry + len)
 	{
 		size_t		authority = strcspn(scheme_end + 3, "/?#");
 
-		for (const char *p = entry; *p; p++)
-			if ((unsigned char) *p <= 0x20 || *p == 0x7f)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("an export URL in the manifest contains spaces or control characters")));
 		if (memchr(scheme_end + 3, '@', authority))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("an export URL in the manifest carries a user name or password"),
 					 errdetail("Credentials come from the user mapping only.")));
-		url = pstrdup(entry);
+		path = scheme_end + 3 + authority;
+		for (const char *p = entry; p < path; p++)
+			if ((unsigned char) *p <= 0x20 || *p == 0x7f)
+				problem = "The value must not contain spaces or control characters.";
 	}
-	else
-	{
-		const char *problem = path_problem(entry);
-
-		if (problem)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid export path in the manifest: \"%s\"",
-							hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
-					 errdetail("%s", problem)));
-		url = psprintf("%s%s", opts->api_url, entry);
-	}
+	/* The URL's path, or the path, as the path option's is checked. */
+	if (problem == NULL)
+		problem = path_problem(path);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid export in the manifest: \"%s\"",
+						hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
+				 errdetail("%s", problem)));
+	url = path == entry ? psprintf("%s%s", opts->api_url, entry) : pstrdup(entry);
 	check_url_below_api_url(opts, url, "an export the manifest lists");
 	return url;
 }
