@@ -97,11 +97,11 @@ SELECT count(*) FROM fixture_log;
 -- with ANALYZE, after the run
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_paths;
 
--- each export has its own spool: with max_age an unchanged export is not
--- asked for again, and the one that changed is downloaded alone once its
--- spool is too old
+-- each export has its own spool: within max_age no export is asked for again
+COPY (SELECT * FROM (VALUES ('id,name,amount'), ('8,Ivy,80')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_change.csv';
 ALTER SERVER fx OPTIONS (ADD max_age '1h');
-ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_2026-12-02.csv');
+ALTER FOREIGN TABLE ex_paths OPTIONS (SET paths '/ex_2026-12-01.csv,/ex_change.csv');
 SELECT count(*) FROM ex_paths;
 SELECT * FROM fixture_reset;
 SELECT count(*) FROM ex_paths;
@@ -110,6 +110,12 @@ ALTER SERVER fx OPTIONS (DROP max_age);
 -- without max_age, each export is revalidated: two conditional requests, 304
 SELECT * FROM fixture_reset;
 SELECT count(*) FROM ex_paths;
+SELECT method, target, status, if_none_match <> '' AS conditional FROM fixture_log ORDER BY seq;
+-- one export changes: it alone is downloaded again
+COPY (SELECT * FROM (VALUES ('id,name,amount'), ('8,Ivy,81')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_change.csv';
+SELECT * FROM fixture_reset;
+SELECT * FROM ex_paths;
 SELECT method, target, status, if_none_match <> '' AS conditional FROM fixture_log ORDER BY seq;
 
 -- errors name the export as well as the line
