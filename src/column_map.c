@@ -243,6 +243,18 @@ name_fields(const HvcsvColumnMap *map, char **columns, CsvStream *stream)
 }
 
 /*
+ * Whether a column reads a field of the CSV: not if it is dropped, nor if
+ * it has the source option (it reads where the row came from instead).
+ */
+static bool
+takes_field(Relation rel, Form_pg_attribute att)
+{
+	return !att->attisdropped &&
+		hvcsv_column_source(GetForeignColumnOptions(RelationGetRelid(rel), att->attnum)) ==
+		HVCSV_SOURCE_NONE;
+}
+
+/*
  * Builds the map for rel, as opts (header, on_missing_columns, encoding)
  * say.  With a header, reads it from the stream (and returns NULL if the
  * input holds no record at all); then the stream is at the first record of
@@ -262,7 +274,7 @@ hvcsv_column_map_create(Relation rel, const HvcsvOptions *opts, CsvStream *strea
 	if (opts->header == HVCSV_HEADER_NONE)
 	{
 		for (int a = 0; a < desc->natts; a++)
-			map->field_of_att[a] = TupleDescAttr(desc, a)->attisdropped ? -1 : position++;
+			map->field_of_att[a] = takes_field(rel, TupleDescAttr(desc, a)) ? position++ : -1;
 		map->nfields = position;
 		return map;
 	}
@@ -272,7 +284,7 @@ hvcsv_column_map_create(Relation rel, const HvcsvOptions *opts, CsvStream *strea
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 
-		columns[a] = att->attisdropped ? NULL : hvcsv_column_csv_name(rel, att);
+		columns[a] = takes_field(rel, att) ? hvcsv_column_csv_name(rel, att) : NULL;
 	}
 	if (!read_header(map, rel, opts, columns, stream))
 		return NULL;

@@ -35,6 +35,7 @@
 #include "utils/sampling.h"
 
 #include "compat.h"
+#include "export_list.h"
 #include "http.h"
 #include "hvcsv_fdw.h"
 #include "option.h"
@@ -123,6 +124,18 @@ planned_options(Oid foreigntableid, Oid userid)
 	return opts;
 }
 
+/*
+ * The size of the table's spool, or of its exports' spools added up (those
+ * known without fetching that have one), without fetching; false if none.
+ */
+static bool
+spooled_size(const HvcsvOptions *opts, int64 *size)
+{
+	if (hvcsv_has_export_list(opts))
+		return hvcsv_exports_spool_size(opts, hvcsv_export_list_known(opts), size) > 0;
+	return hvcsv_spool_peek_size(opts, size);
+}
+
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
 static void
 hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -136,7 +149,7 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	ps->needed_atts = needed_attributes(root, baserel, foreigntableid);
 
 	/* Without a spool yet, plan for a modest file (as file_fdw does). */
-	if (!hvcsv_spool_peek_size(ps->opts, &size))
+	if (!spooled_size(ps->opts, &size))
 		size = 10 * BLCKSZ;
 	ps->pages = Max(1.0, ceil((double) size / BLCKSZ));
 
@@ -178,8 +191,9 @@ hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 startup_cost, startup_cost + run_cost, NIL,
 									 NULL, NULL, NIL));
 
+	/* Partitions across several exports are a later step: those read serially. */
 	if (ps->opts->reader != HVCSV_READER_PARTITIONED || ps->opts->on_error_skip ||
-		!baserel->consider_parallel)
+		hvcsv_has_export_list(ps->opts) || !baserel->consider_parallel)
 		return;
 	workers = compute_parallel_worker(baserel, ps->pages, -1,
 									  max_parallel_workers_per_gather);
@@ -245,6 +259,38 @@ explain_compression(const HvcsvOptions *opts, const HvcsvScan *scan, ExplainStat
 }
 
 /*
+ * For a table with several exports: how many, when known without fetching
+ * (a manifest's are known after a run), their spools' total size (and how
+ * many have one, if not all), and after a run how many were skipped as
+ * missing.
+ */
+static void
+explain_exports(HvcsvScan *scan, const HvcsvOptions *opts, HvcsvReaderKind kind,
+				ExplainState *es)
+{
+	List	   *exports = scan ? scan->exports : hvcsv_export_list_known(opts);
+	int64		size;
+	int			spooled = hvcsv_exports_spool_size(opts, exports, &size);
+
+	if (scan == NULL && opts->manifest)
+		ExplainPropertyText("Exports", "listed in the manifest, not fetched yet", es);
+	else
+		ExplainPropertyInteger("Exports", NULL, list_length(exports), es);
+	if (scan && hvcsv_skips_missing_exports(opts))
+		ExplainPropertyInteger("Exports Skipped", NULL, scan->exports_skipped, es);
+	if (kind == HVCSV_READER_STREAMING)
+		ExplainPropertyText("Spool", "none (streaming)", es);
+	else if (spooled > 0)
+	{
+		ExplainPropertyInteger("Spool Size", "bytes", size, es);
+		if (spooled < list_length(exports))
+			ExplainPropertyInteger("Exports Spooled", NULL, spooled, es);
+	}
+	else if (scan == NULL)
+		ExplainPropertyText("Spool", "not fetched yet", es);
+}
+
+/*
  * Shows the reader, the source without secrets, the file's compression
  * when known (see explain_compression), the columns converted and
  * the spool; after a run, also what opening the spool did, the bytes read,
@@ -265,10 +311,14 @@ hvcsvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	bool		ran = scan && scan->started;
 
 	ExplainPropertyText("Reader", hvcsv_reader_name(kind), es);
-	ExplainPropertyText("Source", hvcsv_display_url(opts), es);
+	ExplainPropertyText("Source", hvcsv_has_export_list(opts) ? hvcsv_exports_display(opts) :
+						hvcsv_display_url(opts), es);
 	explain_compression(opts, ran ? scan : NULL, es);
 	ExplainPropertyText("Columns Converted", column_names(rel, needed), es);
-	hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
+	if (hvcsv_has_export_list(opts))
+		explain_exports(ran ? scan : NULL, opts, kind, es);
+	else
+		hvcsv_reader_routine(kind)->explain(ran ? scan : NULL, opts, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Bytes Read", "bytes", ran ? scan->bytes_read : 0, es);
@@ -458,7 +508,7 @@ hvcsvAnalyzeForeignTable(Relation rel, AcquireSampleRowsFunc *func, BlockNumber 
 	int64		size;
 
 	*func = acquire_sample_rows;
-	*totalpages = hvcsv_spool_peek_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
+	*totalpages = spooled_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
 	return true;
 }
 

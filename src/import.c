@@ -517,6 +517,12 @@ hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	names = table_names(&choices, stmt->remote_schema);
 	/* The others are table options, checked as CREATE FOREIGN TABLE would. */
 	hvcsv_check_options(choices.table_options, ForeignTableRelationId, &checked);
+	/* The columns are typed from one export's values. */
+	if (hvcsv_has_export_list(&checked))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("IMPORT FOREIGN SCHEMA reads one export, named by option \"path\""),
+				 errhint("Import from one of the exports, then set the table's paths, manifest or path_template.")));
 	if (choices.target_schema)
 		target_nsp = check_target_schema(&choices, &checked, stmt->local_schema);
 	opts = hvcsv_server_options(serverOid, GetUserId(), choices.table_options);

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -38,6 +39,7 @@
 
 #include "http.h"
 #include "option.h"
+#include "records.h"
 
 
 PG_FUNCTION_INFO_V1(hvcsv_fdw_validator);
@@ -66,6 +68,12 @@ static const HvcsvOption valid_options[] = {
 	{"headers", UserMappingRelationId},
 
 	{"path", ForeignTableRelationId},
+	{"paths", ForeignTableRelationId},
+	{"manifest", ForeignTableRelationId},
+	{"path_template", ForeignTableRelationId},
+	{"dates_from", ForeignTableRelationId},
+	{"dates_step", ForeignTableRelationId},
+	{"missing_exports", ForeignTableRelationId},
 	{"reader", ForeignTableRelationId},
 	{"compression", ForeignTableRelationId},
 	{"header", ForeignTableRelationId},
@@ -100,6 +108,7 @@ static const HvcsvOption valid_options[] = {
 	{"column_name", AttributeRelationId},
 	{"force_null", AttributeRelationId},
 	{"force_not_null", AttributeRelationId},
+	{"source", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -141,6 +150,12 @@ invalid_value(DefElem *def, const char *detail)
 			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, value),
 			 errdetail_internal("%s", detail)));
 }
+
+/* The missing_exports option's values, in the order of HvcsvMissingExports from SKIP. */
+static const char *const missing_exports_names[] = {"skip", "error", NULL};
+
+/* The source column option's values, in the order of HvcsvColumnSource from PATH. */
+static const char *const column_source_names[] = {"path", "url", "line", NULL};
 
 /* The reader option's values, in the order of HvcsvReaderKind. */
 static const char *const reader_names[] = {"projected", "partitioned", "streaming"};
@@ -304,23 +319,28 @@ parse_query_name(DefElem *def)
 }
 
 /*
- * Rejects a path that could lead away from api_url: a URL of its own, or a
- * ".." segment (also percent-encoded, or with backslashes, which some
- * servers take for slashes).  hvcsv_server_options checks the joined URL
- * too, since what a path does depends on the api_url it follows.
+ * What is wrong with a path that could lead away from api_url, or NULL:
+ * a URL of its own, or a ".." segment (also percent-encoded, or with
+ * backslashes, which some servers take for slashes), spaces or control
+ * characters.  hvcsv_server_options checks the joined URL too, since what
+ * a path does depends on the api_url it follows.
  */
-static void
-check_path_stays_below(DefElem *def)
+static const char *
+path_problem(const char *value)
 {
-	const char *value = defGetString(def);
 	size_t		len = strcspn(value, "?#");
 	const char *scheme_end = strstr(value, "://");
 	StringInfoData decoded;
 	const char *segment;
 
+	for (const char *p = value; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			return "The value must not contain control characters.";
+	if (strchr(value, ' '))
+		return "The value must not contain spaces; percent-encode them as %20.";
 	if (strncmp(value, "//", 2) == 0 || strncmp(value, "\\\\", 2) == 0 ||
 		(scheme_end && scheme_end < value + len))
-		invalid_value(def, "The value must be a path to append to api_url, not a URL.");
+		return "The value must be a path to append to api_url, not a URL.";
 
 	/* Undo the escapes of '.', '/' and '\', and take '\' for '/'. */
 	initStringInfo(&decoded);
@@ -345,8 +365,147 @@ check_path_stays_below(DefElem *def)
 		if (*segment == '/')
 			segment++;
 		if (strncmp(segment, "..", 2) == 0 && (segment[2] == '/' || segment[2] == '\0'))
-			invalid_value(def, "The value must not contain \"..\" segments: a path stays below api_url.");
+			return "The value must not contain \"..\" segments: a path stays below api_url.";
 	}
+	return NULL;
+}
+
+/* Rejects a path option that could lead away from api_url (path_problem). */
+static void
+check_path_stays_below(DefElem *def)
+{
+	const char *problem = path_problem(defGetString(def));
+
+	if (problem)
+		invalid_value(def, problem);
+}
+
+/*
+ * Parses paths: paths separated by commas or line breaks (blanks around
+ * each one ignored), each checked as path is.  At most HVCSV_MAX_EXPORTS.
+ */
+static List *
+parse_paths(DefElem *def)
+{
+	char	   *copy = pstrdup(defGetString(def));
+	List	   *paths = NIL;
+	char	   *save = NULL;
+
+	for (char *tok = strtok_r(copy, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+	{
+		char	   *end = tok + strlen(tok);
+		const char *problem;
+
+		while (*tok == ' ' || *tok == '\t' || *tok == '\r')
+			tok++;
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		problem = path_problem(tok);
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\": path \"%s\"", def->defname,
+							hvcsv_printable(tok, Min(strlen(tok), 100), strlen(tok) > 100)),
+					 errdetail("%s", problem)));
+		if (list_length(paths) >= HVCSV_MAX_EXPORTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("option \"paths\" lists more than %d exports", HVCSV_MAX_EXPORTS)));
+		paths = lappend(paths, tok);
+	}
+	if (paths == NIL)
+		invalid_value(def, "The value must name at least one path.");
+	return paths;
+}
+
+/*
+ * A path of path_template's for one date: {date} is YYYY-MM-DD, {yyyy},
+ * {mm} and {dd} its parts; NULL if the template has another "{".
+ */
+char *
+hvcsv_expand_path_template(const char *path_template, int year, int month, int day)
+{
+	StringInfoData path;
+	const char *p = path_template;
+
+	initStringInfo(&path);
+	while (*p)
+	{
+		if (*p != '{')
+			appendStringInfoChar(&path, *p++);
+		else if (strncmp(p, "{date}", 6) == 0)
+		{
+			appendStringInfo(&path, "%04d-%02d-%02d", year, month, day);
+			p += 6;
+		}
+		else if (strncmp(p, "{yyyy}", 6) == 0)
+		{
+			appendStringInfo(&path, "%04d", year);
+			p += 6;
+		}
+		else if (strncmp(p, "{mm}", 4) == 0 || strncmp(p, "{dd}", 4) == 0)
+		{
+			appendStringInfo(&path, "%02d", p[1] == 'm' ? month : day);
+			p += 4;
+		}
+		else
+			return NULL;
+	}
+	return path.data;
+}
+
+/*
+ * Parses path_template: a path as path is, with at least one of the
+ * placeholders hvcsv_expand_path_template knows, and no other "{".
+ */
+static char *
+parse_path_template(DefElem *def)
+{
+	const char *value = defGetString(def);
+	char	   *sample;
+
+	check_path_stays_below(def);
+	sample = hvcsv_expand_path_template(value, 2000, 1, 1);
+	if (sample == NULL)
+		invalid_value(def, "The only placeholders are {date}, {yyyy}, {mm} and {dd}.");
+	if (strcmp(sample, value) == 0)
+		invalid_value(def, "The value must contain {date}, or {yyyy}, {mm} or {dd}.");
+	return defGetString(def);
+}
+
+/*
+ * Parses dates_from: a date written YYYY-MM-DD, which every DateStyle
+ * reads alike (the option is read again in other sessions).
+ */
+static char *
+parse_iso_date(DefElem *def)
+{
+	const char *value = defGetString(def);
+
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? value[i] != '-' : !isdigit((unsigned char) value[i]))
+			invalid_value(def, "The value must be a date written YYYY-MM-DD.");
+	if (value[10] != '\0')
+		invalid_value(def, "The value must be a date written YYYY-MM-DD.");
+	(void) DirectFunctionCall1(date_in, CStringGetDatum(value));
+	return defGetString(def);
+}
+
+/* Parses dates_step: a positive interval of whole days, weeks, months or years. */
+static char *
+parse_dates_step(DefElem *def)
+{
+	Interval   *step = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+															 CStringGetDatum(defGetString(def)),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(-1)));
+
+	if (step->time != 0 || step->day < 0 || step->month < 0 ||
+		(step->day == 0 && step->month == 0))
+		invalid_value(def, "The value must be a positive number of days, weeks, months or years.");
+	return defGetString(def);
 }
 
 /* Parses a server option; false if def is not one. */
@@ -467,12 +626,25 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "path") == 0)
 	{
-		check_printable(def);
-		if (strchr(defGetString(def), ' '))
-			invalid_value(def, "The value must not contain spaces; percent-encode them as %20.");
 		check_path_stays_below(def);
 		opts->path = defGetString(def);
 	}
+	else if (strcmp(name, "paths") == 0)
+		opts->paths = parse_paths(def);
+	else if (strcmp(name, "manifest") == 0)
+	{
+		check_path_stays_below(def);
+		opts->manifest = defGetString(def);
+	}
+	else if (strcmp(name, "path_template") == 0)
+		opts->path_template = parse_path_template(def);
+	else if (strcmp(name, "dates_from") == 0)
+		opts->dates_from = parse_iso_date(def);
+	else if (strcmp(name, "dates_step") == 0)
+		opts->dates_step = parse_dates_step(def);
+	else if (strcmp(name, "missing_exports") == 0)
+		opts->missing_exports = HVCSV_MISSING_EXPORTS_SKIP +
+			parse_keyword(def, missing_exports_names, "Valid values are \"skip\" and \"error\".");
 	else if (strcmp(name, "reader") == 0)
 	{
 		const char *value = defGetString(def);
@@ -620,10 +792,14 @@ apply_option(HvcsvOptions *opts, DefElem *def)
 		return;
 	/*
 	 * Column options are read from the column's own options: column_name by
-	 * column_map.c, the others by hvcsv_column_force_options.
+	 * column_map.c, source by hvcsv_column_source, the others by
+	 * hvcsv_column_force_options.
 	 */
 	if (strcmp(def->defname, "force_null") == 0 || strcmp(def->defname, "force_not_null") == 0)
 		(void) parse_boolean(def);
+	else if (strcmp(def->defname, "source") == 0)
+		(void) parse_keyword(def, column_source_names,
+							 "Valid values are \"path\", \"url\" and \"line\".");
 	else if (strcmp(def->defname, "column_name") != 0)
 		elog(ERROR, "unhandled hvcsv_fdw option \"%s\"", def->defname);
 }
@@ -798,6 +974,55 @@ invalid_option_name(const char *name, Oid catalog)
 }
 
 /*
+ * A table names its exports in one way: path, paths, manifest or
+ * path_template (with dates_from).  The
+ * cursor_param bound applies to one URL, and on_new_columns to one
+ * header, so neither to a list of exports.
+ */
+static void
+check_export_options(List *options, const HvcsvOptions *opts)
+{
+	ListCell   *cell;
+	int			ways = 0;
+
+	foreach(cell, options)
+	{
+		const char *name = lfirst_node(DefElem, cell)->defname;
+
+		if (strcmp(name, "path") == 0 || strcmp(name, "paths") == 0 ||
+			strcmp(name, "manifest") == 0 || strcmp(name, "path_template") == 0)
+			ways++;
+	}
+	if (ways > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("options \"path\", \"paths\", \"manifest\" and \"path_template\" exclude each other"),
+				 errhint("Name a table's exports in one way only.")));
+	if (opts->path_template && opts->dates_from == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("option \"path_template\" needs option \"dates_from\"")));
+	if (opts->path_template == NULL && (opts->dates_from || opts->dates_step))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("options \"dates_from\" and \"dates_step\" need option \"path_template\"")));
+	if (!hvcsv_has_export_list(opts) && opts->missing_exports != HVCSV_MISSING_EXPORTS_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"missing_exports\" needs option \"paths\", \"manifest\" or \"path_template\"")));
+	if (hvcsv_has_export_list(opts) && opts->cursor_param)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"cursor_param\" cannot be used with several exports"),
+				 errdetail("cursor_param bounds the request of a single export.")));
+	if (hvcsv_has_export_list(opts) && opts->on_new_columns != HVCSV_NEW_COLUMNS_IGNORE)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"on_new_columns\" must be 'ignore' with several exports"),
+				 errdetail("A refresh follows the header of a single export only.")));
+}
+
+/*
  * Validates the options given to CREATE or ALTER of a foreign data wrapper,
  * server, user mapping, foreign table or column.
  */
@@ -838,7 +1063,10 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 	if (catalog == UserMappingRelationId)
 		hvcsv_check_auth_options(options, &opts);
 	if (catalog == ForeignTableRelationId)
+	{
 		check_dialect(&opts);
+		check_export_options(options, &opts);
+	}
 	/*
 	 * A restore (check_function_bodies off, as in pg_dump's scripts) takes
 	 * the combinations an older version accepted, so that no table is lost;
@@ -901,32 +1129,78 @@ find_user_mapping(Oid userid, Oid serverid)
 }
 
 /*
- * Checks that a table's URL is below its server's api_url: the same scheme,
- * host and port, and a path that starts with api_url's.  A path such as
- * "@other.example" or ".other.example" would otherwise send the user
- * mapping's key to another host.
+ * Checks that a URL the table reads is below its server's api_url: the
+ * same scheme, host and port, and a path that starts with api_url's.  A
+ * path such as "@other.example" or ".other.example" would otherwise send
+ * the user mapping's key to another host.  what names where the URL comes
+ * from, for the messages.
  */
 static void
-check_url_below_api_url(const HvcsvOptions *opts)
+check_url_below_api_url(const HvcsvOptions *opts, const char *url_text, const char *what)
 {
 	HvcsvUrl	base;
 	HvcsvUrl	url;
 
 	if (!hvcsv_url_parse(opts->api_url, &base))
 		elog(ERROR, "api_url was checked but does not parse");
-	if (!hvcsv_url_parse(opts->url, &url))
+	if (!hvcsv_url_parse(url_text, &url))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"path\" makes an invalid URL of the server's api_url"),
+				 errmsg("%s makes an invalid URL of the server's api_url", what),
 				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
 	if (!hvcsv_url_same_origin(&base, &url) ||
 		strncmp(url.path, base.path, strlen(base.path)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"path\" leads away from the server's api_url"),
+				 errmsg("%s leads away from the server's api_url", what),
 				 errdetail("\"%s\" is not below \"%s\".",
-						   hvcsv_redact_url(opts->url), hvcsv_redact_url(opts->api_url)),
+						   hvcsv_redact_url(url_text), hvcsv_redact_url(opts->api_url)),
 				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
+}
+
+/*
+ * The URL of one export a manifest lists (entry, from the manifest at
+ * manifest_url): a path is appended to api_url as the path option is; a
+ * URL (http or https) is taken as it is.  Either way it is checked as
+ * path is, and must be below api_url: the user mapping's credentials go
+ * with every request, so an export elsewhere could receive them.  A URL
+ * with a user name or password in it is refused, for the same reason.
+ */
+char *
+hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
+{
+	size_t		len = strcspn(entry, "?#");
+	const char *scheme_end = strstr(entry, "://");
+	const char *path = entry;
+	const char *problem = NULL;
+	char	   *url;
+
+	if (scheme_end && scheme_end < entry + len)
+	{
+		size_t		authority = strcspn(scheme_end + 3, "/?#");
+
+		if (memchr(scheme_end + 3, '@', authority))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an export URL in the manifest carries a user name or password"),
+					 errdetail("Credentials come from the user mapping only.")));
+		path = scheme_end + 3 + authority;
+		for (const char *p = entry; p < path; p++)
+			if ((unsigned char) *p <= 0x20 || *p == 0x7f)
+				problem = "The value must not contain spaces or control characters.";
+	}
+	/* The URL's path, or the path, as the path option's is checked. */
+	if (problem == NULL)
+		problem = path_problem(path);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid export in the manifest: \"%s\"",
+						hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
+				 errdetail("%s", problem)));
+	url = path == entry ? psprintf("%s%s", opts->api_url, entry) : pstrdup(entry);
+	check_url_below_api_url(opts, url, "an export the manifest lists");
+	return url;
 }
 
 /*
@@ -939,6 +1213,7 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	HvcsvOptions *opts = palloc(sizeof(HvcsvOptions));
 	ForeignServer *server = GetForeignServer(serverid);
 	UserMapping *mapping = find_user_mapping(userid, server->serverid);
+	ListCell   *cell;
 
 	set_defaults(opts);
 	apply_options(opts, server->options);
@@ -958,7 +1233,20 @@ hvcsv_server_options(Oid serverid, Oid userid, List *table_options)
 	if (opts->encoding < 0)
 		opts->encoding = GetDatabaseEncoding();
 	opts->url = psprintf("%s%s", opts->api_url, opts->path);
-	check_url_below_api_url(opts);
+	check_url_below_api_url(opts, opts->url, "option \"path\"");
+	foreach(cell, opts->paths)
+		check_url_below_api_url(opts, psprintf("%s%s", opts->api_url, (char *) lfirst(cell)),
+								"option \"paths\"");
+	if (opts->manifest)
+		check_url_below_api_url(opts, psprintf("%s%s", opts->api_url, opts->manifest),
+								"option \"manifest\"");
+	/* The dates put only digits and "-" in the path: one date stands for all. */
+	if (opts->path_template)
+		check_url_below_api_url(opts,
+								psprintf("%s%s", opts->api_url,
+										 hvcsv_expand_path_template(opts->path_template,
+																	2000, 1, 1)),
+								"option \"path_template\"");
 	opts->server_owner_is_superuser = superuser_arg(server->owner);
 	return opts;
 }
@@ -1062,4 +1350,22 @@ hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect)
 	dialect->null_len = strlen(opts->null_string);
 	dialect->comment = (unsigned char) opts->comment;
 	dialect->skip_lines = (uint64) opts->skip_lines;
+}
+
+/* Reads a column's source option: what the column reads instead of a field. */
+HvcsvColumnSource
+hvcsv_column_source(List *column_options)
+{
+	ListCell   *cell;
+
+	foreach(cell, column_options)
+	{
+		DefElem    *def = lfirst_node(DefElem, cell);
+
+		if (strcmp(def->defname, "source") == 0)
+			return HVCSV_SOURCE_PATH +
+				parse_keyword(def, column_source_names,
+							  "Valid values are \"path\", \"url\" and \"line\".");
+	}
+	return HVCSV_SOURCE_NONE;
 }

@@ -74,6 +74,23 @@ typedef enum HvcsvDuplicateKeys
 	HVCSV_DUPLICATE_KEYS_LAST
 } HvcsvDuplicateKeys;
 
+/* What a column with the source option reads instead of a CSV field. */
+typedef enum HvcsvColumnSource
+{
+	HVCSV_SOURCE_NONE,			/* a field of the CSV */
+	HVCSV_SOURCE_PATH,			/* the export's path, as the table lists it */
+	HVCSV_SOURCE_URL,			/* the export's URL, without secrets */
+	HVCSV_SOURCE_LINE			/* the line the record starts on */
+} HvcsvColumnSource;
+
+/* What a scan does with an export that answers 404 or 410 (missing_exports). */
+typedef enum HvcsvMissingExports
+{
+	HVCSV_MISSING_EXPORTS_DEFAULT,	/* skip for path_template, error otherwise */
+	HVCSV_MISSING_EXPORTS_SKIP,
+	HVCSV_MISSING_EXPORTS_ERROR
+} HvcsvMissingExports;
+
 typedef struct HvcsvOptions
 {
 	/* foreign server */
@@ -99,6 +116,12 @@ typedef struct HvcsvOptions
 
 	/* foreign table */
 	char	   *path;
+	List	   *paths;			/* paths option: several exports, or NIL */
+	char	   *manifest;		/* path of the listing of the exports, or NULL */
+	char	   *path_template;	/* a path with {date} (or {yyyy}, {mm}, {dd}), or NULL */
+	char	   *dates_from;		/* the first date path_template takes, as given */
+	char	   *dates_step;		/* the interval between its dates, as given */
+	HvcsvMissingExports missing_exports;
 	HvcsvReaderKind reader;
 	HvcsvCompression compression;
 	HvcsvHeaderMode header;
@@ -135,6 +158,29 @@ typedef struct HvcsvOptions
 	bool		server_owner_is_superuser;	/* may reach api_url at a non-public address */
 } HvcsvOptions;
 
+/* Most exports one table reads, so that a hostile listing cannot exhaust memory. */
+#define HVCSV_MAX_EXPORTS 10000
+
+/*
+ * Whether the table reads a list of exports (paths, manifest or
+ * path_template), not one path.
+ */
+static inline bool
+hvcsv_has_export_list(const HvcsvOptions *opts)
+{
+	return opts->paths != NIL || opts->manifest != NULL || opts->path_template != NULL;
+}
+
+/* Whether an export that answers 404 or 410 is skipped rather than an error. */
+static inline bool
+hvcsv_skips_missing_exports(const HvcsvOptions *opts)
+{
+	return opts->missing_exports == HVCSV_MISSING_EXPORTS_SKIP ||
+		(opts->missing_exports == HVCSV_MISSING_EXPORTS_DEFAULT && opts->path_template != NULL);
+}
+
+extern char *hvcsv_export_url(const HvcsvOptions *opts, const char *entry);
+extern char *hvcsv_expand_path_template(const char *path_template, int year, int month, int day);
 extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
 extern void hvcsv_check_sync_options(List *options, const HvcsvOptions *opts);
 extern HvcsvOptions *hvcsv_server_options(Oid serverid, Oid userid, List *table_options);
@@ -146,6 +192,7 @@ extern const char *hvcsv_table_target_text(Oid foreigntableid);
 extern List *hvcsv_table_target(Oid foreigntableid);
 extern void hvcsv_column_force_options(List *column_options, bool *force_null,
 									   bool *force_not_null);
+extern HvcsvColumnSource hvcsv_column_source(List *column_options);
 extern void hvcsv_dialect(const HvcsvOptions *opts, CsvDialect *dialect);
 
 #endif							/* HVCSV_OPTION_H */

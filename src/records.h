@@ -98,6 +98,12 @@ typedef struct HvcsvTupleBuilder
 	bool		ignore_extra_fields;	/* extra_fields 'ignore' */
 	int			file_encoding;
 	MemoryContext tuple_cxt;	/* reset for every tuple */
+	/* needed columns with the source option, and what they read */
+	int			nsourced;
+	AttrNumber *sourced;		/* 0-based attributes */
+	HvcsvColumnSource *source_of;	/* per attribute */
+	const char *source_path;
+	const char *source_url;
 
 	/* where we are, for the error context */
 	uint64		line;
@@ -108,7 +114,9 @@ typedef struct HvcsvTupleBuilder
 
 extern HvcsvTupleBuilder *hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map,
 													 List *needed_atts,
-													 const HvcsvOptions *opts);
+													 const HvcsvOptions *opts,
+													 const char *source_path,
+													 const char *source_url);
 extern void hvcsv_tuple_builder_select(HvcsvTupleBuilder *builder, CsvStream *stream);
 
 /* How a record's number of fields fits the table. */

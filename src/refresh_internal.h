@@ -132,6 +132,7 @@ typedef struct RefreshSession
 	bool		scan_expected;	/* the refresh's next statement reads the export */
 	bool		whole_read;		/* plan the export's read as partitioned */
 	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
+	List	   *key_names;		/* the key's columns, checked in each of several exports */
 	KeyChoice  *choice;			/* on_duplicate_key's, or NULL */
 	bool		surveying;		/* the choice's first read: rows are only noted */
 	KeyWatch   *watch;			/* or NULL */

@@ -133,6 +133,33 @@ session_request_url(HvcsvScan *scan)
 }
 
 /*
+ * Refuses an export, of a table with several, that lacks a key column: its
+ * rows would all read NULL there (on_missing_columns 'keep'), which no key
+ * may be.  The scan's error context names the export.
+ */
+static void
+check_export_has_keys(HvcsvScan *scan, List *key_names)
+{
+	ListCell   *cell;
+	ListCell   *key;
+
+	foreach(cell, scan->builder->map->missing_atts)
+	{
+		const char *name = NameStr(TupleDescAttr(RelationGetDescr(scan->rel),
+												 lfirst_int(cell))->attname);
+
+		foreach(key, key_names)
+			if (strcmp(lfirst(key), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+						 errmsg("export \"%s\" has no key column \"%s\"",
+								scan->export_display, name),
+						 errdetail("Every export of foreign table \"%s\" must have the key's columns.",
+								   RelationGetRelationName(scan->rel))));
+	}
+}
+
+/*
  * Each row: on_duplicate_key's choice first (its survey only notes rows),
  * so that the watch and the filter see only the rows kept; the filter's
  * lookup starts before the watch, to overlap it.
@@ -142,6 +169,8 @@ session_row(HvcsvScan *scan, TupleTableSlot *slot)
 {
 	RefreshSession *s = session;
 
+	if (unlikely(scan->builder->map->missing_atts != NIL) && scan->exports != NIL)
+		check_export_has_keys(scan, s->key_names);
 	if (s->choice)
 	{
 		if (s->surveying)

@@ -29,6 +29,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
+#include "export_list.h"
 #include "http.h"
 #include "progress.h"
 #include "refresh_internal.h"
@@ -111,7 +112,8 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 	run->may_skip = run->keep_mark && state_still_holds(&run->state);
 	run->bytes_before = hvcsv_bytes_received();
 	run->unbounded_url = run->opts->url;
-	run->export.url = hvcsv_display_url(run->opts);
+	run->export.url = hvcsv_has_export_list(run->opts) ? hvcsv_exports_display(run->opts) :
+		hvcsv_display_url(run->opts);
 	run->export.definition_hash = run->definition;
 	run->export.size = -1;
 }
@@ -125,6 +127,13 @@ fetch_export(TableRun *run)
 {
 	SyncState  *st = &run->state;
 
+	/*
+	 * Several exports have no one validator: the run always compares them
+	 * in full (the scan still revalidates each export's spool, so one that
+	 * has not changed is not downloaded again).
+	 */
+	if (hvcsv_has_export_list(run->opts))
+		return false;
 	if (run->opts->reader == HVCSV_READER_STREAMING)
 	{
 		HvcsvRequest req;
@@ -511,7 +520,8 @@ plan_sync(TableRun *run, RefreshSession *s, SyncPlan *plan, KeptRows *kept, int 
 	 */
 	if (plan->watched && !plan->delete_missing &&
 		keep_changed_rows(run, s,
-						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip,
+						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip &&
+						  !hvcsv_has_export_list(run->opts),
 						  kept, guc_level, counts))
 		plan->kept = kept;
 }
@@ -716,6 +726,7 @@ hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_ou
 	prepare_run(force, res, &run);
 	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);
+	s->key_names = run.keys;
 	set_cursor_bound(&run, s);
 	hvcsv_progress_begin(RelationGetRelid(run.target));
 	if (fetch_export(&run))

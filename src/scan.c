@@ -32,6 +32,8 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "export_list.h"
+#include "http.h"
 #include "progress.h"
 #include "scan.h"
 
@@ -87,7 +89,10 @@ shown_value(const char *value, size_t len)
 	return hvcsv_printable(value, clip, clip < len);
 }
 
-/* Error context: the table, the line, and the column and value if any. */
+/*
+ * Error context: the table, the export if the table has several, the
+ * line, and the column and value if any.
+ */
 static void
 scan_error_context(void *arg)
 {
@@ -95,16 +100,20 @@ scan_error_context(void *arg)
 	HvcsvTupleBuilder *b = scan->builder;
 	const char *relname = RelationGetRelationName(scan->rel);
 	uint64		line = scan->stream ? scan->stream->rec.line : 0;
+	char	   *table;
 
+	table = scan->export_display ?
+		psprintf("foreign table \"%s\", export \"%s\"", relname, scan->export_display) :
+		psprintf("foreign table \"%s\"", relname);
 	if (b && b->current_att >= 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT ", column %s: \"%s\"",
-				   relname, line,
+		errcontext("%s, line " UINT64_FORMAT ", column %s: \"%s\"",
+				   table, line,
 				   NameStr(TupleDescAttr(RelationGetDescr(scan->rel), b->current_att)->attname),
 				   shown_value(b->current_value, b->current_len));
 	else if (line > 0)
-		errcontext("foreign table \"%s\", line " UINT64_FORMAT, relname, line);
+		errcontext("%s, line " UINT64_FORMAT, table, line);
 	else
-		errcontext("foreign table \"%s\"", relname);
+		errcontext("%s", table);
 }
 
 static void
@@ -138,9 +147,113 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 }
 
 /*
+ * Starts the reader in a subtransaction; false, with nothing left open, if
+ * the export answered 404 or 410 (the reader's fetch says so with
+ * ERRCODE_FDW_TABLE_NOT_FOUND): missing_exports 'skip'.  Any other error
+ * is raised again.  The transfer and the spool writer clean up when the
+ * export's memory context is reset (their reset callbacks).
+ */
+static bool
+begin_unless_missing(HvcsvScan *scan)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool begun = false;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		scan->reader->begin(scan);
+		ReleaseCurrentSubTransaction();
+		begun = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(scan->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (edata && edata->sqlerrcode != ERRCODE_FDW_TABLE_NOT_FOUND)
+		ReThrowError(edata);
+	return begun;
+}
+
+/*
+ * Starts the reader on export i of a table with several: its own spool or
+ * request, its own header (so columns are matched to each export's), in
+ * a memory context that the next export resets.  An export with no header
+ * line holds no rows and does not end the scan, nor does one skipped as
+ * missing.
+ */
+static void
+open_export(HvcsvScan *scan, int i)
+{
+	HvcsvExport *e = list_nth(scan->exports, i);
+	MemoryContext old = MemoryContextSwitchTo(scan->export_cxt);
+
+	scan->export_index = i;
+	scan->opts->url = e->url;
+	scan->export_display = e->display;
+	scan->stream = NULL;
+	scan->builder = NULL;
+	scan->reader_state = NULL;
+	scan->reader_open = true;
+	if (!hvcsv_skips_missing_exports(scan->opts))
+		scan->reader->begin(scan);
+	else if (!begin_unless_missing(scan))
+	{
+		scan->reader_open = false;
+		scan->exports_skipped++;
+		scan->stream = NULL;
+		scan->builder = NULL;
+		scan->reader_state = NULL;
+		MemoryContextReset(scan->export_cxt);
+		scan->at_end = true;
+	}
+	scan->export_empty = scan->at_end;
+	scan->at_end = false;
+	MemoryContextSwitchTo(old);
+}
+
+/* Ends the reader on the current export and frees what it held. */
+static void
+close_export(HvcsvScan *scan)
+{
+	if (scan->reader_open)
+		scan->reader->end(scan);
+	scan->reader_open = false;
+	scan->stream = NULL;
+	scan->builder = NULL;
+	scan->reader_state = NULL;
+	scan->export_display = NULL;
+	MemoryContextReset(scan->export_cxt);
+}
+
+/*
+ * Moves a table with several exports to the next one; false after the
+ * last (or for a table with one path).
+ */
+static bool
+next_export(HvcsvScan *scan)
+{
+	if (scan->exports == NIL || scan->export_index + 1 >= list_length(scan->exports))
+		return false;
+	close_export(scan);
+	open_export(scan, scan->export_index + 1);
+	return true;
+}
+
+/*
  * Starts the reader if it has not started: the spool or the request, the
- * header.  Whether the scan is watched is settled here, after a parallel
- * worker has attached the hooks' shared state.
+ * header; for a table with several exports, the list of them (fetching a
+ * manifest) and the first.  Whether the scan is watched is settled here,
+ * after a parallel worker has attached the hooks' shared state.
  */
 static void
 scan_start(HvcsvScan *scan)
@@ -156,7 +269,21 @@ scan_start(HvcsvScan *scan)
 		scan->opts->url = pstrdup(hooks->request_url(scan));
 	push_context(scan);
 	scan->started = true;
-	scan->reader->begin(scan);
+	if (hvcsv_has_export_list(scan->opts))
+	{
+		scan->exports = hvcsv_export_list(scan->opts);
+		scan->export_cxt = AllocSetContextCreate(scan->cxt, "hvcsv_fdw export",
+												 ALLOCSET_DEFAULT_SIZES);
+		if (scan->exports != NIL)
+			open_export(scan, 0);
+		else
+			scan->at_end = true;
+	}
+	else
+	{
+		scan->reader_open = true;
+		scan->reader->begin(scan);
+	}
 	pop_context(scan);
 	MemoryContextSwitchTo(old);
 }
@@ -331,14 +458,20 @@ report_rejects(HvcsvScan *scan)
 							   RelationGetRelationName(scan->rel))));
 }
 
-/* The reader's next record; false at the end (this process's part of it). */
+/*
+ * The reader's next record; false at the end (this process's part of it;
+ * of the last export, for a table with several).
+ */
 static bool
 next_record(HvcsvScan *scan)
 {
 	if (scan->at_end)
 		return false;
-	if (scan->reader->next(scan))
-		return true;
+	do
+	{
+		if (!scan->export_empty && scan->reader->next(scan))
+			return true;
+	} while (next_export(scan));
 	scan->at_end = true;
 	if (scan->observed)
 		hooks->part_done(scan);
@@ -400,14 +533,29 @@ hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot)
 	return built;
 }
 
-/* Starts the scan over from the first row. */
+/*
+ * Starts the scan over from the first row (of the first export, for a
+ * table with several, whose list is not asked for again).
+ */
 void
 hvcsv_scan_rescan(HvcsvScan *scan)
 {
-	if (!scan->started || scan->builder == NULL)
+	if (scan->exports != NIL)
+	{
+		push_context(scan);
+		close_export(scan);
+		scan->at_end = false;
+		scan->exports_skipped = 0;
+		open_export(scan, 0);
+		pop_context(scan);
+	}
+	else if (!scan->started || scan->builder == NULL)
 		return;
-	scan->reader->rescan(scan);
-	scan->at_end = false;
+	else
+	{
+		scan->reader->rescan(scan);
+		scan->at_end = false;
+	}
 	scan->rows = 0;
 }
 
@@ -417,7 +565,8 @@ hvcsv_scan_end(HvcsvScan *scan)
 {
 	if (!scan->started)
 		return;
-	scan->reader->end(scan);
+	if (scan->reader_open)
+		scan->reader->end(scan);
 	report_rejects(scan);
 }
 
@@ -440,7 +589,16 @@ hvcsv_scan_read_header(HvcsvScan *scan)
 		scan->at_end = true;
 		return;
 	}
-	scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts);
+	if (scan->exports != NIL)
+	{
+		HvcsvExport *e = list_nth(scan->exports, scan->export_index);
+
+		scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts,
+												   e->path, e->display);
+	}
+	else
+		scan->builder = hvcsv_tuple_builder_create(scan->rel, map, scan->needed_atts, opts,
+												   opts->path, hvcsv_display_url(opts));
 	hvcsv_tuple_builder_select(scan->builder, scan->stream);
 }
 

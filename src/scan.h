@@ -43,6 +43,14 @@ typedef struct HvcsvScan
 	const char *spool_note;		/* what opening the spool did, for EXPLAIN */
 	HvcsvCompression compression;	/* of the file this scan fetched, if it did */
 	ErrorContextCallback errcallback;
+	bool		reader_open;	/* begun and not ended */
+	/* A table with several exports reads them one after another: */
+	List	   *exports;		/* HvcsvExport pointers; NIL for one path */
+	int			export_index;	/* the one being read */
+	const char *export_display; /* its URL without secrets, or NULL */
+	bool		export_empty;	/* it has no header line, or was skipped: no rows */
+	int			exports_skipped;	/* as missing (missing_exports 'skip') */
+	MemoryContext export_cxt;	/* the reader's, reset between exports */
 } HvcsvScan;
 
 /*

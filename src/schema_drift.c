@@ -21,6 +21,7 @@
 #include "access/relation.h"
 #include "catalog/heap.h"
 #include "executor/spi.h"
+#include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -150,7 +151,12 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 
 	*added = false;
 	*missing = NIL;
-	if (opts->header != HVCSV_HEADER_NAMES ||
+	/*
+	 * Several exports are matched to the columns one by one as the scan
+	 * reads them (an export that lacks a column reads NULL for it, with
+	 * on_missing_columns 'keep'); no one header stands for them all.
+	 */
+	if (hvcsv_has_export_list(opts) || opts->header != HVCSV_HEADER_NAMES ||
 		(opts->on_new_columns == HVCSV_NEW_COLUMNS_IGNORE && !opts->keep_missing_columns))
 		return NULL;
 	header = hvcsv_export_columns(opts, hvcsv_display_url(opts));
@@ -163,7 +169,9 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		char	   *name;
 
-		if (att->attisdropped)
+		/* A column with the source option reads no field. */
+		if (att->attisdropped ||
+			hvcsv_column_source(GetForeignColumnOptions(ft, att->attnum)) != HVCSV_SOURCE_NONE)
 			continue;
 		name = hvcsv_column_csv_name(ftrel, att);
 		declared = lappend(declared, name);

@@ -41,10 +41,13 @@
  * Prepares conversion of the needed attributes (0-based) of rel.  One that
  * takes no field (dropped, or missing from the header and kept) is left
  * out: it stays NULL in every row, and no conversion, fast or not, runs.
+ * One with the source option reads source_path, source_url (without
+ * secrets) or the record's line instead of a field.
  */
 HvcsvTupleBuilder *
 hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
-						   const HvcsvOptions *opts)
+						   const HvcsvOptions *opts, const char *source_path,
+						   const char *source_url)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	HvcsvTupleBuilder *b = palloc0(sizeof(HvcsvTupleBuilder));
@@ -65,6 +68,10 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 	b->fast_kind = palloc0(sizeof(char) * Max(desc->natts, 1));
 	b->force_null = palloc0(sizeof(bool) * Max(desc->natts, 1));
 	b->force_not_null = palloc0(sizeof(bool) * Max(desc->natts, 1));
+	b->sourced = palloc(sizeof(AttrNumber) * Max(list_length(needed_atts), 1));
+	b->source_of = palloc0(sizeof(HvcsvColumnSource) * Max(desc->natts, 1));
+	b->source_path = source_path;
+	b->source_url = source_url;
 	b->current_att = -1;
 
 	foreach(cell, needed_atts)
@@ -73,11 +80,18 @@ hvcsv_tuple_builder_create(Relation rel, HvcsvColumnMap *map, List *needed_atts,
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		Oid			in_function;
 
-		if (map->field_of_att[a] < 0)
+		b->source_of[a] = hvcsv_column_source(GetForeignColumnOptions(RelationGetRelid(rel),
+																	  att->attnum));
+		if (map->field_of_att[a] < 0 && b->source_of[a] == HVCSV_SOURCE_NONE)
 			continue;
 		getTypeInputInfo(att->atttypid, &in_function, &b->typioparams[a]);
 		fmgr_info(in_function, &b->in_functions[a]);
 		b->typmods[a] = att->atttypmod;
+		if (b->source_of[a] != HVCSV_SOURCE_NONE)
+		{
+			b->sourced[b->nsourced++] = a;
+			continue;
+		}
 		hvcsv_column_force_options(GetForeignColumnOptions(RelationGetRelid(rel), att->attnum),
 								   &b->force_null[a], &b->force_not_null[a]);
 		/* A typmod would round or check the value: the input function's job. */
@@ -151,6 +165,41 @@ has_value(const HvcsvTupleBuilder *b, int a, const CsvRecord *rec, int s)
 		return false;
 	return !(b->force_null[a] && rec->slot_length[s] == b->null_len &&
 			 memcmp(rec->out + rec->slot_offset[s], b->null_string, b->null_len) == 0);
+}
+
+/*
+ * Fills column a, which has the source option, with where the record came
+ * from, through the column type's input function (a line number may go to
+ * a text or a number column alike).
+ */
+static void
+build_source_value(HvcsvTupleBuilder *b, int a, const CsvRecord *rec, TupleTableSlot *slot)
+{
+	char		line[32];
+	const char *value;
+
+	switch (b->source_of[a])
+	{
+		case HVCSV_SOURCE_PATH:
+			value = b->source_path;
+			break;
+		case HVCSV_SOURCE_URL:
+			value = b->source_url;
+			break;
+		case HVCSV_SOURCE_LINE:
+			snprintf(line, sizeof(line), UINT64_FORMAT, (uint64) rec->line);
+			value = line;
+			break;
+		default:
+			elog(ERROR, "column %d has no source", a + 1);
+			return;
+	}
+	b->current_att = a;
+	b->current_value = value;
+	b->current_len = strlen(value);
+	slot->tts_values[a] = InputFunctionCall(&b->in_functions[a], (char *) value,
+											b->typioparams[a], b->typmods[a]);
+	slot->tts_isnull[a] = false;
 }
 
 /* Converts one record into slot; columns not needed are left NULL. */
@@ -245,6 +294,8 @@ hvcsv_tuple_build(HvcsvTupleBuilder *b, const CsvRecord *rec, TupleTableSlot *sl
 		slot->tts_values[a] = d;
 		slot->tts_isnull[a] = false;
 	}
+	for (int i = 0; i < b->nsourced; i++)
+		build_source_value(b, b->sourced[i], rec, slot);
 	b->current_att = -1;
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);

@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ * export_list.h
+ *	  The exports a table reads, from its paths or its manifest
+ *	  (export_list.c).
+ *-------------------------------------------------------------------------
+ */
+#ifndef HVCSV_EXPORT_LIST_H
+#define HVCSV_EXPORT_LIST_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+
+#include "option.h"
+
+/* One export of a table that reads several. */
+typedef struct HvcsvExport
+{
+	char	   *path;			/* as the list gives it */
+	char	   *url;			/* the URL requested (it may carry secrets) */
+	char	   *display;		/* the URL without secrets, for messages */
+} HvcsvExport;
+
+/* Largest manifest read, so that a hostile one cannot exhaust memory. */
+#define HVCSV_MAX_MANIFEST_BYTES (16 * 1024 * 1024)
+
+extern List *hvcsv_export_list(const HvcsvOptions *opts);
+extern List *hvcsv_export_list_known(const HvcsvOptions *opts);
+extern int	hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports,
+									 int64 *total);
+extern char *hvcsv_exports_display(const HvcsvOptions *opts);
+
+#endif							/* HVCSV_EXPORT_LIST_H */
