@@ -369,7 +369,8 @@ magic_match(HvcsvCompression format, const unsigned char *p, size_t len)
 static bool
 decide_format(HvcsvUnpacker *u)
 {
-	const unsigned char *p = u->in + u->in_start;
+	/* No input may mean no buffer yet: no pointer into it, then. */
+	const unsigned char *p = u->in_len > 0 ? u->in + u->in_start : NULL;
 	bool		waiting = false;
 
 	/* An empty body is an empty file, whatever was asked for. */
@@ -758,7 +759,8 @@ step_zip(HvcsvUnpacker *u, Step *s)
 			{
 				size_t		n = Min(Min(s->in_len, s->size), z->stored_left);
 
-				memcpy(s->out, s->in, n);
+				if (n > 0)
+					memcpy(s->out, s->in, n);
 				s->consumed = s->produced = n;
 				z->stored_left -= n;
 				end = z->stored_left == 0;
@@ -795,7 +797,8 @@ step(HvcsvUnpacker *u, Step *s)
 	{
 		/* A few first bytes that matched no format. */
 		s->consumed = s->produced = Min(s->in_len, s->size);
-		memcpy(s->out, s->in, s->produced);
+		if (s->produced > 0)
+			memcpy(s->out, s->in, s->produced);
 		return true;
 	}
 	if (!u->ready && !start_format(u))
@@ -866,7 +869,7 @@ hvcsv_unpacker_read(HvcsvUnpacker *u, char *out, size_t size, size_t *produced,
 			return false;
 		if (u->format != HVCSV_COMPRESSION_AUTO)
 		{
-			s.in = u->in + u->in_start;
+			s.in = u->in_len > 0 ? u->in + u->in_start : NULL;
 			s.in_len = u->in_len;
 			s.out = (unsigned char *) out + *produced;
 			s.size = size - *produced;
