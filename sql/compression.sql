@@ -152,6 +152,13 @@ SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression';
 SELECT set_fault('/comp.csv.gz');
 SELECT status, range, bytes_sent < 100000 AS new_file
   FROM fixture_log WHERE target = '/comp.csv.gz' ORDER BY seq;
+-- a server that changes the file but not its ETag: the resumed bytes are
+-- another file's, which the decoder finds corrupt, and the hint says why
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression_lie';
+SELECT set_fault('/comp.csv.gz', 'cut=100000&cut_times=1&etag=same&then=/comp.csv.bz2');
+SELECT count(*) FROM comp;
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression';
+SELECT set_fault('/comp.csv.gz');
 
 -- a server that cannot resume: the streaming reader cannot start over, and
 -- gives no rows (how many bytes came before the break depends on the tool)

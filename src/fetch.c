@@ -995,7 +995,10 @@ report_unpack_failure(const Transfer *t, const char *source)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("could not fetch %s: the %s file is corrupt",
 							source, hvcsv_compression_name(format)),
-					 errdetail("Decompression stopped: %s.", why)));
+					 errdetail("Decompression stopped: %s.", why),
+					 t->range_start > 0 ?
+					 errhint("The download resumed at byte " INT64_FORMAT " after a break; if the export changed without a new ETag or Last-Modified, the bytes on either side belong to different files; the next statement downloads it from the start.",
+							 t->range_start) : 0));
 			break;
 		case HVCSV_UNPACK_TRUNCATED:
 			ereport(ERROR,
