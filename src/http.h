@@ -89,6 +89,9 @@ typedef struct HvcsvResponse
 	long		status;			/* 200, or 304 for a conditional request */
 	char		etag[256];
 	char		last_modified[64];
+	char		next_link[2048];	/* the URI of its Link rel="next", as sent
+									 * (maybe relative); empty if none */
+	bool		next_link_too_long; /* it had one, longer than next_link holds */
 	int64		body_bytes;		/* handed out so far */
 } HvcsvResponse;
 
