@@ -30,6 +30,7 @@ extern void hvcsv_url_init(void);
 extern char *hvcsv_redact_url(const char *url);
 extern char *hvcsv_redact_url_param(const char *url, const char *param);
 extern char *hvcsv_url_with_query_param(const char *url, const char *name, const char *value);
+extern char *hvcsv_url_without_query_param(const char *url, const char *name);
 extern char *hvcsv_mask_secrets(const char *text, List *secrets);
 extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
 extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);

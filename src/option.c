@@ -993,11 +993,13 @@ check_export_options(List *options, const HvcsvOptions *opts)
 {
 	ListCell   *cell;
 	int			ways = 0;
+	bool		has_path = false;
 
 	foreach(cell, options)
 	{
 		const char *name = lfirst_node(DefElem, cell)->defname;
 
+		has_path |= strcmp(name, "path") == 0;
 		if (strcmp(name, "path") == 0 || strcmp(name, "paths") == 0 ||
 			strcmp(name, "manifest") == 0 || strcmp(name, "path_template") == 0)
 			ways++;
@@ -1017,7 +1019,7 @@ check_export_options(List *options, const HvcsvOptions *opts)
 				 errmsg("option \"paginate\" cannot be used with option \"%s\"",
 						opts->paths ? "paths" : opts->manifest ? "manifest" : "path_template"),
 				 errhint("Name the first page with option \"path\".")));
-	if (opts->paginate && opts->path == NULL)
+	if (opts->paginate && !has_path)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
 				 errmsg("option \"paginate\" needs option \"path\""),

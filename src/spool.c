@@ -435,13 +435,16 @@ publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
 /*
  * The next page's link that a paginated table's page (a 200 response to
  * req) gives, to keep in the metadata; empty for other tables, which
- * follow no links.  The metadata is no place for a secret, and a link
- * that carries one (a server echoing api_key_param's key, say) would send
- * it twice, so such a link is refused, as is one too long to keep.
+ * follow no links.  The metadata is no place for a secret: a server that
+ * echoes api_key_param's parameter into the link has it dropped (each
+ * request adds the key again), and a link that carries a credential
+ * anywhere else is refused, as is one too long to keep.
  */
 static const char *
 page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvResponse *resp)
 {
+	const char *link = resp->next_link;
+
 	if (!opts->paginate)
 		return "";
 	if (resp->next_link_too_long)
@@ -449,13 +452,15 @@ page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvRes
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the Link header of \"%s\" names a next page longer than %d bytes",
 						req->display_url, (int) sizeof(resp->next_link) - 1)));
-	if (strcmp(hvcsv_mask_secrets(resp->next_link, req->secrets), resp->next_link) != 0)
+	if (link[0] && req->key_param)
+		link = hvcsv_url_without_query_param(link, req->key_param);
+	if (strcmp(hvcsv_mask_secrets(link, req->secrets), link) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("the Link header of \"%s\" names a next page that carries a credential",
 						req->display_url),
 				 errdetail("Credentials come from the user mapping only, and are added to each request.")));
-	return resp->next_link;
+	return link;
 }
 
 /* Asks for the export (conditionally if a spool exists) and keeps what comes. */
