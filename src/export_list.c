@@ -404,8 +404,9 @@ hvcsv_export_next_page(const HvcsvOptions *opts, const List *pages)
  * The exports of a table that names several (hvcsv_has_export_list), in
  * order, as HvcsvExport pointers; fetches the manifest if the table has
  * one.  Of a paginated table, only the first page: the others are known
- * as the scan reads each (hvcsv_export_next_page).  Every URL of a manifest is checked (hvcsv_export_url); the paths
- * option's were checked as options.
+ * as the scan reads each (hvcsv_export_next_page).  Every URL of a
+ * manifest is checked (hvcsv_export_url); the paths option's were checked
+ * as options.
  */
 List *
 hvcsv_export_list(const HvcsvOptions *opts)

@@ -1193,8 +1193,8 @@ check_url_below_api_url(const HvcsvOptions *opts, const char *url_text, const ch
 /*
  * The URL of one export that source names (an entry of the manifest, or
  * the next page a Link header gives, resolved; lists says the same as a
- * verb, "the manifest lists"): a path is appended to
- * api_url as the path option is; a URL (http or https) is taken as it is.
+ * verb, "the manifest lists"): a path is appended to api_url as the path
+ * option is; a URL (http or https) is taken as it is.
  * Either way it is checked as path is, and must be below api_url: the user
  * mapping's credentials go with every request, so an export elsewhere
  * could receive them.  A URL with a user name or password in it is
