@@ -343,6 +343,8 @@ note_link(Transfer *t, const char *line, size_t len)
 				p++;
 				while (p < end && (*p == ' ' || *p == '\t'))
 					p++;
+				if (p >= end)
+					break;
 				if (end - p > 4 && pg_strncasecmp(p, "rel", 3) == 0 &&
 					(p[3] == '=' || p[3] == ' '))
 				{
@@ -356,10 +358,11 @@ note_link(Transfer *t, const char *line, size_t len)
 			if (*p == '"')
 			{
 				for (p++; p < end && *p != '"'; p++)
-					if (*p == '\\')
+					if (*p == '\\' && p + 1 < end)
 						p++;
 			}
-			p++;
+			if (p < end)
+				p++;
 		}
 		if (!next)
 			continue;
