@@ -20,6 +20,13 @@
  * since the user mapping's credentials go with each request.  At most
  * HVCSV_MAX_EXPORTS entries are taken.
  *
+ * paginate 'link' makes path the first page, and each page's Link
+ * rel="next" (kept in the page's spool metadata, so that a 304 or a spool
+ * within max_age still tells it) the next: the pages are known one at a
+ * time, as the scan reaches them (hvcsv_export_next_page).  Each link is
+ * resolved against its page's URL and checked as a manifest's entries
+ * are; one that names a page already read (a loop) is refused.
+ *
  * Nothing here fetches an export: the scan spools each one when it reaches
  * it (scan.c), so that a later step may fetch several at once.
  *-------------------------------------------------------------------------
@@ -344,11 +351,62 @@ manifest_entries(const HvcsvOptions *opts)
 	return is_csv ? entries : parse_text_manifest(start);
 }
 
+/* The first page of a paginated table: its path. */
+static HvcsvExport *
+first_page(const HvcsvOptions *opts)
+{
+	return make_export(opts, opts->path, psprintf("%s%s", opts->api_url, opts->path));
+}
+
+/*
+ * The page after the last of pages (a paginated table's, in order), from
+ * the Link header its spool keeps, or NULL if it names none.  The spool
+ * is not fetched: the scan has read the page (or nothing is known past it).
+ */
+HvcsvExport *
+hvcsv_export_next_page(const HvcsvOptions *opts, const List *pages)
+{
+	const HvcsvExport *last = llast(pages);
+	HvcsvOptions page_opts = *opts;
+	char	   *link;
+	HvcsvUrl	resolved;
+	char	   *url;
+	const ListCell *cell;
+
+	CHECK_FOR_INTERRUPTS();
+	page_opts.url = last->url;
+	link = hvcsv_spool_peek_next_link(&page_opts);
+	if (link == NULL)
+		return NULL;
+	if (!hvcsv_url_resolve(last->url, link, &resolved))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("the Link header of \"%s\" names an invalid next page: \"%s\"",
+						last->display, hvcsv_redact_url(link))));
+	url = hvcsv_export_url(opts, resolved.url,
+						   psprintf("the Link header of \"%s\"", last->display),
+						   "a Link header names");
+	foreach(cell, pages)
+		if (strcmp(((const HvcsvExport *) lfirst(cell))->url, url) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("the pages loop: the Link header of \"%s\" names \"%s\", read before",
+							last->display, ((const HvcsvExport *) lfirst(cell))->display)));
+	if (list_length(pages) >= HVCSV_MAX_EXPORTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the pages of \"%s\" are more than %d exports",
+						((const HvcsvExport *) linitial(pages))->display, HVCSV_MAX_EXPORTS)));
+	return make_export(opts, link, url);
+}
+
 /*
  * The exports of a table that names several (hvcsv_has_export_list), in
  * order, as HvcsvExport pointers; fetches the manifest if the table has
- * one.  Every URL of a manifest is checked (hvcsv_export_url); the paths
- * option's were checked as options.
+ * one.  Of a paginated table, only the first page: the others are known
+ * as the scan reads each (hvcsv_export_next_page).  Every URL of a
+ * manifest is checked (hvcsv_export_url); the paths option's were checked
+ * as options.
  */
 List *
 hvcsv_export_list(const HvcsvOptions *opts)
@@ -356,11 +414,14 @@ hvcsv_export_list(const HvcsvOptions *opts)
 	List	   *exports = NIL;
 	ListCell   *cell;
 
+	if (opts->paginate)
+		return list_make1(first_page(opts));
 	if (opts->manifest == NULL)
 		return hvcsv_export_list_known(opts);
 	foreach(cell, manifest_entries(opts))
 		exports = lappend(exports, make_export(opts, lfirst(cell),
-											   hvcsv_export_url(opts, lfirst(cell))));
+											   hvcsv_export_url(opts, lfirst(cell), "the manifest",
+																 "the manifest lists")));
 	return exports;
 }
 
@@ -412,13 +473,23 @@ template_paths(const HvcsvOptions *opts)
 
 /*
  * The exports of a table known without fetching: its paths, or
- * path_template's for each date; NIL for a manifest.
+ * path_template's for each date; the pages whose links spools keep; NIL
+ * for a manifest.
  */
 List *
 hvcsv_export_list_known(const HvcsvOptions *opts)
 {
 	List	   *exports = NIL;
 	ListCell   *cell;
+	HvcsvExport *page;
+
+	if (opts->paginate)
+	{
+		exports = list_make1(first_page(opts));
+		while ((page = hvcsv_export_next_page(opts, exports)) != NULL)
+			exports = lappend(exports, page);
+		return exports;
+	}
 
 	foreach(cell, opts->path_template ? template_paths(opts) : opts->paths)
 		exports = lappend(exports, make_export(opts, lfirst(cell),
@@ -455,8 +526,8 @@ hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports, int64 *t
 
 /*
  * Where the exports come from, without secrets, for EXPLAIN and the sync
- * state: the manifest's URL, path_template's with its first date, or the
- * first path's URL and how many follow.
+ * state: the manifest's URL, path_template's with its first date, the
+ * first page's, or the first path's URL and how many follow.
  */
 char *
 hvcsv_exports_display(const HvcsvOptions *opts)
@@ -473,6 +544,11 @@ hvcsv_exports_display(const HvcsvOptions *opts)
 	{
 		shown.url = psprintf("%s%s", opts->api_url, opts->path_template);
 		return psprintf("%s from %s", hvcsv_display_url(&shown), opts->dates_from);
+	}
+	if (opts->paginate)
+	{
+		shown.url = psprintf("%s%s", opts->api_url, opts->path);
+		return psprintf("%s (paginated)", hvcsv_display_url(&shown));
 	}
 	shown.url = psprintf("%s%s", opts->api_url, (char *) linitial(opts->paths));
 	if (more == 0)

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * export_list.h
- *	  The exports a table reads, from its paths or its manifest
- *	  (export_list.c).
+ *	  The exports a table reads, from its paths, its manifest or its
+ *	  pages' links (export_list.c).
  *-------------------------------------------------------------------------
  */
 #ifndef HVCSV_EXPORT_LIST_H
@@ -26,6 +26,7 @@ typedef struct HvcsvExport
 
 extern List *hvcsv_export_list(const HvcsvOptions *opts);
 extern List *hvcsv_export_list_known(const HvcsvOptions *opts);
+extern HvcsvExport *hvcsv_export_next_page(const HvcsvOptions *opts, const List *pages);
 extern int	hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports,
 									 int64 *total);
 extern char *hvcsv_exports_display(const HvcsvOptions *opts);

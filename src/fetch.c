@@ -116,6 +116,8 @@ typedef struct Transfer
 	long		status;
 	char		etag[256];
 	char		last_modified[64];
+	char		next_link[2048];	/* see HvcsvResponse */
+	bool		next_link_too_long;
 	double		retry_after;	/* seconds, or -1 */
 	int64		range_start;	/* first byte of a 206 response, or RANGE_* */
 	int64		content_length; /* the first Content-Length, or -1 */
@@ -211,6 +213,8 @@ new_response(Transfer *t)
 {
 	t->etag[0] = '\0';
 	t->last_modified[0] = '\0';
+	t->next_link[0] = '\0';
+	t->next_link_too_long = false;
 	t->retry_after = -1;
 	t->range_start = RANGE_ABSENT;
 	t->content_length = -1;
@@ -272,6 +276,107 @@ note_content_length(Transfer *t, const char *value, size_t len)
 }
 
 /*
+ * Whether the value of a Link parameter (after "rel=", a token or a quoted
+ * string, at p up to end) has the relation type "next": rel holds types
+ * apart by spaces, in any case (RFC 8288, section 3.3).  Moves p past it.
+ */
+static bool
+rel_has_next(const char **p, const char *end)
+{
+	bool		quoted = *p < end && **p == '"';
+	bool		found = false;
+	const char *q = *p + (quoted ? 1 : 0);
+
+	for (;;)
+	{
+		const char *word;
+
+		while (q < end && *q == ' ')
+			q++;
+		word = q;
+		while (q < end && *q != ' ' && (quoted ? *q != '"' : (*q != ';' && *q != ',')))
+			q++;
+		if (q - word == 4 && pg_strncasecmp(word, "next", 4) == 0)
+			found = true;
+		if (q >= end || *q != ' ')
+			break;
+	}
+	if (quoted && q < end)
+		q++;
+	*p = q;
+	return found;
+}
+
+/*
+ * Notes the first link with rel="next" of a Link header's value (line, len
+ * bytes): links "<uri>; param=value; ..." apart by commas (RFC 8288,
+ * section 3).  An earlier Link header's next link stays.  A parameter's
+ * quoted value may hold commas and semicolons, so they are skipped whole.
+ */
+static void
+note_link(Transfer *t, const char *line, size_t len)
+{
+	const char *p = line;
+	const char *end = line + len;
+
+	while (t->next_link[0] == '\0' && !t->next_link_too_long && p < end)
+	{
+		const char *uri;
+		size_t		uri_len;
+		bool		next = false;
+
+		while (p < end && *p != '<')
+			p++;
+		if (p >= end)
+			return;
+		uri = ++p;
+		while (p < end && *p != '>')
+			p++;
+		if (p >= end)
+			return;
+		uri_len = p++ - uri;
+		/* Its parameters, up to the comma that ends the link */
+		while (p < end && *p != ',')
+		{
+			if (*p == ';')
+			{
+				p++;
+				while (p < end && (*p == ' ' || *p == '\t'))
+					p++;
+				if (p >= end)
+					break;
+				if (end - p > 4 && pg_strncasecmp(p, "rel", 3) == 0 &&
+					(p[3] == '=' || p[3] == ' '))
+				{
+					p += 3;
+					while (p < end && (*p == ' ' || *p == '='))
+						p++;
+					next |= rel_has_next(&p, end);
+					continue;
+				}
+			}
+			if (*p == '"')
+			{
+				for (p++; p < end && *p != '"'; p++)
+					if (*p == '\\' && p + 1 < end)
+						p++;
+			}
+			if (p < end)
+				p++;
+		}
+		if (!next)
+			continue;
+		if (uri_len >= sizeof(t->next_link))
+			t->next_link_too_long = true;
+		else
+		{
+			memcpy(t->next_link, uri, uri_len);
+			t->next_link[uri_len] = '\0';
+		}
+	}
+}
+
+/*
  * Collects the response headers we use; called by libcurl per header line.
  * Conflicting Content-Length headers (RFC 9112, section 6.3) and a
  * transfer coding that was not asked for end the transfer here.
@@ -295,6 +400,8 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 		copy_header_value(t->etag, sizeof(t->etag), line + 5, len - 5);
 	else if (len > 14 && pg_strncasecmp(line, "Last-Modified:", 14) == 0)
 		copy_header_value(t->last_modified, sizeof(t->last_modified), line + 14, len - 14);
+	else if (len > 5 && pg_strncasecmp(line, "Link:", 5) == 0)
+		note_link(t, line + 5, len - 5);
 	else if (len > 12 && pg_strncasecmp(line, "Retry-After:", 12) == 0)
 		t->retry_after = parse_retry_after(line + 12, len - 12);
 	else if (len > 9 && pg_strncasecmp(line, "Location:", 9) == 0)
@@ -1455,6 +1562,8 @@ note_first_response(HvcsvBody *b, const Transfer *t)
 	b->encoded = hvcsv_decoder_encoded(t->decoder);
 	strlcpy(b->resp.etag, t->etag, sizeof(b->resp.etag));
 	strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
+	strlcpy(b->resp.next_link, t->next_link, sizeof(b->resp.next_link));
+	b->resp.next_link_too_long = t->next_link_too_long;
 	/* A body that must start over needs the body, not a 304. */
 	b->req.if_none_match = NULL;
 	b->req.if_modified_since = NULL;

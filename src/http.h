@@ -30,6 +30,7 @@ extern void hvcsv_url_init(void);
 extern char *hvcsv_redact_url(const char *url);
 extern char *hvcsv_redact_url_param(const char *url, const char *param);
 extern char *hvcsv_url_with_query_param(const char *url, const char *name, const char *value);
+extern char *hvcsv_url_without_query_param(const char *url, const char *name);
 extern char *hvcsv_mask_secrets(const char *text, List *secrets);
 extern bool hvcsv_url_parse(const char *url, HvcsvUrl *parsed);
 extern bool hvcsv_url_resolve(const char *base, const char *reference, HvcsvUrl *parsed);
@@ -89,6 +90,9 @@ typedef struct HvcsvResponse
 	long		status;			/* 200, or 304 for a conditional request */
 	char		etag[256];
 	char		last_modified[64];
+	char		next_link[2048];	/* the URI of its Link rel="next", as sent
+									 * (maybe relative); empty if none */
+	bool		next_link_too_long; /* it had one, longer than next_link holds */
 	int64		body_bytes;		/* handed out so far */
 } HvcsvResponse;
 

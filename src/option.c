@@ -71,6 +71,7 @@ static const HvcsvOption valid_options[] = {
 	{"paths", ForeignTableRelationId},
 	{"manifest", ForeignTableRelationId},
 	{"path_template", ForeignTableRelationId},
+	{"paginate", ForeignTableRelationId},
 	{"dates_from", ForeignTableRelationId},
 	{"dates_step", ForeignTableRelationId},
 	{"missing_exports", ForeignTableRelationId},
@@ -638,6 +639,12 @@ apply_source_option(HvcsvOptions *opts, DefElem *def)
 	}
 	else if (strcmp(name, "path_template") == 0)
 		opts->path_template = parse_path_template(def);
+	else if (strcmp(name, "paginate") == 0)
+	{
+		if (strcmp(defGetString(def), "link") != 0)
+			invalid_value(def, "The only value is \"link\": follow each response's Link rel=\"next\".");
+		opts->paginate = true;
+	}
 	else if (strcmp(name, "dates_from") == 0)
 		opts->dates_from = parse_iso_date(def);
 	else if (strcmp(name, "dates_step") == 0)
@@ -975,7 +982,9 @@ invalid_option_name(const char *name, Oid catalog)
 
 /*
  * A table names its exports in one way: path, paths, manifest or
- * path_template (with dates_from).  The
+ * path_template (with dates_from).  paginate follows links from path's
+ * response, so it needs path and nothing else; the streaming reader keeps
+ * no spool, where the link of a page read earlier is found.  The
  * cursor_param bound applies to one URL, and on_new_columns to one
  * header, so neither to a list of exports.
  */
@@ -984,11 +993,13 @@ check_export_options(List *options, const HvcsvOptions *opts)
 {
 	ListCell   *cell;
 	int			ways = 0;
+	bool		has_path = false;
 
 	foreach(cell, options)
 	{
 		const char *name = lfirst_node(DefElem, cell)->defname;
 
+		has_path |= strcmp(name, "path") == 0;
 		if (strcmp(name, "path") == 0 || strcmp(name, "paths") == 0 ||
 			strcmp(name, "manifest") == 0 || strcmp(name, "path_template") == 0)
 			ways++;
@@ -1002,6 +1013,27 @@ check_export_options(List *options, const HvcsvOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
 				 errmsg("option \"path_template\" needs option \"dates_from\"")));
+	if (opts->paginate && (opts->paths || opts->manifest || opts->path_template))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"paginate\" cannot be used with option \"%s\"",
+						opts->paths ? "paths" : opts->manifest ? "manifest" : "path_template"),
+				 errhint("Name the first page with option \"path\".")));
+	if (opts->paginate && !has_path)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("option \"paginate\" needs option \"path\""),
+				 errhint("Name the first page with option \"path\".")));
+	if (opts->paginate && opts->missing_exports != HVCSV_MISSING_EXPORTS_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"missing_exports\" cannot be used with option \"paginate\""),
+				 errdetail("A missing page has no link to the next.")));
+	if (opts->paginate && opts->reader == HVCSV_READER_STREAMING)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"paginate\" cannot be used with reader 'streaming'"),
+				 errdetail("The next page is found from the spool of the page before, and the streaming reader keeps none.")));
 	if (opts->path_template == NULL && (opts->dates_from || opts->dates_step))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -1159,15 +1191,18 @@ check_url_below_api_url(const HvcsvOptions *opts, const char *url_text, const ch
 }
 
 /*
- * The URL of one export a manifest lists (entry, from the manifest at
- * manifest_url): a path is appended to api_url as the path option is; a
- * URL (http or https) is taken as it is.  Either way it is checked as
- * path is, and must be below api_url: the user mapping's credentials go
- * with every request, so an export elsewhere could receive them.  A URL
- * with a user name or password in it is refused, for the same reason.
+ * The URL of one export that source names (an entry of the manifest, or
+ * the next page a Link header gives, resolved; lists says the same as a
+ * verb, "the manifest lists"): a path is appended to api_url as the path
+ * option is; a URL (http or https) is taken as it is.
+ * Either way it is checked as path is, and must be below api_url: the user
+ * mapping's credentials go with every request, so an export elsewhere
+ * could receive them.  A URL with a user name or password in it is
+ * refused, for the same reason.
  */
 char *
-hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
+hvcsv_export_url(const HvcsvOptions *opts, const char *entry, const char *source,
+				 const char *lists)
 {
 	size_t		len = strcspn(entry, "?#");
 	const char *scheme_end = strstr(entry, "://");
@@ -1182,7 +1217,7 @@ hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
 		if (memchr(scheme_end + 3, '@', authority))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("an export URL in the manifest carries a user name or password"),
+					 errmsg("an export URL in %s carries a user name or password", source),
 					 errdetail("Credentials come from the user mapping only.")));
 		path = scheme_end + 3 + authority;
 		for (const char *p = entry; p < path; p++)
@@ -1195,11 +1230,11 @@ hvcsv_export_url(const HvcsvOptions *opts, const char *entry)
 	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid export in the manifest: \"%s\"",
+				 errmsg("invalid export in %s: \"%s\"", source,
 						hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
 				 errdetail("%s", problem)));
 	url = path == entry ? psprintf("%s%s", opts->api_url, entry) : pstrdup(entry);
-	check_url_below_api_url(opts, url, "an export the manifest lists");
+	check_url_below_api_url(opts, url, psprintf("an export %s", lists));
 	return url;
 }
 

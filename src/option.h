@@ -121,6 +121,8 @@ typedef struct HvcsvOptions
 	char	   *path_template;	/* a path with {date} (or {yyyy}, {mm}, {dd}), or NULL */
 	char	   *dates_from;		/* the first date path_template takes, as given */
 	char	   *dates_step;		/* the interval between its dates, as given */
+	bool		paginate;		/* paginate 'link': path is the first page, and
+								 * each response's Link rel="next" the next */
 	HvcsvMissingExports missing_exports;
 	HvcsvReaderKind reader;
 	HvcsvCompression compression;
@@ -162,13 +164,14 @@ typedef struct HvcsvOptions
 #define HVCSV_MAX_EXPORTS 10000
 
 /*
- * Whether the table reads a list of exports (paths, manifest or
- * path_template), not one path.
+ * Whether the table reads a list of exports (paths, manifest,
+ * path_template, or the pages of paginate), not one path.
  */
 static inline bool
 hvcsv_has_export_list(const HvcsvOptions *opts)
 {
-	return opts->paths != NIL || opts->manifest != NULL || opts->path_template != NULL;
+	return opts->paths != NIL || opts->manifest != NULL || opts->path_template != NULL ||
+		opts->paginate;
 }
 
 /* Whether an export that answers 404 or 410 is skipped rather than an error. */
@@ -179,7 +182,8 @@ hvcsv_skips_missing_exports(const HvcsvOptions *opts)
 		(opts->missing_exports == HVCSV_MISSING_EXPORTS_DEFAULT && opts->path_template != NULL);
 }
 
-extern char *hvcsv_export_url(const HvcsvOptions *opts, const char *entry);
+extern char *hvcsv_export_url(const HvcsvOptions *opts, const char *entry, const char *source,
+							  const char *lists);
 extern char *hvcsv_expand_path_template(const char *path_template, int year, int month, int day);
 extern void hvcsv_check_options(List *options, Oid catalog, HvcsvOptions *opts);
 extern void hvcsv_check_sync_options(List *options, const HvcsvOptions *opts);

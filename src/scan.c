@@ -237,13 +237,30 @@ close_export(HvcsvScan *scan)
 
 /*
  * Moves a table with several exports to the next one; false after the
- * last (or for a table with one path).
+ * last (or for a table with one path).  A paginated table's next page is
+ * learnt from the page just read, so a rescan follows the pages already
+ * known.
  */
 static bool
 next_export(HvcsvScan *scan)
 {
-	if (scan->exports == NIL || scan->export_index + 1 >= list_length(scan->exports))
+	if (scan->exports == NIL)
 		return false;
+	if (scan->export_index + 1 >= list_length(scan->exports))
+	{
+		MemoryContext old;
+		HvcsvExport *page;
+
+		if (!scan->opts->paginate)
+			return false;
+		old = MemoryContextSwitchTo(scan->cxt);
+		page = hvcsv_export_next_page(scan->opts, scan->exports);
+		if (page != NULL)
+			scan->exports = lappend(scan->exports, page);
+		MemoryContextSwitchTo(old);
+		if (page == NULL)
+			return false;
+	}
 	close_export(scan);
 	open_export(scan, scan->export_index + 1);
 	return true;

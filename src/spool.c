@@ -294,6 +294,7 @@ open_spool(const char *dir, const SpoolMeta *m)
 	spool->size = m->size;
 	spool->etag = pstrdup(m->etag);
 	spool->last_modified = pstrdup(m->last_modified);
+	spool->next_link = pstrdup(m->next_link);
 	return spool;
 }
 
@@ -379,7 +380,7 @@ note_revalidated(SpoolOpening *o, const HvcsvResponse *resp)
  */
 static void
 publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
-				   const HvcsvResponse *resp)
+				   const HvcsvResponse *resp, const char *next_link)
 {
 	SpoolMeta  *m = &o->m;
 	char		stem[MAXPGPATH];
@@ -404,6 +405,7 @@ publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
 	m->size = w->bytes;
 	m->fetched_at = GetCurrentTimestamp();
 	strlcpy(m->compression, hvcsv_compression_name(o->compression), sizeof(m->compression));
+	strlcpy(m->next_link, next_link, sizeof(m->next_link));
 	PG_TRY();
 	{
 		snprintf(path, sizeof(path), "%s.csv", stem);
@@ -428,6 +430,37 @@ publish_generation(SpoolOpening *o, SpoolWrite *w, const HvcsvRequest *req,
 	if (older[0])
 		hvcsv_spool_remove_generation(o->dir, older);
 	o->fetched_now = true;
+}
+
+/*
+ * The next page's link that a paginated table's page (a 200 response to
+ * req) gives, to keep in the metadata; empty for other tables, which
+ * follow no links.  The metadata is no place for a secret: a server that
+ * echoes api_key_param's parameter into the link has it dropped (each
+ * request adds the key again), and a link that carries a credential
+ * anywhere else is refused, as is one too long to keep.
+ */
+static const char *
+page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvResponse *resp)
+{
+	const char *link = resp->next_link;
+
+	if (!opts->paginate)
+		return "";
+	if (resp->next_link_too_long)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the Link header of \"%s\" names a next page longer than %d bytes",
+						req->display_url, (int) sizeof(resp->next_link) - 1)));
+	if (link[0] && req->key_param)
+		link = hvcsv_url_without_query_param(link, req->key_param);
+	if (strcmp(hvcsv_mask_secrets(link, req->secrets), link) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("the Link header of \"%s\" names a next page that carries a credential",
+						req->display_url),
+				 errdetail("Credentials come from the user mapping only, and are added to each request.")));
+	return link;
 }
 
 /* Asks for the export (conditionally if a spool exists) and keeps what comes. */
@@ -467,7 +500,7 @@ fetch_spool(SpoolOpening *o, const HvcsvOptions *opts)
 	if (resp.status == 304 && o->have)
 		note_revalidated(o, &resp);
 	else if (resp.status == 200)
-		publish_generation(o, w, &req, &resp);
+		publish_generation(o, w, &req, &resp, page_next_link(opts, &req, &resp));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
@@ -507,21 +540,43 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 	return spool;
 }
 
-/* Tells the size of the table's spool if one exists, without fetching. */
-bool
-hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size)
+/* Reads the metadata of the table's spool, if one exists, without fetching. */
+static bool
+peek_meta(const HvcsvOptions *opts, SpoolMeta *m)
 {
 	char		key[33];
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char		meta_path[MAXPGPATH];
-	SpoolMeta	m;
 
 	spool_key(opts, key, digest);
 	snprintf(meta_path, sizeof(meta_path), "%s/%s.meta", spool_dir(false), key);
-	if (!hvcsv_spool_read_meta(meta_path, &m))
+	return hvcsv_spool_read_meta(meta_path, m);
+}
+
+/* Tells the size of the table's spool if one exists, without fetching. */
+bool
+hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size)
+{
+	SpoolMeta	m;
+
+	if (!peek_meta(opts, &m))
 		return false;
 	*size = m.size;
 	return true;
+}
+
+/*
+ * The next page's link (as received, maybe relative) that the table's
+ * spool holds, without fetching; NULL if there is no spool or no link.
+ */
+char *
+hvcsv_spool_peek_next_link(const HvcsvOptions *opts)
+{
+	SpoolMeta	m;
+
+	if (!peek_meta(opts, &m) || m.next_link[0] == '\0')
+		return NULL;
+	return pstrdup(m.next_link);
 }
 
 /* Closes a spool opened by hvcsv_spool_open. */

@@ -27,6 +27,8 @@ typedef struct HvcsvSpool
 	int64		size;
 	char	   *etag;
 	char	   *last_modified;
+	char	   *next_link;		/* the Link rel="next" of a paginated table's
+								 * page, as received; empty if none */
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
 	HvcsvCompression compression;	/* of the file, as found when it was
@@ -40,6 +42,7 @@ extern void hvcsv_spool_init(void);
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
+extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);
 extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 
@@ -64,6 +67,7 @@ typedef struct SpoolMeta
 	char		compression[16];	/* the file's, as found when it was fetched
 									 * (hvcsv_compression_name); empty if not
 									 * recorded */
+	char		next_link[2048];	/* see HvcsvSpool; empty if not recorded */
 } SpoolMeta;
 
 extern bool hvcsv_spool_read_meta(const char *path, SpoolMeta *m);

@@ -90,6 +90,8 @@ hvcsv_spool_read_meta(const char *path, SpoolMeta *m)
 			m->fetched_at = strtoi64(value, NULL, 10);
 		else if (strcmp(line, "compression") == 0)
 			strlcpy(m->compression, value, sizeof(m->compression));
+		else if (strcmp(line, "next") == 0)
+			strlcpy(m->next_link, value, sizeof(m->next_link));
 	}
 	FreeFile(f);
 	return have_data;
@@ -101,9 +103,10 @@ hvcsv_spool_write_meta(const char *path, const SpoolMeta *m, int elevel)
 {
 	char	   *text = psprintf("generation %s\nprevious %s\ndatabase %u\nurl %s\netag %s\n"
 								"last_modified %s\nsize " INT64_FORMAT "\nfetched_at " INT64_FORMAT "\n"
-								"compression %s\n",
+								"compression %s\nnext %s\n",
 								m->generation, m->previous, MyDatabaseId, m->url, m->etag,
-								m->last_modified, m->size, (int64) m->fetched_at, m->compression);
+								m->last_modified, m->size, (int64) m->fetched_at, m->compression,
+								m->next_link);
 
 	return hvcsv_write_file_durably(path, text, strlen(text), "spool metadata", elevel);
 }

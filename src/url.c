@@ -207,6 +207,34 @@ pair_has_name(const char *pair, size_t len, const char *name)
 }
 
 /*
+ * Appends url up to its fragment to buf, less the query parameters named
+ * name; returns the separator the next parameter takes ('?' or '&').
+ */
+static char
+append_other_params(StringInfo buf, const char *url, const char *name)
+{
+	size_t		before_fragment = strcspn(url, "#");
+	size_t		before_query = strcspn(url, "?#");
+	char		separator = '?';
+
+	appendBinaryStringInfo(buf, url, before_query);
+	for (size_t at = before_query; at < before_fragment;)
+	{
+		const char *pair = url + at + 1;
+		size_t		len = strcspn(pair, "&#");
+
+		if (len > 0 && !pair_has_name(pair, len, name))
+		{
+			appendStringInfoChar(buf, separator);
+			appendBinaryStringInfo(buf, pair, len);
+			separator = '&';
+		}
+		at += 1 + len;
+	}
+	return separator;
+}
+
+/*
  * url with name=value as the only parameter of that name in its query
  * (before any fragment), the value percent-encoded but for RFC 3986's
  * unreserved characters.  Parameters of the same name already in the query
@@ -217,26 +245,11 @@ pair_has_name(const char *pair, size_t len, const char *name)
 char *
 hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 {
-	size_t		before_fragment = strcspn(url, "#");
-	size_t		before_query = strcspn(url, "?#");
-	char		separator = '?';
 	StringInfoData buf;
+	char		separator;
 
 	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, url, before_query);
-	for (size_t at = before_query; at < before_fragment;)
-	{
-		const char *pair = url + at + 1;
-		size_t		len = strcspn(pair, "&#");
-
-		if (len > 0 && !pair_has_name(pair, len, name))
-		{
-			appendStringInfoChar(&buf, separator);
-			appendBinaryStringInfo(&buf, pair, len);
-			separator = '&';
-		}
-		at += 1 + len;
-	}
+	separator = append_other_params(&buf, url, name);
 	appendStringInfo(&buf, "%c%s=", separator, name);
 	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
 	{
@@ -245,7 +258,23 @@ hvcsv_url_with_query_param(const char *url, const char *name, const char *value)
 		else
 			appendStringInfo(&buf, "%%%02X", *p);
 	}
-	appendStringInfoString(&buf, url + before_fragment);
+	appendStringInfoString(&buf, url + strcspn(url, "#"));
+	return buf.data;
+}
+
+/*
+ * url (absolute or relative) without its query parameters named name: a
+ * link a server gives back, less the key it echoes (which each request
+ * adds again).
+ */
+char *
+hvcsv_url_without_query_param(const char *url, const char *name)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	(void) append_other_params(&buf, url, name);
+	appendStringInfoString(&buf, url + strcspn(url, "#"));
 	return buf.data;
 }
 

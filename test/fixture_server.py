@@ -45,8 +45,9 @@ pieces of up to 1 MiB that never cross a header/block boundary (with chunked=1
 each piece is one chunk).  GET /_gen_info.csv (a control endpoint) gives
 "rows_per_block,block_bytes,header_bytes\n14700,1048576,37\n".
 
-The query string selects the file only with then= (below); otherwise it only
-injects faults (and gives the size of /_gen.csv).  A
+The query string selects the file only with then= (below), and a page of it
+with pages= and page=; otherwise it only injects faults (and gives the size of
+/_gen.csv).  A
 "scenario" is the full request target (path + query); the server counts the
 requests per target, and the *_times / fail limits refer to that count.
 Sticky faults (GET /_fault, below) add parameters to every request for a
@@ -85,6 +86,22 @@ path; such requests are counted per path and sticky fault instead.
                      the file at PATH instead: an export published between
                      two reads of it
     then_after=N     ... see then
+    pages=N          serve the file split into N pages by lines (the first
+                     line, the header, on every page; the other lines in N
+                     runs as even as can be, so rows must not span lines):
+                     page=K (default 1) selects one.  Each page but the last
+                     has "Link: <...>; rel="next"" naming the same target
+                     with page=K+1 (the other parameters kept in order), and
+                     each page but the first also a rel="prev" link before
+                     it; the ETag is "<16 hex digits of the SHA-1 of the
+                     page>", so changing one page changes only its ETag
+    link=FORM        how the links are written: path (default: "/dir/f.csv?..."),
+                     rel ("f.csv?...", relative to the page), abs
+                     ("http://HOST/dir/f.csv?...", HOST from the Host header)
+    link_host=H      write the links as absolute URLs to host H instead
+    loop_to=J        the last page links to page J (a loop)
+    link_extra=P     append the parameter P (e.g. "sig=KEY", percent-encoded
+                     in the query string) to every link, after page=
 Auth is checked first (unless noauth=1), then redirect_to, then redirect,
 then injected failures, then the file.
 Body faults (cut, stall, rate, chunked) only apply to 200/206 file bodies;
@@ -497,6 +514,9 @@ class FixtureHandler(BaseHTTPRequestHandler):
             if loaded is None:
                 return self.text(404, "not found\n")
             content, mtime, default_etag = loaded
+        link = None
+        if "pages" in query:
+            content, default_etag, link = self.page(url, query, bytes(content))
         noetag = query.get("noetag") == "1"
         norange = query.get("norange") == "1"
         compress = query.get("gzip") == "1"
@@ -511,6 +531,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
             if self.not_modified(etag, mtime):
                 return 304, validators, b"", False
         headers = [("Content-Type", CSV_TYPE), *validators]
+        if link:
+            headers.append(("Link", link))
         if compress:
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         if norange:
@@ -526,6 +548,34 @@ class FixtureHandler(BaseHTTPRequestHandler):
         end = size - 1 if end is None else min(end, size - 1)
         headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         return 206, headers, content[start:end + 1], True
+
+    def page(self, url, query, data):
+        """(body, etag, Link header value or None) of page=K of pages=N (see the docstring)."""
+        pages, number = num(query, "pages"), num(query, "page", 1)
+        if pages < 1 or not 1 <= number <= pages:
+            raise ValueError("bad value for pages or page")
+        header, _, rest = data.partition(b"\n")
+        lines = rest.splitlines(keepends=True)
+        start, stop = len(lines) * (number - 1) // pages, len(lines) * number // pages
+        body = header + b"\n" + b"".join(lines[start:stop])
+        items = [item for item in url.query.split("&")
+                 if not item.startswith(("page=", "link_extra="))]
+
+        def target(k):
+            path = url.path if query.get("link", "path") != "rel" else url.path.rsplit("/", 1)[1]
+            if query.get("link_host"):
+                path = "http://" + query["link_host"] + url.path
+            elif query.get("link") == "abs":
+                path = "http://" + self.headers.get("Host", "") + url.path
+            extra = [query["link_extra"]] if query.get("link_extra") else []
+            return "<" + path + "?" + "&".join(items + [f"page={k}"] + extra) + ">"
+
+        links = [target(number - 1) + '; rel="prev"'] if number > 1 else []
+        if number < pages:
+            links.append(target(number + 1) + '; rel="next"')
+        elif query.get("loop_to"):
+            links.append(target(num(query, "loop_to")) + '; rel="next"')
+        return body, hashlib.sha1(body).hexdigest()[:16], ", ".join(links) or None
 
     def check_auth(self, scheme):
         key = self.server.api_key
