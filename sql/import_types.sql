@@ -186,7 +186,35 @@ SELECT schema_changes FROM hvcsv_sync_history WHERE foreign_table = 'it.drift'::
   AND schema_changes IS NOT NULL;
 SELECT sum(score) FROM it_target.drift;
 
+-- 10. a hostile role that plants types and operators named as pg_catalog's
+-- in a schema a superuser has on its search_path ahead of pg_catalog: what
+-- IMPORT creates (the foreign table and the target with its key) uses none
+CREATE ROLE regress_hvcsv_planter;
+CREATE SCHEMA it_planted AUTHORIZATION regress_hvcsv_planter;
+SET ROLE regress_hvcsv_planter;
+CREATE DOMAIN it_planted.text AS pg_catalog.varchar(1);
+CREATE DOMAIN it_planted.numeric AS pg_catalog.int2;
+CREATE FUNCTION it_planted.text_eq(pg_catalog.text, pg_catalog.text) RETURNS boolean
+  LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR it_planted.= (FUNCTION = it_planted.text_eq,
+  LEFTARG = pg_catalog.text, RIGHTARG = pg_catalog.text);
+RESET ROLE;
+SET search_path = it_planted, pg_catalog, public;
+IMPORT FOREIGN SCHEMA planted FROM SERVER fx INTO it
+  OPTIONS (path '/accounts.csv', readers 'projected', target_schema 'it_target', key 'has_id');
+RESET search_path;
+SELECT c.relnamespace::regnamespace AS schema, a.attname, t.typnamespace::regnamespace AS type_schema, t.typname
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
+  WHERE a.attrelid IN ('it.planted'::regclass, 'it_target.planted'::regclass) AND a.attnum > 0
+  ORDER BY 1, a.attnum;
+SELECT opc.opcnamespace::regnamespace, opc.opcname
+  FROM pg_index i JOIN pg_opclass opc ON opc.oid = i.indclass[0]
+  WHERE i.indrelid = 'it_target.planted'::regclass;
+SELECT status, rows_inserted FROM hvcsv_refresh('it.planted');
+
 SET client_min_messages = warning;
+DROP SCHEMA it_planted CASCADE;
+DROP ROLE regress_hvcsv_planter;
 DROP SCHEMA it, it2, it_target, it_own, it_granted CASCADE;
 DROP USER MAPPING FOR regress_hvcsv_importer SERVER fx;
 REVOKE USAGE ON FOREIGN SERVER fx FROM regress_hvcsv_importer;

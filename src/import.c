@@ -446,6 +446,7 @@ create_target(Oid nsp, const char *schema, const char *name, const ImportColumns
 {
 	StringInfoData sql;
 	ListCell   *cell;
+	int			guc_level;
 
 	if (OidIsValid(get_relname_relid(name, nsp)))
 		ereport(ERROR,
@@ -460,13 +461,21 @@ create_target(Oid nsp, const char *schema, const char *name, const ImportColumns
 		appendStringInfo(&sql, "%s%s", cell == list_head(key) ? "" : ", ",
 						 quote_identifier(lfirst(cell)));
 	appendStringInfoString(&sql, "))");
+	/*
+	 * Everything in the statement is qualified; the fixed search_path is
+	 * so that nothing else a schema on the caller's path holds can be
+	 * found either (the key's index takes its operator class by type).
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not create target \"%s.%s\"", schema, name);
 	SPI_finish();
+	AtEOXact_GUC(true, guc_level);
 }
 
-/* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements, and creates the targets. */
 /*
  * The names of the tables for each reader: the remote schema's, or with
  * the reader's after it, clipped as the parser clips an identifier, so that
@@ -498,6 +507,7 @@ table_names(const ImportChoices *choices, const char *remote_schema)
 	return names;
 }
 
+/* Builds IMPORT FOREIGN SCHEMA's CREATE FOREIGN TABLE statements, and creates the targets. */
 List *
 hvcsv_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
