@@ -10,6 +10,7 @@ OBJS = \
 	src/file_compression.o \
 	src/url.o \
 	src/export_list.o \
+	src/export_fetch.o \
 	src/spool.o \
 	src/spool_files.o \
 	src/row_index.o \

@@ -31,4 +31,19 @@ extern int	hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *export
 									 int64 *total);
 extern char *hvcsv_exports_display(const HvcsvOptions *opts);
 
+/* What bringing one export's spool up to date found (export_fetch.c). */
+typedef struct HvcsvSpoolCheck
+{
+	bool		missing;		/* it answered 404 or 410, and is skipped */
+	bool		fetched_now;	/* downloaded now */
+	bool		revalidated;	/* a 304 confirmed the spool now */
+	char	   *etag;			/* of the spooled version; empty if none */
+	char	   *last_modified;	/* likewise */
+	int64		size;			/* bytes of the spooled file */
+} HvcsvSpoolCheck;
+
+/* in export_fetch.c */
+extern HvcsvSpoolCheck *hvcsv_spool_check_exports(const HvcsvOptions *opts,
+												  const List *exports);
+
 #endif							/* HVCSV_EXPORT_LIST_H */
