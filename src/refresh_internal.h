@@ -133,6 +133,9 @@ typedef struct RefreshSession
 	bool		whole_read;		/* plan the export's read as partitioned */
 	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
 	List	   *key_names;		/* the key's columns, checked in each of several exports */
+	bool	   *exports_read;	/* of several exports, those the read takes;
+								 * NULL: all of them */
+	int			nexports;		/* how many exports_read covers */
 	KeyChoice  *choice;			/* on_duplicate_key's, or NULL */
 	bool		surveying;		/* the choice's first read: rows are only noted */
 	KeyWatch   *watch;			/* or NULL */

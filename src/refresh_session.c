@@ -81,6 +81,17 @@ hvcsv_session_end(void)
 }
 
 /*
+ * Whether the refresh's read takes export i of several: only those that
+ * are new or changed since the last good run, when the run says so.
+ */
+static bool
+session_reads_export(HvcsvScan *scan, int i)
+{
+	return session->exports_read == NULL || i >= session->nexports ||
+		session->exports_read[i];
+}
+
+/*
  * Whether this is the refresh's own statement rather than one that user
  * code started from inside it: a trigger on the target (a row trigger, or
  * a statement trigger that fires before the refresh's scan begins) may read
@@ -308,6 +319,7 @@ static const HvcsvScanHooks session_hooks = {
 	.observes = session_observes,
 	.whole_read = session_whole_read,
 	.request_url = session_request_url,
+	.reads_export = session_reads_export,
 	.row = session_row,
 	.reject = session_reject,
 	.part_done = session_part_done,

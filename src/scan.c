@@ -204,7 +204,13 @@ open_export(HvcsvScan *scan, int i)
 	scan->builder = NULL;
 	scan->reader_state = NULL;
 	scan->reader_open = true;
-	if (!hvcsv_skips_missing_exports(scan->opts))
+	if (scan->observed && !hooks->reads_export(scan, i))
+	{
+		/* The watcher needs none of its rows (it read them before). */
+		scan->reader_open = false;
+		scan->at_end = true;
+	}
+	else if (!hvcsv_skips_missing_exports(scan->opts))
 		scan->reader->begin(scan);
 	else if (!begin_unless_missing(scan))
 	{

@@ -85,6 +85,7 @@ typedef struct HvcsvScanHooks
 	bool		(*observes) (Oid relid);
 	bool		(*whole_read) (Oid relid);	/* planning: read all of it, partitioned */
 	const char *(*request_url) (HvcsvScan *scan);	/* to request instead of the table's, or NULL */
+	bool		(*reads_export) (HvcsvScan *scan, int i);	/* false skips export i of several */
 	bool		(*row) (HvcsvScan *scan, TupleTableSlot *slot);	/* false drops the row */
 	void		(*reject) (HvcsvScan *scan, int att, const char *message);
 	void		(*part_done) (HvcsvScan *scan); /* this process's share ended */
