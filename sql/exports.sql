@@ -3,7 +3,7 @@
 -- manifest (plain text or JSON), read one after another by every reader,
 -- each export spooled on its own; columns matched by header per export;
 -- errors name the export; every URL kept below api_url; option checks;
--- a refresh over several exports (always a full compare).
+-- a refresh over several exports (exports_refresh has more).
 --
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_exports';
 
@@ -318,7 +318,7 @@ SELECT * FROM ex_away;
 SELECT try(format('CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths %L)',
                   string_agg('/a.csv', ','))) FROM generate_series(1, 10001);
 
--- a refresh over several exports compares them all in full
+-- a refresh over several exports
 COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'), ('/ex_2026-12-02.csv'))v)
   TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
 CREATE TABLE ex_target (id int PRIMARY KEY, name text, amount numeric);
@@ -327,7 +327,7 @@ ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.txt', ADD ta
 SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
 SELECT * FROM ex_target ORDER BY id;
 SELECT source_url FROM hvcsv_sync_state WHERE foreign_table = 'ex_manifest'::regclass;
--- nothing changed: still a full compare, every row unchanged
+-- nothing changed: no export is read again
 SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
 -- one export changes, one is removed from the manifest, one is added
 COPY (SELECT * FROM (VALUES ('id,name,amount'), ('1,Alice,11'), ('2,Bob,20')) v)
