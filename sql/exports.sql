@@ -194,6 +194,36 @@ SELECT manifest_error('[{"url": "/ex_2026-12-01.csv", "path": "/ex_2026-12-02.cs
 SELECT manifest_error('[1]');
 SELECT manifest_error('[{"url": {"deep": [[[[["x"]]]]]}}]');
 SELECT manifest_error('["/ex_2026-12-01.csv"');
+-- export_origins: a manifest may list exports on other origins that the
+-- server names (a CDN, pre-signed URLs).  No credentials go there: an
+-- export that needs none is read, one that needs them gets none (401)
+CREATE SERVER fx_cdn FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://127.0.0.1:18765',
+  export_origins 'http://localhost:18765', max_retries '1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_cdn OPTIONS (api_key 'test-secret-key');
+CREATE FOREIGN TABLE ex_cdn (id int, name text) SERVER fx_cdn OPTIONS (manifest '/ex_cdn.txt');
+COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'),
+                            ('http://localhost:18765/ex_2026-12-02.csv?noauth=1')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SET hvcsv_fdw.allowed_hosts = '127.0.0.1:18765, localhost:18765';
+SELECT * FROM fixture_reset;
+SELECT * FROM ex_cdn;
+SELECT target, status, auth FROM fixture_log ORDER BY seq;
+COPY (SELECT 'http://localhost:18765/ex_2026-12-02.csv') TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SELECT try('SELECT * FROM ex_cdn');
+-- any other origin is still refused
+COPY (SELECT 'http://127.0.0.2:18765/ex_2026-12-02.csv') TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SELECT try('SELECT * FROM ex_cdn');
+-- an origin that hvcsv_fdw.allowed_hosts does not admit, and values that
+-- are not origins
+SET hvcsv_fdw.allowed_hosts = '127.0.0.1:18765';
+SELECT try($$ALTER SERVER fx_cdn OPTIONS (SET export_origins 'http://localhost:18765')$$);
+RESET hvcsv_fdw.allowed_hosts;
+SELECT try(format('ALTER SERVER fx_cdn OPTIONS (SET export_origins %L)', o))
+  FROM unnest(ARRAY['ftp://localhost', 'https://localhost/exports', 'https://u@localhost',
+                    'https://localhost?x=1', ' , ', 'localhost']) o;
+SELECT try($$ALTER SERVER fx_cdn OPTIONS (SET export_origins 'https://a.example, https://B.example:8443/')$$);
+DROP SERVER fx_cdn CASCADE;
+
 -- more than 10000 exports
 COPY (SELECT '/ex_2026-12-01.csv' FROM generate_series(1, 10001)) TO '/tmp/hvcsv_fixture_www/ex_hostile.txt';
 SELECT try('SELECT * FROM ex_manifest');
