@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --only) ONLY=${2:?--only needs a value}; shift 2 ;;
         --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -281,6 +281,24 @@ PY
     rtimed P3 "$(merge_from "${changed_files[@]}")" ex_pg
     rtimed P3all "$(merge_all)" ex_pg_all
 
+    # For reference: the fixture server's own time for as many conditional
+    # requests (If-None-Match: *, so every one answers 304), one connection
+    # each, from one Python client.
+    local ref_304
+    ref_304=$(python3 - "$FIXTURE_PORT" "$API_KEY" "${all[@]##*/}" <<'PY'
+import http.client, sys, time
+port, key, names = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+t0 = time.monotonic()
+for name in names:
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    c.request("GET", "/exports/" + name, headers={"Authorization": "apiKey " + key, "If-None-Match": "*"})
+    r = c.getresponse()
+    r.read()
+    assert r.status == 304, r.status
+    c.close()
+print("%.3f" % (time.monotonic() - t0))
+PY
+)
     fetch_log "$work/log_many.csv"
     python3 - "$results" "$work/log_many.csv" <<PY
 import collections, csv, sys
@@ -360,6 +378,8 @@ n, ok, nm, other, _ = http(res["E1"])
 check(ok == N and n == N, "E1: %d requests, %d answered 200, expected %d and %d" % (n, ok, N, N))
 for w in warn:
     print("WARNING:", w)
+print("for reference, the fixture server alone: %d conditional requests (304), one connection each, "
+      "from one Python client: $ref_304 s" % N)
 print("targets after E3: %s (count/sum(amount)/fingerprint); generator %s s" % (res["E3"]["res"], GEN))
 PY
 }
@@ -471,8 +491,17 @@ if first[2] != exp["W1"]:
     warn.append("first count(*): %s, expected %s" % (first[2], exp["W1"]))
 for w in warn:
     print("WARNING:", w)
-launched = [l.strip() for l in plans if "Workers Launched" in l]
-print("Workers Launched lines: %s" % ("; ".join(launched) if launched else "none (no parallel plan)"))
+parts, name = {}, None
+for l in plans:
+    if l.startswith("== "):
+        name = "%d exports" % N if "exports" in l else "1 export"
+        parts[name] = []
+    elif name:
+        parts[name].append(l)
+for name, lines in parts.items():
+    launched = [l.strip() for l in lines if "Workers Launched" in l]
+    print("EXPLAIN ANALYZE with 2 workers allowed, %s: %s" %
+          (name, launched[0] if launched else "no Gather (no parallel plan)"))
 print("generator (one file, hard-linked %d times): %s s" % (N - 1, "$gen_secs"))
 PY
 }
