@@ -502,7 +502,7 @@ for name, lines in parts.items():
     launched = [l.strip() for l in lines if "Workers Launched" in l]
     print("EXPLAIN ANALYZE with 2 workers allowed, %s: %s" %
           (name, launched[0] if launched else "no Gather (no parallel plan)"))
-print("generator (one file, hard-linked %d times): %s s" % (N - 1, "$gen_secs"))
+print("generator (one file, under %d names by hard links): %s s" % (N, "$gen_secs"))
 PY
 }
 
