@@ -9,7 +9,8 @@
 # Part 2: a dated series of daily exports (the last 5 days; today's not
 # published yet) as one foreign table (path_template + dates_from), synced
 # into one table; then today's export is published and a second refresh
-# picks it up, with the requests the API saw for each refresh.
+# downloads and reads it alone, with the requests the API saw for each
+# refresh.
 # Installs what a fresh Debian 12 lacks (as root), and stops what it
 # started.
 #   demo/run.sh [--rows N]     (default 1000000)
@@ -193,11 +194,15 @@ chown postgres: "$work/api/daily/$today.csv"
 curl -s -o /dev/null "http://127.0.0.1:$API_PORT/_reset"
 echo
 echo "== second sync: the days already synced are revalidated (conditional requests, 304:"
-echo "== nothing downloaded again), today's is downloaded; every row is compared with the"
-echo "== target, and only today's orders are written"
+echo "== nothing downloaded again) and not read; today's is downloaded, and only its orders"
+echo "== are read and written"
 sql <<SQL
 SELECT status, rows_inserted, rows_updated, rows_unchanged, bytes_fetched FROM hvcsv_refresh('daily_orders');
 SELECT count(DISTINCT day) AS days, count(*) AS orders, max(day) AS last_day FROM daily_orders_synced;
+\echo
+\echo == what the syncs read of each day (hvcsv_sync_exports)
+SELECT substring(export_url FROM '[^/]*\$') AS export, rows, bytes, synced_at - min(synced_at) OVER () AS read_later_by
+  FROM hvcsv_sync_exports WHERE foreign_table = 'daily_orders'::regclass ORDER BY export_url;
 SQL
 echo "requests the API saw for this sync:"
 api_requests
