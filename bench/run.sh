@@ -649,7 +649,7 @@ SQL
     # R2a on sync_v1, whose spool is younger than max_age (1h): no request.
     # R1h's TRUNCATE gave tgt_hv new storage, which sync_v1's last run did
     # not write: an untimed refresh compares in full first.
-    psql -c "$(refresh sync_v1)" > /dev/null
+    psql -c "SELECT * FROM hvcsv_refresh('sync_v1')" > /dev/null
     for r in $(seq "$RUNS"); do
         run R2a H "$r" "CHECKPOINT;" "$(refresh sync_v1)" tgt_hv
     done
