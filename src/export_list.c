@@ -28,7 +28,9 @@
  * are; one that names a page already read (a loop) is refused.
  *
  * Nothing here fetches an export: the scan spools each one when it reaches
- * it (scan.c), so that a later step may fetch several at once.
+ * it (scan.c), or all of them first (export_fetch.c).  A parallel scan's
+ * workers take the list the leader read from its shared memory
+ * (hvcsv_export_list_share), so that none asks for a manifest again.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
