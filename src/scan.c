@@ -703,8 +703,8 @@ shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
 
 /*
  * Sizes a parallel scan's shared memory.  This runs when the Gather
- * starts, so the leader opens (and if needed fetches) the spool here to
- * count the partitions.
+ * starts, so the leader opens (and if needed fetches) the spool, or every
+ * export's, here to count the partitions.
  */
 Size
 hvcsv_scan_shared_size(HvcsvScan *scan)
