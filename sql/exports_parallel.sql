@@ -158,12 +158,28 @@ SELECT * FROM fixture_reset;
 SELECT src_path, count(*), sum(id), count(amount) FROM xp_manifest GROUP BY src_path ORDER BY src_path;
 SELECT method, target, status FROM fixture_log ORDER BY seq;
 
+-- a refresh of a partitioned table reads, after one export changed, only
+-- that one: its watcher skips the others, which get no partitions (so no
+-- row of theirs is counted unchanged); the refresh reads several exports
+-- without workers (refresh_table.c)
+CREATE TABLE xp_target (tag text, id int, amount numeric, PRIMARY KEY (tag, id));
+CREATE FOREIGN TABLE xp_sync (id int, tag text, amount numeric)
+  SERVER fx OPTIONS (paths '/xp_big.csv,/xp_small.csv,/xp_mid.csv', target 'xp_target',
+                     reader 'partitioned', block_size '64kB');
+SELECT status, rows_inserted, rows_updated, rows_unchanged FROM hvcsv_refresh('xp_sync');
+COPY (SELECT * FROM (VALUES ('id,tag,amount'), ('1,xp_small.csv,100'), ('2,xp_small.csv,1'),
+                            ('3,xp_small.csv,1.5'), ('4,xp_small.csv,2')) v)
+  TO '/tmp/hvcsv_fixture_www/xp_small.csv';
+SELECT status, rows_inserted, rows_updated, rows_unchanged FROM hvcsv_refresh('xp_sync');
+SELECT tag, count(*), sum(id), sum(amount) FROM xp_target GROUP BY tag ORDER BY tag;
+
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
-DROP FOREIGN TABLE xp_par, xp_ser, xp_err_par, xp_err_ser, xp_skip_par, xp_skip_ser, xp_manifest;
+DROP FOREIGN TABLE xp_par, xp_ser, xp_err_par, xp_err_ser, xp_skip_par, xp_skip_ser, xp_manifest, xp_sync;
+DROP TABLE xp_target;
 DROP FUNCTION xp_write(text, int, text);
 DROP FUNCTION xp_line(int);
 DROP FUNCTION xp_tables(text, text, text);
