@@ -103,6 +103,7 @@ typedef struct PartitionedState
 	uint64		pos;			/* read position in the file */
 	uint64		limit;			/* end of the partition being read */
 	bool		in_partition;
+	bool		after_header;	/* the stream has read nothing but the header */
 	uint64		data_offset;	/* the first byte after the header */
 	uint64		data_line_breaks;
 } PartitionedState;
@@ -371,6 +372,7 @@ partitioned_begin(HvcsvScan *scan)
 	hvcsv_scan_read_header(scan);
 	ps->data_offset = scan->stream->buf_offset + scan->stream->buf_start;
 	ps->data_line_breaks = scan->stream->tok.line_breaks;
+	ps->after_header = true;
 }
 
 /*
@@ -420,9 +422,19 @@ start_claimed(HvcsvScan *scan)
 	}
 	if (start.offset >= part->end)
 		return false;
-	ps->pos = start.offset;
+
+	/*
+	 * Right after the header the stream goes on from where it is, if it
+	 * read no further than the partition's end: a small export is then
+	 * read once, not again for its first partition.
+	 */
+	if (!ps->after_header || start.offset != ps->data_offset || ps->pos > part->end)
+	{
+		ps->pos = start.offset;
+		hvcsv_stream_restart(scan->stream, start.offset, start.line_breaks);
+	}
+	ps->after_header = false;
 	ps->limit = part->end;
-	hvcsv_stream_restart(scan->stream, start.offset, start.line_breaks);
 	ps->in_partition = true;
 	return true;
 }
@@ -451,7 +463,7 @@ partitioned_rescan(HvcsvScan *scan)
 	st->next_local = 0;
 	st->claimed = -1;
 	if (ps)
-		ps->in_partition = false;
+		ps->in_partition = ps->after_header = false;
 }
 
 /* Closes the file; a plan of one spool goes with it (a page's, with the page). */
