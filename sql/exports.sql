@@ -48,8 +48,8 @@ ALTER FOREIGN TABLE ex_paths OPTIONS (ADD reader 'streaming');
 SELECT * FROM ex_paths;
 ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'partitioned');
 SELECT * FROM ex_paths;
--- the partitioned reader reads several exports without workers (a later
--- step cuts partitions across them): no parallel plan, even when forced
+-- the partitioned reader cuts partitions across the exports, which workers
+-- share (see exports_parallel.sql): a parallel plan when forced
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
