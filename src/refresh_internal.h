@@ -342,6 +342,7 @@ typedef struct SyncPlan
 	const char *deleted_column; /* delete_missing 'soft': marked here, or NULL */
 	bool		watched;		/* the key watch counts rows and checks keys */
 	const KeptRows *kept;		/* the row filter's rows, or NULL for all */
+	bool		sharded;		/* partitions on other servers: no ON CONFLICT */
 } SyncPlan;
 
 /* The result row of a sync or load statement. */
@@ -359,6 +360,7 @@ typedef struct SyncResultRow
 
 extern char *hvcsv_qualified_name(Oid relid);
 extern char *hvcsv_name_list(List *names, const char *prefix);
+extern char *hvcsv_free_column_name(List *names);
 extern char *hvcsv_sync_statement(const SyncPlan *plan);
 extern char *hvcsv_load_statement(const SyncPlan *plan);
 extern void hvcsv_read_sync_result(SyncResultRow *row);
@@ -369,6 +371,7 @@ extern char *hvcsv_duplicate_key_query(const char *foreign_table, List *keys);
 extern RangeVar *hvcsv_target_rangevar(Oid foreign_table, List *target);
 extern Relation hvcsv_open_target(Oid ft, const HvcsvOptions *opts);
 extern List *hvcsv_synced_columns(Oid ft, const HvcsvOptions *opts, Relation target);
+extern bool hvcsv_target_sharded(Relation target, List *keys);
 extern SyncColumn *hvcsv_cursor_column(List *columns, const char *name, Oid ft, Relation target);
 extern void hvcsv_check_deleted_column(Relation target, List *columns, const char *name);
 extern List *hvcsv_synced_names(List *columns);

@@ -315,25 +315,6 @@ stored_rows(Relation target)
 	return Max(tuples, 0);
 }
 
-/* A name for the kept rows' mark that no synced column has. */
-static char *
-mark_name(List *names)
-{
-	char	   *name = "key_stored";
-	ListCell   *cell;
-	bool		taken = true;
-
-	while (taken)
-	{
-		taken = false;
-		foreach(cell, names)
-			taken = taken || strcmp(lfirst(cell), name) == 0;
-		if (taken)
-			name = psprintf("%s_", name);
-	}
-	return name;
-}
-
 /* The query that reads the synced columns of the export. */
 static char *
 export_query(const TableRun *run)
@@ -503,7 +484,7 @@ keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *
 	s->filter = NULL;
 	if (passed < (uint64) counts->filtered / 4)
 		prefer_index_probes(guc_level);
-	kept->mark = mark_name(run->names);
+	kept->mark = hvcsv_free_column_name(run->names);
 	kept->from = hvcsv_kept_rows_from(hvcsv_extension_object("hvcsv_changed_rows"), run->columns,
 									  kept->mark);
 	return true;
@@ -520,6 +501,7 @@ base_plan(const TableRun *run, SyncPlan *plan)
 	plan->cursor = run->cursor;
 	plan->delete_missing = run->opts->delete_missing;
 	plan->deleted_column = run->opts->soft_delete ? run->opts->deleted_column : NULL;
+	plan->sharded = hvcsv_target_sharded(run->target, run->keys);
 }
 
 /*

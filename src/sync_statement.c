@@ -54,6 +54,25 @@ hvcsv_name_list(List *names, const char *prefix)
 	return buf.data;
 }
 
+/* A name for a column that the statements add to the synced ones, taken by none of names. */
+char *
+hvcsv_free_column_name(List *names)
+{
+	char	   *name = "key_stored";
+	ListCell   *cell;
+	bool		taken = true;
+
+	while (taken)
+	{
+		taken = false;
+		foreach(cell, names)
+			taken = taken || strcmp(lfirst(cell), name) == 0;
+		if (taken)
+			name = psprintf("%s_", name);
+	}
+	return name;
+}
+
 /* The names of some synced columns: the keys, the others, or all. */
 typedef enum ColumnSet
 {
@@ -294,6 +313,53 @@ cursor_nulls(const SyncPlan *plan, const char *rows, const char *column_expr)
 	return psprintf("(SELECT pg_catalog.count(*) FROM %s WHERE %s IS NULL)", rows, column_expr);
 }
 
+/* Appends the CTE "src": the export, past the cursor. */
+static void
+append_export(StringInfo sql, const SyncPlan *plan)
+{
+	appendStringInfo(sql, "src AS (SELECT %s FROM %s f",
+					 hvcsv_name_list(column_names(plan->columns, ALL_COLUMNS), "f."),
+					 plan->foreign_table);
+	if (plan->cursor)
+		appendStringInfoString(sql, cursor_filter(plan));
+	appendStringInfoChar(sql, ')');
+}
+
+/*
+ * The column of "changed" that tells, for a sharded target, whether the
+ * row's key is stored.
+ */
+static const char *
+stored_flag(const SyncPlan *plan)
+{
+	return quote_identifier(hvcsv_free_column_name(column_names(plan->columns, ALL_COLUMNS)));
+}
+
+/*
+ * Appends the CTE "changed" for a sharded target: each export row that
+ * differs from the stored one, flagged by whether its key is stored, in one
+ * pass over the target (a foreign partition's rows cross the network once).
+ */
+static void
+append_changed_sharded(StringInfo sql, const SyncPlan *plan, List *values)
+{
+	const char *first_key = quote_identifier(linitial(column_names(plan->columns, KEY_COLUMNS)));
+
+	appendStringInfo(sql, ", changed AS (SELECT s.*, t.%s IS NOT NULL AS %s FROM src s LEFT JOIN %s t ON ",
+					 first_key, stored_flag(plan), plan->target);
+	append_key_match(sql, plan->columns);
+	appendStringInfo(sql, " WHERE t.%s IS NULL", first_key);
+	if (values != NIL)
+	{
+		appendStringInfoString(sql, " OR ");
+		append_not_distinct(sql, plan->columns, VALUE_COLUMNS, "t", "s", true, true);
+	}
+	/* A row marked deleted that the export has again has changed. */
+	if (plan->deleted_column)
+		appendStringInfo(sql, " OR t.%s IS NOT NULL", quote_identifier(plan->deleted_column));
+	appendStringInfoChar(sql, ')');
+}
+
 /* Appends the CTEs "src" (the export past the cursor) and "changed". */
 static void
 append_source(StringInfo sql, const SyncPlan *plan, List *values)
@@ -303,12 +369,14 @@ append_source(StringInfo sql, const SyncPlan *plan, List *values)
 		appendStringInfo(sql, "WITH changed AS (SELECT * FROM %s)", plan->kept->from);
 		return;
 	}
-	appendStringInfo(sql, "WITH src AS (SELECT %s FROM %s f",
-					 hvcsv_name_list(column_names(plan->columns, ALL_COLUMNS), "f."),
-					 plan->foreign_table);
-	if (plan->cursor)
-		appendStringInfoString(sql, cursor_filter(plan));
-	appendStringInfo(sql, "), changed AS (SELECT * FROM src s WHERE NOT EXISTS "
+	appendStringInfoString(sql, "WITH ");
+	append_export(sql, plan);
+	if (plan->sharded)
+	{
+		append_changed_sharded(sql, plan, values);
+		return;
+	}
+	appendStringInfo(sql, ", changed AS (SELECT * FROM src s WHERE NOT EXISTS "
 					 "(SELECT FROM %s t WHERE ", plan->target);
 	append_key_match(sql, plan->columns);
 	if (values != NIL)
@@ -345,6 +413,8 @@ append_update(StringInfo sql, const SyncPlan *plan, List *values)
 	appendStringInfo(sql, ", updated AS (UPDATE %s AS t SET %s%s FROM changed s WHERE ",
 					 plan->target, sets.data, undelete(plan, sets.len == 0));
 	append_key_match(sql, plan->columns);
+	if (plan->sharded)
+		appendStringInfo(sql, " AND s.%s", stored_flag(plan));
 	if (plan->kept)
 	{
 		appendStringInfo(sql, " AND s.%s AND ", quote_identifier(plan->kept->mark));
@@ -402,6 +472,38 @@ append_insert(StringInfo sql, const SyncPlan *plan, List *values)
 }
 
 /*
+ * Appends the CTE "inserted" of a sharded target: the new keys, by a plain
+ * INSERT routed to their partitions.  A foreign partition takes no ON
+ * CONFLICT, and one with batch_size is sent its rows in batches only by an
+ * INSERT without RETURNING.  A key that another session stored meanwhile
+ * is a unique violation of its partition, which fails the run.
+ */
+static void
+append_new_keys(StringInfo sql, const SyncPlan *plan)
+{
+	List	   *all = column_names(plan->columns, ALL_COLUMNS);
+
+	appendStringInfo(sql, ", inserted AS (INSERT INTO %s (%s) SELECT %s FROM changed s WHERE NOT s.%s)",
+					 plan->target, hvcsv_name_list(all, ""), hvcsv_name_list(all, "s."),
+					 stored_flag(plan));
+}
+
+/* The result row's counts of rows inserted and updated, its second and third columns. */
+static char *
+written_counts(const SyncPlan *plan, bool updates)
+{
+	const char *updated = updates ? "(SELECT pg_catalog.count(*) FROM updated)" : NULL;
+
+	/* The insert has no RETURNING: it writes exactly its rows, or fails. */
+	if (plan->sharded)
+		return psprintf("(SELECT pg_catalog.count(*) FROM changed WHERE NOT %s), %s",
+						stored_flag(plan), updated ? updated : "0::pg_catalog.int8");
+	return psprintf("(SELECT pg_catalog.count(*) FROM upserted WHERE inserted), "
+					"(SELECT pg_catalog.count(*) FROM upserted WHERE NOT inserted)%s%s",
+					updated ? " OPERATOR(pg_catalog.+) " : "", updated ? updated : "");
+}
+
+/*
  * Appends the CTE "deleted": target rows whose key the export lacks are
  * deleted, or with soft deletes marked with the run's time, once.
  */
@@ -439,7 +541,8 @@ target_rows(const SyncPlan *plan)
  * largest cursor value, deleted, the target's size before the run (for the
  * delete guard; 0 without delete_missing), whether a key came twice
  * (false when the key watch checks that) and how many rows have no cursor
- * value.
+ * value.  A sharded target's changed rows are flagged by whether their
+ * key is stored, and new keys are inserted without ON CONFLICT.
  */
 char *
 hvcsv_sync_statement(const SyncPlan *plan)
@@ -458,19 +561,19 @@ hvcsv_sync_statement(const SyncPlan *plan)
 	/* Updating in place spares an upsert's row lock, a WAL record per row. */
 	if (updates)
 		append_update(&sql, plan, values);
-	append_insert(&sql, plan, values);
+	if (plan->sharded)
+		append_new_keys(&sql, plan);
+	else
+		append_insert(&sql, plan, values);
 	if (plan->delete_missing)
 		append_delete(&sql, plan);
 	/*
 	 * ON CONFLICT catches a key twice only when both copies are written; a
 	 * first copy equal to the stored row is not, so look for twins too.
 	 */
-	appendStringInfo(&sql, " SELECT %s, "
-					 "(SELECT pg_catalog.count(*) FROM upserted WHERE inserted), "
-					 "(SELECT pg_catalog.count(*) FROM upserted WHERE NOT inserted)%s, "
-					 "%s, %s, %s, %s, %s",
+	appendStringInfo(&sql, " SELECT %s, %s, %s, %s, %s, %s, %s",
 					 plan->watched ? "0::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM src)",
-					 updates ? " OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM updated)" : "",
+					 written_counts(plan, updates),
 					 plan->cursor ? cursor_max(plan, "src s", cursor_value(plan->cursor, "s")) : "NULL",
 					 plan->delete_missing ? "(SELECT pg_catalog.count(*) FROM deleted)" : "0::pg_catalog.int8",
 	/* the target's size matters only to the delete guard */
@@ -478,6 +581,31 @@ hvcsv_sync_statement(const SyncPlan *plan)
 					 plan->watched ? "false" :
 					 psprintf("EXISTS (SELECT FROM src GROUP BY %s HAVING pg_catalog.count(*) "
 							  "OPERATOR(pg_catalog.>) 1)", keys),
+					 plan->cursor ? cursor_nulls(plan, "src s", cursor_value(plan->cursor, "s")) :
+					 "0::pg_catalog.int8");
+	return sql.data;
+}
+
+/*
+ * The load statement of a sharded target: the INSERT has no RETURNING, so
+ * that postgres_fdw sends each foreign partition its rows in batches of
+ * its batch_size; the counts come from the rows read instead, which it
+ * inserts all or fails.
+ */
+static char *
+load_sharded(const SyncPlan *plan)
+{
+	StringInfoData sql;
+	List	   *all = column_names(plan->columns, ALL_COLUMNS);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH ");
+	append_export(&sql, plan);
+	appendStringInfo(&sql, ", loaded AS (INSERT INTO %s (%s) SELECT %s FROM src s) "
+					 "SELECT pg_catalog.count(*), pg_catalog.count(*), 0::pg_catalog.int8, %s, "
+					 "0::pg_catalog.int8, 0::pg_catalog.int8, false, %s FROM src",
+					 plan->target, hvcsv_name_list(all, ""), hvcsv_name_list(all, "s."),
+					 plan->cursor ? cursor_max(plan, "src s", cursor_value(plan->cursor, "s")) : "NULL",
 					 plan->cursor ? cursor_nulls(plan, "src s", cursor_value(plan->cursor, "s")) :
 					 "0::pg_catalog.int8");
 	return sql.data;
@@ -495,6 +623,8 @@ hvcsv_load_statement(const SyncPlan *plan)
 	StringInfoData sql;
 	List	   *all = column_names(plan->columns, ALL_COLUMNS);
 
+	if (plan->sharded)
+		return load_sharded(plan);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "WITH loaded AS (INSERT INTO %s (%s) SELECT %s FROM %s f",
 					 plan->target, hvcsv_name_list(all, ""), hvcsv_name_list(all, "f."),

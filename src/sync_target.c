@@ -6,10 +6,13 @@
  * An unqualified target is in the foreign table's own schema, whoever
  * calls, so that no caller's search_path can change which table is
  * written.  The target must be a table with a unique index on the key (the
- * upsert's ON CONFLICT needs one), owned by a role with the foreign table
- * owner's privileges (its triggers run as the role that writes).  The
- * definition hash tells a run that the table's definition changed since
- * the last good run, so that it compares in full.
+ * upsert's ON CONFLICT needs one), or a sharded one: partitioned by key
+ * columns at every level, so that a key lives in one partition, whose own
+ * unique index (a remote table's, for a foreign partition) refuses it
+ * twice.  It must be owned by a role with the foreign table owner's
+ * privileges (its triggers run as the role that writes).  The definition
+ * hash tells a run that the table's definition changed since the last good
+ * run, so that it compares in full.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -29,9 +32,11 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -125,6 +130,18 @@ unique_index_columns(Relation target, Oid indexoid)
 	return names;
 }
 
+/* Tells whether a list of names holds name. */
+static bool
+has_name(List *names, const char *name)
+{
+	ListCell   *cell;
+
+	foreach(cell, names)
+		if (strcmp(lfirst(cell), name) == 0)
+			return true;
+	return false;
+}
+
 /* Tells whether two lists of names hold the same names. */
 static bool
 same_names(List *a, List *b)
@@ -134,28 +151,109 @@ same_names(List *a, List *b)
 	if (list_length(a) != list_length(b))
 		return false;
 	foreach(cell, a)
-	{
-		ListCell   *other;
-		bool		found = false;
+		if (!has_name(b, lfirst(cell)))
+			return false;
+	return true;
+}
 
-		foreach(other, b)
-			found = found || strcmp(lfirst(cell), lfirst(other)) == 0;
-		if (!found)
+/* Tells whether rel has a unique index on exactly the columns keys. */
+static bool
+has_unique_index(Relation rel, List *keys)
+{
+	ListCell   *cell;
+
+	foreach(cell, RelationGetIndexList(rel))
+		if (same_names(keys, unique_index_columns(rel, lfirst_oid(cell))))
+			return true;
+	return false;
+}
+
+/* Tells whether every partition key column of partitioned table rel is a key column. */
+static bool
+partitioned_by_keys(Relation rel, List *keys)
+{
+	PartitionKey partkey = RelationGetPartitionKey(rel);
+
+	for (int i = 0; i < get_partition_natts(partkey); i++)
+	{
+		AttrNumber	attnum = get_partition_col_attnum(partkey, i);
+
+		/* An expression (attnum 0) can map one key to several partitions. */
+		if (attnum == InvalidAttrNumber ||
+			!has_name(keys, get_attname(RelationGetRelid(rel), attnum, false)))
 			return false;
 	}
 	return true;
 }
 
 /*
+ * Refuses a leaf partition of a sharded target that cannot refuse a key
+ * twice, or cannot take the refresh's writes.  A foreign partition's remote
+ * table is trusted to have a unique index on the key: it cannot be seen
+ * from here.
+ */
+static void
+check_shard(Relation target, Relation leaf, List *keys)
+{
+	int			writes = (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
+
+	if (leaf->rd_rel->relkind == RELKIND_FOREIGN_TABLE &&
+		(relation_is_updatable(RelationGetRelid(leaf), NIL, false, NULL) & writes) != writes)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("partition \"%s\" of target table \"%s\" is a foreign table that cannot be inserted into, updated and deleted from",
+						RelationGetRelationName(leaf), RelationGetRelationName(target)),
+				 errdetail("A refresh inserts, updates and deletes rows in the partitions of its target."),
+				 errhint("Use a foreign data wrapper that writes, such as postgres_fdw, with its updatable option left true.")));
+	if (leaf->rd_rel->relkind == RELKIND_RELATION && !has_unique_index(leaf, keys))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("target table \"%s\" has no unique index on the key (%s), nor has its partition \"%s\"",
+						RelationGetRelationName(target), hvcsv_name_list(keys, ""),
+						RelationGetRelationName(leaf)),
+				 errdetail("A partitioned target without a unique index needs each partition to refuse a key twice: a local partition by a unique index on the key, a foreign one by its remote table's."),
+				 errhint("Create a unique index or a primary key on those columns of the partition.")));
+}
+
+/*
+ * Checks that partitioned table rel, a level of target, and every level
+ * below it are partitioned by key columns only, so that one key lives in
+ * exactly one leaf partition, and checks each leaf.
+ */
+static void
+check_sharded(Relation target, Relation rel, List *keys)
+{
+	ListCell   *cell;
+
+	if (!partitioned_by_keys(rel, keys))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("target table \"%s\" has no unique index on the key (%s), and the partition key of \"%s\" is not made of key columns",
+						RelationGetRelationName(target), hvcsv_name_list(keys, ""),
+						RelationGetRelationName(rel)),
+				 errdetail("Without a unique index on the key, a refresh writes a partitioned table only if every level is partitioned by key columns, so that each key lives in exactly one partition."),
+				 errhint("Partition by key columns, add the partition key columns to the key option, or create a unique index on the key.")));
+	foreach(cell, find_inheritance_children(RelationGetRelid(rel), RowExclusiveLock))
+	{
+		Relation	part = relation_open(lfirst_oid(cell), NoLock);
+
+		if (part->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+			check_sharded(target, part, keys);
+		else
+			check_shard(target, part, keys);
+		relation_close(part, NoLock);
+	}
+}
+
+/*
  * The key columns: the key option's, which a unique index of the target
- * must cover exactly (the upsert's ON CONFLICT needs it), or else the
- * target's primary key.
+ * must cover exactly (the upsert's ON CONFLICT needs it) unless the target
+ * is sharded (then each partition's does), or else the target's primary
+ * key.
  */
 static List *
 key_columns(Relation target, List *keys)
 {
-	ListCell   *cell;
-
 	if (keys == NIL)
 	{
 		Oid			pk = RelationGetPrimaryKeyIndex(target);
@@ -167,16 +265,28 @@ key_columns(Relation target, List *keys)
 					 errhint("Add a primary key to it, or name its key columns in the foreign table's key option.")));
 		return unique_index_columns(target, pk);
 	}
-	foreach(cell, RelationGetIndexList(target))
-		if (same_names(keys, unique_index_columns(target, lfirst_oid(cell))))
-			return keys;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
-			 errmsg("target table \"%s\" has no unique index on the key (%s)",
-					RelationGetRelationName(target), hvcsv_name_list(keys, "")),
-			 errdetail("A refresh finds each row by its key, and inserts new keys with ON CONFLICT, which needs a unique index on exactly those columns."),
-			 errhint("Create a unique index or a primary key on those columns, or change the key option.")));
-	return NIL;					/* keep the compiler quiet */
+	if (has_unique_index(target, keys))
+		return keys;
+	if (target->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("target table \"%s\" has no unique index on the key (%s)",
+						RelationGetRelationName(target), hvcsv_name_list(keys, "")),
+				 errdetail("A refresh finds each row by its key, and inserts new keys with ON CONFLICT, which needs a unique index on exactly those columns."),
+				 errhint("Create a unique index or a primary key on those columns, or change the key option.")));
+	check_sharded(target, target, keys);
+	return keys;
+}
+
+/*
+ * Tells whether a target that hvcsv_synced_columns() accepted with these
+ * key columns is sharded: partitioned, with no unique index on the key
+ * (its partitions may be foreign tables, which take no ON CONFLICT).
+ */
+bool
+hvcsv_target_sharded(Relation target, List *keys)
+{
+	return target->rd_rel->relkind == RELKIND_PARTITIONED_TABLE && !has_unique_index(target, keys);
 }
 
 /*
