@@ -399,6 +399,30 @@ undelete(const SyncPlan *plan, bool first)
 	return psprintf("%s%s = NULL", first ? "" : ", ", quote_identifier(plan->deleted_column));
 }
 
+/*
+ * Appends, for a sharded target, "AND t.k = ANY (the values of k in rows
+ * r)" for each key column.  An UPDATE or DELETE of a foreign partition
+ * fetches the rows it may write FOR UPDATE; postgres_fdw sends this
+ * condition along (the array as a parameter), so that only those rows are
+ * fetched and locked on the remote server, not every row of it.  With
+ * several key columns the rows fetched may be more, never fewer.
+ */
+static void
+append_keys_among(StringInfo sql, const SyncPlan *plan, const char *rows, bool from_export)
+{
+	ListCell   *cell;
+
+	foreach(cell, plan->columns)
+	{
+		SyncColumn *col = lfirst(cell);
+
+		if (col->is_key)
+			appendStringInfo(sql, " AND t.%s %s ANY (ARRAY(SELECT %s FROM %s))",
+							 quote_identifier(col->name), column_operator(col, BTEqualStrategyNumber),
+							 column_value(col, "r", from_export), rows);
+	}
+}
+
 /* Appends the CTE "updated": changed rows whose key is stored, updated in place. */
 static void
 append_update(StringInfo sql, const SyncPlan *plan, List *values)
@@ -414,7 +438,10 @@ append_update(StringInfo sql, const SyncPlan *plan, List *values)
 					 plan->target, sets.data, undelete(plan, sets.len == 0));
 	append_key_match(sql, plan->columns);
 	if (plan->sharded)
+	{
 		appendStringInfo(sql, " AND s.%s", stored_flag(plan));
+		append_keys_among(sql, plan, psprintf("changed r WHERE r.%s", stored_flag(plan)), true);
+	}
 	if (plan->kept)
 	{
 		appendStringInfo(sql, " AND s.%s AND ", quote_identifier(plan->kept->mark));
@@ -503,22 +530,43 @@ written_counts(const SyncPlan *plan, bool updates)
 					updated ? " OPERATOR(pg_catalog.+) " : "", updated ? updated : "");
 }
 
+/* Appends the condition of the target rows t that delete_missing deletes or marks. */
+static void
+append_missing(StringInfo sql, const SyncPlan *plan)
+{
+	if (plan->deleted_column)
+		appendStringInfo(sql, "t.%s IS NULL AND ", quote_identifier(plan->deleted_column));
+	appendStringInfoString(sql, "NOT EXISTS (SELECT FROM src s WHERE ");
+	append_key_match(sql, plan->columns);
+	appendStringInfoChar(sql, ')');
+}
+
 /*
  * Appends the CTE "deleted": target rows whose key the export lacks are
- * deleted, or with soft deletes marked with the run's time, once.
+ * deleted, or with soft deletes marked with the run's time, once.  A
+ * sharded target's are found first ("missing"), so that only they are
+ * fetched to be written (see append_keys_among).
  */
 static void
 append_delete(StringInfo sql, const SyncPlan *plan)
 {
+	if (plan->sharded)
+	{
+		appendStringInfo(sql, ", missing AS (SELECT %s FROM %s t WHERE ",
+						 hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), "t."),
+						 plan->target);
+		append_missing(sql, plan);
+		appendStringInfoChar(sql, ')');
+	}
 	if (plan->deleted_column)
-		appendStringInfo(sql, ", deleted AS (UPDATE %s t SET %s = pg_catalog.now() WHERE t.%s IS NULL AND ",
-						 plan->target, quote_identifier(plan->deleted_column),
-						 quote_identifier(plan->deleted_column));
+		appendStringInfo(sql, ", deleted AS (UPDATE %s t SET %s = pg_catalog.now() WHERE ",
+						 plan->target, quote_identifier(plan->deleted_column));
 	else
 		appendStringInfo(sql, ", deleted AS (DELETE FROM %s t WHERE ", plan->target);
-	appendStringInfoString(sql, "NOT EXISTS (SELECT FROM src s WHERE ");
-	append_key_match(sql, plan->columns);
-	appendStringInfoString(sql, ") RETURNING 1)");
+	append_missing(sql, plan);
+	if (plan->sharded)
+		append_keys_among(sql, plan, "missing r", false);
+	appendStringInfoString(sql, " RETURNING 1)");
 }
 
 /* The target's rows the delete guard weighs deletes against: those not marked deleted. */

@@ -7,8 +7,10 @@
 #  - the first load routes every row to its shard, in batches of batch_size
 #    (each shard's pg_stat_statements counts the remote INSERTs);
 #  - after rows changed, were added and were removed (delete_missing), each
-#    shard's inserts, updates and deletes are exactly its changed rows;
-#  - an unchanged export is "unchanged"; a forced run writes nothing;
+#    shard's inserts, updates and deletes are exactly its changed rows, and
+#    no other row is locked (fetched FOR UPDATE);
+#  - an unchanged export is "unchanged"; a forced run writes and locks
+#    nothing;
 #  - a key twice in the export fails the run, and no shard changes;
 #  - a target partitioned by a column outside the key is refused.
 use strict;
@@ -136,6 +138,27 @@ sub delta
 	return join(' ', map { my $s = $_; join('/', map { $a[$s][$_] - $b[$s][$_] } 0 .. 2) } 0, 1);
 }
 
+# locked(ids): how many rows of each shard's t, but those of ids, a
+# transaction locked (their xmax is set; postgres_fdw locks a row it
+# updates, and the new version keeps the lock), as "n0 n1".
+sub locked
+{
+	my ($ids) = @_;
+	my $list = join(',', @$ids);
+	return join(' ', map {
+		$_->safe_psql('postgres', qq{SELECT count(*) FROM t WHERE xmax <> '0' AND id <> ALL ('{$list}')})
+	} @shards);
+}
+
+# xmaxes(): each shard's rows with their xmax, hashed, as "md5 md5".
+sub xmaxes
+{
+	return join(' ', map {
+		$_->safe_psql('postgres',
+			q{SELECT md5(string_agg(concat_ws(':', id, xmax), ',' ORDER BY id)) FROM t})
+	} @shards);
+}
+
 # contents(): each shard's rows, as "count:sum:md5 count:sum:md5".
 sub contents
 {
@@ -186,6 +209,7 @@ my @c = split / /, shard_of(\@changed);
 my @r = split / /, shard_of(\@removed);
 is(delta($w1, writes()), "$a[0]/$c[0]/$r[0] $a[1]/$c[1]/$r[1]",
 	'... and each shard writes exactly its changed rows');
+is(locked(\@changed), '0 0', '... locking no other row');
 is($node->safe_psql('postgres',
 		'SELECT count(*), sum(amount) FILTER (WHERE amount >= 5000), min(id), max(id) FROM t'),
 	($rows - @removed + @added) . '|' . sum(values %amounts) . '|26|' . ($rows + @added),
@@ -194,9 +218,11 @@ is($node->safe_psql('postgres',
 # ---------------------------------------------------------------------------
 # Nothing changed.
 my $w2 = writes();
+my $x2 = xmaxes();
 is(refresh('false'), 'unchanged|0|0|0|0', 'an unchanged export: unchanged');
 is(refresh('true'), 'ok|0|0|' . scalar(@ids2) . '|0', 'a forced run compares every row');
 is(delta($w2, writes()), '0/0/0 0/0/0', '... and writes nothing on either shard');
+is(xmaxes(), $x2, '... nor locks a row');
 
 # ---------------------------------------------------------------------------
 # A key twice, with a changed row and a new one that would be written.
