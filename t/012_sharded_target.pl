@@ -11,8 +11,11 @@
 #    no other row is locked (fetched FOR UPDATE);
 #  - an unchanged export is "unchanged"; a forced run writes and locks
 #    nothing;
-#  - a key twice in the export fails the run, and no shard changes;
+#  - a key twice in the export fails the run, and no shard changes; in a
+#    first load too, where the shard's unique index refuses it;
 #  - a target partitioned by a column outside the key is refused.
+# The tables are a role's that is no superuser, refreshed by a superuser:
+# the owner's user mappings write the shards.
 use strict;
 use warnings;
 
@@ -52,7 +55,12 @@ foreach my $i (0, 1)
 	$shard->start;
 	$shard->safe_psql('postgres', q{
 CREATE EXTENSION pg_stat_statements;
+CREATE ROLE shard_writer LOGIN;
+CREATE ROLE nobody LOGIN;
 CREATE TABLE t (id int PRIMARY KEY, name text, amount int);
+CREATE TABLE t2 (id int PRIMARY KEY, name text, amount int);
+ALTER TABLE t OWNER TO shard_writer;
+ALTER TABLE t2 OWNER TO shard_writer;
 });
 	push @shards, $shard;
 }
@@ -60,15 +68,18 @@ CREATE TABLE t (id int PRIMARY KEY, name text, amount int);
 my $node = PostgreSQL::Test::Cluster->new('coordinator');
 $node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 $node->start;
+# Everything is alice's, who is no superuser: her user mappings write the
+# shards (as shard_writer); the superuser who calls the refresh has a
+# mapping only to a remote role that may not read the shards' tables.
 $node->safe_psql('postgres', qq{
 CREATE EXTENSION hvcsv_fdw;
 CREATE EXTENSION postgres_fdw;
+CREATE ROLE alice LOGIN;
+GRANT CREATE ON SCHEMA public TO alice;
 CREATE SERVER fx FOREIGN DATA WRAPPER hvcsv_fdw
   OPTIONS (api_url 'http://127.0.0.1:$port', retry_delay '0.1', max_retry_delay '0.2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER fx OPTIONS (api_key '$api_key');
-CREATE TABLE t (id int, name text, amount int) PARTITION BY HASH (id);
-CREATE FOREIGN TABLE t_ft (id int, name text, amount int) SERVER fx
-  OPTIONS (path '/t.csv', key 'id', target 't', delete_missing 'true');
+GRANT USAGE ON FOREIGN SERVER fx TO alice;
+CREATE USER MAPPING FOR alice SERVER fx OPTIONS (api_key '$api_key');
 });
 foreach my $i (0, 1)
 {
@@ -76,10 +87,26 @@ foreach my $i (0, 1)
 	$node->safe_psql('postgres', qq{
 CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw
   OPTIONS (host '$host', port '$shard_port', dbname 'postgres', batch_size '$batch_size');
-CREATE USER MAPPING FOR CURRENT_USER SERVER shard$i;
-CREATE FOREIGN TABLE t_$i PARTITION OF t FOR VALUES WITH (MODULUS 2, REMAINDER $i)
-  SERVER shard$i OPTIONS (table_name 't');
+GRANT USAGE ON FOREIGN SERVER shard$i TO alice;
+CREATE USER MAPPING FOR alice SERVER shard$i OPTIONS (user 'shard_writer', password_required 'false');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shard$i OPTIONS (user 'nobody');
 });
+}
+$node->safe_psql('postgres', q{
+SET ROLE alice;
+CREATE TABLE t (id int, name text, amount int) PARTITION BY HASH (id);
+CREATE FOREIGN TABLE t_0 PARTITION OF t FOR VALUES WITH (MODULUS 2, REMAINDER 0)
+  SERVER shard0 OPTIONS (table_name 't');
+CREATE FOREIGN TABLE t_1 PARTITION OF t FOR VALUES WITH (MODULUS 2, REMAINDER 1)
+  SERVER shard1 OPTIONS (table_name 't');
+CREATE FOREIGN TABLE t_ft (id int, name text, amount int) SERVER fx
+  OPTIONS (path '/t.csv', key 'id', target 't', delete_missing 'true');
+});
+
+# as_alice(sql): the result of sql run as alice.
+sub as_alice
+{
+	return $node->safe_psql('postgres', "SET ROLE alice; $_[0]");
 }
 
 # shard_of(ids): how many of ids each shard holds, by the target's hash
@@ -187,9 +214,12 @@ my @batches = map {
 is(join(', ', @batches),
 	join(', ', map { int(($_ + $batch_size - 1) / $batch_size) . " $_" } $n0, $n1),
 	"... in remote INSERTs of batch_size ($batch_size) rows");
-is($node->safe_psql('postgres', 'SELECT sum(amount) FROM t'),
+is(as_alice('SELECT sum(amount) FROM t'),
 	$node->safe_psql('postgres', "SELECT sum(g % 1000) FROM generate_series(1, $rows) g"),
 	'the coordinator reads every row back through the partitions');
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT count(*) FROM t');
+like($stderr, qr/permission denied for table t/,
+	"... as the owner's mappings do; the caller's would not have");
 
 # ---------------------------------------------------------------------------
 # Some rows change, some are added, some removed.
@@ -210,8 +240,7 @@ my @r = split / /, shard_of(\@removed);
 is(delta($w1, writes()), "$a[0]/$c[0]/$r[0] $a[1]/$c[1]/$r[1]",
 	'... and each shard writes exactly its changed rows');
 is(locked(\@changed), '0 0', '... locking no other row');
-is($node->safe_psql('postgres',
-		'SELECT count(*), sum(amount) FILTER (WHERE amount >= 5000), min(id), max(id) FROM t'),
+is(as_alice('SELECT count(*), sum(amount) FILTER (WHERE amount >= 5000), min(id), max(id) FROM t'),
 	($rows - @removed + @added) . '|' . sum(values %amounts) . '|26|' . ($rows + @added),
 	'... and the target holds the export as it is now');
 
@@ -229,7 +258,7 @@ is(xmaxes(), $x2, '... nor locks a row');
 my $before = contents();
 my $w3     = writes();
 write_export(\@ids2, { %amounts, 500 => 77 }, '777,twice,1', ($rows + 500) . ',new,1');
-my ($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT * FROM hvcsv_refresh('t_ft')});
+($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT * FROM hvcsv_refresh('t_ft')});
 isnt($ret, 0, 'a key twice in the export fails the run');
 like($stderr, qr/the export has key \(id\)=777 more than once/, '... naming the key');
 is(contents(), $before, '... and no shard changes');
@@ -238,9 +267,26 @@ is($node->safe_psql('postgres',
 	'failed', '... and the run is recorded as failed');
 write_export(\@ids2, \%amounts);
 
+# A key twice in the first load: the shard's unique index refuses it.
+write_served($www, 'dup.csv', "id,name,amount\n1,a,1\n2,b,2\n3,c,3\n2,again,4\n");
+as_alice(q{
+CREATE TABLE t2 (id int, name text, amount int) PARTITION BY HASH (id);
+CREATE FOREIGN TABLE t2_0 PARTITION OF t2 FOR VALUES WITH (MODULUS 2, REMAINDER 0)
+  SERVER shard0 OPTIONS (table_name 't2');
+CREATE FOREIGN TABLE t2_1 PARTITION OF t2 FOR VALUES WITH (MODULUS 2, REMAINDER 1)
+  SERVER shard1 OPTIONS (table_name 't2');
+CREATE FOREIGN TABLE t2_ft (id int, name text, amount int) SERVER fx
+  OPTIONS (path '/dup.csv', key 'id', target 't2');
+});
+($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT * FROM hvcsv_refresh('t2_ft')});
+like($stderr, qr/the export has key \(id\)=2 more than once/,
+	'a key twice in a first load fails the run, naming the key');
+is(join(' ', map { $_->safe_psql('postgres', 'SELECT count(*) FROM t2') } @shards), '0 0',
+	'... and no shard has a row of it');
+
 # ---------------------------------------------------------------------------
 # A target partitioned by a column that is not part of the key.
-$node->safe_psql('postgres', q{
+as_alice(q{
 CREATE TABLE by_name (id int, name text, amount int) PARTITION BY HASH (name);
 CREATE FOREIGN TABLE by_name_0 PARTITION OF by_name FOR VALUES WITH (MODULUS 2, REMAINDER 0)
   SERVER shard0 OPTIONS (table_name 't');
