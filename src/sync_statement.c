@@ -600,6 +600,8 @@ hvcsv_sync_statement(const SyncPlan *plan)
 	char	   *keys = hvcsv_name_list(column_names(plan->columns, KEY_COLUMNS), "");
 	bool		updates = values != NIL || plan->deleted_column != NULL;
 
+	/* The row filter reads only a plain table's rows (row_filter.c). */
+	Assert(plan->kept == NULL || !plan->sharded);
 	initStringInfo(&sql);
 	/*
 	 * Rows equal to the stored ones are dropped before the upsert: ON
