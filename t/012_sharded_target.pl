@@ -5,7 +5,8 @@
 # of 100,000 rows:
 #
 #  - the first load routes every row to its shard, in batches of batch_size
-#    (each shard's pg_stat_statements counts the remote INSERTs);
+#    (each shard's pg_stat_statements counts the remote INSERTs), as a later
+#    run inserts its new rows;
 #  - after rows changed, were added and were removed (delete_missing), each
 #    shard's inserts, updates and deletes are exactly its changed rows, and
 #    no other row is locked (fetched FOR UPDATE);
@@ -197,6 +198,25 @@ sub contents
 	} @shards);
 }
 
+# batches(): the remote INSERTs each shard ran since the last call, and
+# their rows, as "statements rows, statements rows".
+sub batches
+{
+	return join(', ', map {
+		$_->safe_psql('postgres', q{
+SELECT concat_ws(' ', coalesce(sum(calls), 0), coalesce(sum(rows), 0)) FROM pg_stat_statements
+ WHERE query LIKE 'INSERT INTO%';
+SELECT pg_stat_statements_reset();}) =~ s/\n.*//sr
+	} @shards);
+}
+
+# batches_of(n0, n1): what batches() says when each shard got its rows in
+# as few INSERTs of batch_size rows as can hold them.
+sub batches_of
+{
+	return join(', ', map { int(($_ + $batch_size - 1) / $batch_size) . " $_" } @_);
+}
+
 # ---------------------------------------------------------------------------
 # The first load.
 my $w0 = writes();
@@ -206,14 +226,7 @@ is(join(' ', map { $_->safe_psql('postgres', 'SELECT count(*) FROM t') } @shards
 	"$n0 $n1", '... each on the shard its key hashes to');
 cmp_ok($n0 * $n1, '>', 0, '... both shards have rows');
 is(delta($w0, writes()), "$n0/0/0 $n1/0/0", '... each row inserted once');
-my @batches = map {
-	$_->safe_psql('postgres',
-		q{SELECT concat_ws(' ', sum(calls), sum(rows)) FROM pg_stat_statements
-		   WHERE query LIKE 'INSERT INTO%'})
-} @shards;
-is(join(', ', @batches),
-	join(', ', map { int(($_ + $batch_size - 1) / $batch_size) . " $_" } $n0, $n1),
-	"... in remote INSERTs of batch_size ($batch_size) rows");
+is(batches(), batches_of($n0, $n1), "... in remote INSERTs of batch_size ($batch_size) rows");
 is(as_alice('SELECT sum(amount) FROM t'),
 	$node->safe_psql('postgres', "SELECT sum(g % 1000) FROM generate_series(1, $rows) g"),
 	'the coordinator reads every row back through the partitions');
@@ -239,6 +252,7 @@ my @c = split / /, shard_of(\@changed);
 my @r = split / /, shard_of(\@removed);
 is(delta($w1, writes()), "$a[0]/$c[0]/$r[0] $a[1]/$c[1]/$r[1]",
 	'... and each shard writes exactly its changed rows');
+is(batches(), batches_of(@a), '... inserting its new rows in batches too');
 is(locked(\@changed), '0 0', '... locking no other row');
 is(as_alice('SELECT count(*), sum(amount) FILTER (WHERE amount >= 5000), min(id), max(id) FROM t'),
 	($rows - @removed + @added) . '|' . sum(values %amounts) . '|26|' . ($rows + @added),
