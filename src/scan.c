@@ -297,6 +297,10 @@ scan_start(HvcsvScan *scan)
 		scan->exports = hvcsv_export_list(scan->opts);
 		scan->export_cxt = AllocSetContextCreate(scan->cxt, "hvcsv_fdw export",
 												 ALLOCSET_DEFAULT_SIZES);
+		/* Downloaded side by side now, each export's spool is then found fresh. */
+		if (scan->exports != NIL && !scan->opts->paginate && !scan->observed &&
+			scan->opts->reader != HVCSV_READER_STREAMING)
+			(void) hvcsv_spool_check_exports(scan->opts, scan->exports);
 		if (scan->exports != NIL)
 			open_export(scan, 0);
 		else
