@@ -86,7 +86,9 @@ ALTER FOREIGN TABLE cc OPTIONS (SET paths
   '/cc_1.csv,/cc_2.csv,/cc_3.csv,/cc_4.csv,/cc_5.csv,/cc_6.csv,/cc_7.csv,/cc_8.csv');
 SELECT cc_delay('delay=30');
 SET statement_timeout = '300ms';
+\set VERBOSITY terse
 SELECT count(*) FROM cc;
+\set VERBOSITY default
 RESET statement_timeout;
 -- nothing of it is left in the way of the next read
 SELECT cc_delay('');

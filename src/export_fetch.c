@@ -55,7 +55,19 @@ typedef struct Downloads
 	bool	   *started;		/* per export */
 	int			first_unstarted;
 	int			nfinished;
+	int			current;		/* the export being worked on, or -1 */
+	ErrorContextCallback errcallback;
 } Downloads;
+
+/* Names the export whose fetch raised an error. */
+static void
+downloads_error_context(void *arg)
+{
+	Downloads  *d = (Downloads *) arg;
+
+	if (d->current >= 0)
+		errcontext("export \"%s\"", d->exports[d->current]->display);
+}
 
 /* Tells whether a fetch of the same URL (so of the same spool) runs. */
 static bool
@@ -83,7 +95,9 @@ start_one(Downloads *d, int i, bool wait)
 	int			slot = 0;
 
 	d->opts.url = d->exports[i]->url;
+	d->current = i;
 	f = hvcsv_spool_fetch_start(&d->opts, d->group, wait, d->skip_missing);
+	d->current = -1;
 	MemoryContextSwitchTo(old);
 	if (f == NULL)
 	{
@@ -120,8 +134,11 @@ finish_one(Downloads *d, int slot)
 {
 	HvcsvSpoolCheck *check = &d->checks[d->running_export[slot]];
 	MemoryContext old = MemoryContextSwitchTo(d->running_cxt[slot]);
-	HvcsvSpool *spool = hvcsv_spool_fetch_finish(d->running[slot]);
+	HvcsvSpool *spool;
 
+	d->current = d->running_export[slot];
+	spool = hvcsv_spool_fetch_finish(d->running[slot]);
+	d->current = -1;
 	MemoryContextSwitchTo(d->result_cxt);
 	if (spool == NULL)
 		check->missing = true;
@@ -157,7 +174,9 @@ step_downloads(Downloads *d)
 		if (d->running[slot] == NULL)
 			continue;
 		old = MemoryContextSwitchTo(d->running_cxt[slot]);
+		d->current = d->running_export[slot];
 		over = hvcsv_spool_fetch_step(d->running[slot], &moved);
+		d->current = -1;
 		MemoryContextSwitchTo(old);
 		if (over)
 			finish_one(d, slot);
@@ -190,6 +209,7 @@ downloads_create(const HvcsvOptions *opts, const List *exports, HvcsvSpoolCheck 
 	d->running_cxt = palloc0(sizeof(MemoryContext) * d->max_running);
 	d->running_export = palloc0(sizeof(int) * d->max_running);
 	d->started = palloc0(sizeof(bool) * Max(d->nexports, 1));
+	d->current = -1;
 	return d;
 }
 
@@ -210,6 +230,10 @@ hvcsv_spool_check_exports(const HvcsvOptions *opts, const List *exports)
 
 	MemoryContextSwitchTo(cxt);
 	d = downloads_create(opts, exports, checks, result_cxt);
+	d->errcallback.callback = downloads_error_context;
+	d->errcallback.arg = d;
+	d->errcallback.previous = error_context_stack;
+	error_context_stack = &d->errcallback;
 	while (d->nfinished < d->nexports)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -217,6 +241,7 @@ hvcsv_spool_check_exports(const HvcsvOptions *opts, const List *exports)
 		if (!step_downloads(d))
 			hvcsv_transfer_group_wait(d->group);
 	}
+	error_context_stack = d->errcallback.previous;
 	MemoryContextSwitchTo(result_cxt);
 	MemoryContextDelete(cxt);
 	return checks;

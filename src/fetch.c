@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
 #include "utils/guc.h"
@@ -1121,7 +1122,10 @@ sleep_interruptibly(HvcsvTransferGroup *group, double seconds)
 		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
 		if (remaining <= 0)
 			break;
+		/* Shown as waiting, as a wait on the latch was. */
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		group_wait(group, remaining);
+		pgstat_report_wait_end();
 	}
 }
 
