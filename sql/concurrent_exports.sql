@@ -29,8 +29,9 @@ CREATE FOREIGN TABLE cc (id int, name text) SERVER cc OPTIONS (paths
   '/cc_1.csv,/cc_2.csv,/cc_3.csv,/cc_4.csv,/cc_5.csv,/cc_6.csv,/cc_7.csv,/cc_8.csv');
 
 -- the requests of the fixture's log, with when each began and ended
-CREATE FOREIGN TABLE cc_log (seq int, target text, status int, if_none_match text,
-  started_ms bigint, ended_ms bigint) SERVER control OPTIONS (path '/_log.csv');
+CREATE FOREIGN TABLE cc_log (seq int, target text, status int, range text,
+  if_none_match text, started_ms bigint, ended_ms bigint)
+  SERVER control OPTIONS (path '/_log.csv');
 -- the most requests that were answering at once: those that began by the
 -- time one began and ended more than 200 ms after (a request's end is logged
 -- just after its last byte, maybe after the next request began)
@@ -80,10 +81,53 @@ SELECT target, status FROM cc_log ORDER BY target, seq;
 -- ... and an error naming it with missing_exports 'error'
 ALTER FOREIGN TABLE cc OPTIONS (SET missing_exports 'error');
 SELECT * FROM cc;
-
--- a statement_timeout stops the downloads that wait on slow exports
 ALTER FOREIGN TABLE cc OPTIONS (SET paths
   '/cc_1.csv,/cc_2.csv,/cc_3.csv,/cc_4.csv,/cc_5.csv,/cc_6.csv,/cc_7.csv,/cc_8.csv');
+
+-- bodies larger than a transfer's buffer, throttled, so that their bytes
+-- come interleaved: one breaks once midway and is resumed where it broke,
+-- one comes compressed (Content-Encoding: gzip)
+DO $$
+BEGIN
+  FOR i IN 1..4 LOOP
+    EXECUTE format('COPY (SELECT g AS id, %L || g AS name FROM generate_series(1, 40000) g) TO %L
+                    WITH (FORMAT csv, HEADER)',
+                   'row ' || i || '.', '/tmp/hvcsv_fixture_www/cc_big_' || i || '.csv');
+  END LOOP;
+END $$;
+CREATE FOREIGN TABLE cc_big (id int, name text) SERVER cc OPTIONS (paths
+  '/cc_big_1.csv,/cc_big_2.csv,/cc_big_3.csv,/cc_big_4.csv');
+ALTER SERVER cc OPTIONS (ADD retry_delay '0.1');
+SELECT * FROM fixture_reset;
+SELECT set_fault('/cc_big_' || i || '.csv', 'rate=1000000') FROM generate_series(1, 4) i;
+SELECT set_fault('/cc_big_2.csv', 'rate=1000000&cut=300000&cut_times=1');
+SELECT set_fault('/cc_big_3.csv', 'rate=1000000&gzip=1');
+SELECT count(*), count(DISTINCT name), sum(id), min(name), max(name) FROM cc_big;
+SELECT target, status, range FROM cc_log ORDER BY target, seq;
+SELECT most_at_once FROM cc_overlap;
+SELECT set_fault('/cc_big_' || i || '.csv') FROM generate_series(1, 4) i;
+
+-- two sessions read the same exports at once, in opposite orders: neither
+-- waits for a spool's lock while it holds another's (no deadlock), and each
+-- export is downloaded once, by whichever took its lock first
+SELECT dblink_connect('cc_other', format('dbname=%s port=%s host=%s', current_database(),
+       current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT dblink_exec('cc_other', 'SET hvcsv_fdw.spool_directory = ''pg_hvcsv_spool_concurrent_both''');
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_concurrent_both';
+CREATE FOREIGN TABLE cc_reversed (id int, name text) SERVER cc OPTIONS (paths
+  '/cc_8.csv,/cc_7.csv,/cc_6.csv,/cc_5.csv,/cc_4.csv,/cc_3.csv,/cc_2.csv,/cc_1.csv');
+SELECT * FROM fixture_reset;
+SELECT cc_delay('delay=0.6');
+SELECT dblink_send_query('cc_other', 'SELECT count(*), sum(id) FROM cc_reversed');
+SELECT count(*), sum(id) FROM cc;
+SELECT * FROM dblink_get_result('cc_other') AS t(n bigint, sum bigint);
+SELECT * FROM dblink_get_result('cc_other') AS t(n bigint, sum bigint);
+SELECT count(*) AS requests, count(DISTINCT target) AS exports, min(status), max(status)
+  FROM cc_log;
+SELECT dblink_disconnect('cc_other');
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_concurrent';
+
+-- a statement_timeout stops the downloads that wait on slow exports
 SELECT cc_delay('delay=30');
 SET statement_timeout = '300ms';
 \set VERBOSITY terse
@@ -94,6 +138,6 @@ RESET statement_timeout;
 SELECT cc_delay('');
 SELECT count(*), sum(id) FROM cc;
 
-DROP FOREIGN TABLE cc, cc_log CASCADE;
+DROP FOREIGN TABLE cc, cc_big, cc_reversed, cc_log CASCADE;
 DROP FUNCTION cc_delay(text);
 DROP SERVER cc CASCADE;

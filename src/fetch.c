@@ -112,6 +112,7 @@ typedef struct Transfer
 	size_t		buf_len;
 	size_t		buf_size;
 	bool		handed;			/* buf was handed out, and may be refilled */
+	size_t		handed_len;		/* bytes at its start that were handed out */
 	bool		paused;			/* curl holds data until buf is drained */
 	HvcsvDecoder *decoder;		/* undoes the response's Content-Encoding */
 	HvcsvUnpacker *unpacker;	/* undoes the file's compression: the body's */
@@ -950,9 +951,9 @@ stalled(Transfer *t)
 }
 
 /*
- * Empties buf once what it held was handed out, and lets the decoders and
- * libcurl fill it again.  Until then, bytes that came while another
- * transfer of the group was read stay for the next transfer_read.
+ * Drops from buf what was handed out, and lets the decoders and libcurl
+ * fill it again.  Bytes that came after those, while another transfer of
+ * the group was read, stay for the next transfer_read.
  */
 static void
 transfer_refill(Transfer *t)
@@ -960,8 +961,21 @@ transfer_refill(Transfer *t)
 	if (!t->handed)
 		return;
 	t->handed = false;
-	t->buf_len = 0;
+	t->buf_len -= t->handed_len;
+	memmove(t->buf, t->buf + t->handed_len, t->buf_len);
+	t->handed_len = 0;
 	continue_decoding(t);
+}
+
+/* Hands out what buf holds (len bytes of it: all, or none while held). */
+static TransferEvent
+hand_out_buf(Transfer *t, const char **data, size_t *len, size_t n)
+{
+	*data = t->buf;
+	*len = n;
+	t->handed = true;
+	t->handed_len = n;
+	return TRANSFER_DATA;
 }
 
 /*
@@ -983,20 +997,14 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		if (t->held && t->hold_body)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
-			*data = t->buf;
-			*len = 0;
-			t->handed = true;
-			return TRANSFER_DATA;
+			return hand_out_buf(t, data, len, 0);
 		}
 		if (t->buf_len > 0)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
 			if (!status_has_body(t->status))
 				return TRANSFER_FAILED;
-			*data = t->buf;
-			*len = t->buf_len;
-			t->handed = true;
-			return TRANSFER_DATA;
+			return hand_out_buf(t, data, len, t->buf_len);
 		}
 		if (t->done)
 		{
