@@ -3,7 +3,7 @@
 -- manifest (plain text or JSON), read one after another by every reader,
 -- each export spooled on its own; columns matched by header per export;
 -- errors name the export; every URL kept below api_url; option checks;
--- a refresh over several exports (always a full compare).
+-- a refresh over several exports (exports_refresh has more).
 --
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_exports';
 
@@ -48,8 +48,8 @@ ALTER FOREIGN TABLE ex_paths OPTIONS (ADD reader 'streaming');
 SELECT * FROM ex_paths;
 ALTER FOREIGN TABLE ex_paths OPTIONS (SET reader 'partitioned');
 SELECT * FROM ex_paths;
--- the partitioned reader reads several exports without workers (a later
--- step cuts partitions across them): no parallel plan, even when forced
+-- the partitioned reader cuts partitions across the exports, which workers
+-- share (see exports_parallel.sql): a parallel plan when forced
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -196,6 +196,36 @@ SELECT manifest_error('[{"url": "/ex_2026-12-01.csv", "path": "/ex_2026-12-02.cs
 SELECT manifest_error('[1]');
 SELECT manifest_error('[{"url": {"deep": [[[[["x"]]]]]}}]');
 SELECT manifest_error('["/ex_2026-12-01.csv"');
+-- export_origins: a manifest may list exports on other origins that the
+-- server names (a CDN, pre-signed URLs).  No credentials go there: an
+-- export that needs none is read, one that needs them gets none (401)
+CREATE SERVER fx_cdn FOREIGN DATA WRAPPER hvcsv_fdw OPTIONS (api_url 'http://127.0.0.1:18765',
+  export_origins 'http://localhost:18765', max_retries '1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fx_cdn OPTIONS (api_key 'test-secret-key');
+CREATE FOREIGN TABLE ex_cdn (id int, name text) SERVER fx_cdn OPTIONS (manifest '/ex_cdn.txt');
+COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'),
+                            ('http://localhost:18765/ex_2026-12-02.csv?noauth=1')) v)
+  TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SET hvcsv_fdw.allowed_hosts = '127.0.0.1:18765, localhost:18765';
+SELECT * FROM fixture_reset;
+SELECT * FROM ex_cdn;
+SELECT target, status, auth FROM fixture_log ORDER BY seq;
+COPY (SELECT 'http://localhost:18765/ex_2026-12-02.csv') TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SELECT try('SELECT * FROM ex_cdn');
+-- any other origin is still refused
+COPY (SELECT 'http://127.0.0.2:18765/ex_2026-12-02.csv') TO '/tmp/hvcsv_fixture_www/ex_cdn.txt';
+SELECT try('SELECT * FROM ex_cdn');
+-- an origin that hvcsv_fdw.allowed_hosts does not admit, and values that
+-- are not origins
+SET hvcsv_fdw.allowed_hosts = '127.0.0.1:18765';
+SELECT try($$ALTER SERVER fx_cdn OPTIONS (SET export_origins 'http://localhost:18765')$$);
+RESET hvcsv_fdw.allowed_hosts;
+SELECT try(format('ALTER SERVER fx_cdn OPTIONS (SET export_origins %L)', o))
+  FROM unnest(ARRAY['ftp://localhost', 'https://localhost/exports', 'https://u@localhost',
+                    'https://localhost?x=1', ' , ', 'localhost']) o;
+SELECT try($$ALTER SERVER fx_cdn OPTIONS (SET export_origins 'https://a.example, https://B.example:8443/')$$);
+DROP SERVER fx_cdn CASCADE;
+
 -- more than 10000 exports
 COPY (SELECT '/ex_2026-12-01.csv' FROM generate_series(1, 10001)) TO '/tmp/hvcsv_fixture_www/ex_hostile.txt';
 SELECT try('SELECT * FROM ex_manifest');
@@ -321,7 +351,7 @@ SELECT * FROM ex_away;
 SELECT try(format('CREATE FOREIGN TABLE ex_bad (id int) SERVER fx OPTIONS (paths %L)',
                   string_agg('/a.csv', ','))) FROM generate_series(1, 10001);
 
--- a refresh over several exports compares them all in full
+-- a refresh over several exports
 COPY (SELECT * FROM (VALUES ('/ex_2026-12-01.csv'), ('/ex_2026-12-02.csv'))v)
   TO '/tmp/hvcsv_fixture_www/ex_manifest.txt';
 CREATE TABLE ex_target (id int PRIMARY KEY, name text, amount numeric);
@@ -330,7 +360,7 @@ ALTER FOREIGN TABLE ex_manifest OPTIONS (SET manifest '/ex_manifest.txt', ADD ta
 SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
 SELECT * FROM ex_target ORDER BY id;
 SELECT source_url FROM hvcsv_sync_state WHERE foreign_table = 'ex_manifest'::regclass;
--- nothing changed: still a full compare, every row unchanged
+-- nothing changed: no export is read again
 SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('ex_manifest');
 -- one export changes, one is removed from the manifest, one is added
 COPY (SELECT * FROM (VALUES ('id,name,amount'), ('1,Alice,11'), ('2,Bob,20')) v)

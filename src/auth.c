@@ -309,10 +309,29 @@ secret_values(const HvcsvOptions *opts)
 	return secrets;
 }
 
-/* Fills the credentials of a request from the user mapping's options. */
+/* Whether opts->url is on api_url's scheme, host and port. */
+static bool
+on_api_origin(const HvcsvOptions *opts)
+{
+	HvcsvUrl	base;
+	HvcsvUrl	url;
+
+	return hvcsv_url_parse(opts->api_url, &base) && hvcsv_url_parse(opts->url, &url) &&
+		hvcsv_url_same_origin(&base, &url);
+}
+
+/*
+ * Fills the credentials of a request from the user mapping's options.
+ * They go to api_url's origin only: an export on one of the server's
+ * export_origins is asked for without them, as a pre-signed URL is, yet
+ * their values are still masked wherever a URL is shown.
+ */
 void
 hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
 {
+	req->secrets = secret_values(opts);
+	if (!on_api_origin(opts))
+		return;
 	if (opts->user)
 	{
 		req->auth_header = basic_header(opts->user, opts->password);
@@ -337,7 +356,6 @@ hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts)
 	else if (opts->headers != NIL)
 		req->auth_options = "headers";
 	req->extra_headers = opts->headers;
-	req->secrets = secret_values(opts);
 }
 
 /*

@@ -28,7 +28,9 @@
  * are; one that names a page already read (a loop) is refused.
  *
  * Nothing here fetches an export: the scan spools each one when it reaches
- * it (scan.c), so that a later step may fetch several at once.
+ * it (scan.c), or all of them first (export_fetch.c).  A parallel scan's
+ * workers take the list the leader read from its shared memory
+ * (hvcsv_export_list_share), so that none asks for a manifest again.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -522,6 +524,88 @@ hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports, int64 *t
 		}
 	}
 	return spooled;
+}
+
+/*
+ * The bytes hvcsv_export_list_share writes: the number of exports, then
+ * each one's path, URL and display, each ended by a NUL.
+ */
+Size
+hvcsv_export_list_shared_size(const List *exports)
+{
+	Size		size = sizeof(int32);
+	const ListCell *cell;
+
+	foreach(cell, exports)
+	{
+		const HvcsvExport *e = lfirst(cell);
+
+		size = add_size(size, strlen(e->path) + strlen(e->url) + strlen(e->display) + 3);
+	}
+	return size;
+}
+
+/* Appends a string and its NUL at dest; returns where the next goes. */
+static char *
+put_string(char *dest, const char *s)
+{
+	size_t		len = strlen(s) + 1;
+
+	memcpy(dest, s, len);
+	return dest + len;
+}
+
+/*
+ * Writes the exports into a parallel scan's shared memory, so that its
+ * workers read the list the leader read (a manifest is not asked for again).
+ */
+void
+hvcsv_export_list_share(const List *exports, char *dest)
+{
+	int32		n = list_length(exports);
+	const ListCell *cell;
+
+	memcpy(dest, &n, sizeof(n));
+	dest += sizeof(n);
+	foreach(cell, exports)
+	{
+		const HvcsvExport *e = lfirst(cell);
+
+		dest = put_string(dest, e->path);
+		dest = put_string(dest, e->url);
+		dest = put_string(dest, e->display);
+	}
+}
+
+/* Takes the next string that put_string wrote, copied; advances *src past it. */
+static char *
+take_string(const char **src)
+{
+	char	   *s = pstrdup(*src);
+
+	*src += strlen(s) + 1;
+	return s;
+}
+
+/* The exports that hvcsv_export_list_share wrote at src, in order. */
+List *
+hvcsv_export_list_attach(const char *src)
+{
+	List	   *exports = NIL;
+	int32		n;
+
+	memcpy(&n, src, sizeof(n));
+	src += sizeof(n);
+	for (int i = 0; i < n; i++)
+	{
+		HvcsvExport *e = palloc(sizeof(HvcsvExport));
+
+		e->path = take_string(&src);
+		e->url = take_string(&src);
+		e->display = take_string(&src);
+		exports = lappend(exports, e);
+	}
+	return exports;
 }
 
 /*

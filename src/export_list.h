@@ -30,6 +30,9 @@ extern HvcsvExport *hvcsv_export_next_page(const HvcsvOptions *opts, const List 
 extern int	hvcsv_exports_spool_size(const HvcsvOptions *opts, const List *exports,
 									 int64 *total);
 extern char *hvcsv_exports_display(const HvcsvOptions *opts);
+extern Size hvcsv_export_list_shared_size(const List *exports);
+extern void hvcsv_export_list_share(const List *exports, char *dest);
+extern List *hvcsv_export_list_attach(const char *src);
 
 /* What bringing one export's spool up to date found (export_fetch.c). */
 typedef struct HvcsvSpoolCheck

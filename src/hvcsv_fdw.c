@@ -61,6 +61,7 @@ typedef struct HvcsvPlanState
 	List	   *needed_atts;
 	double		ntuples;
 	double		pages;
+	double		partitions;		/* the partitioned reader's, about */
 } HvcsvPlanState;
 
 /*
@@ -126,14 +127,15 @@ planned_options(Oid foreigntableid, Oid userid)
 
 /*
  * The size of the table's spool, or of its exports' spools added up (those
- * known without fetching that have one), without fetching; false if none.
+ * known without fetching that have one), without fetching; returns how
+ * many spools that counts.
  */
-static bool
+static int
 spooled_size(const HvcsvOptions *opts, int64 *size)
 {
 	if (hvcsv_has_export_list(opts))
-		return hvcsv_exports_spool_size(opts, hvcsv_export_list_known(opts), size) > 0;
-	return hvcsv_spool_peek_size(opts, size);
+		return hvcsv_exports_spool_size(opts, hvcsv_export_list_known(opts), size);
+	return hvcsv_spool_peek_size(opts, size) ? 1 : 0;
 }
 
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
@@ -143,15 +145,19 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	HvcsvPlanState *ps = palloc0(sizeof(HvcsvPlanState));
 	Oid			userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
 	int64		size;
+	int			spools;
 	int			tuple_width;
 
 	ps->opts = planned_options(foreigntableid, userid);
 	ps->needed_atts = needed_attributes(root, baserel, foreigntableid);
 
 	/* Without a spool yet, plan for a modest file (as file_fdw does). */
-	if (!spooled_size(ps->opts, &size))
+	spools = spooled_size(ps->opts, &size);
+	if (spools == 0)
 		size = 10 * BLCKSZ;
 	ps->pages = Max(1.0, ceil((double) size / BLCKSZ));
+	/* At most: each spool's last partition may be short of block_size. */
+	ps->partitions = floor((double) size / ps->opts->block_size) + Max(spools, 1);
 
 	if (baserel->tuples >= 0 && baserel->pages > 0)
 		ps->ntuples = baserel->tuples;
@@ -168,8 +174,9 @@ hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 
 /*
  * Offers a sequential read of the whole export and, for the partitioned
- * reader on an export big enough to pay for workers, a partial path that
- * a Gather runs in parallel.
+ * reader on exports big enough or many enough to pay for workers, a
+ * partial path that a Gather runs in parallel.  A paginated table's pages
+ * are known one at a time, so they are read serially.
  */
 static void
 hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -191,13 +198,13 @@ hvcsvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 startup_cost, startup_cost + run_cost, NIL,
 									 NULL, NULL, NIL));
 
-	/* Partitions across several exports are a later step: those read serially. */
 	if (ps->opts->reader != HVCSV_READER_PARTITIONED || ps->opts->on_error_skip ||
-		hvcsv_has_export_list(ps->opts) || !baserel->consider_parallel)
+		ps->opts->paginate || !baserel->consider_parallel)
 		return;
 	workers = compute_parallel_worker(baserel, ps->pages, -1,
 									  max_parallel_workers_per_gather);
-	workers = Min(workers, (int) (ps->pages * BLCKSZ / ps->opts->block_size));
+	/* No more workers than partitions, less the leader's. */
+	workers = Min(workers, (int) ps->partitions - 1);
 	if (workers <= 0)
 		return;
 
@@ -391,8 +398,12 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 
 	HvcsvOptions *opts = planned_options(rte->relid, userid);
 
-	/* on_error 'skip' converts rows in subtransactions, which workers cannot. */
-	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip;
+	/*
+	 * on_error 'skip' converts rows in subtransactions, and missing_exports
+	 * 'skip' checks the exports in one, which parallel mode refuses.
+	 */
+	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip &&
+		!hvcsv_skips_missing_exports(opts);
 }
 
 /* Sizes a parallel scan's shared memory (the leader may fetch the spool here). */
@@ -508,7 +519,7 @@ hvcsvAnalyzeForeignTable(Relation rel, AcquireSampleRowsFunc *func, BlockNumber 
 	int64		size;
 
 	*func = acquire_sample_rows;
-	*totalpages = spooled_size(opts, &size) ? Max(1, size / BLCKSZ) : 1;
+	*totalpages = spooled_size(opts, &size) > 0 ? Max(1, size / BLCKSZ) : 1;
 	return true;
 }
 

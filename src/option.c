@@ -61,6 +61,7 @@ static const HvcsvOption valid_options[] = {
 	{"max_bytes", ForeignServerRelationId},
 	{"max_connections", ForeignServerRelationId},
 	{"ca_file", ForeignServerRelationId},
+	{"export_origins", ForeignServerRelationId},
 
 	{"api_key", UserMappingRelationId},
 	{"auth_scheme", UserMappingRelationId},
@@ -510,6 +511,46 @@ parse_dates_step(DefElem *def)
 	return defGetString(def);
 }
 
+/*
+ * The origin of url as export_origins keeps it: "scheme://host:port", the
+ * port always written, so that equal origins compare equal as text.
+ */
+static char *
+url_origin(const HvcsvUrl *url)
+{
+	return psprintf("%s://%s:%d", url->scheme, url->host, url->port);
+}
+
+/*
+ * Parses export_origins: http or https origins (a URL with no path but
+ * "/", no query, no user name), separated by commas or white space.
+ */
+static List *
+parse_export_origins(DefElem *def)
+{
+	char	   *copy = pstrdup(defGetString(def));
+	List	   *origins = NIL;
+	char	   *save = NULL;
+
+	check_printable(def);
+	for (char *tok = strtok_r(copy, ", \t\n\r", &save); tok;
+		 tok = strtok_r(NULL, ", \t\n\r", &save))
+	{
+		HvcsvUrl	url;
+		const char *rest = strstr(tok, "://");
+
+		if (!hvcsv_url_parse(tok, &url) || !hvcsv_url_is_http(&url) || url.host[0] == '\0' ||
+			rest == NULL || strpbrk(rest + 3, "@?#") != NULL ||
+			(strcmp(url.path, "/") != 0 && url.path[0] != '\0'))
+			invalid_value(def, psprintf("\"%s\" is not an origin: write it as \"https://host\" or \"https://host:port\", without a path.",
+										hvcsv_printable(tok, Min(strlen(tok), 100), strlen(tok) > 100)));
+		origins = lappend(origins, url_origin(&url));
+	}
+	if (origins == NIL)
+		invalid_value(def, "The value must list at least one origin.");
+	return origins;
+}
+
 /* Parses a server option; false if def is not one. */
 static bool
 apply_server_option(HvcsvOptions *opts, DefElem *def)
@@ -530,6 +571,8 @@ apply_server_option(HvcsvOptions *opts, DefElem *def)
 			invalid_value(def, "The value must be an absolute http or https URL.");
 		opts->api_url = defGetString(def);
 	}
+	else if (strcmp(name, "export_origins") == 0)
+		opts->export_origins = parse_export_origins(def);
 	else if (strcmp(name, "connect_timeout") == 0)
 		opts->connect_timeout = parse_seconds(def, 0.001);
 	else if (strcmp(name, "timeout") == 0)
@@ -1058,6 +1101,26 @@ check_export_options(List *options, const HvcsvOptions *opts)
 				 errdetail("A refresh follows the header of a single export only.")));
 }
 
+/* Refuses export origins that hvcsv_fdw.allowed_hosts does not admit, as for api_url. */
+static void
+check_export_origins_allowed(const HvcsvOptions *opts)
+{
+	ListCell   *cell;
+
+	foreach(cell, opts->export_origins)
+	{
+		HvcsvUrl	url;
+
+		(void) hvcsv_url_parse(lfirst(cell), &url);
+		if (!hvcsv_host_allowed(&url))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("host \"%s\" port %d of export_origins is not in hvcsv_fdw.allowed_hosts",
+							url.host, url.port),
+					 errhint("A superuser decides which hosts may be reached, with the setting hvcsv_fdw.allowed_hosts.")));
+	}
+}
+
 /*
  * Validates the options given to CREATE or ALTER of a foreign data wrapper,
  * server, user mapping, foreign table or column.
@@ -1086,6 +1149,7 @@ hvcsv_fdw_validator(PG_FUNCTION_ARGS)
 							url.host, url.port),
 					 errhint("A superuser decides which hosts may be reached, with the setting hvcsv_fdw.allowed_hosts.")));
 		hvcsv_check_server_host(&url);
+		check_export_origins_allowed(&opts);
 	}
 	/* Like file_fdw's filename: a path on the database server. */
 	if (opts.ca_file && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
@@ -1194,14 +1258,33 @@ check_url_below_api_url(const HvcsvOptions *opts, const char *url_text, const ch
 				 errhint("A path is appended to api_url as it is; start it with \"/\" or \"?\".")));
 }
 
+/* Whether url is on one of the server's export_origins. */
+static bool
+on_export_origin(const HvcsvOptions *opts, const char *url_text)
+{
+	HvcsvUrl	url;
+	char	   *origin;
+	ListCell   *cell;
+
+	if (opts->export_origins == NIL || !hvcsv_url_parse(url_text, &url))
+		return false;
+	origin = url_origin(&url);
+	foreach(cell, opts->export_origins)
+		if (strcmp(lfirst(cell), origin) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The URL of one export that source names (an entry of the manifest, or
  * the next page a Link header gives, resolved; lists says the same as a
  * verb, "the manifest lists"): a path is appended to api_url as the path
  * option is; a URL (http or https) is taken as it is.
- * Either way it is checked as path is, and must be below api_url: the user
- * mapping's credentials go with every request, so an export elsewhere
- * could receive them.  A URL with a user name or password in it is
+ * Either way it is checked as path is, and must be below api_url, or (a
+ * URL) on one of the server's export_origins: the user mapping's
+ * credentials go with every request to api_url's origin, so an export
+ * elsewhere could receive them, and none go to the export origins (see
+ * hvcsv_request_auth).  A URL with a user name or password in it is
  * refused, for the same reason.
  */
 char *
@@ -1238,7 +1321,8 @@ hvcsv_export_url(const HvcsvOptions *opts, const char *entry, const char *source
 						hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
 				 errdetail("%s", problem)));
 	url = path == entry ? psprintf("%s%s", opts->api_url, entry) : pstrdup(entry);
-	check_url_below_api_url(opts, url, psprintf("an export %s", lists));
+	if (path == entry || !on_export_origin(opts, url))
+		check_url_below_api_url(opts, url, psprintf("an export %s", lists));
 	return url;
 }
 

@@ -95,6 +95,9 @@ typedef struct HvcsvOptions
 {
 	/* foreign server */
 	char	   *api_url;
+	List	   *export_origins; /* "scheme://host:port" where a manifest's or a
+								 * Link's exports may be besides api_url's
+								 * origin; no credentials are sent there */
 	double		connect_timeout;	/* seconds */
 	double		timeout;		/* seconds without progress before giving up */
 	int			max_retries;	/* attempts in all, the first included */

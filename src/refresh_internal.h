@@ -14,6 +14,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "port/atomics.h"
 #include "storage/dsm.h"
 #include "storage/shm_toc.h"
 #include "tcop/dest.h"
@@ -26,7 +27,7 @@
 #define HVCSV_ERROR_TEXT_SIZE 1024
 
 /* The version of the extension's SQL objects this library works with. */
-#define HVCSV_SQL_VERSION "0.4"
+#define HVCSV_SQL_VERSION "0.5"
 
 /* How a table's run ended; hvcsv_refresh_status_name() spells it. */
 typedef enum RefreshStatus
@@ -117,6 +118,29 @@ typedef struct SyncedExport
 	const char *definition_hash;
 } SyncedExport;
 
+/* One export's row in hvcsv_sync_exports: what a good run read of it. */
+typedef struct ExportState
+{
+	char	   *url;			/* without secrets; NULL: no row */
+	char	   *etag;
+	char	   *last_modified;
+	int64		bytes;
+	int64		rows;			/* -1 if not known */
+	TimestampTz synced_at;		/* the good run that read it */
+} ExportState;
+
+/* The exports of one run of a table with several (refresh_exports.c). */
+typedef struct ExportsRun
+{
+	List	   *exports;		/* of HvcsvExport */
+	int			nexports;
+	struct HvcsvSpoolCheck *checks; /* each one's spool, as brought up to date */
+	bool	   *read;			/* each one: new or changed since the last good run */
+	int			nread;
+	List	   *vanished;		/* ExportState of those read before, gone or missing now */
+	int64		total_bytes;	/* of those that are there */
+} ExportsRun;
+
 typedef struct KeyWatch KeyWatch;
 typedef struct RowFilter RowFilter;
 typedef struct KeyChoice KeyChoice;
@@ -133,9 +157,11 @@ typedef struct RefreshSession
 	bool		whole_read;		/* plan the export's read as partitioned */
 	const char *request_url;	/* the export's URL with the cursor's bound, or NULL */
 	List	   *key_names;		/* the key's columns, checked in each of several exports */
-	bool	   *exports_read;	/* of several exports, those the read takes;
-								 * NULL: all of them */
-	int			nexports;		/* how many exports_read covers */
+	/* Of a table with several exports (NULL, 0: all are read, uncounted): */
+	int			nexports;
+	bool	   *exports_read;	/* those the read takes */
+	uint64	   *export_rows;	/* the rows this process read of each */
+	pg_atomic_uint64 *shared_export_rows;	/* a parallel scan's sums, or NULL */
 	KeyChoice  *choice;			/* on_duplicate_key's, or NULL */
 	bool		surveying;		/* the choice's first read: rows are only noted */
 	KeyWatch   *watch;			/* or NULL */
@@ -151,6 +177,7 @@ extern RefreshSession *hvcsv_session_begin(Oid foreign_table);
 extern RefreshSession *hvcsv_session_current(void);
 extern void hvcsv_session_expect_scan(void);
 extern void hvcsv_session_end(void);
+extern void hvcsv_session_read_exports(const bool *read, int nexports);
 extern Size hvcsv_session_shared_size(void);
 extern void hvcsv_session_register_hooks(void);
 
@@ -266,6 +293,20 @@ extern void hvcsv_write_rejects(int64 run_id, const RefreshResult *res, List *re
 extern void hvcsv_write_state(const RefreshResult *res, const SyncedExport *export);
 extern void hvcsv_write_failure(const RefreshResult *res);
 extern void hvcsv_forget_state(Oid foreign_table);
+extern List *hvcsv_read_export_states(Oid foreign_table);
+extern void hvcsv_write_export_state(Oid foreign_table, const ExportState *st);
+extern void hvcsv_forget_export_state(Oid foreign_table, const char *url);
+
+/* in refresh_exports.c */
+extern bool hvcsv_same_version(const char *etag, const char *last_modified, int64 size,
+							   const char *was_etag, const char *was_last_modified,
+							   int64 was_size);
+extern bool hvcsv_refresh_tracks_exports(const HvcsvOptions *opts);
+extern ExportsRun *hvcsv_exports_survey(Oid foreign_table, const HvcsvOptions *opts,
+										bool keep_state);
+extern bool *hvcsv_exports_all(const ExportsRun *er);
+extern void hvcsv_exports_record(Oid foreign_table, const ExportsRun *er, const uint64 *rows,
+								 TimestampTz started);
 
 /* in sync_statement.c */
 

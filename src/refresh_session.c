@@ -35,6 +35,8 @@ typedef struct SessionShared
 	Size		choice_offset;
 	Size		watch_offset;
 	Size		filter_offset;
+	Size		exports_offset; /* the read set, then the row sums */
+	int			nexports;
 } SessionShared;
 
 static void
@@ -81,14 +83,62 @@ hvcsv_session_end(void)
 }
 
 /*
- * Whether the refresh's read takes export i of several: only those that
- * are new or changed since the last good run, when the run says so.
+ * Makes the refresh's reads of a table with several exports take only
+ * those that read[] marks (the new or changed ones), and count the rows
+ * of each.
  */
+void
+hvcsv_session_read_exports(const bool *read, int nexports)
+{
+	RefreshSession *s = session;
+
+	s->nexports = nexports;
+	s->exports_read = MemoryContextAlloc(s->cxt, sizeof(bool) * Max(nexports, 1));
+	memcpy(s->exports_read, read, sizeof(bool) * nexports);
+	s->export_rows = MemoryContextAllocZero(s->cxt, sizeof(uint64) * Max(nexports, 1));
+}
+
+/* Whether the refresh's read takes export i of several. */
 static bool
 session_reads_export(HvcsvScan *scan, int i)
 {
 	return session->exports_read == NULL || i >= session->nexports ||
 		session->exports_read[i];
+}
+
+/* Counts a row of the export being read, for hvcsv_sync_exports. */
+static inline void
+count_export_row(RefreshSession *s, const HvcsvScan *scan)
+{
+	if (s->export_rows && scan->exports != NIL && scan->export_index < s->nexports)
+		s->export_rows[scan->export_index]++;
+}
+
+/* Moves this process's counts of rows per export into the shared sums. */
+static void
+share_export_rows(RefreshSession *s)
+{
+	int			i;
+
+	if (s->shared_export_rows == NULL)
+		return;
+	for (i = 0; i < s->nexports; i++)
+	{
+		pg_atomic_fetch_add_u64(&s->shared_export_rows[i], s->export_rows[i]);
+		s->export_rows[i] = 0;
+	}
+}
+
+/* Adds the workers' counts of rows per export to the leader's. */
+static void
+gather_export_rows(RefreshSession *s)
+{
+	int			i;
+
+	if (s->shared_export_rows == NULL)
+		return;
+	for (i = 0; i < s->nexports; i++)
+		s->export_rows[i] += pg_atomic_exchange_u64(&s->shared_export_rows[i], 0);
 }
 
 /*
@@ -192,6 +242,7 @@ session_row(HvcsvScan *scan, TupleTableSlot *slot)
 		if (hvcsv_key_choice_drops(s->choice, slot, scan->stream->record_offset))
 			return false;
 	}
+	count_export_row(s, scan);
 
 	if (s->filter)
 		hvcsv_row_filter_prepare(s->filter, slot);
@@ -227,6 +278,7 @@ session_part_done(HvcsvScan *scan)
 		hvcsv_key_watch_part_done(session->watch);
 	if (session->filter)
 		hvcsv_row_filter_part_done(session->filter);
+	share_export_rows(session);
 }
 
 /* Fills in where the watch and the filter go; returns the size of it all. */
@@ -253,6 +305,14 @@ shared_layout(SessionShared *layout)
 		layout->filter_offset = offset;
 		offset += MAXALIGN(hvcsv_row_filter_shared_size(session->filter));
 	}
+	layout->exports_offset = 0;
+	layout->nexports = session->exports_read ? session->nexports : 0;
+	if (layout->nexports > 0)
+	{
+		layout->exports_offset = offset;
+		offset += MAXALIGN(sizeof(bool) * layout->nexports) +
+			sizeof(pg_atomic_uint64) * layout->nexports;
+	}
 	return offset;
 }
 
@@ -271,6 +331,22 @@ session_shared_size(HvcsvScan *scan)
 	return hvcsv_session_shared_size();
 }
 
+/*
+ * Puts the read set in shared memory and points the session's row sums
+ * there, for a parallel scan's workers.
+ */
+static void
+share_exports_read(RefreshSession *s, const SessionShared *layout, void *dest)
+{
+	char	   *base = (char *) dest + layout->exports_offset;
+	int			i;
+
+	memcpy(base, s->exports_read, sizeof(bool) * layout->nexports);
+	s->shared_export_rows = (pg_atomic_uint64 *) (base + MAXALIGN(sizeof(bool) * layout->nexports));
+	for (i = 0; i < layout->nexports; i++)
+		pg_atomic_init_u64(&s->shared_export_rows[i], 0);
+}
+
 static void
 session_share(HvcsvScan *scan, void *dest)
 {
@@ -283,6 +359,8 @@ session_share(HvcsvScan *scan, void *dest)
 		hvcsv_key_watch_share(session->watch, (char *) dest + layout->watch_offset);
 	if (layout->filter_offset)
 		hvcsv_row_filter_share(session->filter, (char *) dest + layout->filter_offset);
+	if (layout->exports_offset)
+		share_exports_read(session, layout, dest);
 }
 
 /*
@@ -302,6 +380,13 @@ session_attach(Oid relid, void *src)
 		s->watch = hvcsv_key_watch_attach(s->cxt, (char *) src + layout->watch_offset);
 	if (layout->filter_offset)
 		s->filter = hvcsv_row_filter_attach(s->cxt, (char *) src + layout->filter_offset);
+	if (layout->exports_offset)
+	{
+		char	   *base = (char *) src + layout->exports_offset;
+
+		hvcsv_session_read_exports((bool *) base, layout->nexports);
+		s->shared_export_rows = (pg_atomic_uint64 *) (base + MAXALIGN(sizeof(bool) * layout->nexports));
+	}
 }
 
 static void
@@ -313,6 +398,7 @@ session_gather(HvcsvScan *scan)
 		hvcsv_key_watch_gather(session->watch);
 	if (session->filter)
 		hvcsv_row_filter_gather(session->filter);
+	gather_export_rows(session);
 }
 
 static const HvcsvScanHooks session_hooks = {

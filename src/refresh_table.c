@@ -57,6 +57,8 @@ typedef struct TableRun
 	Datum		bound;			/* the mark less cursor_lag */
 	char	   *unbounded_url;	/* the export's URL without cursor_param's bound */
 	SyncedExport export;
+	ExportsRun *exports;		/* of a table with several, tracked each on its own */
+	uint64	   *export_rows;	/* the rows read of each, when read */
 	uint64		bytes_before;
 } TableRun;
 
@@ -64,10 +66,7 @@ typedef struct TableRun
 static bool
 export_unchanged(const SyncState *st, const char *etag, const char *last_modified, int64 size)
 {
-	if (etag && etag[0])
-		return st->etag && strcmp(st->etag, etag) == 0;
-	return last_modified && last_modified[0] && st->last_modified &&
-		strcmp(st->last_modified, last_modified) == 0 && st->bytes == size;
+	return hvcsv_same_version(etag, last_modified, size, st->etag, st->last_modified, st->bytes);
 }
 
 /* Tells whether the last run ended well. */
@@ -119,6 +118,26 @@ prepare_run(bool force, RefreshResult *res, TableRun *run)
 }
 
 /*
+ * Brings every export of a table with several up to date and tells
+ * whether none is new, changed or vanished since the last good run;
+ * otherwise makes the run's reads take the exports it needs
+ * (refresh_exports.c).
+ */
+static bool
+fetch_exports(TableRun *run)
+{
+	ExportsRun *er = hvcsv_exports_survey(run->ft, run->opts, run->may_skip);
+
+	run->exports = er;
+	run->export.size = er->total_bytes;
+	if (run->may_skip && er->nread == 0 && er->vanished == NIL)
+		return true;
+	hvcsv_session_read_exports(run->opts->delete_missing ? hvcsv_exports_all(er) : er->read,
+							   er->nexports);
+	return false;
+}
+
+/*
  * Asks for the export (a conditional request when the last run still
  * holds) and tells whether it is the one the last run synced.
  */
@@ -127,10 +146,12 @@ fetch_export(TableRun *run)
 {
 	SyncState  *st = &run->state;
 
+	if (hvcsv_refresh_tracks_exports(run->opts))
+		return fetch_exports(run);
 	/*
-	 * Several exports have no one validator: the run always compares them
-	 * in full (the scan still revalidates each export's spool, so one that
-	 * has not changed is not downloaded again).
+	 * Pages, or exports read by the streaming reader, have no validators
+	 * kept: the run compares them in full (the scan still revalidates each
+	 * page's spool, so one that has not changed is not downloaded again).
 	 */
 	if (hvcsv_has_export_list(run->opts))
 		return false;
@@ -682,6 +703,10 @@ sync_export(TableRun *run, RefreshSession *s, RefreshResult *res)
 	follow_schema(run, s, res);
 	choose_rows(run, s, counts);
 	write_export(run, s, &row, counts);
+	/* The export read just now is the one whose rows are recorded. */
+	if (s->export_rows)
+		run->export_rows = memcpy(palloc(sizeof(uint64) * s->nexports), s->export_rows,
+								  sizeof(uint64) * s->nexports);
 	check_choice_held(s);
 	check_cursor_nulls(run, &row);
 	rows_read = rows_read_once_each(run, s, &row, counts);
@@ -704,6 +729,13 @@ record_run(int64 run_id, RefreshResult *res, TableRun *run, List *rejects)
 	res->counts.bytes_fetched = hvcsv_bytes_received() - run->bytes_before;
 	res->finished = GetCurrentTimestamp();
 	hvcsv_write_state(res, &run->export);
+	if (run->exports)
+	{
+		if (res->status == REFRESH_OK)
+			hvcsv_exports_record(run->ft, run->exports, run->export_rows, res->started);
+	}
+	else
+		hvcsv_forget_export_state(run->ft, NULL);
 	hvcsv_write_history(run_id, res);
 	hvcsv_write_rejects(run_id, res, rejects);
 	table_close(run->target, NoLock);

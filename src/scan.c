@@ -76,6 +76,16 @@ hvcsv_scan_reads_whole(Oid relid)
 	return hooks != NULL && hooks->whole_read(relid);
 }
 
+/*
+ * Whether the scan reads export i of several: not if its watcher needs
+ * none of its rows (it read them before).
+ */
+bool
+hvcsv_scan_reads_export(HvcsvScan *scan, int i)
+{
+	return !scan->observed || hooks->reads_export(scan, i);
+}
+
 /* Renders a value for a message, clipped to MAX_SHOWN_VALUE bytes. */
 static char *
 shown_value(const char *value, size_t len)
@@ -189,7 +199,9 @@ begin_unless_missing(HvcsvScan *scan)
  * request, its own header (so columns are matched to each export's), in
  * a memory context that the next export resets.  An export with no header
  * line holds no rows and does not end the scan, nor does one skipped as
- * missing.
+ * missing.  When the reader planned over all the exports, their spools
+ * were checked then and the missing ones left out, so it begins without
+ * a subtransaction (which a parallel worker could not start).
  */
 static void
 open_export(HvcsvScan *scan, int i)
@@ -204,13 +216,12 @@ open_export(HvcsvScan *scan, int i)
 	scan->builder = NULL;
 	scan->reader_state = NULL;
 	scan->reader_open = true;
-	if (scan->observed && !hooks->reads_export(scan, i))
+	if (!hvcsv_scan_reads_export(scan, i))
 	{
-		/* The watcher needs none of its rows (it read them before). */
 		scan->reader_open = false;
 		scan->at_end = true;
 	}
-	else if (!hvcsv_skips_missing_exports(scan->opts))
+	else if (!hvcsv_skips_missing_exports(scan->opts) || scan->exports_planned)
 		scan->reader->begin(scan);
 	else if (!begin_unless_missing(scan))
 	{
@@ -242,15 +253,37 @@ close_export(HvcsvScan *scan)
 }
 
 /*
- * Moves a table with several exports to the next one; false after the
- * last (or for a table with one path).  A paginated table's next page is
- * learnt from the page just read, so a rescan follows the pages already
- * known.
+ * Claims the reader's next partition, first opening its export if the
+ * reader planned over all of them and another is open; false when none is
+ * left (of the export open, if it did not).
+ */
+static bool
+next_part(HvcsvScan *scan)
+{
+	int			i = scan->reader->claim(scan);
+
+	if (i < 0)
+		return false;
+	if (scan->exports_planned && i != scan->export_index)
+	{
+		close_export(scan);
+		open_export(scan, i);
+	}
+	return true;
+}
+
+/*
+ * Moves the scan to the reader's next partition if it claims them, else
+ * a table with several exports to the next one; false after the last (or
+ * for a table with one path).  A paginated table's next page is learnt
+ * from the page just read, so a rescan follows the pages already known.
  */
 static bool
 next_export(HvcsvScan *scan)
 {
-	if (scan->exports == NIL)
+	if (scan->reader->claim != NULL && next_part(scan))
+		return true;
+	if (scan->exports == NIL || scan->exports_planned)
 		return false;
 	if (scan->export_index + 1 >= list_length(scan->exports))
 	{
@@ -273,10 +306,22 @@ next_export(HvcsvScan *scan)
 }
 
 /*
+ * Whether the reader plans partitions over all of a table's exports; not
+ * over a paginated table's, whose pages are known one at a time.
+ */
+static bool
+plans_over_exports(const HvcsvScan *scan)
+{
+	return scan->reader->plan_exports != NULL && !scan->opts->paginate;
+}
+
+/*
  * Starts the reader if it has not started: the spool or the request, the
  * header; for a table with several exports, the list of them (fetching a
- * manifest) and the first.  Whether the scan is watched is settled here,
- * after a parallel worker has attached the hooks' shared state.
+ * manifest) and the first, or the reader's plan over them all, with no
+ * export open until a partition of one is claimed.  Whether the scan is
+ * watched is settled here, after a parallel worker has attached the hooks'
+ * shared state.
  */
 static void
 scan_start(HvcsvScan *scan)
@@ -294,15 +339,23 @@ scan_start(HvcsvScan *scan)
 	scan->started = true;
 	if (hvcsv_has_export_list(scan->opts))
 	{
-		scan->exports = hvcsv_export_list(scan->opts);
 		scan->export_cxt = AllocSetContextCreate(scan->cxt, "hvcsv_fdw export",
 												 ALLOCSET_DEFAULT_SIZES);
-		/* Downloaded side by side now, each export's spool is then found fresh. */
-		if (scan->exports != NIL && !scan->opts->paginate && !scan->observed &&
-			scan->opts->reader != HVCSV_READER_STREAMING)
-			(void) hvcsv_spool_check_exports(scan->opts, scan->exports);
-		if (scan->exports != NIL)
+		if (plans_over_exports(scan))
+		{
+			scan->exports_planned = true;
+			scan->reader->plan_exports(scan);
+			scan->export_index = -1;
+			scan->export_empty = true;
+		}
+		else if ((scan->exports = hvcsv_export_list(scan->opts)) != NIL)
+		{
+			/* Downloaded side by side now, each export's spool is then found fresh. */
+			if (!scan->opts->paginate && !scan->observed &&
+				scan->opts->reader != HVCSV_READER_STREAMING)
+				(void) hvcsv_spool_check_exports(scan->opts, scan->exports);
 			open_export(scan, 0);
+		}
 		else
 			scan->at_end = true;
 	}
@@ -562,12 +615,14 @@ hvcsv_scan_build(HvcsvScan *scan, TupleTableSlot *slot)
 
 /*
  * Starts the scan over from the first row (of the first export, for a
- * table with several, whose list is not asked for again).
+ * table with several, whose list is not asked for again; from the first
+ * partition, if the reader planned over them all, with the export open
+ * left open).
  */
 void
 hvcsv_scan_rescan(HvcsvScan *scan)
 {
-	if (scan->exports != NIL)
+	if (scan->exports != NIL && !scan->exports_planned)
 	{
 		push_context(scan);
 		close_export(scan);
@@ -576,7 +631,7 @@ hvcsv_scan_rescan(HvcsvScan *scan)
 		open_export(scan, 0);
 		pop_context(scan);
 	}
-	else if (!scan->started || scan->builder == NULL)
+	else if (!scan->started || (scan->builder == NULL && !scan->exports_planned))
 		return;
 	else
 	{
@@ -654,8 +709,8 @@ shared_layout(HvcsvScan *scan, ScanSharedLayout *layout)
 
 /*
  * Sizes a parallel scan's shared memory.  This runs when the Gather
- * starts, so the leader opens (and if needed fetches) the spool here to
- * count the partitions.
+ * starts, so the leader opens (and if needed fetches) the spool, or every
+ * export's, here to count the partitions.
  */
 Size
 hvcsv_scan_shared_size(HvcsvScan *scan)

@@ -29,7 +29,8 @@ typedef struct HvcsvScan
 	List	   *needed_atts;	/* 0-based attributes the query reads */
 	CsvStream  *stream;
 	HvcsvTupleBuilder *builder;
-	void	   *reader_state;
+	void	   *reader_state;	/* the reader's, for the export being read */
+	void	   *reader_plan;	/* the reader's partitions, for the whole scan */
 	void	   *shared;			/* a parallel scan's coordinator, or NULL */
 	struct ScanSharedLayout *layout;	/* its shared memory (scan.c's), or NULL */
 	bool		started;		/* the reader has begun */
@@ -44,23 +45,37 @@ typedef struct HvcsvScan
 	HvcsvCompression compression;	/* of the file this scan fetched, if it did */
 	ErrorContextCallback errcallback;
 	bool		reader_open;	/* begun and not ended */
-	/* A table with several exports reads them one after another: */
+	/*
+	 * A table with several exports reads them one after another, or, with
+	 * a reader that claims partitions, in the order it claims them:
+	 */
 	List	   *exports;		/* HvcsvExport pointers; NIL for one path */
 	int			export_index;	/* the one being read */
 	const char *export_display; /* its URL without secrets, or NULL */
 	bool		export_empty;	/* it has no header line, or was skipped: no rows */
 	int			exports_skipped;	/* as missing (missing_exports 'skip') */
+	bool		exports_planned;	/* the reader planned partitions over them all */
 	MemoryContext export_cxt;	/* the reader's, reset between exports */
 } HvcsvScan;
 
 /*
  * How a reader gets records; chosen once per scan, at plan time.  The
  * shared_* members are for readers that run as a parallel scan.
+ *
+ * A reader that cuts its input into partitions (claim is set) has the scan
+ * ask it for each next partition: claim returns the index of the export
+ * the partition is in (0 for a table with one path), or -1 when none is
+ * left; the scan opens that export unless it is the one open, and next
+ * then reads the partition's records.  For a table with several exports
+ * (not paginated: its pages are learnt one at a time), plan_exports sets
+ * scan->exports and plans partitions over all of them, before any is read.
  */
 typedef struct HvcsvReaderRoutine
 {
 	void		(*begin) (HvcsvScan *scan);
 	bool		(*next) (HvcsvScan *scan);	/* next record in scan->stream */
+	void		(*plan_exports) (HvcsvScan *scan);
+	int			(*claim) (HvcsvScan *scan);
 	void		(*rescan) (HvcsvScan *scan);
 	void		(*end) (HvcsvScan *scan);
 	/* scan is NULL unless the scan ran (EXPLAIN ANALYZE) */
@@ -97,6 +112,7 @@ typedef struct HvcsvScanHooks
 
 extern void hvcsv_scan_set_hooks(const HvcsvScanHooks *hooks);
 extern bool hvcsv_scan_reads_whole(Oid relid);
+extern bool hvcsv_scan_reads_export(HvcsvScan *scan, int i);
 extern HvcsvScan *hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 									const HvcsvReaderRoutine *reader);
 extern bool hvcsv_scan_next(HvcsvScan *scan, TupleTableSlot *slot);

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  * sync_state.c
  *	  The extension's own tables: hvcsv_sync_state (the last run of each
- *	  foreign table), hvcsv_sync_history and hvcsv_rejects.
+ *	  foreign table), hvcsv_sync_exports (what the good runs read of each
+ *	  export of a table with several), hvcsv_sync_history and
+ *	  hvcsv_rejects.
  *
  * Every statement here runs as the extension's owner, who owns the tables
  * (callers may only read them, and row level security shows each role the
@@ -355,7 +357,10 @@ hvcsv_write_failure(const RefreshResult *res)
 							5, types, values, nulls);
 }
 
-/* Forgets the sync state of a foreign table (hvcsv_reset); its history stays. */
+/*
+ * Forgets the sync state of a foreign table (hvcsv_reset), and of each of
+ * its exports; its history stays.
+ */
 void
 hvcsv_forget_state(Oid foreign_table)
 {
@@ -364,6 +369,91 @@ hvcsv_forget_state(Oid foreign_table)
 	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1",
 									 hvcsv_extension_object("hvcsv_sync_state")),
 							1, (Oid[]) {REGCLASSOID}, table, NULL);
+	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1",
+									 hvcsv_extension_object("hvcsv_sync_exports")),
+							1, (Oid[]) {REGCLASSOID}, table, NULL);
+}
+
+/* Row i of the result as an ExportState. */
+static ExportState *
+result_export_state(uint64 i)
+{
+	ExportState *st = palloc0(sizeof(ExportState));
+	HeapTuple	tup = SPI_tuptable->vals[i];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		value;
+
+	st->url = SPI_getvalue(tup, desc, 1);
+	st->etag = SPI_getvalue(tup, desc, 2);
+	st->last_modified = SPI_getvalue(tup, desc, 3);
+	value = SPI_getbinval(tup, desc, 4, &isnull);
+	st->bytes = isnull ? -1 : DatumGetInt64(value);
+	value = SPI_getbinval(tup, desc, 5, &isnull);
+	st->rows = isnull ? -1 : DatumGetInt64(value);
+	value = SPI_getbinval(tup, desc, 6, &isnull);
+	st->synced_at = isnull ? 0 : DatumGetTimestampTz(value);
+	return st;
+}
+
+/* Reads what the good runs of a table with several exports read of each (ExportState). */
+List *
+hvcsv_read_export_states(Oid foreign_table)
+{
+	List	   *states = NIL;
+	uint64		i;
+
+	exec_as_extension_owner(psprintf("SELECT export_url, etag, last_modified, bytes, rows, synced_at "
+									 "FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1",
+									 hvcsv_extension_object("hvcsv_sync_exports")),
+							1, (Oid[]) {REGCLASSOID},
+							(Datum[]) {ObjectIdGetDatum(foreign_table)}, NULL);
+	for (i = 0; i < SPI_processed; i++)
+		states = lappend(states, result_export_state(i));
+	return states;
+}
+
+/* Records what a good run read of one export. */
+void
+hvcsv_write_export_state(Oid foreign_table, const ExportState *st)
+{
+	char		nulls[7];
+	Datum		values[7];
+	Oid			types[7] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+	TIMESTAMPTZOID};
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(foreign_table);
+	values[1] = CStringGetTextDatum(st->url);
+	values[2] = text_param(st->etag, &nulls[2]);
+	values[3] = text_param(st->last_modified, &nulls[3]);
+	values[4] = count_param(st->bytes, st->bytes >= 0, &nulls[4]);
+	values[5] = count_param(st->rows, st->rows >= 0, &nulls[5]);
+	values[6] = TimestampTzGetDatum(st->synced_at);
+	exec_as_extension_owner(psprintf("INSERT INTO %s AS s (foreign_table, export_url, etag, "
+									 "last_modified, bytes, rows, synced_at) "
+									 "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+									 "ON CONFLICT (foreign_table, export_url) DO UPDATE SET "
+									 "etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, "
+									 "bytes = EXCLUDED.bytes, rows = EXCLUDED.rows, "
+									 "synced_at = EXCLUDED.synced_at",
+									 hvcsv_extension_object("hvcsv_sync_exports")),
+							7, types, values, nulls);
+}
+
+/* Forgets one export of a table (url: without secrets), or all of them if url is NULL. */
+void
+hvcsv_forget_export_state(Oid foreign_table, const char *url)
+{
+	char		nulls[2] = {' ', url ? ' ' : 'n'};
+
+	exec_as_extension_owner(psprintf("DELETE FROM %s WHERE foreign_table OPERATOR(pg_catalog.=) $1 "
+									 "AND ($2::pg_catalog.text IS NULL "
+									 "OR export_url OPERATOR(pg_catalog.=) $2)",
+									 hvcsv_extension_object("hvcsv_sync_exports")),
+							2, (Oid[]) {REGCLASSOID, TEXTOID},
+							(Datum[]) {ObjectIdGetDatum(foreign_table),
+							url ? CStringGetTextDatum(url) : (Datum) 0}, nulls);
 }
 
 /* Deletes the rows of the tables that the current DROP removed from one table of ours. */
@@ -398,6 +488,9 @@ hvcsv_forget_dropped(PG_FUNCTION_ARGS)
 	forget_dropped_in("hvcsv_sync_state");
 	forget_dropped_in("hvcsv_sync_history");
 	forget_dropped_in("hvcsv_rejects");
+	/* Objects of an older version, before ALTER EXTENSION ... UPDATE, lack it. */
+	if (OidIsValid(get_relname_relid("hvcsv_sync_exports", extension_schema())))
+		forget_dropped_in("hvcsv_sync_exports");
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -658,7 +658,7 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
   SELECT format('%s: %s', polrelid::regclass, pg_get_expr(polqual, polrelid)) AS x FROM pg_policy
   UNION ALL
   SELECT format('%s.%s %s', attrelid::regclass, attname, format_type(atttypid, atttypmod))
-    FROM pg_attribute WHERE attrelid IN ('hvcsv_sync_state'::regclass, 'hvcsv_sync_history'::regclass)
+    FROM pg_attribute WHERE attrelid IN ('hvcsv_sync_state'::regclass, 'hvcsv_sync_history'::regclass, 'hvcsv_sync_exports'::regclass)
      AND attnum > 0 AND NOT attisdropped
   UNION ALL
   SELECT proname || '(' || pg_get_function_arguments(oid) || ')' FROM pg_proc
@@ -686,7 +686,7 @@ INSERT INTO hvcsv_sync_state (foreign_table, target, etag, status)
   VALUES ('f', 'public.t', '"v1"', 'ok'), ('4000000000'::oid, 'public.gone', '"v0"', 'ok');
 });
 my (undef, undef, $before) = $node->psql('updated', q{SELECT hvcsv_refresh('f')});
-like($before, qr/ERROR:  the SQL objects of extension hvcsv_fdw are version 0.1, and its library needs 0.4/,
+like($before, qr/ERROR:  the SQL objects of extension hvcsv_fdw are version 0.1, and its library needs 0.5/,
 	'before the update, a refresh says to update the extension');
 $node->safe_psql('updated', q{ALTER EXTENSION hvcsv_fdw UPDATE});
 is($node->safe_psql('updated', $members), $node->safe_psql('fresh', $members),

@@ -15,7 +15,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(start_fixture stop_fixture set_fault reset_fixture write_served);
+our @EXPORT = qw(start_fixture stop_fixture set_fault reset_fixture write_served fixture_log);
 
 my ($fixture_pid, $fixture_port);
 
@@ -115,6 +115,24 @@ sub set_fault
 {
 	my ($path, $params) = @_;
 	fixture_get("/_fault?path=$path" . ($params ? "&$params" : ''));
+}
+
+# fixture_log(): the logged requests since the last reset, in order, each a
+# hash of the columns of /_log.csv (target, status, if_none_match, ...).
+sub fixture_log
+{
+	my @lines = split /\n/, fixture_get('/_log.csv');
+	my @names = split /,/, shift @lines;
+	my @rows;
+	foreach my $line (@lines)
+	{
+		# No logged value of these tests has a comma or a quote in it.
+		my @values = split /,/, $line, -1;
+		my %row;
+		@row{@names} = @values;
+		push @rows, \%row;
+	}
+	return @rows;
 }
 
 # reset_fixture(): clears the request log, the counters and every fault.

@@ -21,7 +21,7 @@ SRC = os.path.join(TOP, "src")
 # The refresh's files (refresh_internal.h); everything else is below them.
 REFRESH = {
     "refresh", "refresh_worker", "refresh_table", "refresh_session", "sync_target",
-    "sync_state", "sync_statement", "cursor_mark", "run_as_owner", "key_watch",
+    "sync_state", "sync_statement", "cursor_mark", "run_as_owner", "key_watch", "refresh_exports",
     "row_filter", "changed_rows", "bulk_load", "key_hash", "key_choice", "schema_drift",
 }
 # The files of the FDW's top (hvcsv_fdw.h), which may call the refresh's entry.
