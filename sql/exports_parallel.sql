@@ -161,8 +161,8 @@ SELECT method, target, status FROM fixture_log ORDER BY target <> '/xp_manifest.
 
 -- a refresh of a partitioned table reads, after one export changed, only
 -- that one: its watcher skips the others, which get no partitions (so no
--- row of theirs is counted unchanged); the refresh reads several exports
--- without workers (refresh_table.c)
+-- row of theirs is counted unchanged), in the leader and in each worker;
+-- the rows of each export are counted across the processes
 CREATE TABLE xp_target (tag text, id int, amount numeric, PRIMARY KEY (tag, id));
 CREATE FOREIGN TABLE xp_sync (id int, tag text, amount numeric)
   SERVER fx OPTIONS (paths '/xp_big.csv,/xp_small.csv,/xp_mid.csv', target 'xp_target',
@@ -173,6 +173,25 @@ COPY (SELECT * FROM (VALUES ('id,tag,amount'), ('1,xp_small.csv,100'), ('2,xp_sm
   TO '/tmp/hvcsv_fixture_www/xp_small.csv';
 SELECT status, rows_inserted, rows_updated, rows_unchanged FROM hvcsv_refresh('xp_sync');
 SELECT tag, count(*), sum(id), sum(amount) FROM xp_target GROUP BY tag ORDER BY tag;
+-- the big export gains a row: it alone is read, by more than one process
+-- (the refresh's worker takes the database's settings, not the session's)
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I SET min_parallel_table_scan_size = 0', current_database());
+  EXECUTE format('ALTER DATABASE %I SET parallel_setup_cost = 0', current_database());
+END $$;
+SELECT xp_write('xp_big.csv', 30001);
+SELECT status, rows_inserted, rows_updated, rows_unchanged FROM hvcsv_refresh('xp_sync');
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I RESET min_parallel_table_scan_size', current_database());
+  EXECUTE format('ALTER DATABASE %I RESET parallel_setup_cost', current_database());
+END $$;
+-- the first run loads (no key watch, so no process count), the small
+-- export is read by one process, the big one by several; each export's
+-- rows as last read
+SELECT rows_inserted, rows_updated, rows_unchanged, export_processes > 1 AS parallel
+  FROM hvcsv_sync_history WHERE foreign_table = 'xp_sync'::regclass ORDER BY run_id;
+SELECT substring(export_url FROM '[^/]*$') AS export, rows
+  FROM hvcsv_sync_exports WHERE foreign_table = 'xp_sync'::regclass ORDER BY export_url;
 
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -475,8 +475,8 @@ prefer_index_probes(int *guc_level)
  * (changed_rows.c), and fills in kept how the sync statement reads them
  * back: the rows the target stores stop at the scan (row_filter.c), and
  * the planner is told how few the rest are.  The export is read by a
- * parallel scan when parallel_ok (a spooled export) and the sets fit its
- * shared memory.  Returns false when no filter can be built.  With few
+ * parallel scan when parallel_ok (spooled exports, not pages learnt one
+ * at a time) and the sets fit its shared memory.  Returns false when no filter can be built.  With few
  * rows left, hash and merge joins are turned off (*guc_level says until
  * when): the key's index finds them faster than hashing the whole target
  * twice, but the planner, costing each probe as a disk read, would hash.
@@ -542,7 +542,7 @@ plan_sync(TableRun *run, RefreshSession *s, SyncPlan *plan, KeptRows *kept, int 
 	if (plan->watched && !plan->delete_missing &&
 		keep_changed_rows(run, s,
 						  run->opts->reader != HVCSV_READER_STREAMING && !run->opts->on_error_skip &&
-						  !hvcsv_has_export_list(run->opts),
+						  !run->opts->paginate,
 						  kept, guc_level, counts))
 		plan->kept = kept;
 }
