@@ -25,9 +25,11 @@ CREATE TABLE er_target (id int PRIMARY KEY, name text, amount numeric);
 CREATE FOREIGN TABLE er (id int, name text, amount numeric) SERVER fx
   OPTIONS (manifest '/er_manifest.txt', missing_exports 'skip', target 'er_target');
 
--- the requests of a run, in order, and what each export's state says
+-- the requests of a run (the manifest's first, then the exports', which go
+-- side by side, in no set order), and what each export's state says
 CREATE VIEW er_requests AS
-  SELECT target, status, if_none_match <> '' AS conditional FROM fixture_log ORDER BY seq;
+  SELECT target, status, if_none_match <> '' AS conditional FROM fixture_log
+  ORDER BY target <> '/er_manifest.txt', target, seq;
 CREATE VIEW er_exports AS
   SELECT substr(export_url, length('http://127.0.0.1:18765/') + 1) AS export, rows, bytes,
          etag IS NOT NULL AS has_etag

@@ -5,10 +5,13 @@
  *
  * A transfer runs on libcurl's multi interface and waits on its sockets for
  * at most POLL_INTERVAL_MS at a time, checking for interrupts in between, so
- * query cancel and statement_timeout stop a download promptly.  The waits
- * between attempts use the process latch for the same reason.  The curl
- * handles are freed by a memory context callback, so an ERROR raised while
- * a transfer is open leaks nothing.
+ * query cancel and statement_timeout stop a download promptly; the waits
+ * between attempts do the same.  Several bodies may share one multi handle
+ * (a transfer group): waiting for one moves them all, each into a buffer of
+ * its own, libcurl paused when it is full, and a caller that runs several
+ * reads whichever is ready (hvcsv_body_ready).  The curl handles are freed
+ * by memory context callbacks, so an ERROR raised while a transfer is open
+ * leaks nothing.
  *
  * Retried: connection failures, timeouts, broken transfers, and HTTP 429,
  * 500, 502, 503 and 504.  Every other status fails at once.  A body that
@@ -57,7 +60,6 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
 #include "storage/pmsignal.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -87,11 +89,21 @@ typedef enum TransferEvent
 	TRANSFER_FAILED				/* see curl_result and status */
 } TransferEvent;
 
+/*
+ * Transfers that run together on one libcurl multi handle: waiting on it
+ * moves every one of them, each into its own buffer, until that is full.
+ */
+struct HvcsvTransferGroup
+{
+	CURLM	   *multi;
+	MemoryContextCallback cleanup;
+};
+
 /* One request: an attempt, or one hop of an attempt that was redirected. */
 typedef struct Transfer
 {
 	HvcsvUrl	url;			/* what is requested */
-	CURLM	   *multi;
+	HvcsvTransferGroup *group;	/* whose multi handle runs it */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	MemoryContextCallback cleanup;
@@ -99,6 +111,8 @@ typedef struct Transfer
 	char	   *buf;			/* body bytes not yet handed out (malloc'd) */
 	size_t		buf_len;
 	size_t		buf_size;
+	bool		handed;			/* buf was handed out, and may be refilled */
+	size_t		handed_len;		/* bytes at its start that were handed out */
 	bool		paused;			/* curl holds data until buf is drained */
 	HvcsvDecoder *decoder;		/* undoes the response's Content-Encoding */
 	HvcsvUnpacker *unpacker;	/* undoes the file's compression: the body's */
@@ -146,24 +160,108 @@ typedef struct Transfer
 	bool		stalled;
 } Transfer;
 
+/* Frees a group's multi handle; runs after its transfers' cleanup (see transfer_begin). */
+static void
+group_cleanup(void *arg)
+{
+	HvcsvTransferGroup *g = (HvcsvTransferGroup *) arg;
+
+	if (g->multi)
+		curl_multi_cleanup(g->multi);
+	g->multi = NULL;
+}
+
+/*
+ * Makes a group of transfers, in CurrentMemoryContext: the transfers put
+ * in it must live in that context or below it, so that they are cleaned
+ * up before it.
+ */
+HvcsvTransferGroup *
+hvcsv_transfer_group_create(void)
+{
+	HvcsvTransferGroup *g = palloc0(sizeof(HvcsvTransferGroup));
+
+	g->cleanup.func = group_cleanup;
+	g->cleanup.arg = g;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &g->cleanup);
+	g->multi = curl_multi_init();
+	if (g->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while starting an HTTP request")));
+	/* No transfer rides on another's connection (see set_transfer_options). */
+	curl_multi_setopt(g->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING);
+	return g;
+}
+
+/*
+ * Lets libcurl move every transfer of the group, and notes which ended:
+ * the message of one transfer may come while another is being read.
+ */
+static void
+group_perform(HvcsvTransferGroup *g)
+{
+	int			running;
+	int			queued;
+	CURLMsg    *msg;
+	CURLMcode	mc;
+
+	mc = curl_multi_perform(g->multi, &running);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("HTTP transfer failed inside libcurl: %s", curl_multi_strerror(mc))));
+	while ((msg = curl_multi_info_read(g->multi, &queued)) != NULL)
+	{
+		Transfer   *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE ||
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK ||
+			t == NULL)
+			continue;
+		t->done = true;
+		t->curl_result = msg->data.result;
+	}
+}
+
+/*
+ * Waits at most timeout_ms for the group's sockets, then moves its
+ * transfers; checks for interrupts first, so that a cancel stops them all
+ * within POLL_INTERVAL_MS.
+ */
+static void
+group_wait(HvcsvTransferGroup *g, long timeout_ms)
+{
+	CHECK_FOR_INTERRUPTS();
+	/* Orphaned by a crashed postmaster: stop, as a wait on a latch would. */
+	if (!PostmasterIsAlive())
+		proc_exit(1);
+	(void) curl_multi_poll(g->multi, NULL, 0, Min(timeout_ms, POLL_INTERVAL_MS), NULL);
+	group_perform(g);
+}
+
+/* Waits for any transfer of the group to move; for a caller that runs several. */
+void
+hvcsv_transfer_group_wait(HvcsvTransferGroup *group)
+{
+	group_wait(group, POLL_INTERVAL_MS);
+}
+
 /* Frees the curl state of a transfer; runs on success and on ERROR alike. */
 static void
 transfer_cleanup(void *arg)
 {
 	Transfer   *t = (Transfer *) arg;
 
-	if (t->multi && t->easy)
-		curl_multi_remove_handle(t->multi, t->easy);
+	if (t->easy && t->group->multi)
+		curl_multi_remove_handle(t->group->multi, t->easy);
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
-	if (t->multi)
-		curl_multi_cleanup(t->multi);
 	if (t->headers)
 		curl_slist_free_all(t->headers);
 	if (t->decoder)
 		hvcsv_decoder_end(t->decoder);
 	free(t->buf);
-	t->multi = NULL;
 	t->easy = NULL;
 	t->headers = NULL;
 	t->buf = NULL;
@@ -529,6 +627,8 @@ continue_decoding(Transfer *t)
 	if (t->paused && !t->decode_blocked && !t->hold_body)
 	{
 		t->paused = false;
+		/* Time the body waited for its reader is no stall of the server's. */
+		t->last_progress = GetCurrentTimestamp();
 		curl_easy_pause(t->easy, CURLPAUSE_CONT);
 	}
 }
@@ -705,6 +805,12 @@ set_transfer_options(Transfer *t, const HvcsvRequest *req)
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/*
+	 * Each transfer connects anew, as when every one had a multi handle of
+	 * its own: its addresses pass open_socket_callback, with its own rule.
+	 */
+	curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *) t);
 	/* libcurl's trace would show the request headers, Authorization included. */
 	curl_easy_setopt(easy, CURLOPT_VERBOSE, 0L);
 	/* We decode, a buffer at a time (content_decoding.c). */
@@ -739,17 +845,19 @@ set_transfer_options(Transfer *t, const HvcsvRequest *req)
  * non-public addresses too if any_address; with range_from > 0, asks for
  * the body from that byte on, if it is still the version if_range names.
  * The file's compression is undone by the body's unpacker, which has
- * decoded `decoded` bytes before.  The transfer lives in
- * CurrentMemoryContext.
+ * decoded `decoded` bytes before.  The transfer runs in group, and lives
+ * in CurrentMemoryContext, which is the group's or below it.
  */
 static Transfer *
-transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
+transfer_begin(const HvcsvRequest *req, HvcsvTransferGroup *group,
+			   const HvcsvUrl *url, bool send_auth,
 			   bool any_address, int64 range_from, const char *if_range,
 			   HvcsvUnpacker *unpacker, int64 decoded)
 {
 	Transfer   *t = palloc0(sizeof(Transfer));
 
 	t->url = *url;
+	t->group = group;
 	t->any_address = any_address;
 	/*
 	 * What is left of max_bytes may be nothing: a break that fell right at
@@ -779,9 +887,8 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &t->cleanup);
 
 	t->buf = malloc(TRANSFER_BUFFER_SIZE);
-	t->multi = curl_multi_init();
 	t->easy = curl_easy_init();
-	if (t->buf == NULL || t->multi == NULL || t->easy == NULL)
+	if (t->buf == NULL || t->easy == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while starting an HTTP request")));
@@ -790,7 +897,7 @@ transfer_begin(const HvcsvRequest *req, const HvcsvUrl *url, bool send_auth,
 	add_request_headers(t, req, send_auth, range_from, if_range);
 	set_request_url(t, req, send_auth);
 	set_transfer_options(t, req);
-	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
+	if (curl_multi_add_handle(group->multi, t->easy) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start an HTTP request for \"%s\"", req->display_url)));
@@ -844,6 +951,34 @@ stalled(Transfer *t)
 }
 
 /*
+ * Drops from buf what was handed out, and lets the decoders and libcurl
+ * fill it again.  Bytes that came after those, while another transfer of
+ * the group was read, stay for the next transfer_read.
+ */
+static void
+transfer_refill(Transfer *t)
+{
+	if (!t->handed)
+		return;
+	t->handed = false;
+	t->buf_len -= t->handed_len;
+	memmove(t->buf, t->buf + t->handed_len, t->buf_len);
+	t->handed_len = 0;
+	continue_decoding(t);
+}
+
+/* Hands out what buf holds (len bytes of it: all, or none while held). */
+static TransferEvent
+hand_out_buf(Transfer *t, const char **data, size_t *len, size_t n)
+{
+	*data = t->buf;
+	*len = n;
+	t->handed = true;
+	t->handed_len = n;
+	return TRANSFER_DATA;
+}
+
+/*
  * Runs the transfer until it has body bytes for us or has ended.  On
  * TRANSFER_DATA, *data and *len point into the transfer's buffer, valid
  * until the next call; *len is 0 when the body began but is held (see
@@ -853,33 +988,23 @@ stalled(Transfer *t)
 static TransferEvent
 transfer_read(Transfer *t, const char **data, size_t *len)
 {
-	t->buf_len = 0;
-	continue_decoding(t);
+	transfer_refill(t);
 
 	for (;;)
 	{
-		int			running;
-		int			queued;
-		CURLMsg    *msg;
-		CURLMcode	mc;
-
 		if (t->decode_failed || t->too_large)
 			return transfer_fail(t);
 		if (t->held && t->hold_body)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
-			*data = t->buf;
-			*len = 0;
-			return TRANSFER_DATA;
+			return hand_out_buf(t, data, len, 0);
 		}
 		if (t->buf_len > 0)
 		{
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
 			if (!status_has_body(t->status))
 				return TRANSFER_FAILED;
-			*data = t->buf;
-			*len = t->buf_len;
-			return TRANSFER_DATA;
+			return hand_out_buf(t, data, len, t->buf_len);
 		}
 		if (t->done)
 		{
@@ -914,33 +1039,31 @@ transfer_read(Transfer *t, const char **data, size_t *len)
 		}
 
 		CHECK_FOR_INTERRUPTS();
-		/* Orphaned by a crashed postmaster: stop, as a wait on a latch would. */
-		if (!PostmasterIsAlive())
-			proc_exit(1);
 		if (t->decode_blocked && !stalled(t))
 		{
 			/* libcurl is paused until the decoder is drained. */
 			continue_decoding(t);
 			continue;
 		}
-		mc = curl_multi_perform(t->multi, &running);
-		if (mc != CURLM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("HTTP transfer failed inside libcurl: %s", curl_multi_strerror(mc))));
-		while ((msg = curl_multi_info_read(t->multi, &queued)) != NULL)
-		{
-			if (msg->msg == CURLMSG_DONE)
-			{
-				t->done = true;
-				t->curl_result = msg->data.result;
-			}
-		}
+		group_perform(t->group);
 		if (t->buf_len > 0 || t->held || t->done || t->decode_failed || t->too_large ||
 			stalled(t))
 			continue;
-		(void) curl_multi_poll(t->multi, NULL, 0, POLL_INTERVAL_MS, NULL);
+		group_wait(t->group, POLL_INTERVAL_MS);
 	}
+}
+
+/*
+ * Tells whether transfer_read would return without waiting: the transfer
+ * has bytes, has ended, or has work of ours to do.  Another transfer of
+ * the group may have filled its buffer meanwhile.
+ */
+static bool
+transfer_ready(Transfer *t)
+{
+	transfer_refill(t);
+	return t->buf_len > 0 || (t->held && t->hold_body) || t->done || t->decode_blocked ||
+		t->decode_failed || t->too_large || stalled(t);
 }
 
 /* Ends a transfer and frees its handles at once. */
@@ -989,9 +1112,12 @@ failure_is_transient(const Transfer *t)
 	}
 }
 
-/* Sleeps, waking for interrupts, so cancel and statement_timeout work. */
+/*
+ * Sleeps, waking for interrupts, so cancel and statement_timeout work;
+ * the other transfers of the group go on meanwhile.
+ */
 static void
-sleep_interruptibly(double seconds)
+sleep_interruptibly(HvcsvTransferGroup *group, double seconds)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  (int64) (seconds * 1000));
@@ -1004,9 +1130,10 @@ sleep_interruptibly(double seconds)
 		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
 		if (remaining <= 0)
 			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* Shown as waiting, as a wait on the latch was. */
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		group_wait(group, remaining);
+		pgstat_report_wait_end();
 	}
 }
 
@@ -1338,6 +1465,7 @@ hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts)
 struct HvcsvBody
 {
 	MemoryContext cxt;			/* where transfers live: as long as the body */
+	HvcsvTransferGroup *group;	/* runs its transfers */
 	HvcsvRequest req;
 	HvcsvUrl	origin;			/* req.url: where every attempt starts */
 	HvcsvUrl	trusted;		/* req.trusted_url, or no host if none */
@@ -1348,6 +1476,7 @@ struct HvcsvBody
 	const char *pending;		/* bytes of the transfer, not yet handed out */
 	size_t		pending_len;
 	bool		ended;
+	bool		missing;		/* it answered 404 or 410 (see missing_ok) */
 	int			failures;		/* consecutive failed attempts without progress */
 	int			restarts;		/* times the body started over */
 	void		(*on_restart) (void *arg);
@@ -1387,7 +1516,7 @@ count_failure(HvcsvBody *b, Transfer *t)
 					b->failures + 1, b->req.max_retries)));
 	transfer_end(t);
 	b->t = NULL;
-	sleep_interruptibly(wait);
+	sleep_interruptibly(b->group, wait);
 }
 
 /*
@@ -1462,10 +1591,27 @@ may_reach_any_address(const HvcsvBody *b, const HvcsvUrl *url)
 }
 
 /*
- * Sends one attempt at the body from byte `from` and waits for its first
- * bytes (kept in b->pending), following redirects; every hop is checked
- * before it is requested.  The user mapping's credentials go only to the
- * scheme, host and port of the first request.
+ * Starts one request of an attempt at the body from byte `from`, hop
+ * `hops` of it, to url, once url is checked.  The user mapping's
+ * credentials go only to the scheme, host and port of the first request.
+ * A request for the whole body tells the file's compression afresh.
+ */
+static void
+begin_hop(HvcsvBody *b, const HvcsvUrl *url, int hops, int64 from, const char *validator)
+{
+	check_target(b, url, hops);
+	if (from == 0)
+		hvcsv_unpacker_restart(b->unpacker);
+	b->t = transfer_begin(&b->req, b->group, url, hvcsv_url_same_origin(url, &b->origin),
+						  may_reach_any_address(b, url), from, validator,
+						  b->unpacker, b->resp.body_bytes);
+	b->t->redirected = hops > 0;
+}
+
+/*
+ * Sends one attempt at the body from byte `from` (unless its first request
+ * was begun already) and waits for its first bytes (kept in b->pending),
+ * following redirects; every hop is checked before it is requested.
  */
 static TransferEvent
 open_transfer(HvcsvBody *b, int64 from, const char *validator)
@@ -1479,11 +1625,9 @@ open_transfer(HvcsvBody *b, int64 from, const char *validator)
 		TransferEvent ev;
 		HvcsvUrl	next;
 
-		check_target(b, &url, hops);
-		b->t = t = transfer_begin(&b->req, &url, hvcsv_url_same_origin(&url, &b->origin),
-								  may_reach_any_address(b, &url), from, validator,
-								  b->unpacker, b->resp.body_bytes);
-		t->redirected = hops > 0;
+		if (b->t == NULL)
+			begin_hop(b, &url, hops, from, validator);
+		t = b->t;
 		ev = transfer_read(t, &b->pending, &b->pending_len);
 		if (ev == TRANSFER_DATA || !status_is_redirect(t->status) || t->location[0] == '\0')
 			return ev;
@@ -1584,6 +1728,26 @@ resume_offset(const HvcsvBody *b)
 }
 
 /*
+ * Tells whether the export answered 404 or 410, and the request takes
+ * that as an answer (missing_ok): the body ends, empty, as missing.  The
+ * same answer is otherwise an error of report_failure's.
+ */
+static bool
+answered_missing(HvcsvBody *b, Transfer *t)
+{
+	if (!b->req.missing_ok || t->curl_result != CURLE_OK ||
+		(t->status != 404 && t->status != 410))
+		return false;
+	b->resp.status = t->status;
+	b->missing = true;
+	b->ended = true;
+	b->pending_len = 0;
+	transfer_end(t);
+	b->t = NULL;
+	return true;
+}
+
+/*
  * Opens a transfer for what the body still lacks, retrying transient
  * failures, and waits for its first bytes (kept in b->pending).
  */
@@ -1609,14 +1773,13 @@ connect_body(HvcsvBody *b)
 			restart_body(b, "The server gave no ETag or Last-Modified to resume by.");
 			from = 0;
 		}
-		/* A request for the whole body tells the file's compression afresh. */
-		if (from == 0)
-			hvcsv_unpacker_restart(b->unpacker);
 		/* A resumption may start while the caller is in a per-tuple context. */
 		old = MemoryContextSwitchTo(b->cxt);
 		ev = open_transfer(b, from, validator);
 		t = b->t;
 		MemoryContextSwitchTo(old);
+		if (answered_missing(b, t))
+			return;
 		if (!answer_expected(b, t, ev, from))
 		{
 			/*
@@ -1661,16 +1824,19 @@ connect_body(HvcsvBody *b)
 }
 
 /*
- * Sends req and waits for the body to begin.  on_restart, if not NULL, is
+ * Sends req, in group (or in a group of its own if NULL), without waiting
+ * for an answer: hvcsv_body_connect does.  on_restart, if not NULL, is
  * called when the body must start over from its first byte; without it, a
  * body that cannot be resumed is an error.
  */
 HvcsvBody *
-hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *arg)
+hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
+				 void (*on_restart) (void *arg), void *arg)
 {
 	HvcsvBody  *b = palloc0(sizeof(HvcsvBody));
 
 	b->cxt = CurrentMemoryContext;
+	b->group = group ? group : hvcsv_transfer_group_create();
 	b->req = *req;
 	if (!hvcsv_url_parse(req->url, &b->origin))
 		ereport(ERROR,
@@ -1682,6 +1848,44 @@ hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *a
 	b->on_restart = on_restart;
 	b->restart_arg = arg;
 	b->unpacker = hvcsv_unpacker_create(req->compression);
+	begin_hop(b, &b->origin, 0, 0, NULL);
+	return b;
+}
+
+/*
+ * Waits for the answer to a body started by hvcsv_body_start, following
+ * redirects and retrying as hvcsv_body_open does.
+ */
+void
+hvcsv_body_connect(HvcsvBody *b)
+{
+	connect_body(b);
+}
+
+/*
+ * Tells whether the body's next step (hvcsv_body_connect once, then
+ * hvcsv_body_read) would return without waiting for the network, unless
+ * it must retry or resume.
+ */
+bool
+hvcsv_body_ready(HvcsvBody *b)
+{
+	return b->pending_len > 0 || b->ended || b->t == NULL || transfer_ready(b->t);
+}
+
+/* Tells whether the export answered 404 or 410, with the request's missing_ok. */
+bool
+hvcsv_body_missing(const HvcsvBody *b)
+{
+	return b->missing;
+}
+
+/* Sends req and waits for the body to begin; see hvcsv_body_start. */
+HvcsvBody *
+hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *arg)
+{
+	HvcsvBody  *b = hvcsv_body_start(req, NULL, on_restart, arg);
+
 	connect_body(b);
 	return b;
 }

@@ -82,6 +82,8 @@ typedef struct HvcsvRequest
 	const char *max_bytes_name; /* the option or setting max_bytes comes from */
 	const char *ca_file;
 	const char *trusted_url;	/* api_url of a superuser's server, or NULL */
+	bool		missing_ok;		/* a 404 or 410 ends the body as missing
+								 * (hvcsv_body_missing), not in an error */
 } HvcsvRequest;
 
 /* What a response said. */
@@ -97,13 +99,21 @@ typedef struct HvcsvResponse
 } HvcsvResponse;
 
 typedef struct HvcsvBody HvcsvBody;
+typedef struct HvcsvTransferGroup HvcsvTransferGroup;
 
 extern void hvcsv_fetch_init(void);
+extern HvcsvTransferGroup *hvcsv_transfer_group_create(void);
+extern void hvcsv_transfer_group_wait(HvcsvTransferGroup *group);
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern void hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts);
 extern bool hvcsv_request_has_credentials(const HvcsvRequest *req);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
 								  void (*on_restart) (void *arg), void *arg);
+extern HvcsvBody *hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
+								   void (*on_restart) (void *arg), void *arg);
+extern void hvcsv_body_connect(HvcsvBody *b);
+extern bool hvcsv_body_ready(HvcsvBody *b);
+extern bool hvcsv_body_missing(const HvcsvBody *b);
 extern bool hvcsv_body_read(HvcsvBody *body, const char **data, size_t *len);
 extern size_t hvcsv_body_read_into(void *body, char *buf, size_t size);
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);

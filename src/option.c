@@ -59,6 +59,7 @@ static const HvcsvOption valid_options[] = {
 	{"max_retry_delay", ForeignServerRelationId},
 	{"max_age", ForeignServerRelationId},
 	{"max_bytes", ForeignServerRelationId},
+	{"max_connections", ForeignServerRelationId},
 	{"ca_file", ForeignServerRelationId},
 	{"export_origins", ForeignServerRelationId},
 
@@ -586,6 +587,8 @@ apply_server_option(HvcsvOptions *opts, DefElem *def)
 		opts->max_age = parse_seconds(def, 0);
 	else if (strcmp(name, "max_bytes") == 0)
 		opts->max_bytes = parse_bytes(def, 1, "1 byte");
+	else if (strcmp(name, "max_connections") == 0)
+		opts->max_connections = (int) parse_integer(def, 1, HVCSV_MAX_CONNECTIONS);
 	else if (strcmp(name, "ca_file") == 0)
 	{
 		check_printable(def);
@@ -866,6 +869,7 @@ set_defaults(HvcsvOptions *opts)
 	opts->max_retry_delay = 16;
 	opts->max_age = 0;
 	opts->max_bytes = 0;
+	opts->max_connections = 4;
 	opts->auth_scheme = "apiKey";
 	opts->path = "";
 	opts->reader = HVCSV_READER_PROJECTED;

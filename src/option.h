@@ -105,6 +105,8 @@ typedef struct HvcsvOptions
 	double		max_retry_delay;	/* seconds, cap of every wait */
 	double		max_age;		/* seconds a spool is used without asking */
 	int64		max_bytes;		/* largest body accepted; 0 means no limit */
+	int			max_connections;	/* transfers a table's exports may run at
+									 * once */
 	char	   *ca_file;		/* certificate authorities for https, or NULL */
 
 	/* user mapping; api_key, password and headers are never printed (auth.c) */
@@ -165,6 +167,9 @@ typedef struct HvcsvOptions
 
 /* Most exports one table reads, so that a hostile listing cannot exhaust memory. */
 #define HVCSV_MAX_EXPORTS 10000
+
+/* Most transfers max_connections allows, each with a buffer and a socket. */
+#define HVCSV_MAX_CONNECTIONS 64
 
 /*
  * Whether the table reads a list of exports (paths, manifest,

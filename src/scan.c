@@ -349,7 +349,13 @@ scan_start(HvcsvScan *scan)
 			scan->export_empty = true;
 		}
 		else if ((scan->exports = hvcsv_export_list(scan->opts)) != NIL)
+		{
+			/* Downloaded side by side now, each export's spool is then found fresh. */
+			if (!scan->opts->paginate && !scan->observed &&
+				scan->opts->reader != HVCSV_READER_STREAMING)
+				(void) hvcsv_spool_check_exports(scan->opts, scan->exports);
 			open_export(scan, 0);
+		}
 		else
 			scan->at_end = true;
 	}

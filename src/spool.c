@@ -298,9 +298,13 @@ open_spool(const char *dir, const SpoolMeta *m)
 	return spool;
 }
 
-/* Where one opening of a spool stands. */
-typedef struct SpoolOpening
+/*
+ * Where one opening of a spool stands: deciding, fetching (maybe beside
+ * others, in one transfer group), done.
+ */
+typedef struct HvcsvSpoolFetch
 {
+	HvcsvOptions opts;
 	const char *dir;
 	char		key[HVCSV_SPOOL_KEY_LEN + 1];
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
@@ -309,23 +313,48 @@ typedef struct SpoolOpening
 	bool		have;			/* a complete spool exists */
 	bool		fetched_now;
 	bool		revalidated;
+	bool		missing;		/* it answered 404 or 410 (missing_ok) */
 	HvcsvCompression compression;	/* of the file fetched now */
+	LOCKTAG		tag;			/* its lock, held until it is opened */
+	HvcsvRequest req;			/* of the fetch, if one is made */
+	SpoolWrite *w;
+	HvcsvBody  *body;			/* NULL if the spool is used as it is */
+	bool		connected;		/* the body's answer came */
+	bool		ended;			/* the fetch is over */
 } SpoolOpening;
 
 /*
  * Takes the spool's lock (held while deciding, fetching and opening) and
  * its in-use lock, held until the transaction ends, so that no other
- * download removes it meanwhile.
+ * download removes it meanwhile.  Without wait, takes neither if either
+ * is held by another session, and returns false.
  */
-static void
-lock_spool(const SpoolOpening *o, LOCKTAG *tag)
+static bool
+lock_spool(SpoolOpening *o, bool wait)
 {
 	LOCKTAG		use_tag;
 
-	hvcsv_spool_locktag(tag, o->digest, MyDatabaseId, HVCSV_SPOOL_LOCK_CLASS);
-	(void) LockAcquire(tag, ExclusiveLock, false, false);
+	hvcsv_spool_locktag(&o->tag, o->digest, MyDatabaseId, HVCSV_SPOOL_LOCK_CLASS);
+	if (LockAcquire(&o->tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
 	hvcsv_spool_locktag(&use_tag, o->digest, MyDatabaseId, HVCSV_SPOOL_USE_LOCK_CLASS);
-	(void) LockAcquire(&use_tag, ShareLock, false, false);
+	if (LockAcquire(&use_tag, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&o->tag, ExclusiveLock, false);
+		return false;
+	}
+	return true;
+}
+
+/* Releases both locks of lock_spool: a missing export leaves nothing to use. */
+static void
+unlock_spool(SpoolOpening *o)
+{
+	LOCKTAG		use_tag;
+
+	hvcsv_spool_locktag(&use_tag, o->digest, MyDatabaseId, HVCSV_SPOOL_USE_LOCK_CLASS);
+	LockRelease(&use_tag, ShareLock, false);
+	LockRelease(&o->tag, ExclusiveLock, false);
 }
 
 /*
@@ -463,48 +492,126 @@ page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvRes
 	return link;
 }
 
-/* Asks for the export (conditionally if a spool exists) and keeps what comes. */
+/*
+ * Sends the request for the export (conditional if a spool exists), in
+ * group, without waiting for the answer; with missing_ok, a 404 or 410
+ * will end it as missing.
+ */
 static void
-fetch_spool(SpoolOpening *o, const HvcsvOptions *opts)
+fetch_begin(SpoolOpening *o, HvcsvTransferGroup *group, bool missing_ok)
 {
-	HvcsvRequest req;
-	HvcsvBody  *body;
-	HvcsvResponse resp;
-	SpoolWrite *w;
-
-	hvcsv_request_init(&req, opts);
+	hvcsv_request_init(&o->req, &o->opts);
+	o->req.missing_ok = missing_ok;
 	if (o->have)
 	{
-		req.if_none_match = o->m.etag;
-		req.if_modified_since = o->m.last_modified;
+		o->req.if_none_match = o->m.etag;
+		o->req.if_modified_since = o->m.last_modified;
 	}
 	else
 		memset(&o->m, 0, sizeof(o->m));
 	hvcsv_spool_sweep(o->dir, o->key, &o->m);
 
-	w = start_write(o, opts, &req);
-	body = hvcsv_body_open(&req, spool_write_reset, w);
-	if (hvcsv_body_response(body)->status == 200)
-	{
-		const char *data;
-		size_t		len;
+	o->w = start_write(o, &o->opts, &o->req);
+	o->body = hvcsv_body_start(&o->req, group, spool_write_reset, o->w);
+}
 
-		spool_write_begin(w);
-		while (hvcsv_body_read(body, &data, &len))
-			spool_write_bytes(w, data, len);
-	}
-	hvcsv_body_close(body);
-	resp = *hvcsv_body_response(body);
-	o->compression = hvcsv_body_compression(body);
+/* Waits for the answer; a body to keep begins its spool file. */
+static void
+fetch_connect(SpoolOpening *o)
+{
+	hvcsv_body_connect(o->body);
+	o->connected = true;
+	if (hvcsv_body_response(o->body)->status == 200)
+		spool_write_begin(o->w);
+}
 
-	if (resp.status == 304 && o->have)
+/* Writes the next piece of the body to the spool file; false at its end. */
+static bool
+fetch_take(SpoolOpening *o)
+{
+	const char *data;
+	size_t		len;
+
+	if (!hvcsv_body_read(o->body, &data, &len))
+		return false;
+	spool_write_bytes(o->w, data, len);
+	return true;
+}
+
+/* Ends the fetch: keeps what came (a new generation, or a 304's word). */
+static void
+fetch_end(SpoolOpening *o)
+{
+	HvcsvResponse resp;
+
+	hvcsv_body_close(o->body);
+	resp = *hvcsv_body_response(o->body);
+	o->compression = hvcsv_body_compression(o->body);
+	o->ended = true;
+
+	if (hvcsv_body_missing(o->body))
+		o->missing = true;
+	else if (resp.status == 304 && o->have)
 		note_revalidated(o, &resp);
 	else if (resp.status == 200)
-		publish_generation(o, w, &req, &resp, page_next_link(opts, &req, &resp));
+		publish_generation(o, o->w, &o->req, &resp, page_next_link(&o->opts, &o->req, &resp));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, req.display_url)));
+				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, o->req.display_url)));
+}
+
+/*
+ * Locks the table's spool and decides whether to fetch it; if so, sends
+ * the request in group (see fetch_begin).  NULL, with nothing locked, if
+ * the lock is held by another session and not wait.
+ */
+static SpoolOpening *
+opening_start(const HvcsvOptions *opts, HvcsvTransferGroup *group, bool wait, bool missing_ok)
+{
+	SpoolOpening *o = palloc0(sizeof(SpoolOpening));
+
+	o->opts = *opts;
+	o->dir = spool_dir(true);
+	spool_key(opts, o->key, o->digest);
+	snprintf(o->meta_path, sizeof(o->meta_path), "%s/%s.meta", o->dir, o->key);
+	if (!lock_spool(o, wait))
+	{
+		pfree(o);
+		return NULL;
+	}
+	/*
+	 * A use: the spool is not idle (see hvcsv_spool_sweep), nor while it is
+	 * fetched beside others, whose sweeps this session's locks do not stop.
+	 */
+	(void) utimensat(AT_FDCWD, o->meta_path, NULL, 0);
+
+	o->have = hvcsv_spool_read_meta(o->meta_path, &o->m) && spool_is_complete(o->dir, &o->m);
+	if (!fresh_enough(o, opts))
+		fetch_begin(o, group, missing_ok);
+	return o;
+}
+
+/*
+ * Opens the spool that the opening brought up to date and releases its
+ * lock; NULL, with both its locks released, if the export is missing.
+ */
+static HvcsvSpool *
+opening_finish(SpoolOpening *o)
+{
+	HvcsvSpool *spool;
+
+	if (o->missing)
+	{
+		unlock_spool(o);
+		return NULL;
+	}
+	spool = open_spool(o->dir, &o->m);
+	spool->fetched_now = o->fetched_now;
+	spool->revalidated = o->revalidated;
+	spool->compression = hvcsv_compression_by_name(o->m.compression);
+	LockRelease(&o->tag, ExclusiveLock, false);
+	return spool;
 }
 
 /*
@@ -515,29 +622,62 @@ fetch_spool(SpoolOpening *o, const HvcsvOptions *opts)
 HvcsvSpool *
 hvcsv_spool_open(const HvcsvOptions *opts)
 {
-	SpoolOpening o;
-	LOCKTAG		tag;
-	HvcsvSpool *spool;
+	SpoolOpening *o = opening_start(opts, NULL, true, false);
 
-	memset(&o, 0, sizeof(o));
-	o.dir = spool_dir(true);
-	spool_key(opts, o.key, o.digest);
-	snprintf(o.meta_path, sizeof(o.meta_path), "%s/%s.meta", o.dir, o.key);
-	lock_spool(&o, &tag);
+	if (o->body)
+	{
+		fetch_connect(o);
+		while (fetch_take(o))
+			;
+		fetch_end(o);
+	}
+	return opening_finish(o);
+}
 
-	o.have = hvcsv_spool_read_meta(o.meta_path, &o.m) && spool_is_complete(o.dir, &o.m);
-	if (fresh_enough(&o, opts))
-		/* A use: the spool is not idle (see hvcsv_spool_sweep). */
-		(void) utimensat(AT_FDCWD, o.meta_path, NULL, 0);
-	else
-		fetch_spool(&o, opts);
+/*
+ * Starts bringing the table's spool up to date as hvcsv_spool_open would,
+ * its request in group beside others; hvcsv_spool_fetch_step moves it.
+ * Without wait, returns NULL if another session holds the spool's lock:
+ * a session that holds the locks of spools being fetched waits for no
+ * other (see export_fetch.c).  With missing_ok, an export that answers
+ * 404 or 410 ends as missing.
+ */
+HvcsvSpoolFetch *
+hvcsv_spool_fetch_start(const HvcsvOptions *opts, HvcsvTransferGroup *group, bool wait,
+						bool missing_ok)
+{
+	return opening_start(opts, group, wait, missing_ok);
+}
 
-	spool = open_spool(o.dir, &o.m);
-	spool->fetched_now = o.fetched_now;
-	spool->revalidated = o.revalidated;
-	spool->compression = hvcsv_compression_by_name(o.m.compression);
-	LockRelease(&tag, ExclusiveLock, false);
-	return spool;
+/*
+ * Does what the fetch can do without waiting for the network: takes its
+ * answer, or the next piece of its body.  Sets *moved if it did anything;
+ * returns true once it is over.
+ */
+bool
+hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved)
+{
+	*moved = false;
+	if (f->body == NULL || f->ended)
+		return true;
+	if (!hvcsv_body_ready(f->body))
+		return false;
+	*moved = true;
+	if (!f->connected)
+		fetch_connect(f);
+	else if (!fetch_take(f))
+		fetch_end(f);
+	return f->ended;
+}
+
+/*
+ * Opens the spool of a fetch that is over, as hvcsv_spool_open returns it;
+ * NULL if the export is missing.
+ */
+HvcsvSpool *
+hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f)
+{
+	return opening_finish(f);
 }
 
 /* Reads the metadata of the table's spool, if one exists, without fetching. */

@@ -38,8 +38,17 @@ typedef struct HvcsvSpool
 /* Spool file names begin with this many hex digits of the spool's key. */
 #define HVCSV_SPOOL_KEY_LEN 32
 
+/* A spool being brought up to date beside others (see export_fetch.c). */
+typedef struct HvcsvSpoolFetch HvcsvSpoolFetch;
+struct HvcsvTransferGroup;		/* in http.h */
+
 extern void hvcsv_spool_init(void);
 extern HvcsvSpool *hvcsv_spool_open(const HvcsvOptions *opts);
+extern HvcsvSpoolFetch *hvcsv_spool_fetch_start(const HvcsvOptions *opts,
+												struct HvcsvTransferGroup *group,
+												bool wait, bool missing_ok);
+extern bool hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved);
+extern HvcsvSpool *hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);

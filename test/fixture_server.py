@@ -112,7 +112,7 @@ Control endpoints (no auth, not counted, not logged):
       requests whose target starts with P, ordered by seq:
         seq,method,target,status,range,if_none_match,if_modified_since,
         if_range,auth,bytes_sent,complete,accept_encoding,scheme,
-        auth_header,x_api_key,x_api_version,x_account_id
+        auth_header,x_api_key,x_api_version,x_account_id,started_ms,ended_ms
       It answers once every request that arrived before it has ended and
       been logged (waiting at most 2 s), so a client can read it right after
       its own request.  seq numbers requests on arrival from 1; range and the
@@ -122,6 +122,9 @@ Control endpoints (no auth, not counted, not logged):
       auth_header (Authorization), x_api_key, x_api_version and x_account_id are the
       raw values of those request headers (empty when absent; the tests'
       credentials are not secrets), for the tests of the auth styles;
+      started_ms and ended_ms are the wall-clock times (milliseconds since
+      the epoch) at which the request's headers had arrived and at which it
+      was logged, so that a test can tell which requests overlapped;
       auth is ok/missing/bad (empty without --api-key); bytes_sent counts the
       body bytes accepted by the socket (compressed bytes with gzip=1;
       chunk framing excluded); complete is
@@ -168,7 +171,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 LOG_COLUMNS = ("seq", "method", "target", "status", "range", "if_none_match",
                "if_modified_since", "if_range", "auth", "bytes_sent", "complete",
                "accept_encoding", "scheme", "auth_header", "x_api_key",
-               "x_api_version", "x_account_id")
+               "x_api_version", "x_account_id", "started_ms", "ended_ms")
 CSV_TYPE = "text/csv; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 STEP = 0.05  # granularity of every sleep, so disconnects are noticed quickly
@@ -428,6 +431,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
         self.transmit(200, [("Content-Type", CSV_TYPE)], b"fault\ntrue\n", Faults())
 
     def scenario(self, url):
+        started_ms = int(time.time() * 1000)
         generation, seq, count, sticky = self.server.state.arrive(self.path, unquote(url.path))
         self.sent, self.complete, self.auth = 0, False, ""
         self.open_fd = None
@@ -453,7 +457,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 h.get("If-Range", ""), self.auth, self.sent, "t" if self.complete else "f",
                 h.get("Accept-Encoding", ""), "https" if self.server.tls else "http",
                 h.get("Authorization", ""), h.get("X-API-Key", ""), h.get("X-API-Version", ""),
-                h.get("X-Account-Id", "")))
+                h.get("X-Account-Id", ""), started_ms, int(time.time() * 1000)))
 
     @staticmethod
     def faults(query, count):
