@@ -72,7 +72,7 @@ SELECT * FROM cc_overlap;
 ALTER SERVER cc OPTIONS (DROP max_connections);
 
 -- an export that answers 404: skipped with missing_exports 'skip' (asked
--- twice: by the downloads, then by the scan, which skips it) ...
+-- once, by the downloads; the scan skips it) ...
 ALTER FOREIGN TABLE cc OPTIONS (SET paths '/cc_1.csv,/cc_missing.csv,/cc_2.csv',
   ADD missing_exports 'skip');
 SELECT * FROM fixture_reset;

@@ -264,8 +264,8 @@ END $$;
 SELECT * FROM fixture_reset;
 SELECT dated_explain('EXPLAIN (COSTS OFF) SELECT * FROM ex_dated');
 SELECT count(*) FROM fixture_log;
--- yesterday's export is not published: 404, skipped (asked by the downloads
--- before the scan, and again by the scan)
+-- yesterday's export is not published: 404, skipped (asked once, by the
+-- downloads before the scan)
 SELECT id, name, dated(src) FROM ex_dated;
 SELECT method, dated(target), status FROM fixture_log ORDER BY target, seq;
 SELECT dated_explain('EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_dated');

@@ -133,9 +133,9 @@ SET max_parallel_workers_per_gather = 0;
 SELECT xp_error('SELECT sum(id) FROM xp_err_par');
 SET max_parallel_workers_per_gather = 2;
 
--- a missing export, with missing_exports 'skip': checking the exports
--- needs subtransactions, which a parallel scan cannot start, so the
--- partitions are read without workers
+-- a missing export, with missing_exports 'skip': the leader's check of
+-- the exports notes it (no subtransaction, which parallel mode refuses),
+-- and it gets no partitions; the others are read in parallel
 SELECT xp_tables('xp_skip', '/xp_small.csv,/xp_missing.csv,/xp_one.csv,/xp_mid.csv',
                  ', missing_exports ''skip''');
 EXPLAIN (COSTS OFF) SELECT count(*) FROM xp_skip_par;

@@ -111,13 +111,19 @@ COPY (SELECT * FROM (VALUES ('/er_2026-11-01.csv'), ('/er_2026-11-02.csv'),
   TO '/tmp/hvcsv_fixture_www/er_manifest.txt';
 COPY (SELECT * FROM (VALUES ('id,name,amount'), ('1,Alice,12')) v)
   TO '/tmp/hvcsv_fixture_www/er_2026-11-01.csv';
+-- (one connection at a time, in list order, so that the changed export's
+-- download ends before the failure: downloads side by side that the
+-- failure interrupts are not kept)
+ALTER SERVER fx OPTIONS (ADD max_connections '1');
 SELECT set_fault('/er_2026-11-04.csv', 'always=1&status=500');
 SELECT status, rows_updated FROM hvcsv_refresh('er');
 SELECT amount FROM er_target WHERE id = 1;
 SELECT * FROM er_exports;
 SELECT set_fault('/er_2026-11-04.csv');
+ALTER SERVER fx OPTIONS (DROP max_connections);
 -- and once it answers again, the next run reads what changed since the
--- last good run (the last run failed: all exports are read, none downloaded again)
+-- last good run (the last run failed: all exports are read, none
+-- downloaded again: the failed run kept the changed one's download)
 SELECT * FROM fixture_reset;
 SELECT status, rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM hvcsv_refresh('er');
 SELECT * FROM er_requests;

@@ -399,11 +399,11 @@ hvcsvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry
 	HvcsvOptions *opts = planned_options(rte->relid, userid);
 
 	/*
-	 * on_error 'skip' converts rows in subtransactions, and missing_exports
-	 * 'skip' checks the exports in one, which parallel mode refuses.
+	 * on_error 'skip' converts rows in subtransactions, which parallel mode
+	 * refuses.  Missing exports need none: the leader's check of the
+	 * exports notes them, and they get no partitions.
 	 */
-	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip &&
-		!hvcsv_skips_missing_exports(opts);
+	return opts->reader == HVCSV_READER_PARTITIONED && !opts->on_error_skip;
 }
 
 /* Sizes a parallel scan's shared memory (the leader may fetch the spool here). */

@@ -47,7 +47,14 @@ streaming_begin(HvcsvScan *scan)
 
 	scan->reader_state = ss;
 	hvcsv_request_init(&ss->req, scan->opts);
+	/* An export of several that the table skips if missing: a 404 is no error. */
+	ss->req.missing_ok = scan->exports != NIL && hvcsv_skips_missing_exports(scan->opts);
 	ss->body = hvcsv_body_open(&ss->req, NULL, NULL);
+	if (hvcsv_body_missing(ss->body))
+	{
+		scan->export_missing = true;
+		return;
+	}
 	hvcsv_dialect(scan->opts, &dialect);
 	scan->stream = hvcsv_stream_create(&dialect, read_body, scan);
 	hvcsv_scan_read_header(scan);

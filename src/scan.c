@@ -157,41 +157,25 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 }
 
 /*
- * Starts the reader in a subtransaction; false, with nothing left open, if
- * the export answered 404 or 410 (the reader's fetch says so with
- * ERRCODE_FDW_TABLE_NOT_FOUND): missing_exports 'skip'.  Any other error
- * is raised again.  The transfer and the spool writer clean up when the
- * export's memory context is reset (their reset callbacks).
+ * Tells whether export i of a table that skips missing exports answered
+ * 404 or 410: as the check of every export before the first was read found
+ * (none of a reader's plan is missing), or else by checking its spool now.
+ * The streaming reader has no spool: it tells by its own request
+ * (scan->export_missing).  No subtransaction is needed, so this works in
+ * parallel mode too.
  */
 static bool
-begin_unless_missing(HvcsvScan *scan)
+export_is_missing(HvcsvScan *scan, int i)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool begun = false;
-	ErrorData  *volatile edata = NULL;
+	HvcsvSpoolCheck *check;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		scan->reader->begin(scan);
-		ReleaseCurrentSubTransaction();
-		begun = true;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(scan->cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	if (edata && edata->sqlerrcode != ERRCODE_FDW_TABLE_NOT_FOUND)
-		ReThrowError(edata);
-	return begun;
+	if (!hvcsv_skips_missing_exports(scan->opts) || scan->exports_planned ||
+		scan->opts->reader == HVCSV_READER_STREAMING)
+		return false;
+	if (scan->exports_missing)
+		return scan->exports_missing[i];
+	check = hvcsv_spool_check_exports(scan->opts, list_make1(list_nth(scan->exports, i)));
+	return check[0].missing;
 }
 
 /*
@@ -215,16 +199,21 @@ open_export(HvcsvScan *scan, int i)
 	scan->stream = NULL;
 	scan->builder = NULL;
 	scan->reader_state = NULL;
-	scan->reader_open = true;
+	scan->reader_open = false;
+	scan->export_missing = false;
 	if (!hvcsv_scan_reads_export(scan, i))
-	{
-		scan->reader_open = false;
 		scan->at_end = true;
-	}
-	else if (!hvcsv_skips_missing_exports(scan->opts) || scan->exports_planned)
-		scan->reader->begin(scan);
-	else if (!begin_unless_missing(scan))
+	else if (export_is_missing(scan, i))
+		scan->export_missing = true;
+	else
 	{
+		scan->reader_open = true;
+		scan->reader->begin(scan);
+	}
+	if (scan->export_missing)
+	{
+		if (scan->reader_open)
+			scan->reader->end(scan);
 		scan->reader_open = false;
 		scan->exports_skipped++;
 		scan->stream = NULL;
@@ -315,6 +304,17 @@ plans_over_exports(const HvcsvScan *scan)
 	return scan->reader->plan_exports != NULL && !scan->opts->paginate;
 }
 
+/* Keeps which exports the check before the first was read found missing. */
+static void
+note_missing_exports(HvcsvScan *scan, const HvcsvSpoolCheck *checks)
+{
+	int			n = list_length(scan->exports);
+
+	scan->exports_missing = palloc(sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+		scan->exports_missing[i] = checks[i].missing;
+}
+
 /*
  * Starts the reader if it has not started: the spool or the request, the
  * header; for a table with several exports, the list of them (fetching a
@@ -350,10 +350,13 @@ scan_start(HvcsvScan *scan)
 		}
 		else if ((scan->exports = hvcsv_export_list(scan->opts)) != NIL)
 		{
-			/* Downloaded side by side now, each export's spool is then found fresh. */
+			/*
+			 * Downloaded side by side now, each export's spool is then found
+			 * fresh.  A watcher's scan comes after its own check of them.
+			 */
 			if (!scan->opts->paginate && !scan->observed &&
 				scan->opts->reader != HVCSV_READER_STREAMING)
-				(void) hvcsv_spool_check_exports(scan->opts, scan->exports);
+				note_missing_exports(scan, hvcsv_spool_check_exports(scan->opts, scan->exports));
 			open_export(scan, 0);
 		}
 		else

@@ -54,6 +54,9 @@ typedef struct HvcsvScan
 	const char *export_display; /* its URL without secrets, or NULL */
 	bool		export_empty;	/* it has no header line, or was skipped: no rows */
 	int			exports_skipped;	/* as missing (missing_exports 'skip') */
+	bool	   *exports_missing;	/* each export found missing by the check
+									 * before the first was read, or NULL */
+	bool		export_missing; /* the reader found the export missing */
 	bool		exports_planned;	/* the reader planned partitions over them all */
 	MemoryContext export_cxt;	/* the reader's, reset between exports */
 } HvcsvScan;
