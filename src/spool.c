@@ -69,10 +69,30 @@ static char *spool_directory = NULL;
 #define SPOOL_FLUSH_AFTER (8 * 1024 * 1024)
 
 /*
- * A download measures the spool directory again after writing at most this
- * much, so that the downloads running beside it count.
+ * A session measures the spool directory again after its downloads wrote
+ * at most this much, so that the downloads of other sessions count.
  */
 #define SPOOL_QUOTA_RECHECK (8 * 1024 * 1024)
+
+/*
+ * The directory-wide part of a sweep (other spools' leftovers and idle
+ * spools) runs at most this often in a session: a table of many exports
+ * downloads them one after another, and each would list and examine
+ * every file of the directory again.
+ */
+#define SPOOL_SWEEP_INTERVAL_MS (60 * 1000)
+
+/*
+ * What this session's downloads may still write into quota_dir before it
+ * is measured again: the room the last measure found, at most
+ * SPOOL_QUOTA_RECHECK.  Shared by all the session's downloads, so that
+ * many small ones measure the directory once rather than once each.
+ */
+static int64 quota_budget = 0;
+static char quota_dir[MAXPGPATH];
+
+/* When this session last swept the whole spool directory (0: never). */
+static TimestampTz last_whole_sweep = 0;
 
 /* The spool being written: its file, and whether it must be removed. */
 typedef struct SpoolWrite
@@ -87,7 +107,6 @@ typedef struct SpoolWrite
 	bool		keep;
 	int64		bytes;
 	int64		flushed;		/* bytes whose writeback was started */
-	int64		quota_until;	/* bytes that may be written before measuring again */
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
@@ -186,8 +205,8 @@ spool_write_begin(SpoolWrite *w)
 /*
  * Makes sure len more bytes keep the spool directory within
  * hvcsv_fdw.spool_max_size, removing spools no one uses if need be, or
- * abandons the download.  The directory is measured only when what was
- * found free the last time is used up, or after SPOOL_QUOTA_RECHECK bytes.
+ * abandons the download.  The directory is measured only when the
+ * session's budget (see quota_budget) is used up.
  */
 static void
 spool_write_reserve(SpoolWrite *w, size_t len)
@@ -195,18 +214,23 @@ spool_write_reserve(SpoolWrite *w, size_t len)
 	int64		used;
 	int64		room;
 
-	if (hvcsv_spool_max_size <= 0 || w->bytes + (int64) len <= w->quota_until)
+	if (hvcsv_spool_max_size <= 0)
 		return;
-	room = hvcsv_spool_quota_room(w->dir, w->key, w->previous, len, &used);
-	if (room < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("spool directory \"%s\" would grow past hvcsv_fdw.spool_max_size (%s)",
-						w->dir, GetConfigOptionByName("hvcsv_fdw.spool_max_size", NULL, false)),
-				 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept. The spools take " INT64_FORMAT " bytes, and those left are in use.",
-						   w->display_url, w->bytes, used),
-				 errhint("A superuser can raise hvcsv_fdw.spool_max_size.")));
-	w->quota_until = w->bytes + Max((int64) len, Min(room, SPOOL_QUOTA_RECHECK));
+	if (strcmp(quota_dir, w->dir) != 0 || quota_budget < (int64) len)
+	{
+		room = hvcsv_spool_quota_room(w->dir, w->key, w->previous, len, &used);
+		if (room < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("spool directory \"%s\" would grow past hvcsv_fdw.spool_max_size (%s)",
+							w->dir, GetConfigOptionByName("hvcsv_fdw.spool_max_size", NULL, false)),
+					 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept. The spools take " INT64_FORMAT " bytes, and those left are in use.",
+							   w->display_url, w->bytes, used),
+					 errhint("A superuser can raise hvcsv_fdw.spool_max_size.")));
+		strlcpy(quota_dir, w->dir, sizeof(quota_dir));
+		quota_budget = Max((int64) len, Min(room, SPOOL_QUOTA_RECHECK));
+	}
+	quota_budget -= len;
 }
 
 /* Appends body bytes to the spool being written. */
@@ -509,10 +533,27 @@ fetch_begin(SpoolOpening *o, HvcsvTransferGroup *group, bool missing_ok)
 	}
 	else
 		memset(&o->m, 0, sizeof(o->m));
-	hvcsv_spool_sweep(o->dir, o->key, &o->m);
 
 	o->w = start_write(o, &o->opts, &o->req);
 	o->body = hvcsv_body_start(&o->req, group, spool_write_reset, o->w);
+}
+
+/*
+ * Removes, before a download, what no one can use any more: this spool's
+ * old files always, and the rest of the directory's at most every
+ * SPOOL_SWEEP_INTERVAL_MS (see hvcsv_spool_sweep).  A 304 needs no sweep:
+ * it writes nothing.
+ */
+static void
+sweep_before_download(SpoolOpening *o)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		whole = last_whole_sweep == 0 ||
+		TimestampDifferenceExceeds(last_whole_sweep, now, SPOOL_SWEEP_INTERVAL_MS);
+
+	hvcsv_spool_sweep(o->dir, o->key, &o->m, whole);
+	if (whole)
+		last_whole_sweep = now;
 }
 
 /* Waits for the answer; a body to keep begins its spool file. */
@@ -522,7 +563,10 @@ fetch_connect(SpoolOpening *o)
 	hvcsv_body_connect(o->body);
 	o->connected = true;
 	if (hvcsv_body_response(o->body)->status == 200)
+	{
+		sweep_before_download(o);
 		spool_write_begin(o->w);
+	}
 }
 
 /* Writes the next piece of the body to the spool file; false at its end. */

@@ -8,8 +8,9 @@
  * that opened the spool holds the second until it ends), so never while a
  * download of it or a scan of it may still need its files.  Before each
  * download the directory is swept (hvcsv_spool_sweep): generations older
- * than the one a download replaces, temporary files whose writer has
- * exited, and spools not used for SPOOL_IDLE_DAYS days go.
+ * than the one a download replaces go, and, at most every minute in a
+ * session, temporary files whose writer has exited and spools not used
+ * for SPOOL_IDLE_DAYS days.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -294,10 +295,12 @@ remove_spool_if_idle(const char *dir, const char *key)
  * one) and temporary files; of any spool, temporary files whose writer has
  * exited (killed, or a crash); spools not used for SPOOL_IDLE_DAYS days; and
  * files of a spool that has no metadata (a download that crashed before
- * publishing its first generation) once they are as old.
+ * publishing its first generation) once they are as old.  Without whole,
+ * only this spool's files: the rest costs a look at every file of the
+ * directory.
  */
 void
-hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep)
+hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep, bool whole)
 {
 	DIR		   *d = AllocateDir(dir);
 	struct dirent *de;
@@ -320,6 +323,8 @@ hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep)
 				!hvcsv_spool_generation_file(de->d_name, keep->previous))
 				remove_spool_file(dir, de->d_name);
 		}
+		else if (!whole)
+			continue;
 		else if (writer != 0)
 		{
 			/* Only a live backend writes a spool file. */
