@@ -68,7 +68,7 @@ done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests
 PGPORT=54349
 FIXTURE_PORT=18809
 API_KEY=bench-key
@@ -99,15 +99,6 @@ hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" \
     "max_wal_size = 16GB" "checkpoint_timeout = 1h"
 hv_start_fixture "$www" "$FIXTURE_PORT" "$API_KEY" "$work/fixture.log"
 
-psql() {
-    "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres -d postgres "$@"
-}
-# Requests the fixture server has logged so far (header line excluded).
-http_requests() {
-    python3 -c 'import sys, urllib.request
-print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)' \
-        "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
-}
 fetch_log() {
     python3 -c 'import sys, urllib.request
 sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \

@@ -1,4 +1,4 @@
-# bench/lib.sh: what bench/run.sh and bench/profile.sh share.  Source it.
+# bench/lib.sh: what bench/run.sh, bench/exports.sh and bench/profile.sh share.  Source it.
 
 # The columns of the file bench/gen_csv.py writes, as a table definition.
 BENCH_COLS="has_id text, name text, city text, created_at timestamptz, email text,
@@ -16,4 +16,18 @@ CREATE SERVER bench FOREIGN DATA WRAPPER hvcsv_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER bench OPTIONS (api_key '$2');
 CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 SQL
+}
+
+# psql ARGS: psql on the benchmark's cluster ($work, $PGPORT), unaligned,
+# stopping at the first error.
+psql() {
+    "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres -d postgres "$@"
+}
+
+# http_requests: how many requests the fixture server ($FIXTURE_PORT) has
+# logged so far (header line excluded).
+http_requests() {
+    python3 -c 'import sys, urllib.request
+print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)' \
+        "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
 }

@@ -40,7 +40,6 @@ python3 "$top/bench/gen_csv.py" --rows "$ROWS" --out "$work/www/bench.csv"
 chmod 644 "$work/www/bench.csv"
 hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" "max_wal_size = 16GB"
 hv_start_fixture "$work/www" "$FIXTURE_PORT" key "$work/fixture.log"
-psql() { "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres "$@"; }
 
 cols=$BENCH_COLS
 psql <<SQL

@@ -51,7 +51,7 @@ fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests
 PGPORT=54339
 FIXTURE_PORT=18799
 API_KEY=bench-key
@@ -103,15 +103,6 @@ hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" \
     "max_wal_size = 16GB" "checkpoint_timeout = 1h"
 hv_start_fixture "$work/www" "$FIXTURE_PORT" "$API_KEY" "$work/fixture.log"
 
-psql() {
-    "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres -d postgres "$@"
-}
-# Requests the fixture server has logged so far (header line excluded).
-http_requests() {
-    python3 -c 'import sys, urllib.request
-print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)' \
-        "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
-}
 
 cols=$BENCH_COLS
 psql <<SQL

@@ -360,6 +360,7 @@ typedef struct SyncResultRow
 
 extern char *hvcsv_qualified_name(Oid relid);
 extern char *hvcsv_name_list(List *names, const char *prefix);
+extern bool hvcsv_has_name(List *names, const char *name);
 extern char *hvcsv_free_column_name(List *names);
 extern char *hvcsv_sync_statement(const SyncPlan *plan);
 extern char *hvcsv_load_statement(const SyncPlan *plan);

@@ -32,18 +32,6 @@
 #include "records.h"
 #include "refresh_internal.h"
 
-/* Tells whether names (of char *) holds name. */
-static bool
-has_name(List *names, const char *name)
-{
-	ListCell   *cell;
-
-	foreach(cell, names)
-		if (strcmp(lfirst(cell), name) == 0)
-			return true;
-	return false;
-}
-
 /* The header fields that no column of ft reads (HvcsvExportColumn *), each once. */
 static List *
 new_fields(List *header, List *declared)
@@ -56,7 +44,7 @@ new_fields(List *header, List *declared)
 	{
 		HvcsvExportColumn *col = lfirst(cell);
 
-		if (col->name[0] == '\0' || has_name(declared, col->name) || has_name(seen, col->name))
+		if (col->name[0] == '\0' || hvcsv_has_name(declared, col->name) || hvcsv_has_name(seen, col->name))
 			continue;
 		seen = lappend(seen, col->name);
 		fields = lappend(fields, col);
@@ -175,7 +163,7 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 			continue;
 		name = hvcsv_column_csv_name(ftrel, att);
 		declared = lappend(declared, name);
-		if (!has_name(header_names, name))
+		if (!hvcsv_has_name(header_names, name))
 			*missing = lappend(*missing, pstrdup(NameStr(att->attname)));
 	}
 	relation_close(ftrel, AccessShareLock);

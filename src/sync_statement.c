@@ -54,22 +54,26 @@ hvcsv_name_list(List *names, const char *prefix)
 	return buf.data;
 }
 
+/* Tells whether names (of char *) holds name. */
+bool
+hvcsv_has_name(List *names, const char *name)
+{
+	ListCell   *cell;
+
+	foreach(cell, names)
+		if (strcmp(lfirst(cell), name) == 0)
+			return true;
+	return false;
+}
+
 /* A name for a column that the statements add to the synced ones, taken by none of names. */
 char *
 hvcsv_free_column_name(List *names)
 {
 	char	   *name = "key_stored";
-	ListCell   *cell;
-	bool		taken = true;
 
-	while (taken)
-	{
-		taken = false;
-		foreach(cell, names)
-			taken = taken || strcmp(lfirst(cell), name) == 0;
-		if (taken)
-			name = psprintf("%s_", name);
-	}
+	while (hvcsv_has_name(names, name))
+		name = psprintf("%s_", name);
 	return name;
 }
 

@@ -130,18 +130,6 @@ unique_index_columns(Relation target, Oid indexoid)
 	return names;
 }
 
-/* Tells whether a list of names holds name. */
-static bool
-has_name(List *names, const char *name)
-{
-	ListCell   *cell;
-
-	foreach(cell, names)
-		if (strcmp(lfirst(cell), name) == 0)
-			return true;
-	return false;
-}
-
 /* Tells whether two lists of names hold the same names. */
 static bool
 same_names(List *a, List *b)
@@ -151,7 +139,7 @@ same_names(List *a, List *b)
 	if (list_length(a) != list_length(b))
 		return false;
 	foreach(cell, a)
-		if (!has_name(b, lfirst(cell)))
+		if (!hvcsv_has_name(b, lfirst(cell)))
 			return false;
 	return true;
 }
@@ -180,7 +168,7 @@ partitioned_by_keys(Relation rel, List *keys)
 
 		/* An expression (attnum 0) can map one key to several partitions. */
 		if (attnum == InvalidAttrNumber ||
-			!has_name(keys, get_attname(RelationGetRelid(rel), attnum, false)))
+			!hvcsv_has_name(keys, get_attname(RelationGetRelid(rel), attnum, false)))
 			return false;
 	}
 	return true;
