@@ -75,10 +75,9 @@ static char *spool_directory = NULL;
 #define SPOOL_QUOTA_RECHECK (8 * 1024 * 1024)
 
 /*
- * The directory-wide part of a sweep (other spools' leftovers and idle
- * spools) runs at most this often in a session: a table of many exports
- * downloads them one after another, and each would list and examine
- * every file of the directory again.
+ * A sweep of the spool directory runs at most this often in a session: a
+ * table of many exports downloads them one after another, and each would
+ * list and examine every file of the directory again.
  */
 #define SPOOL_SWEEP_INTERVAL_MS (60 * 1000)
 
@@ -91,8 +90,8 @@ static char *spool_directory = NULL;
 static int64 quota_budget = 0;
 static char quota_dir[MAXPGPATH];
 
-/* When this session last swept the whole spool directory (0: never). */
-static TimestampTz last_whole_sweep = 0;
+/* When this session last swept the spool directory (0: never). */
+static TimestampTz last_sweep = 0;
 
 /* The spool being written: its file, and whether it must be removed. */
 typedef struct SpoolWrite
@@ -539,21 +538,22 @@ fetch_begin(SpoolOpening *o, HvcsvTransferGroup *group, bool missing_ok)
 }
 
 /*
- * Removes, before a download, what no one can use any more: this spool's
- * old files always, and the rest of the directory's at most every
- * SPOOL_SWEEP_INTERVAL_MS (see hvcsv_spool_sweep).  A 304 needs no sweep:
- * it writes nothing.
+ * Sweeps the spool directory before a download (see hvcsv_spool_sweep),
+ * at most every SPOOL_SWEEP_INTERVAL_MS in a session.  Between sweeps
+ * nothing is left behind but by a crash: a publish removes the generation
+ * it makes too old, and a download that fails removes its files.  A 304
+ * needs no sweep: it writes nothing.
  */
 static void
 sweep_before_download(SpoolOpening *o)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	bool		whole = last_whole_sweep == 0 ||
-		TimestampDifferenceExceeds(last_whole_sweep, now, SPOOL_SWEEP_INTERVAL_MS);
 
-	hvcsv_spool_sweep(o->dir, o->key, &o->m, whole);
-	if (whole)
-		last_whole_sweep = now;
+	if (last_sweep != 0 &&
+		!TimestampDifferenceExceeds(last_sweep, now, SPOOL_SWEEP_INTERVAL_MS))
+		return;
+	hvcsv_spool_sweep(o->dir, o->key, &o->m);
+	last_sweep = now;
 }
 
 /* Waits for the answer; a body to keep begins its spool file. */

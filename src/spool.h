@@ -87,8 +87,7 @@ extern bool hvcsv_spool_file_key(const char *name, char *key);
 extern bool hvcsv_spool_generation_file(const char *name, const char *generation);
 extern void hvcsv_spool_remove_generation(const char *dir, const char *generation);
 extern bool hvcsv_spool_remove_unused(const char *dir, const char *key, const char *generation);
-extern void hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep,
-							  bool whole);
+extern void hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep);
 
 /* in spool_quota.c */
 extern int	hvcsv_spool_max_size;

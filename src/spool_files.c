@@ -7,10 +7,11 @@
  * waiting (spool.c holds them while it downloads, and every transaction
  * that opened the spool holds the second until it ends), so never while a
  * download of it or a scan of it may still need its files.  Before each
- * download the directory is swept (hvcsv_spool_sweep): generations older
- * than the one a download replaces go, and, at most every minute in a
- * session, temporary files whose writer has exited and spools not used
- * for SPOOL_IDLE_DAYS days.
+ * download, at most every minute in a session, the directory is swept
+ * (hvcsv_spool_sweep): generations older than the one a download replaces
+ * (a publish removes those itself; only a crash leaves them), temporary
+ * files whose writer has exited, and spools not used for SPOOL_IDLE_DAYS
+ * days go.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -295,12 +296,10 @@ remove_spool_if_idle(const char *dir, const char *key)
  * one) and temporary files; of any spool, temporary files whose writer has
  * exited (killed, or a crash); spools not used for SPOOL_IDLE_DAYS days; and
  * files of a spool that has no metadata (a download that crashed before
- * publishing its first generation) once they are as old.  Without whole,
- * only this spool's files: the rest costs a look at every file of the
- * directory.
+ * publishing its first generation) once they are as old.
  */
 void
-hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep, bool whole)
+hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep)
 {
 	DIR		   *d = AllocateDir(dir);
 	struct dirent *de;
@@ -323,8 +322,6 @@ hvcsv_spool_sweep(const char *dir, const char *key, const SpoolMeta *keep, bool 
 				!hvcsv_spool_generation_file(de->d_name, keep->previous))
 				remove_spool_file(dir, de->d_name);
 		}
-		else if (!whole)
-			continue;
 		else if (writer != 0)
 		{
 			/* Only a live backend writes a spool file. */
