@@ -188,6 +188,8 @@ SELECT manifest_error(E'http://127.0.0.1:18765\x01/ex_2026-12-01.csv');
 SELECT manifest_error('http://user:pw@127.0.0.1:18765/ex_2026-12-01.csv');
 -- a control character
 SELECT manifest_error(E'/ex_2026-12-01.csv\x01');
+-- a URL longer than 2048 bytes
+SELECT manifest_error('/' || repeat('a', 2030) || '.csv');
 -- JSON that is not a list of exports
 SELECT manifest_error('{"url": "/ex_2026-12-01.csv"}');
 SELECT manifest_error('[["/ex_2026-12-01.csv"]]');

@@ -1321,6 +1321,10 @@ hvcsv_export_url(const HvcsvOptions *opts, const char *entry, const char *source
 						hvcsv_printable(entry, Min(strlen(entry), 100), strlen(entry) > 100)),
 				 errdetail("%s", problem)));
 	url = path == entry ? psprintf("%s%s", opts->api_url, entry) : pstrdup(entry);
+	if (strlen(url) > HVCSV_MAX_EXPORT_URL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an export URL %s is longer than %d bytes", lists, HVCSV_MAX_EXPORT_URL)));
 	if (path == entry || !on_export_origin(opts, url))
 		check_url_below_api_url(opts, url, psprintf("an export %s", lists));
 	return url;

@@ -168,6 +168,12 @@ typedef struct HvcsvOptions
 /* Most exports one table reads, so that a hostile listing cannot exhaust memory. */
 #define HVCSV_MAX_EXPORTS 10000
 
+/*
+ * Longest URL of an export that a listing or a Link names: its state
+ * (hvcsv_sync_exports) is indexed by it, and a spool keeps it.
+ */
+#define HVCSV_MAX_EXPORT_URL 2048
+
 /* Most transfers max_connections allows, each with a buffer and a socket. */
 #define HVCSV_MAX_CONNECTIONS 64
 
