@@ -253,6 +253,35 @@ like(error_as('carol', q{SET search_path = carol, pg_catalog; SELECT public.hvcs
 is(query(q{SELECT count(*) FROM hvcsv_sync_state WHERE foreign_table = 'alice.c_src'::regclass}), '1',
 	'... and its state stays');
 as('alice', q{DROP FOREIGN TABLE c_src, f_src, s_src; DROP TABLE c_tgt, s_tgt});
+
+# Issue 17's and 18's statements under the same search_path: a table of
+# several exports refreshed one export at a time (hvcsv_sync_exports, and
+# every export's keys read for delete_missing), into a target partitioned
+# by its key with no unique index of its own (inserted without ON CONFLICT,
+# updated and deleted by key lists).
+write_file('m1.csv', "id,name,val\n1,one,1\n2,two,2\n");
+write_file('m2.csv', "id,name,val\n3,three,3\n4,four,4\n");
+as('alice', q{
+CREATE TABLE m_tgt (id int, name text, val int) PARTITION BY HASH (id);
+CREATE TABLE m_tgt0 PARTITION OF m_tgt (PRIMARY KEY (id)) FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE m_tgt1 PARTITION OF m_tgt (PRIMARY KEY (id)) FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE FOREIGN TABLE m_src (id int, name text, val int) SERVER fx
+  OPTIONS (paths '/m1.csv,/m2.csv', target 'm_tgt', key 'id', delete_missing 'true',
+           delete_limit '1');
+});
+my $m_run = qq{$evil_path SELECT concat_ws('|', status, rows_inserted, rows_updated, rows_deleted)
+  FROM public.hvcsv_refresh('alice.m_src')};
+is(as('alice', $m_run), 'ok|4|0|0',
+	'several exports into a target partitioned by its key, with planted operators: first load');
+write_file('m2.csv', "id,name,val\n3,three,33\n5,five,5\n");
+is(as('alice', $m_run), 'ok|1|1|1', '... one export changed: a row added, one updated, one deleted');
+is(as('alice', $m_run), 'unchanged|0|0|0', '... nothing changed');
+is(query(q{SELECT string_agg(substring(export_url FROM '[^/]*$') || ':' || rows, ',' ORDER BY export_url)
+  FROM hvcsv_sync_exports WHERE foreign_table = 'alice.m_src'::regclass}), 'm1.csv:2,m2.csv:2',
+	"... and each export's state is recorded");
+is(query(q{SELECT string_agg(id || ':' || val, ',' ORDER BY id) FROM alice.m_tgt}), '1:1,2:2,3:33,5:5',
+	'... the target holds the exports as they are');
+as('alice', q{DROP FOREIGN TABLE m_src; DROP TABLE m_tgt});
 is(planted_calls('trap'), '0', "alice's operators were never called by a refresh");
 is(is_superuser('alice'), 'f', 'alice is not a superuser');
 
