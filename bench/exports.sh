@@ -68,16 +68,14 @@ done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests, since
 PGPORT=54349
 FIXTURE_PORT=18809
 API_KEY=bench-key
 BLOCK_SIZE=32MB
 started=$(date +%s.%N)
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-[ -f "$("$PG_BIN/pg_config" --sharedir)/extension/hvcsv_fdw.control" ] || {
-    echo "hvcsv_fdw is not installed; run make && make install" >&2; exit 1; }
+bench_require_installed
 
 work=$(mktemp -d /tmp/hvcsv_bench_exports.XXXXXX)
 chmod 755 "$work"

@@ -31,3 +31,14 @@ http_requests() {
 print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)' \
         "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
 }
+
+# since START: seconds since START (a `date +%s.%N`), one decimal.
+since() {
+    awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# bench_require_installed: stops unless PG_BIN's PostgreSQL has hvcsv_fdw.
+bench_require_installed() {
+    [ -f "$("$PG_BIN/pg_config" --sharedir)/extension/hvcsv_fdw.control" ] || {
+        echo "hvcsv_fdw is not installed; run make && make install" >&2; exit 1; }
+}

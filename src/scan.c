@@ -157,28 +157,6 @@ hvcsv_scan_create(Relation rel, HvcsvOptions *opts, List *needed_atts,
 }
 
 /*
- * Tells whether export i of a table that skips missing exports answered
- * 404 or 410: as the check of every export before the first was read found
- * (none of a reader's plan is missing), or else by checking its spool now.
- * The streaming reader has no spool: it tells by its own request
- * (scan->export_missing).  No subtransaction is needed, so this works in
- * parallel mode too.
- */
-static bool
-export_is_missing(HvcsvScan *scan, int i)
-{
-	HvcsvSpoolCheck *check;
-
-	if (!hvcsv_skips_missing_exports(scan->opts) || scan->exports_planned ||
-		scan->opts->reader == HVCSV_READER_STREAMING)
-		return false;
-	if (scan->exports_missing)
-		return scan->exports_missing[i];
-	check = hvcsv_spool_check_exports(scan->opts, list_make1(list_nth(scan->exports, i)));
-	return check[0].missing;
-}
-
-/*
  * Starts the reader on export i of a table with several: its own spool or
  * request, its own header (so columns are matched to each export's), in
  * a memory context that the next export resets.  An export with no header
@@ -203,7 +181,7 @@ open_export(HvcsvScan *scan, int i)
 	scan->export_missing = false;
 	if (!hvcsv_scan_reads_export(scan, i))
 		scan->at_end = true;
-	else if (export_is_missing(scan, i))
+	else if (scan->exports_missing && scan->exports_missing[i])
 		scan->export_missing = true;
 	else
 	{
@@ -304,15 +282,29 @@ plans_over_exports(const HvcsvScan *scan)
 	return scan->reader->plan_exports != NULL && !scan->opts->paginate;
 }
 
-/* Keeps which exports the check before the first was read found missing. */
+/*
+ * Brings the spool of every export the scan reads up to date before the
+ * first is read: side by side, each then found fresh, and the missing
+ * ones noted (missing_exports 'skip'), so that the scan skips them
+ * without a request or a subtransaction, which parallel mode refuses.  A
+ * watcher's scan checks only the exports it reads.
+ */
 static void
-note_missing_exports(HvcsvScan *scan, const HvcsvSpoolCheck *checks)
+check_exports(HvcsvScan *scan)
 {
 	int			n = list_length(scan->exports);
+	List	   *read = NIL;
+	HvcsvSpoolCheck *checks;
+	int			j = 0;
 
-	scan->exports_missing = palloc(sizeof(bool) * n);
 	for (int i = 0; i < n; i++)
-		scan->exports_missing[i] = checks[i].missing;
+		if (hvcsv_scan_reads_export(scan, i))
+			read = lappend(read, list_nth(scan->exports, i));
+	checks = hvcsv_spool_check_exports(scan->opts, read);
+	scan->exports_missing = palloc0(sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+		if (hvcsv_scan_reads_export(scan, i))
+			scan->exports_missing[i] = checks[j++].missing;
 }
 
 /*
@@ -350,13 +342,9 @@ scan_start(HvcsvScan *scan)
 		}
 		else if ((scan->exports = hvcsv_export_list(scan->opts)) != NIL)
 		{
-			/*
-			 * Downloaded side by side now, each export's spool is then found
-			 * fresh.  A watcher's scan comes after its own check of them.
-			 */
-			if (!scan->opts->paginate && !scan->observed &&
-				scan->opts->reader != HVCSV_READER_STREAMING)
-				note_missing_exports(scan, hvcsv_spool_check_exports(scan->opts, scan->exports));
+			/* Pages are known one at a time; the streaming reader keeps no spool. */
+			if (!scan->opts->paginate && scan->opts->reader != HVCSV_READER_STREAMING)
+				check_exports(scan);
 			open_export(scan, 0);
 		}
 		else
