@@ -138,16 +138,10 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
--- the planner chooses a parallel plan from the spool's size: not for a
--- small export, yes for a big one (64 MB, in 8 MB partitions)
-CREATE FOREIGN TABLE big_partitioned (id int, name text, city text, created_at timestamptz,
-  amount numeric, notes text) SERVER fx OPTIONS (path '/_gen.csv?mb=64', reader 'partitioned', block_size '8MB');
-EXPLAIN (COSTS OFF) SELECT count(*) FROM tricky_part64k;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
-SELECT count(*) FROM big_partitioned;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
-SELECT count(*), sum(id), count(DISTINCT city) FROM big_partitioned;
--- workers really ran (the counts above show no row twice and none lost)
+-- the planner chooses a parallel plan for the partitioned reader before
+-- the first download (the reader is for big exports), and after it by the
+-- spool's size: not for a small export, yes for a big one (64 MB, in 8 MB
+-- partitions)
 CREATE FUNCTION workers_launched(query text) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -156,7 +150,24 @@ BEGIN
   EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO plan;
   RETURN jsonb_path_query_first(plan, 'strict $.**."Workers Launched"')::int;
 END $$;
+CREATE FOREIGN TABLE big_partitioned (id int, name text, city text, created_at timestamptz,
+  amount numeric, notes text) SERVER fx OPTIONS (path '/_gen.csv?mb=64', reader 'partitioned', block_size '8MB');
+EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
 SELECT workers_launched('SELECT count(*) FROM big_partitioned') > 0 AS workers_ran;
+SELECT count(*) FROM big_partitioned;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM tricky_part64k;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM big_partitioned;
+SELECT count(*), sum(id), count(DISTINCT city) FROM big_partitioned;
+-- workers really ran (the counts above show no row twice and none lost)
+SELECT workers_launched('SELECT count(*) FROM big_partitioned') > 0 AS workers_ran;
+-- a small export planned in parallel before its download is read whole, by
+-- one participant (the others find no partition), and then planned serially
+CREATE FOREIGN TABLE small_first (has_id text, amount numeric) SERVER fx
+  OPTIONS (path '/accounts.csv?first', reader 'partitioned');
+EXPLAIN (COSTS OFF) SELECT count(*), sum(amount) FROM small_first;
+SELECT count(*), sum(amount) FROM small_first;
+SELECT count(*), sum(amount) FROM accounts_projected;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(amount) FROM small_first;
 SET max_parallel_workers_per_gather = 0;
 SELECT count(*), sum(id), count(DISTINCT city) FROM big_partitioned;
 RESET max_parallel_workers_per_gather;

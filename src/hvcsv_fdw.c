@@ -64,6 +64,9 @@ typedef struct HvcsvPlanState
 	double		partitions;		/* the partitioned reader's, about */
 } HvcsvPlanState;
 
+/* The largest export an unspooled partitioned table is planned for. */
+#define HVCSV_UNSPOOLED_PLAN_MAX ((double) 1024 * 1024 * 1024)
+
 /*
  * Lists the attributes a scan must convert: those in the target list and in
  * the restriction clauses.  A whole-row reference needs them all.
@@ -138,33 +141,60 @@ spooled_size(const HvcsvOptions *opts, int64 *size)
 	return hvcsv_spool_peek_size(opts, size) ? 1 : 0;
 }
 
+/*
+ * The size a table is planned for before its first download.  Other readers
+ * assume a modest file, as file_fdw does.  The partitioned reader is chosen
+ * for big exports, so it assumes one just big enough for the workers
+ * max_parallel_workers_per_gather allows, by the planner's rule for the
+ * workers of a size and by its own of one partition per participant: the
+ * first query, which downloads the export, gets a parallel plan too.  When
+ * the spool turns out small, a participant reads it alone and the others
+ * find no partition to claim.  A HEAD request for the size was not taken:
+ * it would make planning, and so EXPLAIN, talk to the server, and many
+ * pre-signed download URLs are signed for GET alone.
+ */
+static double
+unspooled_plan_size(const HvcsvOptions *opts)
+{
+	int			workers = max_parallel_workers_per_gather;
+	double		size = 10.0 * BLCKSZ;
+
+	if (opts->reader == HVCSV_READER_PARTITIONED && workers > 0)
+	{
+		size = Max(size, (double) min_parallel_table_scan_size * BLCKSZ *
+				   pow(3.0, workers - 1));
+		size = Max(size, (double) opts->block_size * (workers + 1));
+		size = Min(size, (double) HVCSV_UNSPOOLED_PLAN_MAX);
+	}
+	return size;
+}
+
 /* Estimates rows from ANALYZE if it ran, else from the spool's size. */
 static void
 hvcsvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	HvcsvPlanState *ps = palloc0(sizeof(HvcsvPlanState));
 	Oid			userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
-	int64		size;
+	int64		spooled;
+	double		size;
 	int			spools;
 	int			tuple_width;
 
 	ps->opts = planned_options(foreigntableid, userid);
 	ps->needed_atts = needed_attributes(root, baserel, foreigntableid);
 
-	/* Without a spool yet, plan for a modest file (as file_fdw does). */
-	spools = spooled_size(ps->opts, &size);
-	if (spools == 0)
-		size = 10 * BLCKSZ;
-	ps->pages = Max(1.0, ceil((double) size / BLCKSZ));
+	spools = spooled_size(ps->opts, &spooled);
+	size = spools > 0 ? (double) spooled : unspooled_plan_size(ps->opts);
+	ps->pages = Max(1.0, ceil(size / BLCKSZ));
 	/* At most: each spool's last partition may be short of block_size. */
-	ps->partitions = floor((double) size / ps->opts->block_size) + Max(spools, 1);
+	ps->partitions = floor(size / ps->opts->block_size) + Max(spools, 1);
 
 	if (baserel->tuples >= 0 && baserel->pages > 0)
 		ps->ntuples = baserel->tuples;
 	else
 	{
 		tuple_width = MAXALIGN(baserel->reltarget->width) + MAXALIGN(SizeofHeapTupleHeader);
-		ps->ntuples = clamp_row_est((double) size / (double) tuple_width);
+		ps->ntuples = clamp_row_est(size / (double) tuple_width);
 	}
 	baserel->fdw_private = ps;
 	baserel->rows = clamp_row_est(ps->ntuples *
