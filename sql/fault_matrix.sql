@@ -246,7 +246,7 @@ SELECT fm_record('spool directory not writable, export unchanged');
 -- statement_timeout and query cancel stop a refresh wherever it is: while
 -- the body arrives ...
 SELECT fm_begin('stall=60&stall_after=50');
-SET statement_timeout = '1s';
+SET statement_timeout = '3s';
 SELECT * FROM hvcsv_refresh('fm_src');
 RESET statement_timeout;
 SELECT fm_record('statement_timeout during the download', :'LAST_ERROR_SQLSTATE' || ': ' || :'LAST_ERROR_MESSAGE');
@@ -261,7 +261,7 @@ SELECT fm_record('query cancel during the download', :'LAST_ERROR_SQLSTATE' || '
 -- ... while it waits to try again ...
 ALTER SERVER fm OPTIONS (SET max_retry_delay '60');
 SELECT fm_begin('always=1&status=503&retry_after=60');
-SET statement_timeout = '1s';
+SET statement_timeout = '3s';
 SELECT * FROM hvcsv_refresh('fm_src');
 RESET statement_timeout;
 SELECT fm_record('statement_timeout while waiting to retry', :'LAST_ERROR_SQLSTATE' || ': ' || :'LAST_ERROR_MESSAGE');
@@ -279,7 +279,7 @@ ALTER SERVER fm OPTIONS (SET max_retry_delay '2');
 SELECT fm_begin('');
 SELECT dblink_exec('locker', 'BEGIN');
 SELECT dblink_exec('locker', 'UPDATE fm_target SET name = name WHERE id = 5');
-SET statement_timeout = '1s';
+SET statement_timeout = '3s';
 SELECT * FROM hvcsv_refresh('fm_src');
 RESET statement_timeout;
 SELECT dblink_exec('locker', 'ROLLBACK');

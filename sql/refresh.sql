@@ -183,7 +183,7 @@ SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_datab
        current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'SET hvcsv_fdw.spool_directory = ''pg_hvcsv_spool_refresh''');
 SELECT dblink_send_query('other', 'SELECT status FROM hvcsv_refresh(''slow_src'')');
-SELECT pg_sleep(0.5);
+SELECT wait_for_download();
 -- meanwhile its progress shows in hvcsv_refresh_progress
 SELECT target, bytes_fetched > 0 AS fetching, bytes_total FROM hvcsv_refresh_progress;
 SELECT * FROM refresh('slow_src');

@@ -307,17 +307,6 @@ SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_datab
        current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'SET hvcsv_fdw.spool_directory = ''pg_hvcsv_spool_security''');
 SELECT dblink_send_query('other', 'SELECT status FROM hvcsv_refresh(''sec_slow_src'')');
-CREATE FUNCTION wait_for_download() RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN 1..100 LOOP
-    IF EXISTS (SELECT FROM hvcsv_refresh_progress WHERE bytes_fetched > 0) THEN
-      RETURN true;
-    END IF;
-    PERFORM pg_sleep(0.05);
-    PERFORM pg_stat_clear_snapshot();
-  END LOOP;
-  RETURN false;
-END $$;
 SELECT wait_for_download();
 SELECT count(*) AS refresh_workers,
        key_count(array_agg(a::text)) AS activity_rows_with_key

@@ -42,6 +42,18 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 -- runs a statement and returns the seconds it took, error or not
+-- waits (5 s at most) until a refresh worker has downloaded a first byte
+CREATE FUNCTION wait_for_download() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    IF EXISTS (SELECT FROM hvcsv_refresh_progress WHERE bytes_fetched > 0) THEN
+      RETURN true;
+    END IF;
+    PERFORM pg_sleep(0.05);
+    PERFORM pg_stat_clear_snapshot();
+  END LOOP;
+  RETURN false;
+END $$;
 CREATE FUNCTION seconds(query text) RETURNS numeric
 LANGUAGE plpgsql AS $$
 DECLARE

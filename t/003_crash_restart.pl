@@ -217,8 +217,10 @@ my $worker_deadline = time + 5;
 usleep(50_000) while kill(0, $worker) && time < $worker_deadline;
 ok(!kill(0, $worker), 'the refresh worker exits when the postmaster is gone');
 $refresh->finish;
-sleep 1;    # the other orphans leave the shared memory too
-$node->start;
+# The other orphans leave the shared memory too, each in its own time: the
+# start is refused while one is still attached.
+my $start_deadline = time + 60;
+usleep(200_000) until $node->start(fail_ok => 1) || time > $start_deadline;
 is(query($target_sql), $target_before, 'after the restart the target is as before');
 is(query($state_sql), $state_before, 'so is the sync state');
 is(query($runs_sql), $runs_before, 'no run was recorded');
