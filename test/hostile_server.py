@@ -466,28 +466,41 @@ class State:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.ended = threading.Condition(self.lock)
+        self.generation = 0
         self.clear()
 
     def clear(self):
         with self.lock:
-            self.counts, self.log, self.seq = {}, [], 0
+            # A request still running across a reset (a stalled one whose
+            # client left) is logged in no later log.
+            self.generation += 1
+            self.counts, self.log, self.seq, self.running = {}, [], 0, set()
 
     def arrive(self, req):
+        """(generation, seq) of a new request."""
         with self.lock:
             self.counts[req.target] = self.counts.get(req.target, 0) + 1
             req.count = self.counts[req.target]
             self.seq += 1
-            return self.seq
+            self.running.add(self.seq)
+            return self.generation, self.seq
 
-    def record(self, row):
+    def record(self, generation, row):
         with self.lock:
-            self.log.append(row)
+            if generation == self.generation:
+                self.log.append(row)
+                self.running.discard(row[0])
+                self.ended.notify_all()
 
     def csv(self):
         def field(value):
             value = str(value)
             return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
         with self.lock:
+            # A client may read the log the moment it has its answer, before
+            # the request is logged: wait (briefly) for those still running.
+            self.ended.wait_for(lambda: not self.running, timeout=2.0)
             rows = sorted(self.log)
         lines = ["seq,target,status,range,if_range,accept_encoding"]
         lines += [",".join(field(v) for v in row) for row in rows]
@@ -507,7 +520,7 @@ def serve_connection(sock, state, table):
         if req.path == "/_log.csv":
             ex.answer(200, "OK", csv_headers(), state.csv())
             return
-        seq = state.arrive(req)
+        generation, seq = state.arrive(req)
         try:
             handler = table.get(req.path)
             if handler is None:
@@ -515,7 +528,7 @@ def serve_connection(sock, state, table):
             else:
                 handler(ex, req)
         finally:
-            state.record((seq, req.target, ex.status, req.headers.get("range", ""),
+            state.record(generation, (seq, req.target, ex.status, req.headers.get("range", ""),
                           req.headers.get("if-range", ""), req.headers.get("accept-encoding", "")))
     except OSError:
         pass  # the client went away
