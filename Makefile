@@ -6,6 +6,7 @@ OBJS = \
 	src/option.o \
 	src/auth.o \
 	src/fetch.o \
+	src/ranged_fetch.o \
 	src/content_decoding.o \
 	src/file_compression.o \
 	src/url.o \
