@@ -39,6 +39,7 @@ typedef struct Range
 	int64		taken;
 	bool		connected;		/* its first answer was taken */
 	bool		finished;		/* every byte of it was handed out */
+	bool		closed;			/* and its transfer was stopped */
 } Range;
 
 struct HvcsvRanged
@@ -114,12 +115,24 @@ hvcsv_ranged_ready(HvcsvRanged *r)
 	return !left;
 }
 
-/* Ends a range that has handed out all its bytes; its answer may go on past them. */
+/*
+ * Stops the transfers of the ranges that handed out all their bytes (the
+ * first range's answer goes on past them): only now, since the last piece
+ * handed out lives in its transfer's buffer until the next read.
+ */
 static void
-finish_range(Range *g)
+close_finished(HvcsvRanged *r)
 {
-	g->finished = true;
-	hvcsv_body_close(g->body);
+	for (int i = 0; i < r->nranges; i++)
+	{
+		Range	   *g = &r->ranges[i];
+
+		if (g->finished && !g->closed)
+		{
+			hvcsv_body_close(g->body);
+			g->closed = true;
+		}
+	}
 }
 
 /*
@@ -153,8 +166,7 @@ take_range(HvcsvRanged *r, Range *g, const char **data, size_t *len, int64 *offs
 	*len = (size_t) Min((int64) *len, g->end - g->first - g->taken);
 	*offset = g->first + g->taken;
 	g->taken += *len;
-	if (g->taken == g->end - g->first)
-		finish_range(g);
+	g->finished = g->taken == g->end - g->first;
 	return true;
 }
 
@@ -167,6 +179,7 @@ take_range(HvcsvRanged *r, Range *g, const char **data, size_t *len, int64 *offs
 bool
 hvcsv_ranged_read(HvcsvRanged *r, const char **data, size_t *len, int64 *offset)
 {
+	close_finished(r);
 	for (;;)
 	{
 		bool		left = false;
