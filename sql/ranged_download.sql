@@ -27,25 +27,25 @@ CREATE FOREIGN TABLE rd_log (seq int, target text, status int, range text, if_ra
   bytes_sent bigint, complete boolean)
   SERVER control OPTIONS (path '/_log.csv');
 
--- the size and md5 of the newest spool file of an export (the fixture's
--- log, read through a spool too, is smaller)
+-- the size and md5 of the newest spool file of an export (named by when it
+-- was made, in hex; the fixture's log, read through a spool too, is smaller)
 CREATE FUNCTION rd_spool() RETURNS TABLE (size bigint, md5 text)
 LANGUAGE sql AS $$
   SELECT (pg_stat_file(p)).size, md5(pg_read_binary_file(p))
   FROM (SELECT 'pg_hvcsv_spool_ranged/' || f AS p
         FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.csv') s
   WHERE (pg_stat_file(p)).size > 1000000
-  ORDER BY (pg_stat_file(p)).modification DESC, p LIMIT 1
+  ORDER BY split_part(p, '.', 2) DESC LIMIT 1
 $$;
 
 -- a table of the generated export (mb=16: 16 MB, 16 * 14700 rows) on a server
-CREATE FUNCTION rd_table(name text, server text, query text, reader text DEFAULT 'projected')
+CREATE FUNCTION rd_table(name text, server text, query text, options text DEFAULT '')
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('CREATE FOREIGN TABLE %I (id int, name text, city text, created_at text,'
-                 ' amount numeric, notes text) SERVER %I OPTIONS (path %L, reader %L)',
-                 name, server, '/_gen.csv?' || query, reader);
+                 ' amount numeric, notes text) SERVER %I OPTIONS (path %L %s)',
+                 name, server, '/_gen.csv?' || query, options);
 END $$;
 
 -- four ranges: the first request's answer goes on as the first, the other
@@ -67,19 +67,28 @@ SELECT * FROM rd_spool();
 -- the index built from the ranges splits the file for a parallel scan,
 -- which reads what a serial one does
 SELECT * FROM fixture_reset;
-SELECT rd_table('rd_part', 'rd', 'mb=16&part', 'partitioned');
+SELECT rd_table('rd_part', 'rd', 'mb=16&part', ', reader ''partitioned'', block_size ''1MB''');
+SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_part;
+SELECT count(*) FILTER (WHERE status = 206) AS ranges FROM rd_log;
+CREATE FUNCTION rd_workers(query text, OUT launched int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  p jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO p;
+  launched := jsonb_path_query_first(p, '$.**."Workers Launched"');
+END $$;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(id) FROM rd_part;
 SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_part;
+SELECT launched > 0 AS workers_ran FROM rd_workers('SELECT count(*) FROM rd_part');
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
-SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_part;
-SELECT count(*) FILTER (WHERE status = 206) AS ranges FROM rd_log;
 
 -- a break in the third range costs only its rest: the one request after
 -- it asks for that range from the byte it broke at
@@ -98,9 +107,9 @@ SELECT * FROM fixture_reset;
 SELECT rd_table('rd_changed', 'rd', 'mb=16&then_mb=20&then_after=2');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_changed;
 SELECT count(*) FILTER (WHERE status = 206 AND if_range LIKE '"gen-20-%') AS new_ranges,
-       count(*) FILTER (WHERE status = 200 AND if_range = '') AS whole_requests
+       count(*) FILTER (WHERE status = 200 AND if_range IS NULL) AS whole_requests
   FROM rd_log;
-SELECT size FROM rd_spool();
+SELECT * FROM rd_spool();
 
 -- no ranges from a server that does not say Accept-Ranges, nor for a body
 -- with a Content-Encoding, nor without a validator for If-Range
@@ -134,6 +143,7 @@ SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f L
 DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_norange, rd_gzip,
   rd_noetag, rd_small, rd_slow;
 DROP FUNCTION rd_spool();
+DROP FUNCTION rd_workers(text);
 DROP FUNCTION rd_table(text, text, text, text);
 DROP SERVER rd CASCADE;
 DROP SERVER rd1 CASCADE;
