@@ -302,6 +302,12 @@ spool_write_at(SpoolWrite *w, const char *data, size_t len, int64 offset)
 		offset += n;
 		w->bytes += n;
 	}
+	/* The pieces are all over the file: start the writeback of all of it. */
+	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
+	{
+		pg_flush_data(w->fd, 0, 0);
+		w->flushed = w->bytes;
+	}
 }
 
 /*
