@@ -556,8 +556,13 @@ report_body_bytes(Transfer *t, size_t n)
 {
 	curl_off_t	total = -1;
 
-	/* Content-Length counts compressed bytes; we count decoded ones. */
-	if (!hvcsv_decoder_encoded(t->decoder) && !hvcsv_unpacker_active(t->unpacker))
+	/*
+	 * Content-Length counts compressed bytes; we count decoded ones.  That
+	 * of a 206 counts only its range: of a resumption, or of one range of
+	 * a download in ranges.
+	 */
+	if (!hvcsv_decoder_encoded(t->decoder) && !hvcsv_unpacker_active(t->unpacker) &&
+		t->range_start == RANGE_ABSENT)
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 	hvcsv_progress_add_bytes(n, total);
 }
@@ -1701,6 +1706,16 @@ answer_expected(const HvcsvBody *b, const Transfer *t, TransferEvent ev, int64 f
 	return t->status == 304 && ev == TRANSFER_DONE && from == 0 && conditional;
 }
 
+/* Ends the body at its answer t, handing out nothing of it. */
+static void
+end_empty(HvcsvBody *b, Transfer *t)
+{
+	b->ended = true;
+	b->pending_len = 0;
+	transfer_end(t);
+	b->t = NULL;
+}
+
 /*
  * Tells why a 206 answer may be of another version than the body read so
  * far, or NULL if it is of the same: the first response's strong ETag, or
@@ -1766,10 +1781,7 @@ range_not_continued(HvcsvBody *b, Transfer *t, int64 from)
 	if (t->status == 200 || version_mismatch(b, t) != NULL)
 	{
 		b->changed = true;
-		b->ended = true;
-		b->pending_len = 0;
-		transfer_end(t);
-		b->t = NULL;
+		end_empty(b, t);
 		return true;
 	}
 	why = partial_mismatch(b, t, from);
@@ -1827,10 +1839,7 @@ answered_missing(HvcsvBody *b, Transfer *t)
 		return false;
 	b->resp.status = t->status;
 	b->missing = true;
-	b->ended = true;
-	b->pending_len = 0;
-	transfer_end(t);
-	b->t = NULL;
+	end_empty(b, t);
 	return true;
 }
 

@@ -244,43 +244,12 @@ spool_write_reserve(SpoolWrite *w, size_t len)
 	quota_budget -= len;
 }
 
-/* Appends body bytes to the spool being written. */
-static void
-spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
-{
-	spool_write_reserve(w, len);
-	while (len > 0)
-	{
-		ssize_t		n = write(w->fd, data, len);
-
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write a spool file in \"%s\": %m", w->dir),
-					 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept.",
-							   w->display_url, w->bytes)));
-		}
-		hvcsv_row_index_feed(w->index, data, n);
-		data += n;
-		len -= n;
-		w->bytes += n;
-	}
-	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
-	{
-		pg_flush_data(w->fd, w->flushed, w->bytes - w->flushed);
-		w->flushed = w->bytes;
-	}
-}
-
 /*
- * Writes a piece of a download in ranges at its offset; the index is built
- * apart (index_written), from the file.
+ * Writes len bytes at offset of the spool being written, or abandons the
+ * download.
  */
 static void
-spool_write_at(SpoolWrite *w, const char *data, size_t len, int64 offset)
+spool_pwrite(SpoolWrite *w, const char *data, size_t len, int64 offset)
 {
 	spool_write_reserve(w, len);
 	while (len > 0)
@@ -302,6 +271,29 @@ spool_write_at(SpoolWrite *w, const char *data, size_t len, int64 offset)
 		offset += n;
 		w->bytes += n;
 	}
+}
+
+/* Appends body bytes to the spool being written, and to its index. */
+static void
+spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
+{
+	hvcsv_row_index_feed(w->index, data, len);
+	spool_pwrite(w, data, len, w->bytes);
+	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
+	{
+		pg_flush_data(w->fd, w->flushed, w->bytes - w->flushed);
+		w->flushed = w->bytes;
+	}
+}
+
+/*
+ * Writes a piece of a download in ranges at its offset; the index is built
+ * apart (index_written), from the file.
+ */
+static void
+spool_write_at(SpoolWrite *w, const char *data, size_t len, int64 offset)
+{
+	spool_pwrite(w, data, len, offset);
 	/* The pieces are all over the file: start the writeback of all of it. */
 	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
 	{
@@ -351,7 +343,7 @@ spool_write_reset(void *arg)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
-	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
+	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not truncate a spool file in \"%s\": %m", w->dir)));
