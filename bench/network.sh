@@ -72,7 +72,8 @@ mkdir -p "$work/www"
 hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off"
 hv_start_fixture "$work/www" "$FIXTURE_PORT" "$API_KEY" "$work/fixture.log"
 if [ "$RTT_MS" -gt 0 ]; then
-    tc qdisc add dev lo root netem delay "$(awk -v r="$RTT_MS" 'BEGIN { printf "%.1f", r / 2 }')ms"
+    tc qdisc add dev lo root netem delay "$(awk -v r="$RTT_MS" 'BEGIN { printf "%.1f", r / 2 }')ms" || {
+        echo "--rtt-ms: tc could not add netem to lo (a kernel without sch_netem?)" >&2; exit 2; }
     netem=1
 fi
 
