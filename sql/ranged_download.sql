@@ -111,6 +111,15 @@ SELECT count(*) FILTER (WHERE status = 206 AND if_range LIKE '"gen-20-%') AS new
   FROM rd_log;
 SELECT * FROM rd_spool();
 
+-- the exports of a table, downloaded max_connections at a time, each use
+-- ranges of their own: four each here
+SELECT * FROM fixture_reset;
+CREATE FOREIGN TABLE rd_two (id int, name text, city text, created_at text, amount numeric,
+  notes text) SERVER rd OPTIONS (paths '/_gen.csv?mb=16&export=1,/_gen.csv?mb=16&export=2');
+SELECT count(*), sum(id) FROM rd_two;
+SELECT target, count(*) AS requests, count(*) FILTER (WHERE status = 206) AS ranges
+  FROM rd_log GROUP BY target ORDER BY target;
+
 -- no ranges from a server that does not say Accept-Ranges, nor for a body
 -- with a Content-Encoding, nor without a validator for If-Range
 SELECT * FROM fixture_reset;
@@ -140,8 +149,8 @@ SELECT count(*) AS requests, count(*) FILTER (WHERE complete) AS completed,
        count(*) FILTER (WHERE status = 206) AS ranges FROM rd_log;
 SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.tmp';
 
-DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_norange, rd_gzip,
-  rd_noetag, rd_small, rd_slow;
+DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_two, rd_norange,
+  rd_gzip, rd_noetag, rd_small, rd_slow;
 DROP FUNCTION rd_spool();
 DROP FUNCTION rd_workers(text);
 DROP FUNCTION rd_table(text, text, text, text);
