@@ -319,9 +319,10 @@ index_written(SpoolWrite *w, int64 upto, bool final)
 	buf = palloc(INDEX_READ_SIZE);
 	while (w->indexed < upto)
 	{
-		ssize_t		n = pread(w->fd, buf, Min((int64) INDEX_READ_SIZE, upto - w->indexed),
-							  w->indexed);
+		ssize_t		n;
 
+		CHECK_FOR_INTERRUPTS();
+		n = pread(w->fd, buf, Min((int64) INDEX_READ_SIZE, upto - w->indexed), w->indexed);
 		if (n <= 0)
 		{
 			if (n < 0 && errno == EINTR)
