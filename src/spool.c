@@ -728,7 +728,7 @@ fetch_take(SpoolOpening *o)
 static bool
 fetch_ready(SpoolOpening *o)
 {
-	return o->ranged && o->connected ? hvcsv_ranged_ready(o->ranged) : hvcsv_body_ready(o->body);
+	return o->ranged ? hvcsv_ranged_ready(o->ranged) : hvcsv_body_ready(o->body);
 }
 
 /* Ends the fetch: keeps what came (a new generation, or a 304's word). */
