@@ -100,6 +100,13 @@ SELECT status, range, CASE WHEN status = 206 THEN complete END AS complete,
   FROM rd_log ORDER BY range;
 SELECT * FROM rd_spool();
 
+-- a 206 that is not the range asked for (it ends early) is an error, and
+-- leaves no file behind
+SELECT * FROM fixture_reset;
+SELECT rd_table('rd_short', 'rd', 'mb=16&range_short=10');
+SELECT try('SELECT count(*) FROM rd_short');
+SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.tmp';
+
 -- the export changes while its ranges are asked for (a range answered 200
 -- to its If-Range): the download starts over, whole, and the spool is all
 -- of the new version (20 MB: 20 * 14700 rows)
@@ -149,8 +156,8 @@ SELECT count(*) AS requests, count(*) FILTER (WHERE complete) AS completed,
        count(*) FILTER (WHERE status = 206) AS ranges FROM rd_log;
 SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.tmp';
 
-DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_two, rd_norange,
-  rd_gzip, rd_noetag, rd_small, rd_slow;
+DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_short, rd_two,
+  rd_norange, rd_gzip, rd_noetag, rd_small, rd_slow;
 DROP FUNCTION rd_spool();
 DROP FUNCTION rd_workers(text);
 DROP FUNCTION rd_table(text, text, text, text);

@@ -85,6 +85,8 @@ path; such requests are counted per path and sticky fault instead.
     noetag=1         no ETag / Last-Modified; conditional headers are ignored
     etag=VALUE       use "VALUE" as the ETag instead of the content hash
     norange=1        ignore Range / If-Range, no Accept-Ranges header
+    range_short=K    answer a "bytes=N-M" range K bytes short of M (its
+                     Content-Range says so): not the range asked for
     then=PATH        after the first `then_after` requests (default 1), serve
                      the file at PATH instead: an export published between
                      two reads of it
@@ -187,6 +189,7 @@ FAULT_PARAMS = {
     "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
     "noetag": str, "etag": str, "norange": str, "redirect_to": str, "noauth": str,
     "gzip": str, "then": str, "then_after": int, "cut_from": int, "then_mb": float,
+    "range_short": int,
 }
 ETAG_STABLE_AFTER = 2.0  # seconds since a file's mtime before its ETag is cached
 
@@ -558,7 +561,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
         start, end = span
         if start >= size:
             return self.text(416, "range not satisfiable\n", [("Content-Range", f"bytes */{size}")])
-        end = size - 1 if end is None else min(end, size - 1)
+        end = size - 1 if end is None else min(end - num(query, "range_short", 0), size - 1)
         headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         return 206, headers, content[start:end + 1], True
 
