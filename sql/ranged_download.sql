@@ -100,6 +100,15 @@ SELECT status, range, CASE WHEN status = 206 THEN complete END AS complete,
   FROM rd_log ORDER BY range;
 SELECT * FROM rd_spool();
 
+-- a break of the first answer, which goes on as the first range, is
+-- resumed as that range, up to its end only
+SELECT * FROM fixture_reset;
+SELECT rd_table('rd_cut_first', 'rd', 'mb=16&cut=2000000&cut_times=1');
+SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_cut_first;
+SELECT status, range, if_range IS NOT NULL AS guarded, complete, bytes_sent
+  FROM rd_log WHERE range IS NULL OR range LIKE 'bytes=2000000-%' ORDER BY seq;
+SELECT * FROM rd_spool();
+
 -- a 206 that is not the range asked for (it ends early) is an error, and
 -- leaves no file behind
 SELECT * FROM fixture_reset;
@@ -156,8 +165,8 @@ SELECT count(*) AS requests, count(*) FILTER (WHERE complete) AS completed,
        count(*) FILTER (WHERE status = 206) AS ranges FROM rd_log;
 SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.tmp';
 
-DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_changed, rd_short, rd_two,
-  rd_norange, rd_gzip, rd_noetag, rd_small, rd_slow;
+DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_cut_first, rd_changed, rd_short,
+  rd_two, rd_norange, rd_gzip, rd_noetag, rd_small, rd_slow;
 DROP FUNCTION rd_spool();
 DROP FUNCTION rd_workers(text);
 DROP FUNCTION rd_table(text, text, text, text);
