@@ -53,9 +53,9 @@ struct HvcsvRanged
 };
 
 /*
- * Cuts the body `whole`, just begun, of the request for display_url, into ranges and starts all but the
- * first; NULL if it is to be downloaded whole: the server cannot send
- * ranges of it, it is too small, or connections is 1.
+ * Cuts the body `whole` (of display_url), just begun, into ranges and
+ * starts all but the first; NULL if it is to be downloaded whole: the
+ * server cannot send ranges of it, it is too small, or connections is 1.
  */
 HvcsvRanged *
 hvcsv_ranged_start(HvcsvBody *whole, const char *display_url, int connections)
