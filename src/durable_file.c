@@ -22,7 +22,8 @@
 #define PRIVATE_FILE_MODE (S_IRUSR | S_IWUSR)
 
 /*
- * Creates a file for writing, readable by the server's OS user only.  A file
+ * Creates a file for writing (and reading back: a spool written in ranges
+ * is indexed from the file), for the server's OS user only.  A file
  * of that name is a dead writer's leftover: it is replaced, never followed.
  */
 int
@@ -30,7 +31,7 @@ hvcsv_create_private_file(const char *path)
 {
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
-	return OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY, PRIVATE_FILE_MODE);
+	return OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_RDWR | PG_BINARY, PRIVATE_FILE_MODE);
 }
 
 /*

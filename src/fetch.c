@@ -134,6 +134,8 @@ typedef struct Transfer
 	bool		next_link_too_long;
 	double		retry_after;	/* seconds, or -1 */
 	int64		range_start;	/* first byte of a 206 response, or RANGE_* */
+	int64		range_last;		/* its last byte, if range_start is one */
+	bool		accept_ranges;	/* Accept-Ranges: bytes */
 	int64		content_length; /* the first Content-Length, or -1 */
 	int64		other_length;	/* a Content-Length that differs from it, or -1 */
 	bool		headers_done;	/* the blank line that ends the headers came */
@@ -315,6 +317,8 @@ new_response(Transfer *t)
 	t->next_link_too_long = false;
 	t->retry_after = -1;
 	t->range_start = RANGE_ABSENT;
+	t->range_last = RANGE_ABSENT;
+	t->accept_ranges = false;
 	t->content_length = -1;
 	t->other_length = -1;
 	t->headers_done = false;
@@ -323,20 +327,43 @@ new_response(Transfer *t)
 	hvcsv_decoder_reset(t->decoder);
 }
 
-/* Parses Content-Range "bytes first-last/length" into its first byte, or RANGE_INVALID. */
+/*
+ * Parses Content-Range "bytes first-last/length" into its first byte, or
+ * RANGE_INVALID, and its last byte into *last (RANGE_INVALID if absent).
+ */
 static int64
-parse_content_range(const char *value, size_t len)
+parse_content_range(const char *value, size_t len, int64 *last)
 {
 	char		text[128];
 	char	   *end;
 	int64		first;
 
+	*last = RANGE_INVALID;
 	copy_header_value(text, sizeof(text), value, len);
 	if (pg_strncasecmp(text, "bytes ", 6) != 0 || !isdigit((unsigned char) text[6]))
 		return RANGE_INVALID;
 	errno = 0;
 	first = strtoi64(text + 6, &end, 10);
-	return (errno == 0 && *end == '-') ? first : RANGE_INVALID;
+	if (errno != 0 || *end != '-')
+		return RANGE_INVALID;
+	if (isdigit((unsigned char) end[1]))
+	{
+		int64		n = strtoi64(end + 1, &end, 10);
+
+		if (errno == 0 && *end == '/')
+			*last = n;
+	}
+	return first;
+}
+
+/* Tells whether an Accept-Ranges header's value says "bytes". */
+static bool
+accepts_byte_ranges(const char *value, size_t len)
+{
+	char		text[64];
+
+	copy_header_value(text, sizeof(text), value, len);
+	return pg_strcasecmp(text, "bytes") == 0;
 }
 
 /*
@@ -491,7 +518,9 @@ header_callback(char *line, size_t size, size_t nitems, void *arg)
 	else if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
 		t->headers_done = true;
 	else if (len > 14 && pg_strncasecmp(line, "Content-Range:", 14) == 0)
-		t->range_start = parse_content_range(line + 14, len - 14);
+		t->range_start = parse_content_range(line + 14, len - 14, &t->range_last);
+	else if (len > 14 && pg_strncasecmp(line, "Accept-Ranges:", 14) == 0)
+		t->accept_ranges = accepts_byte_ranges(line + 14, len - 14);
 	else if (len > 15 && pg_strncasecmp(line, "Content-Length:", 15) == 0)
 		note_content_length(t, line + 15, len - 15);
 	else if (len > 5 && pg_strncasecmp(line, "ETag:", 5) == 0)
@@ -527,8 +556,13 @@ report_body_bytes(Transfer *t, size_t n)
 {
 	curl_off_t	total = -1;
 
-	/* Content-Length counts compressed bytes; we count decoded ones. */
-	if (!hvcsv_decoder_encoded(t->decoder) && !hvcsv_unpacker_active(t->unpacker))
+	/*
+	 * Content-Length counts compressed bytes; we count decoded ones.  That
+	 * of a 206 counts only its range: of a resumption, or of one range of
+	 * a download in ranges.
+	 */
+	if (!hvcsv_decoder_encoded(t->decoder) && !hvcsv_unpacker_active(t->unpacker) &&
+		t->range_start == RANGE_ABSENT)
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 	hvcsv_progress_add_bytes(n, total);
 }
@@ -759,9 +793,11 @@ add_request_headers(Transfer *t, const HvcsvRequest *req, bool send_auth,
 		foreach(cell, req->extra_headers)
 			append_secret_header(t, lfirst(cell));
 	t->headers = curl_slist_append(t->headers, "Accept-Encoding: gzip");
-	if (range_from > 0)
+	if (range_from > 0 || req->range_end > 0)
 	{
-		t->headers = curl_slist_append(t->headers,
+		t->headers = curl_slist_append(t->headers, req->range_end > 0 ?
+									   psprintf("Range: bytes=" INT64_FORMAT "-" INT64_FORMAT,
+												range_from, req->range_end - 1) :
 									   psprintf("Range: bytes=" INT64_FORMAT "-", range_from));
 		t->headers = curl_slist_append(t->headers, psprintf("If-Range: %s", if_range));
 	}
@@ -1477,6 +1513,10 @@ struct HvcsvBody
 	size_t		pending_len;
 	bool		ended;
 	bool		missing;		/* it answered 404 or 410 (see missing_ok) */
+	int64		base;			/* the body's first byte in the export: 0, or
+								 * where its range begins */
+	bool		changed;		/* a range found another version (see
+								 * range_not_continued) */
 	int			failures;		/* consecutive failed attempts without progress */
 	int			restarts;		/* times the body started over */
 	void		(*on_restart) (void *arg);
@@ -1662,18 +1702,28 @@ answer_expected(const HvcsvBody *b, const Transfer *t, TransferEvent ev, int64 f
 	if (t->status == 200)
 		return true;
 	if (t->status == 206)
-		return from > 0;
+		return from > 0 || b->req.range_end > 0;
 	return t->status == 304 && ev == TRANSFER_DONE && from == 0 && conditional;
 }
 
+/* Ends the body at its answer t, handing out nothing of it. */
+static void
+end_empty(HvcsvBody *b, Transfer *t)
+{
+	b->ended = true;
+	b->pending_len = 0;
+	transfer_end(t);
+	b->t = NULL;
+}
+
 /*
- * Tells why a 206 answer does not continue the body read so far, or NULL
- * if it does: it must be of the same version (the first response's strong
- * ETag, or without one its Last-Modified; an answer without the validator
- * may be of any version) and start at the byte asked for.
+ * Tells why a 206 answer may be of another version than the body read so
+ * far, or NULL if it is of the same: the first response's strong ETag, or
+ * without one its Last-Modified; an answer without the validator may be
+ * of any version.
  */
 static const char *
-partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
+version_mismatch(const HvcsvBody *b, const Transfer *t)
 {
 	bool		by_etag = resume_validator(&b->resp) == b->resp.etag;
 	const char *had = by_etag ? t->etag : t->last_modified;
@@ -1688,6 +1738,21 @@ partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
 		return by_etag ?
 			"The export changed while it was being read: the server's 206 answer has another ETag." :
 			"The export changed while it was being read: the server's 206 answer has another Last-Modified.";
+	return NULL;
+}
+
+/*
+ * Tells why a 206 answer does not continue the body read so far, or NULL
+ * if it does: it must be of the same version (version_mismatch), start at
+ * the byte asked for and, for a range, end where the range ends.
+ */
+static const char *
+partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
+{
+	const char *why = version_mismatch(b, t);
+
+	if (why != NULL)
+		return why;
 	if (t->range_start == RANGE_ABSENT)
 		return "The server's 206 answer has no Content-Range.";
 	if (t->range_start == RANGE_INVALID)
@@ -1695,7 +1760,39 @@ partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
 	if (t->range_start != from)
 		return psprintf("The server's 206 answer starts at byte " INT64_FORMAT ", not at " INT64_FORMAT ".",
 						t->range_start, from);
+	if (b->req.range_end > 0 && t->range_last != b->req.range_end - 1)
+		return psprintf("The server's 206 answer does not end at byte " INT64_FORMAT ".",
+						b->req.range_end - 1);
 	return NULL;
+}
+
+/*
+ * Ends a range of a download in ranges whose answer is of another version
+ * (a 200 to its If-Range, or a 206 of another validator), as changed: the
+ * caller starts the whole download over, since bytes of two versions must
+ * never be put together.  A 206 of the same version that is not the range
+ * asked for is an error.  False if the answer continues the range.
+ */
+static bool
+range_not_continued(HvcsvBody *b, Transfer *t, int64 from)
+{
+	const char *why;
+
+	if (t->status == 200 || version_mismatch(b, t) != NULL)
+	{
+		b->changed = true;
+		end_empty(b, t);
+		return true;
+	}
+	why = partial_mismatch(b, t, from);
+	if (why == NULL)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("could not download \"%s\" in ranges: the server answered another range",
+					b->req.display_url),
+			 errdetail("%s", why)));
+	return true;
 }
 
 /* Notes what the first response says: which version of the export this is. */
@@ -1708,6 +1805,8 @@ note_first_response(HvcsvBody *b, const Transfer *t)
 	strlcpy(b->resp.last_modified, t->last_modified, sizeof(b->resp.last_modified));
 	strlcpy(b->resp.next_link, t->next_link, sizeof(b->resp.next_link));
 	b->resp.next_link_too_long = t->next_link_too_long;
+	b->resp.length = t->content_length;
+	b->resp.accepts_ranges = t->accept_ranges;
 	/* A body that must start over needs the body, not a 304. */
 	b->req.if_none_match = NULL;
 	b->req.if_modified_since = NULL;
@@ -1724,7 +1823,7 @@ resume_offset(const HvcsvBody *b)
 {
 	if (hvcsv_unpacker_active(b->unpacker))
 		return (int64) hvcsv_unpacker_input_bytes(b->unpacker);
-	return b->resp.body_bytes;
+	return b->base + b->resp.body_bytes;
 }
 
 /*
@@ -1740,10 +1839,7 @@ answered_missing(HvcsvBody *b, Transfer *t)
 		return false;
 	b->resp.status = t->status;
 	b->missing = true;
-	b->ended = true;
-	b->pending_len = 0;
-	transfer_end(t);
-	b->t = NULL;
+	end_empty(b, t);
 	return true;
 }
 
@@ -1754,6 +1850,9 @@ answered_missing(HvcsvBody *b, Transfer *t)
 static void
 connect_body(HvcsvBody *b)
 {
+	/* A range is always asked for as one, of the version it is part of. */
+	bool		ranged = b->req.range_end > 0;
+
 	for (;;)
 	{
 		int64		from = resume_offset(b);
@@ -1763,7 +1862,9 @@ connect_body(HvcsvBody *b)
 		TransferEvent ev;
 		MemoryContext old;
 
-		if (from > 0 && b->encoded)
+		if (ranged)
+			validator = resume_validator(&b->resp);
+		else if (from > 0 && b->encoded)
 		{
 			restart_body(b, "The body was compressed (Content-Encoding), and a compressed body cannot be resumed at a byte offset.");
 			from = 0;
@@ -1779,6 +1880,8 @@ connect_body(HvcsvBody *b)
 		t = b->t;
 		MemoryContextSwitchTo(old);
 		if (answered_missing(b, t))
+			return;
+		if (ranged && answer_expected(b, t, ev, from) && range_not_continued(b, t, from))
 			return;
 		if (!answer_expected(b, t, ev, from))
 		{
@@ -1812,7 +1915,7 @@ connect_body(HvcsvBody *b)
 			restart_body(b, mismatch);
 			continue;
 		}
-		if (from == 0)
+		if (from == 0 && !ranged)
 			note_first_response(b, t);
 		/* It continues the file: its bytes may reach the unpacker now. */
 		t->hold_body = false;
@@ -1850,6 +1953,74 @@ hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
 	b->unpacker = hvcsv_unpacker_create(req->compression);
 	begin_hop(b, &b->origin, 0, 0, NULL);
 	return b;
+}
+
+/*
+ * Tells whether a body just begun (hvcsv_body_connect, nothing read yet)
+ * may be downloaded in ranges (see ranged_fetch.c): a 200 answer of known
+ * length, Accept-Ranges: bytes, a validator for If-Range, and bytes that
+ * are the file as it is, since a range cannot be decoded apart from what
+ * comes before it: no Content-Encoding, and a file whose first bytes said
+ * it is not compressed.
+ */
+bool
+hvcsv_body_splittable(const HvcsvBody *b)
+{
+	return b->resp.status == 200 && b->resp.length > 0 && b->resp.accepts_ranges &&
+		!b->encoded && resume_validator(&b->resp) != NULL &&
+		hvcsv_unpacker_format(b->unpacker) == HVCSV_COMPRESSION_NONE &&
+		b->resp.body_bytes == 0 && !b->ended;
+}
+
+/*
+ * Makes the body one range of a download in ranges: it ends before byte
+ * end, and a break resumes it with "Range: bytes=FROM-(end-1)" guarded by
+ * If-Range.  An answer of another version ends it as changed
+ * (hvcsv_body_changed).  The caller stops reading at end; the answer that
+ * is open may go on past it.
+ */
+void
+hvcsv_body_limit(HvcsvBody *b, int64 end)
+{
+	b->req.range_end = end;
+}
+
+/*
+ * Starts the range [first, end) of the body `whole` (a splittable body),
+ * in its group: the same request, of the same version.  Its first answer
+ * is waited for by hvcsv_body_connect, as for hvcsv_body_start.
+ */
+HvcsvBody *
+hvcsv_body_start_range(const HvcsvBody *whole, int64 first, int64 end)
+{
+	HvcsvBody  *b = palloc0(sizeof(HvcsvBody));
+
+	b->cxt = CurrentMemoryContext;
+	b->group = whole->group;
+	b->req = whole->req;
+	b->req.range_end = end;
+	b->origin = whole->origin;
+	b->trusted = whole->trusted;
+	b->resp = whole->resp;
+	b->resp.body_bytes = 0;
+	b->base = first;
+	b->unpacker = hvcsv_unpacker_create(HVCSV_COMPRESSION_NONE);
+	begin_hop(b, &b->origin, 0, first, resume_validator(&b->resp));
+	return b;
+}
+
+/* Tells whether a range ended because the export changed (see hvcsv_body_limit). */
+bool
+hvcsv_body_changed(const HvcsvBody *b)
+{
+	return b->changed;
+}
+
+/* The transfer group the body's transfers run in. */
+HvcsvTransferGroup *
+hvcsv_body_group(const HvcsvBody *b)
+{
+	return b->group;
 }
 
 /*

@@ -84,6 +84,8 @@ typedef struct HvcsvRequest
 	const char *trusted_url;	/* api_url of a superuser's server, or NULL */
 	bool		missing_ok;		/* a 404 or 410 ends the body as missing
 								 * (hvcsv_body_missing), not in an error */
+	int64		range_end;		/* a range's end: the byte after its last
+								 * (see hvcsv_body_limit); 0: none */
 } HvcsvRequest;
 
 /* What a response said. */
@@ -95,6 +97,8 @@ typedef struct HvcsvResponse
 	char		next_link[2048];	/* the URI of its Link rel="next", as sent
 									 * (maybe relative); empty if none */
 	bool		next_link_too_long; /* it had one, longer than next_link holds */
+	int64		length;			/* its Content-Length, or -1 */
+	bool		accepts_ranges; /* it said Accept-Ranges: bytes */
 	int64		body_bytes;		/* handed out so far */
 } HvcsvResponse;
 
@@ -119,6 +123,23 @@ extern size_t hvcsv_body_read_into(void *body, char *buf, size_t size);
 extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
 extern HvcsvCompression hvcsv_body_compression(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
+extern bool hvcsv_body_splittable(const HvcsvBody *b);
+extern void hvcsv_body_limit(HvcsvBody *b, int64 end);
+extern HvcsvBody *hvcsv_body_start_range(const HvcsvBody *whole, int64 first, int64 end);
+extern bool hvcsv_body_changed(const HvcsvBody *b);
+extern HvcsvTransferGroup *hvcsv_body_group(const HvcsvBody *b);
+
+/* in ranged_fetch.c */
+
+typedef struct HvcsvRanged HvcsvRanged;
+
+extern HvcsvRanged *hvcsv_ranged_start(HvcsvBody *whole, const char *display_url,
+										int connections);
+extern bool hvcsv_ranged_ready(HvcsvRanged *r);
+extern bool hvcsv_ranged_read(HvcsvRanged *r, const char **data, size_t *len, int64 *offset);
+extern int64 hvcsv_ranged_contiguous(const HvcsvRanged *r);
+extern bool hvcsv_ranged_changed(const HvcsvRanged *r);
+extern void hvcsv_ranged_close(HvcsvRanged *r);
 
 /* in content_decoding.c */
 

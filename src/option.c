@@ -60,6 +60,7 @@ static const HvcsvOption valid_options[] = {
 	{"max_age", ForeignServerRelationId},
 	{"max_bytes", ForeignServerRelationId},
 	{"max_connections", ForeignServerRelationId},
+	{"download_connections", ForeignServerRelationId},
 	{"ca_file", ForeignServerRelationId},
 	{"export_origins", ForeignServerRelationId},
 
@@ -589,6 +590,8 @@ apply_server_option(HvcsvOptions *opts, DefElem *def)
 		opts->max_bytes = parse_bytes(def, 1, "1 byte");
 	else if (strcmp(name, "max_connections") == 0)
 		opts->max_connections = (int) parse_integer(def, 1, HVCSV_MAX_CONNECTIONS);
+	else if (strcmp(name, "download_connections") == 0)
+		opts->download_connections = (int) parse_integer(def, 1, HVCSV_MAX_CONNECTIONS);
 	else if (strcmp(name, "ca_file") == 0)
 	{
 		check_printable(def);
@@ -870,6 +873,7 @@ set_defaults(HvcsvOptions *opts)
 	opts->max_age = 0;
 	opts->max_bytes = 0;
 	opts->max_connections = 4;
+	opts->download_connections = 4;
 	opts->auth_scheme = "apiKey";
 	opts->path = "";
 	opts->reader = HVCSV_READER_PROJECTED;

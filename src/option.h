@@ -107,6 +107,8 @@ typedef struct HvcsvOptions
 	int64		max_bytes;		/* largest body accepted; 0 means no limit */
 	int			max_connections;	/* transfers a table's exports may run at
 									 * once */
+	int			download_connections;	/* ranges one download may run at once
+										 * (see ranged_fetch.c) */
 	char	   *ca_file;		/* certificate authorities for https, or NULL */
 
 	/* user mapping; api_key, password and headers are never printed (auth.c) */

@@ -69,6 +69,13 @@ static char *spool_directory = NULL;
 #define SPOOL_FLUSH_AFTER (8 * 1024 * 1024)
 
 /*
+ * A download in ranges is indexed from its file whenever this much more of
+ * its start is written, read back this much at a time.
+ */
+#define INDEX_STEP (4 * 1024 * 1024)
+#define INDEX_READ_SIZE (256 * 1024)
+
+/*
  * A session measures the spool directory again after its downloads wrote
  * at most this much, so that the downloads of other sessions count.
  */
@@ -107,6 +114,8 @@ typedef struct SpoolWrite
 	int64		bytes;
 	int64		flushed;		/* bytes whose writeback was started */
 	RowIndexBuilder *index;		/* built as the bytes arrive */
+	int64		indexed;		/* of a download in ranges: the bytes at the
+								 * file's start the index was built from */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
 
@@ -191,6 +200,9 @@ spool_write_cleanup(void *arg)
 static void
 spool_write_begin(SpoolWrite *w)
 {
+	/* A download that started over writes the file it had emptied. */
+	if (w->fd >= 0)
+		return;
 	w->fd = hvcsv_create_private_file(w->path);
 	if (w->fd < 0)
 		ereport(ERROR,
@@ -232,14 +244,17 @@ spool_write_reserve(SpoolWrite *w, size_t len)
 	quota_budget -= len;
 }
 
-/* Appends body bytes to the spool being written. */
+/*
+ * Writes len bytes at offset of the spool being written, or abandons the
+ * download.
+ */
 static void
-spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
+spool_pwrite(SpoolWrite *w, const char *data, size_t len, int64 offset)
 {
 	spool_write_reserve(w, len);
 	while (len > 0)
 	{
-		ssize_t		n = write(w->fd, data, len);
+		ssize_t		n = pwrite(w->fd, data, len, offset);
 
 		if (n < 0)
 		{
@@ -251,16 +266,76 @@ spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
 					 errdetail("The download of \"%s\" was abandoned after " INT64_FORMAT " bytes; the previous download, if any, is kept.",
 							   w->display_url, w->bytes)));
 		}
-		hvcsv_row_index_feed(w->index, data, n);
 		data += n;
 		len -= n;
+		offset += n;
 		w->bytes += n;
 	}
+}
+
+/* Appends body bytes to the spool being written, and to its index. */
+static void
+spool_write_bytes(SpoolWrite *w, const char *data, size_t len)
+{
+	hvcsv_row_index_feed(w->index, data, len);
+	spool_pwrite(w, data, len, w->bytes);
 	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
 	{
 		pg_flush_data(w->fd, w->flushed, w->bytes - w->flushed);
 		w->flushed = w->bytes;
 	}
+}
+
+/*
+ * Writes a piece of a download in ranges at its offset; the index is built
+ * apart (index_written), from the file.
+ */
+static void
+spool_write_at(SpoolWrite *w, const char *data, size_t len, int64 offset)
+{
+	spool_pwrite(w, data, len, offset);
+	/* The pieces are all over the file: start the writeback of all of it. */
+	if (w->bytes - w->flushed >= SPOOL_FLUSH_AFTER)
+	{
+		pg_flush_data(w->fd, 0, 0);
+		w->flushed = w->bytes;
+	}
+}
+
+/*
+ * Builds the index of a download in ranges from the file, up to upto, the
+ * bytes at its start written so far: when INDEX_STEP more are there, or at
+ * the end (final).  The index needs the bytes in order, and the pieces of
+ * the ranges come in any; read back while the other ranges still arrive,
+ * they are mostly in the page cache, and little is left for the end.
+ */
+static void
+index_written(SpoolWrite *w, int64 upto, bool final)
+{
+	char	   *buf;
+
+	if (upto - w->indexed < (final ? 1 : INDEX_STEP))
+		return;
+	buf = palloc(INDEX_READ_SIZE);
+	while (w->indexed < upto)
+	{
+		ssize_t		n;
+
+		CHECK_FOR_INTERRUPTS();
+		n = pread(w->fd, buf, Min((int64) INDEX_READ_SIZE, upto - w->indexed), w->indexed);
+		if (n <= 0)
+		{
+			if (n < 0 && errno == EINTR)
+				continue;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read a spool file in \"%s\": %m", w->dir),
+					 errdetail("The download of \"%s\" was abandoned.", w->display_url)));
+		}
+		hvcsv_row_index_feed(w->index, buf, n);
+		w->indexed += n;
+	}
+	pfree(buf);
 }
 
 /* Throws away what was written when the body starts over. */
@@ -269,12 +344,13 @@ spool_write_reset(void *arg)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
-	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
+	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not truncate a spool file in \"%s\": %m", w->dir)));
 	w->bytes = 0;
 	w->flushed = 0;
+	w->indexed = 0;
 	hvcsv_row_index_reset(w->index);
 }
 
@@ -342,6 +418,8 @@ typedef struct HvcsvSpoolFetch
 	HvcsvRequest req;			/* of the fetch, if one is made */
 	SpoolWrite *w;
 	HvcsvBody  *body;			/* NULL if the spool is used as it is */
+	HvcsvRanged *ranged;		/* the body, downloaded in ranges; or NULL */
+	int			changes;		/* times the export changed under its ranges */
 	bool		connected;		/* the body's answer came */
 	bool		ended;			/* the fetch is over */
 } SpoolOpening;
@@ -566,20 +644,91 @@ fetch_connect(SpoolOpening *o)
 	{
 		sweep_before_download(o);
 		spool_write_begin(o->w);
+		o->ranged = hvcsv_ranged_start(o->body, o->req.display_url,
+									   o->opts.download_connections);
 	}
 }
 
-/* Writes the next piece of the body to the spool file; false at its end. */
+/*
+ * Starts the download over, whole, after the export changed under its
+ * ranges: what was written is of the version before.  As many times as
+ * max_retries allows a body to start over.
+ */
+static void
+fetch_again(SpoolOpening *o)
+{
+	HvcsvTransferGroup *group = hvcsv_body_group(o->body);
+
+	hvcsv_ranged_close(o->ranged);
+	o->ranged = NULL;
+	if (++o->changes >= o->req.max_retries)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not download \"%s\": the export changed while it was downloaded in ranges",
+						o->req.display_url),
+				 errdetail("The download started over %d times.", o->changes - 1)));
+	spool_write_reset(o->w);
+	/* The spool kept is not what the export is now: ask for the body. */
+	o->req.if_none_match = NULL;
+	o->req.if_modified_since = NULL;
+	o->body = hvcsv_body_start(&o->req, group, spool_write_reset, o->w);
+	o->connected = false;
+}
+
+/*
+ * Writes the next piece of a download in ranges in place; false at its
+ * end, once the index is complete.
+ */
+static bool
+ranged_take(SpoolOpening *o)
+{
+	const char *data;
+	size_t		len;
+	int64		offset;
+
+	if (hvcsv_ranged_read(o->ranged, &data, &len, &offset))
+	{
+		spool_write_at(o->w, data, len, offset);
+		index_written(o->w, hvcsv_ranged_contiguous(o->ranged), false);
+		return true;
+	}
+	if (hvcsv_ranged_changed(o->ranged))
+	{
+		fetch_again(o);
+		return true;
+	}
+	index_written(o->w, o->w->bytes, true);
+	return false;
+}
+
+/*
+ * Writes the next piece of the body to the spool file (or takes the answer
+ * of a download that started over); false at its end.
+ */
 static bool
 fetch_take(SpoolOpening *o)
 {
 	const char *data;
 	size_t		len;
 
+	if (!o->connected)
+	{
+		fetch_connect(o);
+		return true;
+	}
+	if (o->ranged)
+		return ranged_take(o);
 	if (!hvcsv_body_read(o->body, &data, &len))
 		return false;
 	spool_write_bytes(o->w, data, len);
 	return true;
+}
+
+/* Tells whether the fetch's next step would not wait for the network. */
+static bool
+fetch_ready(SpoolOpening *o)
+{
+	return o->ranged ? hvcsv_ranged_ready(o->ranged) : hvcsv_body_ready(o->body);
 }
 
 /* Ends the fetch: keeps what came (a new generation, or a 304's word). */
@@ -670,7 +819,6 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 
 	if (o->body)
 	{
-		fetch_connect(o);
 		while (fetch_take(o))
 			;
 		fetch_end(o);
@@ -704,12 +852,10 @@ hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved)
 	*moved = false;
 	if (f->body == NULL || f->ended)
 		return true;
-	if (!hvcsv_body_ready(f->body))
+	if (!fetch_ready(f))
 		return false;
 	*moved = true;
-	if (!f->connected)
-		fetch_connect(f);
-	else if (!fetch_take(f))
+	if (!fetch_take(f))
 		fetch_end(f);
 	return f->ended;
 }

@@ -72,6 +72,9 @@ path; such requests are counted per path and sticky fault instead.
     cut=K            send full headers but only K body bytes, then close
                      abruptly (K counts bytes of a 206 body when ranged)
     cut_times=N      ... only for the first N requests (default: always)
+    cut_from=B       ... only for requests whose Range begins at byte B (one
+                     range of a download in ranges; its resumption begins
+                     elsewhere, so it is cut once)
     stall=SEC        after the headers and `stall_after` body bytes, hang for
                      SEC seconds, then close without sending the rest
     stall_after=B    body bytes sent before stalling (default 0)
@@ -82,10 +85,14 @@ path; such requests are counted per path and sticky fault instead.
     noetag=1         no ETag / Last-Modified; conditional headers are ignored
     etag=VALUE       use "VALUE" as the ETag instead of the content hash
     norange=1        ignore Range / If-Range, no Accept-Ranges header
+    range_short=K    answer a "bytes=N-M" range K bytes short of M (its
+                     Content-Range says so): not the range asked for
     then=PATH        after the first `then_after` requests (default 1), serve
                      the file at PATH instead: an export published between
                      two reads of it
     then_after=N     ... see then
+    then_mb=M        of /_gen.csv: after the first `then_after` requests,
+                     serve mb=M instead (another ETag when M differs)
     pages=N          serve the file split into N pages by lines (the first
                      line, the header, on every page; the other lines in N
                      runs as even as can be, so rows must not span lines):
@@ -181,7 +188,8 @@ FAULT_PARAMS = {
     "redirect": int, "delay": float, "cut": int, "cut_times": int, "stall": float,
     "stall_after": int, "stall_times": int, "rate": int, "chunked": str,
     "noetag": str, "etag": str, "norange": str, "redirect_to": str, "noauth": str,
-    "gzip": str, "then": str, "then_after": int,
+    "gzip": str, "then": str, "then_after": int, "cut_from": int, "then_mb": float,
+    "range_short": int,
 }
 ETAG_STABLE_AFTER = 2.0  # seconds since a file's mtime before its ETag is cached
 
@@ -440,7 +448,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
             query = {**sticky, **dict(parse_qsl(url.query, keep_blank_values=True))}
             try:
                 status, headers, body, file_body = self.plan(url, query, count)
-                faults = self.faults(query, count)
+                faults = self.faults(query, count, self.byte_range())
             except ValueError as e:
                 status, headers, body, file_body = self.text(400, f"{e}\n")
                 faults = Faults()
@@ -460,14 +468,16 @@ class FixtureHandler(BaseHTTPRequestHandler):
                 h.get("X-Account-Id", ""), started_ms, int(time.time() * 1000)))
 
     @staticmethod
-    def faults(query, count):
+    def faults(query, count, span):
         def active(times_param):
             times = num(query, times_param)
             return times is None or count <= times
 
+        cut_from = num(query, "cut_from")
+        at_cut = cut_from is None or (span is not None and span[0] == cut_from)
         return Faults(
             delay=num(query, "delay", 0.0, float),
-            cut=num(query, "cut") if active("cut_times") else None,
+            cut=num(query, "cut") if active("cut_times") and at_cut else None,
             stall=num(query, "stall", None, float) if active("stall_times") else None,
             stall_after=num(query, "stall_after", 0),
             rate=num(query, "rate"),
@@ -505,6 +515,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
         if unquote(url.path) == GEN_PATH:
             mb = num(query, "mb", 1.0, float)
+            if query.get("then_mb") and count > num(query, "then_after", 1):
+                mb = num(query, "then_mb", kind=float)
             if not (math.isfinite(mb) and 0 < mb <= GEN_MAX_MB):
                 raise ValueError(f"bad value for mb: {query['mb']!r}")
             blocks = math.ceil(mb)
@@ -549,7 +561,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
         start, end = span
         if start >= size:
             return self.text(416, "range not satisfiable\n", [("Content-Range", f"bytes */{size}")])
-        end = size - 1 if end is None else min(end, size - 1)
+        end = size - 1 if end is None else min(end - num(query, "range_short", 0), size - 1)
         headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         return 206, headers, content[start:end + 1], True
 
