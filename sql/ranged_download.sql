@@ -155,8 +155,8 @@ SELECT status, range FROM rd_log;
 
 -- a statement_timeout stops every range, and no file is left behind
 SELECT * FROM fixture_reset;
-SELECT rd_table('rd_slow', 'rd', 'mb=16&rate=2000000');
-SET statement_timeout = '500ms';
+SELECT rd_table('rd_slow', 'rd', 'mb=16&rate=500000');
+SET statement_timeout = '2s';
 \set VERBOSITY terse
 SELECT count(*) FROM rd_slow;
 \set VERBOSITY default
