@@ -12,9 +12,13 @@
 # and the spool's fsync, not the scan.  Prints each run, the medians, their
 # ratio, and the HTTP requests of the last run of each (ranges and their
 # Range headers).  With --rtt-ms, lo gets that round-trip time (netem, half
-# each way), which every new connection and range pays.
+# each way), which every new connection and range pays.  A kernel without
+# netem can have --latency-ms instead: the fixture server waits that long
+# before it answers each request (its delay fault), as a distant server's
+# first byte does; the packets themselves are not slowed.
 #
 # Usage: bench/network.sh [--runs R] [--mb MB] [--rate BPS] [--rtt-ms MS]
+#                         [--latency-ms MS]
 #        (defaults: 3 runs, 259 MiB, 20000000 bytes/s, no added latency)
 # --rtt-ms needs tc (iproute2) and must run inside a network namespace of
 # its own (ip netns exec NAME bench/network.sh ...): netem on lo would slow
@@ -27,13 +31,15 @@ RUNS=3
 MB=259
 RATE=20000000
 RTT_MS=0
+LATENCY_MS=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
         --mb) MB=${2:?--mb needs a value}; shift 2 ;;
         --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
         --rtt-ms) RTT_MS=${2:?--rtt-ms needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --latency-ms) LATENCY_MS=${2:?--latency-ms needs a value}; shift 2 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -41,6 +47,9 @@ for v in RUNS MB RATE; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "--${v,,} must be a number >= 1" >&2; exit 2; }
 done
 [[ "$RTT_MS" =~ ^[0-9]+$ ]] || { echo "--rtt-ms must be a number >= 0" >&2; exit 2; }
+[[ "$LATENCY_MS" =~ ^[0-9]+$ ]] || { echo "--latency-ms must be a number >= 0" >&2; exit 2; }
+delay=
+[ "$LATENCY_MS" -gt 0 ] && delay="&delay=$(awk -v l="$LATENCY_MS" 'BEGIN { printf "%.3f", l / 1000 }')"
 if [ "$RTT_MS" -gt 0 ]; then
     command -v tc >/dev/null || { echo "--rtt-ms needs tc (Debian package iproute2)" >&2; exit 2; }
     [ -n "$(ip netns identify 2>/dev/null)" ] || {
@@ -101,7 +110,7 @@ download() {
     fetch_log _reset >/dev/null
     psql <<SQL
 CREATE FOREIGN TABLE $table (id int, name text, city text, created_at text, amount numeric,
-    notes text) SERVER $1 OPTIONS (path '/_gen.csv?mb=$MB&rate=$RATE&run=$2');
+    notes text) SERVER $1 OPTIONS (path '/_gen.csv?mb=$MB&rate=$RATE$delay&run=$2');
 SET hvcsv_fdw.spool_directory = '$dir';
 SELECT clock_timestamp() AS t0 \gset
 SELECT id FROM $table LIMIT 1 \g /dev/null
@@ -116,7 +125,7 @@ median() {
     sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "export: /_gen.csv?mb=$MB ($(( MB * 1048576 + 37 )) bytes), $RATE bytes/s per connection, added round trip ${RTT_MS} ms"
+echo "export: /_gen.csv?mb=$MB ($(( MB * 1048576 + 37 )) bytes), $RATE bytes/s per connection, added round trip ${RTT_MS} ms, latency before each answer ${LATENCY_MS} ms"
 : > "$work/one.txt"
 : > "$work/four.txt"
 for run in $(seq "$RUNS"); do
