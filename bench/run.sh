@@ -711,6 +711,9 @@ ROWS, RUNS, SIZE, SIZE2, PCT = $ROWS, $RUNS, $size_bytes, $size2, $CHANGE_PCT
 IDLE_HWM, IDLE_OWN = $idle_hwm, $idle_own     # kB, of an idle backend
 CHANGED = round(ROWS * PCT / 100)
 STAGE_V1 = "$v1_sum_sql"        # count/sum(amount)/fingerprint of version 1
+def workers(field):
+    v = [None if x == "-" else int(x) for x in field.split("/")] if field != "-" else [None] * 4
+    return dict(whwm=v[0], wown=v[1], phwm=v[2], pown=v[3])
 rows = []
 for line in open(sys.argv[1]):
     f = line.split()
@@ -719,9 +722,6 @@ for line in open(sys.argv[1]):
                      n0=int(f[7]), n1=int(f[8]), info=f[9], res=f[10] if len(f) > 10 else ""))
 log = {int(e["seq"]): e for e in csv.DictReader(open(sys.argv[2]))}
 
-def workers(field):
-    v = [None if x == "-" else int(x) for x in field.split("/")] if field != "-" else [None] * 4
-    return dict(whwm=v[0], wown=v[1], phwm=v[2], pown=v[3])
 def sel(row, side):
     return [r for r in rows if r["row"] == row and r["side"] == side]
 def med(rs, key):
