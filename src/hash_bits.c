@@ -4,7 +4,7 @@
  *
  * The row filter (row_filter.c) asks of each row that passes whether its
  * key may be stored.  A wrong "maybe" only sends the row the longer way in
- * SQL, so a few bits a key do, where an exact set takes eight bytes.  Each
+ * SQL, so a few bits a key do, where an exact set keeps a whole hash.  Each
  * hash sets NPROBES bits, at positions derived from its two halves.
  *
  * The processes of a parallel read of the target set bits in a copy in

@@ -56,8 +56,8 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "refresh_internal.h"
 #include "hash_bits.h"
+#include "refresh_internal.h"
 #include "uint64_set.h"
 
 /* A synced column, as each side stores it. */

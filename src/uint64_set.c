@@ -34,7 +34,7 @@
 
 /*
  * A set is at most three quarters full: a probe then stays within a cache
- * line or two, and a value takes about 11 bytes, not the 16 to 32 of a
+ * line or two, and a set sized to its values takes much less memory than a
  * table sized by powers of two at half load.
  */
 static inline bool
