@@ -35,6 +35,7 @@ OBJS = \
 	src/row_filter.o \
 	src/changed_rows.o \
 	src/uint64_set.o \
+	src/hash_bits.o \
 	src/refresh.o \
 	src/refresh_worker.o \
 	src/refresh_table.o \

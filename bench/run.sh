@@ -573,9 +573,10 @@ SQL
         return "$rc"
     }
     # run ROW SIDE R SETUP BODY TABLE: one timed run, recorded as "ROW SIDE R
-    # secs hwm wal worker_hwm n0 n1 info res", with the HTTP request count
-    # before (n0) and after (n1), and for side H (hvcsv) the refresh worker's
-    # peak VmHWM sampled by bench/peak_rss.py.
+    # secs hwm wal workers n0 n1 info res", with the HTTP request count
+    # before (n0) and after (n1), and for side H (hvcsv) what
+    # bench/peak_rss.py sampled: "W_HWM/W_OWN/P_HWM/P_OWN" (kB), the refresh
+    # worker's and its parallel workers' peak VmHWM and own memory.
     run() {
         local whwm=- n0 n1 out sampler
         n0=$(http_requests)
@@ -592,7 +593,7 @@ SQL
         if [ "$2" = H ]; then
             kill "$sampler"
             wait "$sampler" || true
-            whwm=$(cat "$work/peak.txt")
+            whwm=$(tr ' ' / < "$work/peak.txt")
         fi
         n1=$(http_requests)
         read -r secs hwm wal info res <<< "$out"
@@ -615,6 +616,11 @@ SQL
     psql -c "SELECT count(*) FROM sync_v2p" > /dev/null
     psql -c "COPY stage_v1 FROM '$csv' (FORMAT csv, HEADER)" -c "VACUUM (ANALYZE) stage_v1"
     cat "$csv" "$csv2" > /dev/null
+    # What an idle backend takes, the base of "above idle": its VmHWM, and
+    # its own memory as bench/peak_rss.py counts it.
+    local idle_hwm idle_own
+    idle_hwm=$(psql -c "SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s*(\d+) kB')")
+    idle_own=$(psql -c "SELECT pg_read_file('/proc/self/smaps')" | python3 "$top/bench/peak_rss.py" --own-memory)
 
     # R1 full load into an empty target: hvcsv_refresh() (sync state
     # forgotten, or it would be "unchanged") against COPY.
@@ -702,13 +708,17 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     python3 - "$rresults" "$work/refresh_log.csv" "$rwarn" "$targets" <<PY
 import csv, statistics, sys
 ROWS, RUNS, SIZE, SIZE2, PCT = $ROWS, $RUNS, $size_bytes, $size2, $CHANGE_PCT
+IDLE_HWM, IDLE_OWN = $idle_hwm, $idle_own     # kB, of an idle backend
 CHANGED = round(ROWS * PCT / 100)
 STAGE_V1 = "$v1_sum_sql"        # count/sum(amount)/fingerprint of version 1
+def workers(field):
+    v = [None if x == "-" else int(x) for x in field.split("/")] if field != "-" else [None] * 4
+    return dict(whwm=v[0], wown=v[1], phwm=v[2], pown=v[3])
 rows = []
 for line in open(sys.argv[1]):
     f = line.split()
     rows.append(dict(row=f[0], side=f[1], run=int(f[2]), secs=float(f[3]), hwm=int(f[4]),
-                     wal=int(f[5]), whwm=None if f[6] == "-" else int(f[6]),
+                     wal=int(f[5]), **workers(f[6]),
                      n0=int(f[7]), n1=int(f[8]), info=f[9], res=f[10] if len(f) > 10 else ""))
 log = {int(e["seq"]): e for e in csv.DictReader(open(sys.argv[2]))}
 
@@ -782,9 +792,12 @@ for label, hrow, _ in LINES:
         parts.append("%s HTTP %s" % (r["info"], http))
     print("  %-4s %s" % (hrow, "; ".join(parts)))
     caller = max(r["hwm"] for r in h) / 1024
-    worker = [r["whwm"] for r in h if r["whwm"] is not None]
-    print("       worker peak RSS %s MB, calling backend %.0f MB" %
-          ("%.0f" % (max(worker) / 1024) if worker else "- (not seen)", caller))
+    def peak(key, idle):
+        v = [r[key] for r in h if r[key] is not None]
+        return "%.0f (+%.0f)" % (max(v) / 1024, (max(v) - idle) / 1024) if v else "- (not seen)"
+    print("       MB (above idle): worker VmHWM %s, own %s; parallel workers VmHWM %s, own %s; "
+          "calling backend %.0f" % (peak("whwm", IDLE_HWM), peak("wown", IDLE_OWN),
+                                    peak("phwm", IDLE_HWM), peak("pown", IDLE_OWN), caller))
 
 # Checks.
 warn = []

@@ -74,9 +74,9 @@ COPY v2 TO '/tmp/hvcsv_fixture_www/shapes.csv' (FORMAT csv, HEADER);
 SELECT status, rows_inserted, rows_updated, rows_unchanged FROM hvcsv_refresh('shapes_src');
 SELECT id, label FROM shapes WHERE id IN (0, 1) ORDER BY id;
 
--- a target larger than the filter's first allocation (65,536 slots), some
--- rows changed, some new; and the same with too little memory for the
--- filter, where SQL alone compares: the same result
+-- a large target, some rows changed, some new; and the same with too
+-- little memory for the filter (1MB: its fingerprints may take 384kB, about
+-- 36,000 rows), where SQL alone compares: the same result
 CREATE TABLE wide (id int PRIMARY KEY, name text, n bigint);
 CREATE FOREIGN TABLE wide_src (id int, name text, n bigint)
   SERVER fx OPTIONS (path '/wide.csv', target 'wide');

@@ -187,8 +187,10 @@ hvcsv_key_choice_settle(KeyChoice *c)
 	survey_start_iterate(c->survey, &it);
 	while ((entry = survey_iterate(c->survey, &it)) != NULL)
 		repeated += entry->repeated;
-	c->repeated = hvcsv_uint64_set_create(c->cxt, (double) repeated);
-	c->chosen = hvcsv_uint64_set_create(c->cxt, (double) repeated);
+	c->repeated = hvcsv_uint64_set_create(c->cxt, (double) repeated,
+										  (Size) maintenance_work_mem * 1024, false);
+	c->chosen = hvcsv_uint64_set_create(c->cxt, (double) repeated,
+										(Size) maintenance_work_mem * 1024, false);
 	survey_start_iterate(c->survey, &it);
 	while ((entry = survey_iterate(c->survey, &it)) != NULL)
 	{

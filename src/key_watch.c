@@ -8,10 +8,12 @@
  * refresh that changes nothing.  Here each row's key values
  * are hashed (key_hash.c) into a Uint64Set.  A hash seen before only means
  * "maybe": the refresh then looks for the duplicate exactly.  A set past its
- * memory limit reports "maybe" too, so memory stays bounded on any export.
+ * share of maintenance_work_mem (HVCSV_SET_BYTES) reports "maybe" too, so
+ * memory stays bounded on any export.
  *
- * A parallel scan's processes share one set in the scan's shared memory
- * (hvcsv_key_watch_share), so a key in two partitions is seen twice; each
+ * A parallel scan's processes share one set, in a segment of its own that
+ * each attaches through the scan's shared memory (hvcsv_key_watch_share),
+ * so a key in two partitions is seen twice; each
  * adds its row count when its scan ends, and the leader takes the totals
  * before the shared memory goes (hvcsv_key_watch_gather).  The refresh's
  * scan hooks (refresh_session.c) make these calls; a watch lives in the
@@ -36,22 +38,23 @@
 
 /*
  * What a parallel scan's processes share of a watch, in shared memory:
- * this, the key hash's columns (key_hash.c), then the set's slots.
+ * this, then the key hash's columns (key_hash.c).
  */
 typedef struct KeyWatchShared
 {
 	pg_atomic_uint64 rows;		/* added by each process when its scan ends */
 	pg_atomic_uint32 maybe_duplicate;
 	pg_atomic_uint32 processes;	/* that added their rows */
-	uint64		nslots;			/* of the set */
-	Size		slots_offset;
+	Uint64SetRef hashes;
 } KeyWatchShared;
 
 struct KeyWatch
 {
 	KeyHash		key;
 	MemoryContext cxt;
-	Uint64Set  *hashes;
+	Uint64Set  *hashes;			/* made at first use */
+	double		expected;		/* values to size it for */
+	bool		gathered;		/* its parallel scan is over */
 	uint64		pending;		/* the last row's hash, not yet added */
 	bool		has_pending;
 	uint64		rows;
@@ -77,9 +80,23 @@ hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys, doub
 		MemoryContextDelete(cxt);
 		return NULL;
 	}
-	w->hashes = hvcsv_uint64_set_create(cxt, expected_rows);
+	/* An export may have more rows than the target: a quarter more room. */
+	w->expected = expected_rows * 5 / 4;
 	w->processes = 1;
 	return w;
+}
+
+/*
+ * Whether the watch has its set, made now if it is the first use: not
+ * before, so that it takes no memory while the row filter reads the target.
+ * None once a parallel scan has gathered the watch.
+ */
+static bool
+has_hashes(KeyWatch *w)
+{
+	if (w->hashes == NULL && !w->gathered)
+		w->hashes = hvcsv_uint64_set_create(w->cxt, w->expected, HVCSV_SET_BYTES(), true);
+	return w->hashes != NULL;
 }
 
 /* Counts a row the scan returns, and adds its key. */
@@ -89,7 +106,7 @@ hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot)
 	uint64		hash;
 
 	w->rows++;
-	if (w->hashes == NULL || w->hashes->overflowed)
+	if (!has_hashes(w) || w->hashes->overflowed)
 		return;
 	/* A NULL key never conflicts; the insert rejects it. */
 	if (!hvcsv_key_hash_row(&w->key, slot, &hash))
@@ -105,42 +122,40 @@ hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot)
 	w->has_pending = true;
 }
 
-/* Where the shared set starts: after the header and the key hash's columns. */
-static Size
-slots_offset(const KeyWatch *w)
+/* Whether a parallel scan's workers can attach the watch's set (a segment of its own). */
+bool
+hvcsv_key_watch_shareable(KeyWatch *w)
 {
-	return MAXALIGN(sizeof(KeyWatchShared)) + hvcsv_key_hash_shared_size(&w->key);
+	return has_hashes(w) && hvcsv_uint64_set_shareable(w->hashes);
 }
 
 /* The shared memory a parallel scan needs for the watch; 0 once one has gathered it. */
 Size
 hvcsv_key_watch_shared_size(const KeyWatch *w)
 {
-	if (w->hashes == NULL)
+	if (w->gathered)
 		return 0;
-	return slots_offset(w) + hvcsv_uint64_set_shared_size(w->hashes);
+	return MAXALIGN(sizeof(KeyWatchShared)) + hvcsv_key_hash_shared_size(&w->key);
 }
 
 /*
- * Puts the watch, still empty, in a parallel scan's shared memory at dest
- * (hvcsv_key_watch_shared_size bytes); this process then adds there too.
+ * Shares the watch, still empty, with a parallel scan's workers through its
+ * shared memory at dest (hvcsv_key_watch_shared_size bytes); this process
+ * then adds to the set as they do.
  */
 void
 hvcsv_key_watch_share(KeyWatch *w, void *dest)
 {
 	KeyWatchShared *shared = dest;
-	char	   *slots = (char *) dest + slots_offset(w);
 
 	Assert(w->rows == 0 && !w->has_pending);
+	if (!has_hashes(w))
+		elog(ERROR, "a gathered key watch cannot be shared again");
 	pg_atomic_init_u64(&shared->rows, 0);
 	pg_atomic_init_u32(&shared->maybe_duplicate, 0);
 	pg_atomic_init_u32(&shared->processes, 0);
-	shared->nslots = w->hashes->nslots;
-	shared->slots_offset = slots_offset(w);
 	hvcsv_key_hash_share(&w->key, (char *) dest + MAXALIGN(sizeof(KeyWatchShared)));
-	hvcsv_uint64_set_share(w->hashes, slots);
-	hvcsv_uint64_set_free(w->hashes);
-	w->hashes = hvcsv_uint64_set_attach(w->cxt, slots, shared->nslots);
+	hvcsv_uint64_set_share_segment(w->hashes, &shared->hashes);
 	w->shared = shared;
 }
 
@@ -154,7 +169,7 @@ hvcsv_key_watch_attach(MemoryContext parent, void *src)
 
 	w->cxt = cxt;
 	hvcsv_key_hash_attach(&w->key, cxt, (char *) src + MAXALIGN(sizeof(KeyWatchShared)));
-	w->hashes = hvcsv_uint64_set_attach(cxt, (char *) src + shared->slots_offset, shared->nslots);
+	w->hashes = hvcsv_uint64_set_attach_segment(cxt, &shared->hashes);
 	w->shared = shared;
 	return w;
 }
@@ -189,8 +204,10 @@ hvcsv_key_watch_gather(KeyWatch *w)
 	w->processes = pg_atomic_read_u32(&w->shared->processes);
 	w->has_pending = false;
 	w->shared = NULL;
-	/* Its slots go with the shared memory. */
+	/* Its slots are of no more use. */
+	hvcsv_uint64_set_free(w->hashes);
 	w->hashes = NULL;
+	w->gathered = true;
 }
 
 /* How many processes read the rows counted (1 unless the scan was parallel). */

@@ -211,10 +211,21 @@ extern bool hvcsv_key_choice_complete(const KeyChoice *c);
 extern KeyChoice *hvcsv_key_choice_attach(MemoryContext parent, void *src);
 extern void hvcsv_key_choice_free(KeyChoice *c);
 
+/*
+ * The most each of a refresh's sets may take in a process, as shares of
+ * maintenance_work_mem: the row filter's fingerprints and the key watch's
+ * hashes three eighths each, the stored keys' bits a thirty-second, so
+ * that together they leave room for the statements' own memory (README,
+ * "Memory of a refresh").
+ */
+#define HVCSV_SET_BYTES() ((Size) maintenance_work_mem * 1024 / 8 * 3)
+#define HVCSV_KEY_BITS_BYTES() ((Size) maintenance_work_mem * 1024 / 32)
+
 /* in key_watch.c */
 extern KeyWatch *hvcsv_key_watch_create(MemoryContext parent, Oid foreign_table, List *keys,
 										double expected_rows);
 extern void hvcsv_key_watch_row(KeyWatch *w, TupleTableSlot *slot);
+extern bool hvcsv_key_watch_shareable(KeyWatch *w);
 extern Size hvcsv_key_watch_shared_size(const KeyWatch *w);
 extern void hvcsv_key_watch_share(KeyWatch *w, void *dest);
 extern KeyWatch *hvcsv_key_watch_attach(MemoryContext parent, void *src);
@@ -230,6 +241,7 @@ extern RowFilter *hvcsv_row_filter_create(MemoryContext parent, Oid foreign_tabl
 extern void hvcsv_row_filter_prepare(RowFilter *f, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_drops(RowFilter *f, TupleTableSlot *slot);
 extern bool hvcsv_row_filter_key_stored(RowFilter *f, TupleTableSlot *slot);
+extern bool hvcsv_row_filter_shareable(const RowFilter *f);
 extern Size hvcsv_row_filter_shared_size(const RowFilter *f);
 extern void hvcsv_row_filter_share(RowFilter *f, void *dest);
 extern RowFilter *hvcsv_row_filter_attach(MemoryContext parent, void *src);

@@ -472,7 +472,9 @@ keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *
 										stored_rows(run->target));
 	if (s->filter == NULL)
 		return false;
-	s->whole_read = parallel_ok && hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
+	s->whole_read = parallel_ok && hvcsv_row_filter_shareable(s->filter) &&
+		hvcsv_key_watch_shareable(s->watch) &&
+		hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
 	hvcsv_session_expect_scan();
 	passed = hvcsv_changed_rows_collect(export_query(run), s->whole_read, &kept->marked);
 	s->whole_read = s->scan_expected = false;

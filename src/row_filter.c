@@ -15,22 +15,26 @@
  * dropped by mistake only if its fingerprint collides with a stored one
  * (about 2^-64 per stored row).
  *
- * The same read keeps a set of the stored keys' hashes, so that each row
- * that passes is marked as new (its key is not stored, byte for byte) or
- * stored: the refresh's statement then sends new rows straight to its
- * INSERT and stored ones to its UPDATE, one index probe each, not two.
+ * The same read sets the stored keys' hashes in a Bloom filter (hash_bits.c),
+ * so that each row that passes is marked as new (its key is not stored,
+ * byte for byte) or maybe stored: the refresh's statement then sends new
+ * rows straight to its INSERT and the others to its UPDATE, one index probe
+ * each, not two; a row wrongly marked is looked up again (sync_statement.c).
  *
- * A parallel scan's workers get a copy of both sets in the scan's shared
- * memory (hvcsv_row_filter_share) and drop rows as the leader does; each
- * adds its count of dropped rows when its scan ends.  The refresh's scan
- * hooks (refresh_session.c) make these calls; a filter lives in the memory
- * context it is made in, so it goes with its transaction.
+ * The fingerprints take a dynamic shared memory segment of their own
+ * (uint64_set.c): a parallel scan's workers attach it through the scan's
+ * shared memory (hvcsv_row_filter_share) and drop rows as the leader does,
+ * without a copy each; each adds its count of dropped rows when its scan
+ * ends.  The key bits stay in the leader, which alone marks rows.  The
+ * refresh's scan hooks (refresh_session.c) make these calls; a filter lives
+ * in the memory context it is made in, so it goes with its transaction.
  *
  * The filter is only built when it gives exactly what the SQL would: the
  * target is a plain table, the columns have the same types on both sides,
  * the caller may read the whole target, and no row level security applies;
- * and only while each set fits in maintenance_work_mem.  Otherwise the
- * refresh compares in SQL.
+ * and only while the fingerprints fit in their share of
+ * maintenance_work_mem (HVCSV_SET_BYTES).  Otherwise the refresh compares
+ * in SQL.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -52,6 +56,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "hash_bits.h"
 #include "refresh_internal.h"
 #include "uint64_set.h"
 
@@ -73,17 +78,18 @@ typedef struct FilterColumn
 typedef struct RowFilterShared
 {
 	pg_atomic_uint64 dropped;	/* added by each process when its scan ends */
+	Uint64SetRef stored;		/* the fingerprints' segment */
 	/* for a parallel read of the target */
 	Oid			target;
-	pg_atomic_uint32 overflowed;	/* a set filled up */
+	pg_atomic_uint32 overflowed;	/* the fingerprints filled up */
 	pg_atomic_uint32 readers;	/* processes that took part */
+	pg_atomic_uint64 added;		/* fingerprints, added by each process */
 	Size		pscan_offset;	/* of the ParallelTableScanDesc */
-	uint64		stored_nslots;
-	uint64		keys_nslots;
+	Size		key_bits_size;
 	int			ncolumns;
 	int			nkeys;
 	FilterColumn columns[FLEXIBLE_ARRAY_MEMBER];
-	/* then the slots of both sets, each MAXALIGNed */
+	/* then, for a parallel read of the target, the key bits to merge */
 } RowFilterShared;
 
 struct RowFilter
@@ -93,7 +99,7 @@ struct RowFilter
 	FilterColumn *columns;
 	MemoryContext cxt;
 	Uint64Set  *stored;			/* fingerprints of the target's rows */
-	Uint64Set  *stored_keys;	/* hashes of their keys */
+	HashBits   *stored_keys;	/* hashes of their keys; NULL in a scan's worker */
 	StringInfoData buf;			/* one row's serialized values */
 	uint64		current;		/* the fingerprint of the row being read */
 	uint64		dropped;
@@ -242,7 +248,6 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 			slot_getsomeattrs(slot, last);
 			rows[n] = row_hash(f, slot, TARGET_ROW, &keys[n]);
 			hvcsv_uint64_set_prefetch(f->stored, rows[n]);
-			hvcsv_uint64_set_prefetch(f->stored_keys, keys[n]);
 			n++;
 		}
 		/* Added a batch at a time, by when their slots are in cache. */
@@ -251,10 +256,10 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 			for (int i = 0; i < n; i++)
 			{
 				(void) hvcsv_uint64_set_add(f->stored, rows[i]);
-				(void) hvcsv_uint64_set_add(f->stored_keys, keys[i]);
+				hvcsv_hash_bits_add(f->stored_keys, keys[i]);
 			}
 			n = 0;
-			if (f->stored->overflowed || f->stored_keys->overflowed)
+			if (f->stored->overflowed)
 				break;
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -262,7 +267,7 @@ add_rows(RowFilter *f, TableScanDesc scan, Relation target)
 			break;
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	return !f->stored->overflowed && !f->stored_keys->overflowed;
+	return !f->stored->overflowed;
 }
 
 /* Reads every row of target into the sets; false if one outgrew its memory. */
@@ -278,44 +283,54 @@ read_target(RowFilter *f, Relation target)
 	return fits;
 }
 
-/* Where the stored rows' slots start after the shared header. */
+/* Where the key bits of a parallel read of the target start after the shared header. */
 static Size
 shared_header_size(int ncolumns)
 {
 	return MAXALIGN(offsetof(RowFilterShared, columns) + sizeof(FilterColumn) * ncolumns);
 }
 
-/* The shared memory both sets take, after the header. */
-static Size
-shared_sets_size(const Uint64Set *stored, const Uint64Set *stored_keys)
+/*
+ * Fills in the header of what the processes of a parallel scan or read
+ * share of f; f's fingerprints are added to as other processes add to them.
+ */
+static void
+share_header(RowFilter *f, RowFilterShared *shared)
 {
-	return MAXALIGN(hvcsv_uint64_set_shared_size(stored)) + MAXALIGN(hvcsv_uint64_set_shared_size(stored_keys));
+	pg_atomic_init_u64(&shared->dropped, 0);
+	hvcsv_uint64_set_share_segment(f->stored, &shared->stored);
+	shared->ncolumns = f->ncolumns;
+	shared->nkeys = f->nkeys;
+	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
+	f->shared = shared;
 }
 
-/* A filter whose sets are views of the shared ones, made in the current context. */
+/*
+ * A worker's filter, made in the current context, on the fingerprints
+ * shared in shared and on the key bits at key_bits (or none).
+ */
 static RowFilter *
-shared_filter(RowFilterShared *shared)
+shared_filter(RowFilterShared *shared, void *key_bits)
 {
-	char	   *slots = (char *) shared + shared_header_size(shared->ncolumns);
 	RowFilter  *f = palloc0(sizeof(RowFilter));
 
 	f->cxt = CurrentMemoryContext;
 	f->ncolumns = shared->ncolumns;
 	f->nkeys = shared->nkeys;
 	f->columns = shared->columns;
-	f->stored = hvcsv_uint64_set_attach(f->cxt, slots, shared->stored_nslots);
-	f->stored_keys = hvcsv_uint64_set_attach(f->cxt, slots + MAXALIGN(sizeof(uint64) * shared->stored_nslots),
-									   shared->keys_nslots);
+	f->stored = hvcsv_uint64_set_attach_segment(f->cxt, &shared->stored);
+	if (key_bits)
+		f->stored_keys = hvcsv_hash_bits_attach(f->cxt, key_bits, shared->key_bits_size);
 	initStringInfo(&f->buf);
 	f->shared = shared;
 	return f;
 }
 
-/* One process's part of a parallel read of the target, into the shared sets. */
+/* One process's part of a parallel read of the target, into f's sets. */
 static void
-read_target_part(RowFilterShared *shared, Relation target)
+read_target_part(RowFilter *f, Relation target)
 {
-	RowFilter  *f = shared_filter(shared);
+	RowFilterShared *shared = f->shared;
 	TableScanDesc scan;
 
 	pg_atomic_fetch_add_u32(&shared->readers, 1);
@@ -323,6 +338,7 @@ read_target_part(RowFilterShared *shared, Relation target)
 									(ParallelTableScanDesc) ((char *) shared + shared->pscan_offset));
 	if (!add_rows(f, scan, target))
 		pg_atomic_write_u32(&shared->overflowed, 1);
+	pg_atomic_fetch_add_u64(&shared->added, f->stored->used);
 	table_endscan(scan);
 }
 
@@ -332,22 +348,48 @@ hvcsv_row_filter_read_main(dsm_segment *seg, shm_toc *toc)
 {
 	RowFilterShared *shared = shm_toc_lookup(toc, TARGET_READ_KEY, false);
 	Relation	target = table_open(shared->target, AccessShareLock);
+	RowFilter  *f = shared_filter(shared, (char *) shared + shared_header_size(shared->ncolumns));
 
-	read_target_part(shared, target);
+	read_target_part(f, target);
+	hvcsv_uint64_set_free(f->stored);
 	table_close(target, AccessShareLock);
 }
 
 /*
+ * Makes f's sets, empty, for about expected_rows rows of target.  The
+ * fingerprints get half as much room again, as the estimate may lag and a
+ * parallel read's set cannot grow (within their bound all the same); the key
+ * bits are sized for as many rows as the target's pages may hold, since
+ * they cannot grow and too few bits would mark most keys stored.
+ */
+static void
+make_sets(RowFilter *f, Relation target, double expected_rows)
+{
+	double		most_rows = (double) RelationGetNumberOfBlocks(target) * MaxHeapTuplesPerPage;
+
+	if (f->stored)
+		hvcsv_uint64_set_free(f->stored);
+	f->stored = hvcsv_uint64_set_create(f->cxt, expected_rows * 3 / 2, HVCSV_SET_BYTES(), true);
+	if (f->stored_keys)
+		hvcsv_hash_bits_reset(f->stored_keys);
+	else
+		f->stored_keys = hvcsv_hash_bits_create(f->cxt, Max(expected_rows, most_rows),
+												HVCSV_KEY_BITS_BYTES());
+}
+
+/*
  * Reads target into the sets with parallel workers when it is large enough
- * (min_parallel_table_scan_size) and max_parallel_maintenance_workers allows
- * them: the processes add to sets in shared memory, sized as f's, which are
- * then copied to f.  False if it did not, or the sets outgrew their size:
- * the caller then reads alone.
+ * (min_parallel_table_scan_size), max_parallel_maintenance_workers allows
+ * them and the fingerprints have a segment of their own: every process
+ * adds to them there, and the workers' key bits, in shared memory, are
+ * then merged into f's.  False if it did not, or the fingerprints filled
+ * up: the caller then reads alone, into sets made anew for about
+ * expected_rows rows, as they must not mix in rows of this read's snapshot.
  */
 static bool
-read_target_parallel(RowFilter *f, Relation target)
+read_target_parallel(RowFilter *f, Relation target, double expected_rows)
 {
-	Size		sets = shared_sets_size(f->stored, f->stored_keys);
+	Size		bits = MAXALIGN(hvcsv_hash_bits_size(f->stored_keys));
 	Size		header = shared_header_size(f->ncolumns);
 	Snapshot	snapshot;
 	ParallelContext *pcxt;
@@ -357,46 +399,58 @@ read_target_parallel(RowFilter *f, Relation target)
 
 	if (max_parallel_maintenance_workers <= 0 ||
 		RelationGetNumberOfBlocks(target) < (BlockNumber) min_parallel_table_scan_size ||
-		!hvcsv_uint64_set_shared_fits(sets))
+		!hvcsv_uint64_set_shareable(f->stored) || !hvcsv_uint64_set_shared_fits(bits))
 		return false;
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	EnterParallelMode();
 	pcxt = CreateParallelContext("hvcsv_fdw", "hvcsv_row_filter_read_main",
 								 max_parallel_maintenance_workers);
-	size = header + sets + table_parallelscan_estimate(target, snapshot);
+	size = header + bits + table_parallelscan_estimate(target, snapshot);
 	shm_toc_estimate_chunk(&pcxt->estimator, size);
 	shm_toc_estimate_keys(&pcxt->estimator, 1);
 	InitializeParallelDSM(pcxt);
 	shared = shm_toc_allocate(pcxt->toc, size);
-	memset(shared, 0, header + sets);
+	memset(shared, 0, header + bits);
 	shared->target = RelationGetRelid(target);
 	pg_atomic_init_u32(&shared->overflowed, 0);
 	pg_atomic_init_u32(&shared->readers, 0);
-	shared->stored_nslots = f->stored->nslots;
-	shared->keys_nslots = f->stored_keys->nslots;
-	shared->ncolumns = f->ncolumns;
-	shared->nkeys = f->nkeys;
-	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
-	shared->pscan_offset = header + sets;
+	pg_atomic_init_u64(&shared->added, 0);
+	shared->key_bits_size = hvcsv_hash_bits_size(f->stored_keys);
+	share_header(f, shared);
+	shared->pscan_offset = header + bits;
 	table_parallelscan_initialize(target, (ParallelTableScanDesc) ((char *) shared + shared->pscan_offset),
 								  snapshot);
 	shm_toc_insert(pcxt->toc, TARGET_READ_KEY, shared);
 	LaunchParallelWorkers(pcxt);
-	read_target_part(shared, target);
+	read_target_part(f, target);
 	WaitForParallelWorkersToFinish(pcxt);
 
 	loaded = pg_atomic_read_u32(&shared->overflowed) == 0 &&
-		hvcsv_uint64_set_load(f->stored, (char *) shared + header) &&
-		hvcsv_uint64_set_load(f->stored_keys,
-						(char *) shared + header + MAXALIGN(hvcsv_uint64_set_shared_size(f->stored)));
-	/* The serial read that follows must not mix in rows of this snapshot. */
-	if (!loaded)
-		hvcsv_uint64_set_reset(f->stored);
+		!hvcsv_uint64_set_full(f->stored, pg_atomic_read_u64(&shared->added));
+	if (loaded)
+		hvcsv_hash_bits_merge(f->stored_keys, (char *) shared + header);
 	f->target_readers = pg_atomic_read_u32(&shared->readers);
+	f->shared = NULL;
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 	UnregisterSnapshot(snapshot);
+	if (!loaded)
+		make_sets(f, target, expected_rows);
 	return loaded;
+}
+
+/*
+ * Fills f's sets with target's rows, about expected_rows of them; false if
+ * the fingerprints outgrew their memory.
+ */
+static bool
+fill_sets(RowFilter *f, Relation target, double expected_rows)
+{
+	make_sets(f, target, expected_rows);
+	if (read_target_parallel(f, target, expected_rows))
+		return true;
+	f->target_readers = 1;
+	return read_target(f, target);
 }
 
 /*
@@ -457,11 +511,8 @@ hvcsv_row_filter_create(MemoryContext parent, Oid foreign_table, Relation target
 	}
 	f->ncolumns = i;
 	initStringInfo(&f->buf);
-	f->stored = hvcsv_uint64_set_create(cxt, expected_rows);
-	f->stored_keys = hvcsv_uint64_set_create(cxt, expected_rows);
 	MemoryContextSwitchTo(old);
-	if (i < list_length(columns) ||
-		!(read_target_parallel(f, target) || read_target(f, target)))
+	if (i < list_length(columns) || !fill_sets(f, target, expected_rows))
 	{
 		MemoryContextDelete(cxt);
 		return NULL;
@@ -503,29 +554,29 @@ hvcsv_row_filter_drops(RowFilter *f, TupleTableSlot *slot)
 	return true;
 }
 
+/*
+ * Whether a parallel scan's workers can attach the filter: its fingerprints
+ * have a segment of their own.  The key bits stay in the leader, which
+ * alone asks them (hvcsv_row_filter_key_stored).
+ */
+bool
+hvcsv_row_filter_shareable(const RowFilter *f)
+{
+	return hvcsv_uint64_set_shareable(f->stored);
+}
+
 /* The shared memory a parallel scan needs for the filter. */
 Size
 hvcsv_row_filter_shared_size(const RowFilter *f)
 {
-	return shared_header_size(f->ncolumns) + shared_sets_size(f->stored, f->stored_keys);
+	return shared_header_size(f->ncolumns);
 }
 
-/* Copies the filter to a parallel scan's shared memory at dest. */
+/* Shares the filter with a parallel scan's workers, through its shared memory at dest. */
 void
 hvcsv_row_filter_share(RowFilter *f, void *dest)
 {
-	RowFilterShared *shared = dest;
-	char	   *slots = (char *) dest + shared_header_size(f->ncolumns);
-
-	pg_atomic_init_u64(&shared->dropped, 0);
-	shared->stored_nslots = f->stored->nslots;
-	shared->keys_nslots = f->stored_keys->nslots;
-	shared->ncolumns = f->ncolumns;
-	shared->nkeys = f->nkeys;
-	memcpy(shared->columns, f->columns, sizeof(FilterColumn) * f->ncolumns);
-	hvcsv_uint64_set_share(f->stored, slots);
-	hvcsv_uint64_set_share(f->stored_keys, slots + MAXALIGN(hvcsv_uint64_set_shared_size(f->stored)));
-	f->shared = shared;
+	share_header(f, dest);
 }
 
 /* A parallel worker takes the filter of its scan, in a child of parent. */
@@ -538,7 +589,7 @@ hvcsv_row_filter_attach(MemoryContext parent, void *src)
 
 	cxt = AllocSetContextCreate(parent, "hvcsv row filter", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	f = shared_filter(src);
+	f = shared_filter(src, NULL);
 	MemoryContextSwitchTo(old);
 	return f;
 }
@@ -569,7 +620,8 @@ hvcsv_row_filter_gather(RowFilter *f)
 /*
  * Whether the key of a row that passed may be one the target stores; slot
  * holds the synced columns in their order.  False means it is not stored
- * byte for byte (an equal key in another binary form may still be).
+ * byte for byte (an equal key in another binary form may still be); true
+ * may be wrong now and then (hash_bits.c).
  */
 bool
 hvcsv_row_filter_key_stored(RowFilter *f, TupleTableSlot *slot)
@@ -583,7 +635,7 @@ hvcsv_row_filter_key_stored(RowFilter *f, TupleTableSlot *slot)
 	append_columns(f, slot, SYNCED_ROW, 0, f->nkeys);
 	hash = buf_hash(&f->buf);
 	MemoryContextSwitchTo(old);
-	return hvcsv_uint64_set_contains(f->stored_keys, hash);
+	return hvcsv_hash_bits_may_contain(f->stored_keys, hash);
 }
 
 /* The rows the filter dropped (of every process, once gathered). */
