@@ -13,6 +13,7 @@ OBJS = \
 	src/export_list.o \
 	src/export_fetch.o \
 	src/spool.o \
+	src/spool_read.o \
 	src/spool_files.o \
 	src/row_index.o \
 	src/csv_tokenizer.o \

@@ -1973,6 +1973,20 @@ hvcsv_body_splittable(const HvcsvBody *b)
 }
 
 /*
+ * Tells whether a body just begun (hvcsv_body_connect) would be resumed
+ * after a break rather than started over: a 200 answer with Accept-Ranges:
+ * bytes, a validator for If-Range, and no Content-Encoding.  A caller that
+ * hands bytes on before the body ends needs that, since a start over would
+ * hand them out twice.
+ */
+bool
+hvcsv_body_resumable(const HvcsvBody *b)
+{
+	return b->resp.status == 200 && b->resp.accepts_ranges && !b->encoded &&
+		resume_validator(&b->resp) != NULL;
+}
+
+/*
  * Makes the body one range of a download in ranges: it ends before byte
  * end, and a break resumes it with "Range: bytes=FROM-(end-1)" guarded by
  * If-Range.  An answer of another version ends it as changed

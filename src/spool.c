@@ -116,6 +116,7 @@ typedef struct SpoolWrite
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	int64		indexed;		/* of a download in ranges: the bytes at the
 								 * file's start the index was built from */
+	bool		handed_out;		/* a reader of the growing spool took bytes */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
 
@@ -344,6 +345,14 @@ spool_write_reset(void *arg)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
+	/* Rows made of the bytes handed out cannot be taken back. */
+	if (w->handed_out)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not go on reading \"%s\" as it downloaded: the download had to start over",
+						w->display_url),
+				 errdetail("Rows of the bytes read so far cannot be taken back; the previous download, if any, is kept."),
+				 errhint("Run the statement again: it reads the export as it is now.")));
 	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -870,6 +879,66 @@ hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f)
 	return opening_finish(f);
 }
 
+/*
+ * Waits for the fetch's first answer; tells whether a body comes that may
+ * be read while it is written: one that a break resumes at the byte it
+ * broke at, never starts over from the first (see hvcsv_body_resumable).
+ */
+bool
+hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f)
+{
+	if (f->body == NULL)
+		return false;
+	if (!f->connected)
+		fetch_take(f);
+	return !hvcsv_body_missing(f->body) && hvcsv_body_resumable(f->body);
+}
+
+/*
+ * Takes the next piece of the fetch's body, waiting for the network, or
+ * ends the fetch at the body's end, publishing the download; false once
+ * it is over.
+ */
+bool
+hvcsv_spool_fetch_more(HvcsvSpoolFetch *f)
+{
+	if (f->body == NULL || f->ended)
+		return false;
+	if (fetch_take(f))
+		return true;
+	fetch_end(f);
+	return false;
+}
+
+/*
+ * The bytes at the start of the fetch's file written so far: of a download
+ * in ranges, those before the first byte still missing.
+ */
+int64
+hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f)
+{
+	if (f->ranged && !f->ended)
+		return hvcsv_ranged_contiguous(f->ranged);
+	return f->w->bytes;
+}
+
+/* The file the fetch writes its body to, before it is published. */
+const char *
+hvcsv_spool_fetch_path(const HvcsvSpoolFetch *f)
+{
+	return f->w->path;
+}
+
+/*
+ * Notes that a reader took bytes of the fetch's body: from then on, a
+ * download that must start over is an error.
+ */
+void
+hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f)
+{
+	f->w->handed_out = true;
+}
+
 /* Reads the metadata of the table's spool, if one exists, without fetching. */
 static bool
 peek_meta(const HvcsvOptions *opts, SpoolMeta *m)
@@ -909,39 +978,12 @@ hvcsv_spool_peek_next_link(const HvcsvOptions *opts)
 	return pstrdup(m.next_link);
 }
 
-/* Closes a spool opened by hvcsv_spool_open. */
-void
-hvcsv_spool_close(HvcsvSpool *spool)
-{
-	if (spool->fd >= 0)
-		CloseTransientFile(spool->fd);
-	spool->fd = -1;
-}
-
-/* Reads the next bytes of an open spool; 0 at its end.  A CsvReadFunction. */
-size_t
-hvcsv_spool_read(void *arg, char *buf, size_t size)
-{
-	HvcsvSpool *spool = (HvcsvSpool *) arg;
-
-	CHECK_FOR_INTERRUPTS();
-	for (;;)
-	{
-		ssize_t		n = read(spool->fd, buf, size);
-
-		if (n >= 0)
-			return (size_t) n;
-		if (errno != EINTR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read spool file \"%s\": %m", spool->data_path)));
-	}
-}
-
 /* Says what opening a spool did, for EXPLAIN ANALYZE. */
 const char *
 hvcsv_spool_note(const HvcsvSpool *spool)
 {
+	if (spool->read_growing)
+		return psprintf("fetched now, read as it arrived, " INT64_FORMAT " bytes", spool->size);
 	if (spool->fetched_now)
 		return psprintf("fetched now, " INT64_FORMAT " bytes", spool->size);
 	if (spool->revalidated)

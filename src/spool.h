@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * spool.h
- *	  Complete downloads on disk (spool.c), the files of the spool
+ *	  Complete downloads on disk (spool.c), reading them, also while one
+ *	  is downloaded (spool_read.c), the files of the spool
  *	  directory (spool_files.c), the disk they may take (spool_quota.c),
  *	  their record-boundary index (row_index.c) and small files written
  *	  all or nothing (durable_file.c).
@@ -31,6 +32,9 @@ typedef struct HvcsvSpool
 								 * page, as received; empty if none */
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
+	bool		read_growing;	/* read while it was downloaded */
+	struct HvcsvSpoolFetch *growing;	/* the download it is read from while
+										 * it is written; NULL once over */
 	HvcsvCompression compression;	/* of the file, as found when it was
 									 * fetched; AUTO if not recorded */
 } HvcsvSpool;
@@ -49,10 +53,18 @@ extern HvcsvSpoolFetch *hvcsv_spool_fetch_start(const HvcsvOptions *opts,
 												bool wait, bool missing_ok);
 extern bool hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved);
 extern HvcsvSpool *hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f);
-extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
+extern bool hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f);
+extern bool hvcsv_spool_fetch_more(HvcsvSpoolFetch *f);
+extern int64 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f);
+extern const char *hvcsv_spool_fetch_path(const HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);
 extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
+
+/* in spool_read.c */
+extern HvcsvSpool *hvcsv_spool_open_growing(const HvcsvOptions *opts);
+extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 
 /* in durable_file.c */
