@@ -41,6 +41,7 @@
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -431,7 +432,18 @@ typedef struct HvcsvSpoolFetch
 	int			changes;		/* times the export changed under its ranges */
 	bool		connected;		/* the body's answer came */
 	bool		ended;			/* the fetch is over */
+	struct HvcsvSpoolFetch *next_under_way; /* see under_way */
+	LocalTransactionId lxid;	/* of the transaction it runs in */
+	MemoryContextCallback forget;	/* takes it off under_way */
 } SpoolOpening;
+
+/*
+ * The fetches of this backend that are under way.  A growing spool's goes
+ * on while its statement reads it (see spool_read.c), so another opening
+ * of that spool in the same backend (a self-join) may come meanwhile: it
+ * finishes that fetch first, since both would write one temporary file.
+ */
+static SpoolOpening *under_way = NULL;
 
 /*
  * Takes the spool's lock (held while deciding, fetching and opening) and
@@ -602,6 +614,34 @@ page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvRes
 	return link;
 }
 
+/* Takes a fetch off under_way: it ended, or its memory goes. */
+static void
+forget_under_way(void *arg)
+{
+	SpoolOpening **p;
+
+	for (p = &under_way; *p != NULL; p = &(*p)->next_under_way)
+	{
+		if (*p == (SpoolOpening *) arg)
+		{
+			*p = (*p)->next_under_way;
+			return;
+		}
+	}
+}
+
+/* Puts a fetch that begins on under_way, until it ends or its memory goes. */
+static void
+note_under_way(SpoolOpening *o)
+{
+	o->lxid = MyProc->lxid;
+	o->next_under_way = under_way;
+	under_way = o;
+	o->forget.func = forget_under_way;
+	o->forget.arg = o;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &o->forget);
+}
+
 /*
  * Sends the request for the export (conditional if a spool exists), in
  * group, without waiting for the answer; with missing_ok, a 404 or 410
@@ -622,6 +662,7 @@ fetch_begin(SpoolOpening *o, HvcsvTransferGroup *group, bool missing_ok)
 
 	o->w = start_write(o, &o->opts, &o->req);
 	o->body = hvcsv_body_start(&o->req, group, spool_write_reset, o->w);
+	note_under_way(o);
 }
 
 /*
@@ -750,6 +791,7 @@ fetch_end(SpoolOpening *o)
 	resp = *hvcsv_body_response(o->body);
 	o->compression = hvcsv_body_compression(o->body);
 	o->ended = true;
+	forget_under_way(o);
 
 	if (hvcsv_body_missing(o->body))
 		o->missing = true;
@@ -761,6 +803,33 @@ fetch_end(SpoolOpening *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, o->req.display_url)));
+}
+
+/*
+ * Finishes this transaction's fetch of the spool key that is under way, if
+ * any, so that the spool is complete (and fresh) for another opening.
+ * One left by an earlier transaction is only forgotten: its memory and
+ * files went with it.
+ */
+static void
+finish_under_way(const char *key)
+{
+	SpoolOpening *p;
+
+	for (p = under_way; p != NULL; p = p->next_under_way)
+	{
+		if (strcmp(p->key, key) != 0)
+			continue;
+		if (p->lxid != MyProc->lxid)
+		{
+			forget_under_way(p);
+			return;
+		}
+		while (fetch_take(p))
+			;
+		fetch_end(p);
+		return;
+	}
 }
 
 /*
@@ -777,6 +846,7 @@ opening_start(const HvcsvOptions *opts, HvcsvTransferGroup *group, bool wait, bo
 	o->dir = spool_dir(true);
 	spool_key(opts, o->key, o->digest);
 	snprintf(o->meta_path, sizeof(o->meta_path), "%s/%s.meta", o->dir, o->key);
+	finish_under_way(o->key);
 	if (!lock_spool(o, wait))
 	{
 		pfree(o);
