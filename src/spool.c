@@ -981,14 +981,16 @@ hvcsv_spool_fetch_more(HvcsvSpoolFetch *f)
 }
 
 /*
- * The bytes at the start of the fetch's file written so far: of a download
- * in ranges, those before the first byte still missing.
+ * The bytes at the start of the fetch's file that a reader may take: those
+ * written so far; of a download in ranges, those before the first byte
+ * still missing, and none until every range answered of one version, since
+ * a range of another makes the download start over (fetch_again).
  */
 int64
 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f)
 {
 	if (f->ranged && !f->ended)
-		return hvcsv_ranged_contiguous(f->ranged);
+		return hvcsv_ranged_confirmed(f->ranged) ? hvcsv_ranged_contiguous(f->ranged) : 0;
 	return f->w->bytes;
 }
 
