@@ -994,11 +994,29 @@ hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f)
 	return f->w->bytes;
 }
 
-/* The file the fetch writes its body to, before it is published. */
-const char *
-hvcsv_spool_fetch_path(const HvcsvSpoolFetch *f)
+/*
+ * Describes a fetch whose body is read as it is written: its spool's key,
+ * the file it writes (before it is published), and the validators of its
+ * first answer.
+ */
+void
+hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool)
 {
-	return f->w->path;
+	const HvcsvResponse *resp = hvcsv_body_response(f->body);
+
+	strlcpy(spool->key, f->key, sizeof(spool->key));
+	spool->data_path = pstrdup(f->w->path);
+	spool->etag = pstrdup(resp->etag);
+	spool->last_modified = pstrdup(resp->last_modified);
+}
+
+/* Computes the key of the table's spool (see spool_key). */
+void
+hvcsv_spool_key(const HvcsvOptions *opts, char *key)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	spool_key(opts, key, digest);
 }
 
 /*

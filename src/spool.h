@@ -19,9 +19,16 @@
 
 /* in spool.c */
 
-/* A complete download on disk, opened for reading. */
+/* Spool file names begin with this many hex digits of the spool's key. */
+#define HVCSV_SPOOL_KEY_LEN 32
+
+/*
+ * A complete download on disk, opened for reading; or a growing one, read
+ * while it is downloaded (spool_read.c).
+ */
 typedef struct HvcsvSpool
 {
+	char		key[HVCSV_SPOOL_KEY_LEN + 1];	/* of a growing spool */
 	int			fd;
 	char	   *data_path;
 	char	   *index_path;		/* its row index (see row_index.c) */
@@ -39,9 +46,6 @@ typedef struct HvcsvSpool
 									 * fetched; AUTO if not recorded */
 } HvcsvSpool;
 
-/* Spool file names begin with this many hex digits of the spool's key. */
-#define HVCSV_SPOOL_KEY_LEN 32
-
 /* A spool being brought up to date beside others (see export_fetch.c). */
 typedef struct HvcsvSpoolFetch HvcsvSpoolFetch;
 struct HvcsvTransferGroup;		/* in http.h */
@@ -56,7 +60,8 @@ extern HvcsvSpool *hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_fetch_more(HvcsvSpoolFetch *f);
 extern int64 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f);
-extern const char *hvcsv_spool_fetch_path(const HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool);
+extern void hvcsv_spool_key(const HvcsvOptions *opts, char *key);
 extern void hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);
@@ -64,6 +69,7 @@ extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
 
 /* in spool_read.c */
 extern HvcsvSpool *hvcsv_spool_open_growing(const HvcsvOptions *opts);
+extern void hvcsv_spool_lend(HvcsvSpool *spool);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 

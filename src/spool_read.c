@@ -18,6 +18,11 @@
  * the same (the export changed under a resumption), the statement fails
  * (see spool.c) and the temporary file is removed with the download.
  * Other bodies are downloaded first, as hvcsv_spool_open does.
+ *
+ * A caller that opened a growing spool to learn from the first answer
+ * whether the export changed may lend it (hvcsv_spool_lend) to the scan
+ * that its statement runs next in the same backend: that scan's opening of
+ * the spool takes it as it is, so the download it began is the one read.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,9 +32,18 @@
 
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
 
 #include "spool.h"
 
+
+/*
+ * The growing spool lent to the next opening of its spool, and the
+ * transaction it was lent in: after that one the memory is gone.
+ */
+static HvcsvSpool *lent = NULL;
+static LocalTransactionId lent_lxid = InvalidLocalTransactionId;
 
 /* Downloads the rest of a fetch, as hvcsv_spool_open does. */
 static void
@@ -41,13 +55,16 @@ drain(HvcsvSpoolFetch *f)
 
 /*
  * Takes what the published spool says once the download of a growing one
- * is over; the reader's descriptor and position stay.
+ * is over; the reader's descriptor and position stay.  In the spool's
+ * memory: a lent spool outlives the statement whose scan read it.
  */
 static void
 growing_done(HvcsvSpool *spool)
 {
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(spool));
 	HvcsvSpool *done = hvcsv_spool_fetch_finish(spool->growing);
 
+	MemoryContextSwitchTo(old);
 	spool->growing = NULL;
 	spool->data_path = done->data_path;
 	spool->index_path = done->index_path;
@@ -59,6 +76,41 @@ growing_done(HvcsvSpool *spool)
 	hvcsv_spool_close(done);
 }
 
+/* The spool lent to the opening of opts's spool, if any, no longer lent. */
+static HvcsvSpool *
+take_lent(const HvcsvOptions *opts)
+{
+	char		key[HVCSV_SPOOL_KEY_LEN + 1];
+	HvcsvSpool *spool = lent;
+
+	if (spool == NULL)
+		return NULL;
+	if (lent_lxid != MyProc->lxid)
+	{
+		lent = NULL;
+		return NULL;
+	}
+	hvcsv_spool_key(opts, key);
+	if (strcmp(key, spool->key) != 0)
+		return NULL;
+	lent = NULL;
+	return spool;
+}
+
+/*
+ * Makes the next opening of spool's spool in this transaction
+ * (hvcsv_spool_open_growing) return spool itself, as it is: not read yet,
+ * and still growing.  The lender closes it after that opening's scan, or
+ * instead of it (hvcsv_spool_close finishes the download either way).
+ */
+void
+hvcsv_spool_lend(HvcsvSpool *spool)
+{
+	Assert(spool->growing != NULL);
+	lent = spool;
+	lent_lxid = MyProc->lxid;
+}
+
 /*
  * Returns the table's spool as hvcsv_spool_open does, except that a body
  * downloaded now that a break would not make start over is read as it is
@@ -68,23 +120,24 @@ growing_done(HvcsvSpool *spool)
 HvcsvSpool *
 hvcsv_spool_open_growing(const HvcsvOptions *opts)
 {
-	HvcsvSpoolFetch *f = hvcsv_spool_fetch_start(opts, NULL, true, false);
-	HvcsvSpool *spool;
+	HvcsvSpoolFetch *f;
+	HvcsvSpool *spool = take_lent(opts);
 
+	if (spool)
+		return spool;
+	f = hvcsv_spool_fetch_start(opts, NULL, true, false);
 	if (!hvcsv_spool_fetch_connect(f))
 	{
 		drain(f);
 		return hvcsv_spool_fetch_finish(f);
 	}
 	spool = palloc0(sizeof(HvcsvSpool));
-	spool->data_path = pstrdup(hvcsv_spool_fetch_path(f));
+	hvcsv_spool_fetch_describe(f, spool);
 	spool->fd = OpenTransientFile(spool->data_path, O_RDONLY | PG_BINARY);
 	if (spool->fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open spool file \"%s\": %m", spool->data_path)));
-	spool->etag = "";
-	spool->last_modified = "";
 	spool->next_link = "";
 	spool->fetched_now = true;
 	spool->read_growing = true;
@@ -155,6 +208,8 @@ hvcsv_spool_read(void *arg, char *buf, size_t size)
 void
 hvcsv_spool_close(HvcsvSpool *spool)
 {
+	if (lent == spool)
+		lent = NULL;
 	if (spool->growing)
 	{
 		drain(spool->growing);

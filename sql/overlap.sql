@@ -1,0 +1,152 @@
+--
+-- A serial scan of an export that must be downloaded reads the body as it
+-- is written to the spool (a growing spool) when a break would resume it
+-- at the byte it broke at: a 200 with Accept-Ranges: bytes, a validator
+-- for If-Range, and no Content-Encoding.  A break is resumed unseen, every
+-- row read once; a download that must start over after rows were read
+-- fails the statement and leaves no file.  The spool published is the one
+-- a download first would make, and is revalidated next time.
+--
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_overlap';
+
+-- one request at a time, and the default of ranges side by side
+CREATE SERVER ov FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18765', download_connections '1',
+           retry_delay '0.1', max_retry_delay '0.2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ov OPTIONS (api_key 'test-secret-key');
+CREATE SERVER ovr FOREIGN DATA WRAPPER hvcsv_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18765', retry_delay '0.1', max_retry_delay '0.2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ovr OPTIONS (api_key 'test-secret-key');
+
+CREATE FOREIGN TABLE ov_log (seq int, target text, status int, range text, if_range text,
+  bytes_sent bigint, complete boolean)
+  SERVER control OPTIONS (path '/_log.csv');
+
+-- a table of the generated export on a server
+CREATE FUNCTION ov_table(name text, server text, query text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE FOREIGN TABLE %I (id int, name text, city text, created_at text,'
+                 ' amount numeric, notes text) SERVER %I OPTIONS (path %L)',
+                 name, server, '/_gen.csv?' || query);
+END $$;
+
+-- what EXPLAIN ANALYZE says the scan of query did with the spool
+CREATE FUNCTION ov_spool_note(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  p jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO p;
+  RETURN jsonb_path_query_first(p, '$.**."Spool"') #>> '{}';
+END $$;
+
+-- the size and md5 of the newest big spool file
+CREATE FUNCTION ov_spool() RETURNS TABLE (size bigint, md5 text)
+LANGUAGE sql AS $$
+  SELECT (pg_stat_file(p)).size, md5(pg_read_binary_file(p))
+  FROM (SELECT 'pg_hvcsv_spool_overlap/' || f AS p
+        FROM pg_ls_dir('pg_hvcsv_spool_overlap') f WHERE f LIKE '%.csv') s
+  WHERE (pg_stat_file(p)).size > 1000000
+  ORDER BY split_part(p, '.', 2) DESC LIMIT 1
+$$;
+
+CREATE FUNCTION ov_leftovers() RETURNS bigint
+LANGUAGE sql AS $$
+  SELECT count(*) FROM pg_ls_dir('pg_hvcsv_spool_overlap') f WHERE f LIKE '%.tmp'
+$$;
+
+-- read as it arrived: 8 MB, 8 * 14700 rows; the spool is what a download
+-- first makes (the md5 of the no-ranges table below), and is revalidated
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_gen', 'ov', 'mb=8');
+SELECT ov_spool_note('SELECT count(*) FROM ov_gen');
+SELECT * FROM ov_spool();
+SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_gen;
+SELECT ov_spool_note('SELECT count(*) FROM ov_gen');
+SELECT status, range, complete FROM ov_log ORDER BY seq;
+
+-- rows are read before the download ends: the first row fails the
+-- statement while most of the throttled body is still to come, and the
+-- download stops with it, leaving no file
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_early', 'ov', 'mb=8&rate=2000000');
+SELECT try('SELECT 1 / (id - 1) FROM ov_early');
+SELECT status, complete, bytes_sent < 8388645 AS partly_sent FROM ov_log;
+SELECT ov_leftovers();
+
+-- a break mid-body is resumed at the exact byte, guarded by If-Range, and
+-- every row is read once (the sums of the read above)
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_cut', 'ov', 'mb=8&cut=3000000&cut_times=1');
+SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_cut;
+SELECT status, range, if_range <> '' AS guarded, complete, bytes_sent FROM ov_log ORDER BY seq;
+SELECT * FROM ov_spool();
+SELECT ov_spool_note('SELECT count(*) FROM ov_cut');
+
+-- the export changes under a break (its resumption is answered with the
+-- new version, whole): rows already read cannot be taken back, so the
+-- statement fails and leaves no file; the next reads the new version
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_changed', 'ov', 'mb=8&cut=3000000&cut_times=1&then_mb=9&then_after=1');
+SELECT try('SELECT count(*) FROM ov_changed');
+SELECT ov_leftovers();
+SELECT count(*), sum(id) FROM ov_changed;
+SELECT status, range, complete FROM ov_log ORDER BY seq;
+
+-- downloaded first, as before: a server without ranges, a body without a
+-- validator, a body with a Content-Encoding
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_norange', 'ov', 'mb=8&norange=1');
+SELECT ov_table('ov_noetag', 'ov', 'mb=8&noetag=1');
+SELECT ov_table('ov_gzip', 'ov', 'mb=1&gzip=1');
+SELECT ov_spool_note('SELECT count(*) FROM ov_norange');
+SELECT * FROM ov_spool();
+SELECT ov_spool_note('SELECT count(*) FROM ov_noetag');
+SELECT ov_spool_note('SELECT count(*) FROM ov_gzip');
+SELECT count(*) FROM ov_gzip;
+
+-- a download in ranges is read up to the first byte still missing; a
+-- break of the first range is resumed as that range
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_ranged', 'ovr', 'mb=16&cut=2000000&cut_times=1');
+SELECT ov_spool_note('SELECT count(*) FROM ov_ranged');
+SELECT count(*) FILTER (WHERE status = 206) AS ranges,
+       count(*) FILTER (WHERE range LIKE 'bytes=2000000-%') AS resumed FROM ov_log;
+SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_ranged;
+SELECT * FROM ov_spool();
+
+-- a scan that stops early still downloads and publishes the whole spool
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_limit', 'ov', 'mb=2');
+SELECT id FROM ov_limit LIMIT 1;
+SELECT status, complete FROM ov_log;
+SELECT ov_spool_note('SELECT count(*) FROM ov_limit');
+
+-- a self-join: the second scan finishes the first one's download and both
+-- read the one spool, downloaded once
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_self', 'ov', 'mb=1');
+SELECT count(*) FROM ov_self a JOIN ov_self b USING (id);
+SELECT status, complete FROM ov_log;
+
+-- a statement_timeout stops the overlapped read and the download; no file
+-- is left, and no spool is published
+SELECT * FROM fixture_reset;
+SELECT ov_table('ov_slow', 'ov', 'mb=8&rate=1000000');
+SET statement_timeout = '1s';
+\set VERBOSITY terse
+SELECT count(*) FROM ov_slow;
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT ov_leftovers();
+
+DROP FOREIGN TABLE ov_log, ov_gen, ov_early, ov_cut, ov_changed, ov_norange,
+  ov_noetag, ov_gzip, ov_ranged, ov_limit, ov_self, ov_slow;
+DROP FUNCTION ov_table(text, text, text);
+DROP FUNCTION ov_spool_note(text);
+DROP FUNCTION ov_spool();
+DROP FUNCTION ov_leftovers();
+DROP SERVER ov CASCADE;
+DROP SERVER ovr CASCADE;
+RESET hvcsv_fdw.spool_directory;
