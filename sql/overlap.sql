@@ -129,6 +129,7 @@ SELECT * FROM fixture_reset;
 SELECT ov_table('ov_self', 'ov', 'mb=1');
 SELECT count(*) FROM ov_self a JOIN ov_self b USING (id);
 SELECT status, complete FROM ov_log;
+SELECT * FROM ov_spool();
 
 -- a statement_timeout stops the overlapped read and the download; no file
 -- is left, and no spool is published
@@ -141,6 +142,78 @@ SELECT count(*) FROM ov_slow;
 RESET statement_timeout;
 SELECT ov_leftovers();
 
+-- hvcsv_refresh(): a first load into an empty target reads a changed
+-- export as it downloads.  One block of the generated export (ids 1 to
+-- 14700, a key).
+SET hvcsv_fdw.refresh_failure = 'warning';
+COPY (SELECT * FROM (VALUES ('id,name,city,created_at,amount,notes'), ('1,a,b,c,1,'),
+  ('2,a,b,c,2,'), ('3,a,b,c,3,')) v) TO '/tmp/hvcsv_fixture_www/ov_new.csv';
+CREATE FUNCTION ov_refresh_table(name text, query text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, name text, city text, created_at text,'
+                 ' amount numeric, notes text)', name);
+  EXECUTE format('CREATE FOREIGN TABLE %I (id int, name text, city text, created_at text,'
+                 ' amount numeric, notes text) SERVER ov OPTIONS (path %L, target %L)',
+                 name || '_src', '/_gen.csv?' || query, name);
+END $$;
+CREATE FUNCTION ov_last_run(ft regclass) RETURNS TABLE (status text, rows_inserted bigint, error text)
+LANGUAGE sql AS $$
+  SELECT status, rows_inserted, error FROM hvcsv_sync_history WHERE foreign_table = ft
+   ORDER BY run_id DESC LIMIT 1
+$$;
+
+-- the first row breaks a CHECK of the target: the load fails while most of
+-- the throttled body is still to come (the download stops with it) and
+-- leaves the target empty and no file; downloaded first, without ranges,
+-- the body is complete before the load fails
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_bad', 'mb=1&rate=500000');
+ALTER TABLE ov_bad ADD CHECK (id > 1);
+SELECT status FROM hvcsv_refresh('ov_bad_src');
+SELECT status, rows_inserted, error FROM ov_last_run('ov_bad_src');
+SELECT status, complete, bytes_sent < 1048613 AS partly_sent FROM ov_log;
+SELECT count(*) FROM ov_bad;
+SELECT ov_leftovers();
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_bad_norange', 'mb=1&rate=2000000&norange=1');
+ALTER TABLE ov_bad_norange ADD CHECK (id > 1);
+SELECT status FROM hvcsv_refresh('ov_bad_norange_src');
+SELECT status, complete FROM ov_log;
+
+-- a full load as it downloads; the spool published is the one a download
+-- first makes (md5 above), and the next run finds it unchanged (304)
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_good', 'mb=1&rate=2000000');
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_good_src');
+SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_good;
+SELECT * FROM ov_spool();
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_good_src');
+SELECT status, complete FROM ov_log ORDER BY seq;
+
+-- a break mid-body: resumed at the exact byte, every row loaded once
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_rcut', 'mb=1&cut=300000&cut_times=1');
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_rcut_src');
+SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_rcut;
+SELECT status, range, if_range <> '' AS guarded, complete, bytes_sent FROM ov_log ORDER BY seq;
+
+-- the export changes under a break: the run fails, the target stays empty,
+-- no file is left; the next run loads the new export
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_rchg', 'mb=1&cut=300000&cut_times=1&then=/ov_new.csv&then_after=1');
+SELECT status FROM hvcsv_refresh('ov_rchg_src');
+SELECT status, rows_inserted, error FROM ov_last_run('ov_rchg_src');
+SELECT count(*) FROM ov_rchg;
+SELECT ov_leftovers();
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_rchg_src');
+SELECT count(*), sum(id) FROM ov_rchg;
+RESET hvcsv_fdw.refresh_failure;
+
+DROP FOREIGN TABLE ov_bad_src, ov_bad_norange_src, ov_good_src, ov_rcut_src, ov_rchg_src;
+DROP TABLE ov_bad, ov_bad_norange, ov_good, ov_rcut, ov_rchg;
+DROP FUNCTION ov_refresh_table(text, text);
+DROP FUNCTION ov_last_run(regclass);
 DROP FOREIGN TABLE ov_log, ov_gen, ov_early, ov_cut, ov_changed, ov_norange,
   ov_noetag, ov_gzip, ov_ranged, ov_limit, ov_self, ov_slow;
 DROP FUNCTION ov_table(text, text, text);
