@@ -1072,6 +1072,9 @@ hvcsv_spool_peek_next_link(const HvcsvOptions *opts)
 const char *
 hvcsv_spool_note(const HvcsvSpool *spool)
 {
+	/* The size of a spool read as it arrives is known at its end. */
+	if (spool->read_growing && spool->growing)
+		return "fetched now, read as it arrived";
 	if (spool->read_growing)
 		return psprintf("fetched now, read as it arrived, " INT64_FORMAT " bytes", spool->size);
 	if (spool->fetched_now)
