@@ -41,7 +41,7 @@ done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # psql, BENCH_COLS, bench_require_installed
+. "$top/bench/lib.sh"    # psql, BENCH_COLS, median, bench_require_installed
 PGPORT=54361
 FIXTURE_PORT=18821
 API_KEY=bench-key
@@ -103,10 +103,6 @@ DROP FOREIGN TABLE a_$1, b_$1;
 DROP TABLE a_$1_t, b_$1_t;
 SQL
     rm -rf "${work:?}/data/$dir"
-}
-
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 echo "export: $ROWS rows, $size bytes, $RATE bytes/s per connection"
