@@ -242,6 +242,16 @@ group_wait(HvcsvTransferGroup *g, long timeout_ms)
 	group_perform(g);
 }
 
+/*
+ * Lets libcurl move the group's transfers without waiting for their
+ * sockets: for a caller with other work between its reads.
+ */
+void
+hvcsv_transfer_group_poll(HvcsvTransferGroup *group)
+{
+	group_perform(group);
+}
+
 /* Waits for any transfer of the group to move; for a caller that runs several. */
 void
 hvcsv_transfer_group_wait(HvcsvTransferGroup *group)

@@ -108,6 +108,7 @@ typedef struct HvcsvTransferGroup HvcsvTransferGroup;
 extern void hvcsv_fetch_init(void);
 extern HvcsvTransferGroup *hvcsv_transfer_group_create(void);
 extern void hvcsv_transfer_group_wait(HvcsvTransferGroup *group);
+extern void hvcsv_transfer_group_poll(HvcsvTransferGroup *group);
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern void hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts);
 extern bool hvcsv_request_has_credentials(const HvcsvRequest *req);

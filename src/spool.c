@@ -981,6 +981,24 @@ hvcsv_spool_fetch_more(HvcsvSpoolFetch *f)
 }
 
 /*
+ * Moves the fetch as far as it goes without waiting for the network: lets
+ * libcurl take what arrived, and writes what is ready.  A reader ahead of
+ * the download calls it between its reads, so that the network is drained
+ * while the reader parses, not only when it has caught up.
+ */
+void
+hvcsv_spool_fetch_poll(HvcsvSpoolFetch *f)
+{
+	bool		moved = true;
+
+	if (f->body == NULL || f->ended)
+		return;
+	hvcsv_transfer_group_poll(hvcsv_body_group(f->body));
+	while (moved && !hvcsv_spool_fetch_step(f, &moved))
+		;
+}
+
+/*
  * The bytes at the start of the fetch's file that a reader may take: those
  * written so far; of a download in ranges, those before the first byte
  * still missing, and none until every range answered of one version, since

@@ -149,7 +149,8 @@ hvcsv_spool_open_growing(const HvcsvOptions *opts)
 /*
  * How much of size a read of a growing spool may ask for: what is written
  * past the reader's position, moving the download until some is, or all
- * of size once the download is over.
+ * of size once the download is over.  What arrived meanwhile is written
+ * first, whether or not the reader caught up.
  */
 static size_t
 growing_limit(HvcsvSpool *spool, size_t size)
@@ -160,6 +161,7 @@ growing_limit(HvcsvSpool *spool, size_t size)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not seek in spool file \"%s\": %m", spool->data_path)));
+	hvcsv_spool_fetch_poll(spool->growing);
 	for (;;)
 	{
 		int64		written = hvcsv_spool_fetch_written(spool->growing);
