@@ -146,16 +146,20 @@ SELECT ov_leftovers();
 -- export as it downloads.  One block of the generated export (ids 1 to
 -- 14700, a key).
 SET hvcsv_fdw.refresh_failure = 'warning';
+COPY (SELECT i AS id, 'name ' || i AS name, 'city' AS city, 'c' AS created_at, i AS amount,
+  '' AS notes FROM generate_series(1, 20000) i)
+  TO '/tmp/hvcsv_fixture_www/ov_old.csv' WITH (FORMAT csv, HEADER);
 COPY (SELECT * FROM (VALUES ('id,name,city,created_at,amount,notes'), ('1,a,b,c,1,'),
   ('2,a,b,c,2,'), ('3,a,b,c,3,')) v) TO '/tmp/hvcsv_fixture_www/ov_new.csv';
-CREATE FUNCTION ov_refresh_table(name text, query text) RETURNS void
+CREATE FUNCTION ov_refresh_table(name text, query text, path text DEFAULT '/_gen.csv')
+RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, name text, city text, created_at text,'
                  ' amount numeric, notes text)', name);
   EXECUTE format('CREATE FOREIGN TABLE %I (id int, name text, city text, created_at text,'
                  ' amount numeric, notes text) SERVER ov OPTIONS (path %L, target %L)',
-                 name || '_src', '/_gen.csv?' || query, name);
+                 name || '_src', path || '?' || query, name);
 END $$;
 CREATE FUNCTION ov_last_run(ft regclass) RETURNS TABLE (status text, rows_inserted bigint, error text)
 LANGUAGE sql AS $$
@@ -198,21 +202,24 @@ SELECT status, rows_inserted FROM hvcsv_refresh('ov_rcut_src');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_rcut;
 SELECT status, range, if_range <> '' AS guarded, complete, bytes_sent FROM ov_log ORDER BY seq;
 
--- the export changes under a break: the run fails, the target stays empty,
--- no file is left; the next run loads the new export
+-- the export (a file of 20000 rows) changes under a break: the run fails,
+-- the target stays empty, no file is left; the next run loads the new
+-- export (3 rows)
 SELECT * FROM fixture_reset;
-SELECT ov_refresh_table('ov_rchg', 'mb=1&cut=300000&cut_times=1&then=/ov_new.csv&then_after=1');
+SELECT ov_refresh_table('ov_rchg', 'cut=300000&cut_times=1&then=/ov_new.csv&then_after=1',
+                        '/ov_old.csv');
 SELECT status FROM hvcsv_refresh('ov_rchg_src');
 SELECT status, rows_inserted, error FROM ov_last_run('ov_rchg_src');
 SELECT count(*) FROM ov_rchg;
 SELECT ov_leftovers();
 SELECT status, rows_inserted FROM hvcsv_refresh('ov_rchg_src');
 SELECT count(*), sum(id) FROM ov_rchg;
+SELECT status, range, complete FROM ov_log ORDER BY seq;
 RESET hvcsv_fdw.refresh_failure;
 
 DROP FOREIGN TABLE ov_bad_src, ov_bad_norange_src, ov_good_src, ov_rcut_src, ov_rchg_src;
 DROP TABLE ov_bad, ov_bad_norange, ov_good, ov_rcut, ov_rchg;
-DROP FUNCTION ov_refresh_table(text, text);
+DROP FUNCTION ov_refresh_table(text, text, text);
 DROP FUNCTION ov_last_run(regclass);
 DROP FOREIGN TABLE ov_log, ov_gen, ov_early, ov_cut, ov_changed, ov_norange,
   ov_noetag, ov_gzip, ov_ranged, ov_limit, ov_self, ov_slow;
