@@ -952,7 +952,10 @@ hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f)
 /*
  * Waits for the fetch's first answer; tells whether a body comes that may
  * be read while it is written: one that a break resumes at the byte it
- * broke at, never starts over from the first (see hvcsv_body_resumable).
+ * broke at, never starts over from the first (see hvcsv_body_resumable),
+ * and a file that is not compressed.  A compressed file's checksum is
+ * checked at its end: read as it arrives, a corrupt one would give rows of
+ * garbage before its error.
  */
 bool
 hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f)
@@ -961,7 +964,8 @@ hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f)
 		return false;
 	if (!f->connected)
 		fetch_take(f);
-	return !hvcsv_body_missing(f->body) && hvcsv_body_resumable(f->body);
+	return !hvcsv_body_missing(f->body) && hvcsv_body_resumable(f->body) &&
+		hvcsv_body_compression(f->body) == HVCSV_COMPRESSION_NONE;
 }
 
 /*

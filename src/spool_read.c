@@ -17,7 +17,8 @@
  * hvcsv_spool_fetch_connect); should the download have to start over all
  * the same (the export changed under a resumption), the statement fails
  * (see spool.c) and the temporary file is removed with the download.
- * Other bodies are downloaded first, as hvcsv_spool_open does.
+ * Other bodies, and compressed files (whose checksum comes at their end),
+ * are downloaded first, as hvcsv_spool_open does.
  *
  * A caller that opened a growing spool to learn from the first answer
  * whether the export changed may lend it (hvcsv_spool_lend) to the scan
