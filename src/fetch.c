@@ -1997,6 +1997,17 @@ hvcsv_body_resumable(const HvcsvBody *b)
 }
 
 /*
+ * Makes a break that cannot be resumed an error from now on, as for a body
+ * begun without on_restart: for a caller that hands the bytes on as they
+ * come, and could not take them back.
+ */
+void
+hvcsv_body_forbid_restart(HvcsvBody *b)
+{
+	b->on_restart = NULL;
+}
+
+/*
  * Makes the body one range of a download in ranges: it ends before byte
  * end, and a break resumes it with "Range: bytes=FROM-(end-1)" guarded by
  * If-Range.  An answer of another version ends it as changed

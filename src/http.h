@@ -126,6 +126,7 @@ extern HvcsvCompression hvcsv_body_compression(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 extern bool hvcsv_body_splittable(const HvcsvBody *b);
 extern bool hvcsv_body_resumable(const HvcsvBody *b);
+extern void hvcsv_body_forbid_restart(HvcsvBody *b);
 extern void hvcsv_body_limit(HvcsvBody *b, int64 end);
 extern HvcsvBody *hvcsv_body_start_range(const HvcsvBody *whole, int64 first, int64 end);
 extern bool hvcsv_body_changed(const HvcsvBody *b);

@@ -153,13 +153,16 @@ note_spooled_export(TableRun *run, HvcsvSpool *spool)
  * that its first answer shows changed (or that need not be compared), and
  * that can be read as it arrives, is lent to the run's scan, so that the
  * load overlaps the download (see spool_read.c); run->growing keeps it
- * until the scan is over.  Others are downloaded first.
+ * until the scan is over.  Others are downloaded first, and so is the
+ * export of a table whose reader is partitioned: it reads whole spools, in
+ * parallel, which a lent spool would only keep it from.
  */
 static bool
 fetch_spooled_export(TableRun *run)
 {
 	SyncState  *st = &run->state;
-	HvcsvSpool *spool = hvcsv_spool_open_growing(run->opts);
+	HvcsvSpool *spool = run->opts->reader == HVCSV_READER_PROJECTED ?
+		hvcsv_spool_open_growing(run->opts) : hvcsv_spool_open(run->opts);
 
 	/* Without an ETag, the size decides too: known only at the end. */
 	if (spool->growing &&

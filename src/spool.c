@@ -1042,8 +1042,20 @@ hvcsv_spool_key(const HvcsvOptions *opts, char *key)
 }
 
 /*
+ * Notes that a reader follows the fetch, reading its body as it is
+ * written: a break of the body that cannot be resumed is an error from
+ * now on (whether or not the reader read the bytes before it yet, so that
+ * the outcome does not depend on timing), with the reason of the break.
+ */
+void
+hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f)
+{
+	hvcsv_body_forbid_restart(f->body);
+}
+
+/*
  * Notes that a reader took bytes of the fetch's body: from then on, a
- * download that must start over is an error.
+ * download in ranges that must start over (fetch_again) is an error too.
  */
 void
 hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f)

@@ -132,6 +132,7 @@ hvcsv_spool_open_growing(const HvcsvOptions *opts)
 		drain(f);
 		return hvcsv_spool_fetch_finish(f);
 	}
+	hvcsv_spool_fetch_follow(f);
 	spool = palloc0(sizeof(HvcsvSpool));
 	hvcsv_spool_fetch_describe(f, spool);
 	spool->fd = OpenTransientFile(spool->data_path, O_RDONLY | PG_BINARY);
