@@ -51,7 +51,7 @@ fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests, since
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, fixture_get, http_requests, since
 PGPORT=54339
 FIXTURE_PORT=18799
 API_KEY=bench-key
@@ -266,9 +266,7 @@ for r in $(seq "$RUNS"); do
 done
 sleep 0.5   # lets the server log the last aborted transfer
 log_csv="$work/http_log.csv"
-python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-    "http://127.0.0.1:$FIXTURE_PORT/_log.csv" > "$log_csv"
+fixture_get _log.csv > "$log_csv"
 # P9's memory bound: count(*) over a 2 GB body streamed from the fixture
 # server's generator (no file), in a fresh backend, once.
 GEN_MB=2048
@@ -698,9 +696,7 @@ SQL
         run R4 M "$r" "$(reset_v1 tgt_pg) CHECKPOINT;" "$(staged_merge "$csv2")" tgt_pg
     done
 
-    python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-        "http://127.0.0.1:$FIXTURE_PORT/_log.csv" > "$work/refresh_log.csv"
+    fixture_get _log.csv > "$work/refresh_log.csv"
     local size2 v1_sum_sql
     size2=$(stat -c %s "$csv2")
     v1_sum_sql=$(psql -c "SELECT concat_ws('/', count(*), sum(amount), sum(hashtext(t::text))) FROM stage_v1 t")
