@@ -68,7 +68,7 @@ done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, http_requests, since
+. "$top/bench/lib.sh"    # BENCH_COLS, bench_servers_sql, psql, fixture_get, http_requests, since
 PGPORT=54349
 FIXTURE_PORT=18809
 API_KEY=bench-key
@@ -97,11 +97,6 @@ hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off" \
     "max_wal_size = 16GB" "checkpoint_timeout = 1h"
 hv_start_fixture "$www" "$FIXTURE_PORT" "$API_KEY" "$work/fixture.log"
 
-fetch_log() {
-    python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-        "http://127.0.0.1:$FIXTURE_PORT/_log.csv" > "$1"
-}
 psql <<SQL
 $(bench_servers_sql "$FIXTURE_PORT" "$API_KEY")
 -- the series' server: max_age 0 (the default), so every use of a spool
@@ -160,7 +155,8 @@ SQL
     kill "$sampler"
     wait "$sampler" || true
     sampler=
-    whwm=$(cat "$work/peak.txt")
+    # The refresh workers' VmHWM, the first of what bench/peak_rss.py writes.
+    read -r whwm _ < "$work/peak.txt"
     n1=$(http_requests)
     read -r secs hwm wal info res <<< "$out"
     echo "$1 $secs $hwm $wal $whwm $n0 $n1 $info $res" >> "$results"
@@ -288,7 +284,7 @@ for name in names:
 print("%.3f" % (time.monotonic() - t0))
 PY
 )
-    fetch_log "$work/log_many.csv"
+    fixture_get _log.csv > "$work/log_many.csv"
     python3 - "$results" "$work/log_many.csv" <<PY
 import collections, csv, sys
 N, ROWS, CHANGED, BYTES, GEN = $EXPORTS, $EXPORT_ROWS, $CHANGED, $bytes, "$gen_secs"
@@ -434,7 +430,7 @@ SQL
         echo "== the same, one export"
         psql -c "$PARALLEL" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $W1 big_one"
     } > "$plans"
-    fetch_log "$work/log_big.csv"
+    fixture_get _log.csv > "$work/log_big.csv"
     python3 - "$bresults" "$plans" "$work/log_big.csv" <<PY
 import collections, csv, statistics, sys
 N, ROWS, SIZE, RUNS, BLOCK = $BIG_EXPORTS, $rows, $size, $RUNS, "$BLOCK_SIZE"

@@ -24,12 +24,18 @@ psql() {
     "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$PGPORT" -U postgres -d postgres "$@"
 }
 
-# http_requests: how many requests the fixture server ($FIXTURE_PORT) has
-# logged so far (header line excluded).
-http_requests() {
+# fixture_get PATH: prints what the fixture server ($FIXTURE_PORT) answers
+# for PATH (_log.csv: its request log; _reset: empties it).
+fixture_get() {
     python3 -c 'import sys, urllib.request
-print(len(urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()) - 1)' \
-        "http://127.0.0.1:$FIXTURE_PORT/_log.csv"
+sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+        "http://127.0.0.1:$FIXTURE_PORT/$1"
+}
+
+# http_requests: how many requests the fixture server has logged so far
+# (header line excluded).
+http_requests() {
+    echo $(( $(fixture_get _log.csv | wc -l) - 1 ))
 }
 
 # since START: seconds since START (a `date +%s.%N`), one decimal.

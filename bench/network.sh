@@ -58,7 +58,7 @@ fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # psql, since, median, bench_require_installed
+. "$top/bench/lib.sh"    # psql, since, median, fixture_get, bench_require_installed
 PGPORT=54359
 FIXTURE_PORT=18819
 API_KEY=bench-key
@@ -96,18 +96,12 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER one OPTIONS (api_key '$API_KEY');
 CREATE USER MAPPING FOR CURRENT_USER SERVER four OPTIONS (api_key '$API_KEY');
 SQL
 
-fetch_log() {
-    python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-        "http://127.0.0.1:$FIXTURE_PORT/$1"
-}
-
 # download SERVER RUN: a table of the export on SERVER, with a spool
 # directory of its own, read for one row; prints the seconds it took.  The
 # spool is removed afterwards, so that runs do not fill the disk.
 download() {
     local table="t_$1_$2" dir="pg_hvcsv_spool_bench_$1_$2"
-    fetch_log _reset >/dev/null
+    fixture_get _reset >/dev/null
     psql <<SQL
 CREATE FOREIGN TABLE $table (id int, name text, city text, created_at text, amount numeric,
     notes text) SERVER $1 OPTIONS (path '/_gen.csv?mb=$MB&rate=$RATE$delay&run=$2');
@@ -127,10 +121,10 @@ echo "export: /_gen.csv?mb=$MB ($(( MB * 1048576 + 37 )) bytes), $RATE bytes/s p
 for run in $(seq "$RUNS"); do
     a=$(download one "$run")
     echo "$a" >> "$work/one.txt"
-    fetch_log _log.csv > "$work/log_one.csv"
+    fixture_get _log.csv > "$work/log_one.csv"
     b=$(download four "$run")
     echo "$b" >> "$work/four.txt"
-    fetch_log _log.csv > "$work/log_four.csv"
+    fixture_get _log.csv > "$work/log_four.csv"
     printf 'run %d: download_connections 1: %.2f s, 4: %.2f s\n' "$run" "$a" "$b"
 done
 m1=$(median < "$work/one.txt")
