@@ -2,8 +2,7 @@
 -- A hostile HTTP server (test/hostile_server.py on 127.0.0.1:18770, started
 -- by test/run_all.sh) answers in each lying or malformed way of the security
 -- review; each gets a clear error or the right rows, through a download
--- first (the partitioned reader's spool), through a spool read as it is
--- downloaded (the projected reader's), and through the streaming reader.  Its
+-- (the projected reader's spool) and through the streaming reader.  Its
 -- export is "a,b" and 1000 rows "i,1" (version 1) or "i,2" (version 2),
 -- 5897 bytes either way; a broken answer breaks after 3001 bytes.
 --
@@ -18,8 +17,8 @@ CREATE FOREIGN TABLE hostile_log (seq int, target text, status int, range text, 
 CREATE FOREIGN TABLE hostile_reset (reset boolean) SERVER hostile OPTIONS (path '/_reset');
 
 -- reads path (with r=<reader> added, so each reader has its own requests)
--- through the partitioned, the projected and the streaming reader: the
--- rows, or the error with its SQLSTATE and detail
+-- through the projected and the streaming reader: the rows, or the error
+-- with its SQLSTATE and detail
 CREATE FUNCTION both_readers(path text) RETURNS TABLE (reader text, outcome text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -27,7 +26,7 @@ DECLARE
   msg text;
   detail text;
 BEGIN
-  FOREACH reader IN ARRAY ARRAY['partitioned', 'projected', 'streaming'] LOOP
+  FOREACH reader IN ARRAY ARRAY['projected', 'streaming'] LOOP
     BEGIN
       EXECUTE format('CREATE FOREIGN TABLE hostile_t (a int, b int) SERVER hostile OPTIONS (path %L, reader %L)',
                      path || CASE WHEN path LIKE '%?%' THEN '&' ELSE '?' END || 'r=' || reader, reader);
@@ -46,10 +45,9 @@ END $$;
 -- of the export, by the first answer's strong ETag (or, without one, its
 -- Last-Modified), and starts at the byte asked for.  Here the first answer
 -- (version 1, ETag "OLD") breaks after 3001 bytes; the server then ignores
--- If-Range and answers from version 2 (ETag "NEW").  A download first
--- starts over and holds version 2 alone; the projected reader, which reads
--- the spool as it is downloaded, and the streaming reader have read rows
--- of version 1, and fail.
+-- If-Range and answers from version 2 (ETag "NEW").  A download starts
+-- over and holds version 2 alone; the streaming reader, which has returned
+-- rows of version 1, fails.
 --
 SELECT * FROM hostile_reset;
 SELECT * FROM both_readers('/ifrange_etag');
@@ -63,22 +61,21 @@ SELECT * FROM both_readers('/ifrange_no_etag');
 -- an honest server is resumed, by ETag or by date
 SELECT * FROM both_readers('/resume_etag');
 SELECT * FROM both_readers('/resume_date');
--- hvcsv_refresh() writes one version, and records its ETag (downloaded
--- first here; read as it is downloaded, the run fails: see overlap.sql)
+-- hvcsv_refresh() writes one version, and records its ETag
 CREATE TABLE splice_target (a int PRIMARY KEY, b int);
 CREATE FOREIGN TABLE splice_src (a int, b int) SERVER hostile
-  OPTIONS (path '/ifrange_etag?r=refresh', target 'splice_target', reader 'partitioned');
+  OPTIONS (path '/ifrange_etag?r=refresh', target 'splice_target');
 SELECT status, rows_inserted FROM hvcsv_refresh('splice_src');
 SELECT count(*), min(b), max(b) FROM splice_target;
 SELECT etag FROM hvcsv_sync_state WHERE foreign_table = 'splice_src'::regclass;
 
 -- 206 answers that do not say where they start, or start elsewhere, or are
--- compressed: each is named; a download first starts over (at most
--- max_retries times), the other readers fail
+-- compressed: each is named; a download starts over (at most max_retries
+-- times), the streaming reader fails
 SELECT p AS path, r.* FROM unnest(ARRAY['range_wrong_start', 'range_no_content_range',
   'range_bad_content_range', 'range_gzip']) p, both_readers('/' || p) r;
--- the whole body again (200) to a Range request: a download first takes
--- it, the other readers cannot
+-- the whole body again (200) to a Range request: a download takes it, the
+-- streaming reader cannot
 SELECT * FROM both_readers('/range_200');
 -- part of the body (206) to a request for all of it
 SELECT p AS path, r.* FROM unnest(ARRAY['p206_no_range', 'p206_middle']) p, both_readers('/' || p) r;

@@ -113,9 +113,9 @@ extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern void hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts);
 extern bool hvcsv_request_has_credentials(const HvcsvRequest *req);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
-								  void (*on_restart) (void *arg), void *arg);
+								  void (*on_restart) (void *arg, const char *why), void *arg);
 extern HvcsvBody *hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
-								   void (*on_restart) (void *arg), void *arg);
+								   void (*on_restart) (void *arg, const char *why), void *arg);
 extern void hvcsv_body_connect(HvcsvBody *b);
 extern bool hvcsv_body_ready(HvcsvBody *b);
 extern bool hvcsv_body_missing(const HvcsvBody *b);
@@ -126,7 +126,6 @@ extern HvcsvCompression hvcsv_body_compression(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 extern bool hvcsv_body_splittable(const HvcsvBody *b);
 extern bool hvcsv_body_resumable(const HvcsvBody *b);
-extern void hvcsv_body_forbid_restart(HvcsvBody *b);
 extern void hvcsv_body_limit(HvcsvBody *b, int64 end);
 extern HvcsvBody *hvcsv_body_start_range(const HvcsvBody *whole, int64 first, int64 end);
 extern bool hvcsv_body_changed(const HvcsvBody *b);

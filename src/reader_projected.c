@@ -4,8 +4,8 @@
  *	  columns the query reads.
  *
  * The spool is fetched (or revalidated) when the scan starts, then read
- * sequentially in large blocks; a body that can be resumed is read as it
- * is downloaded (see spool_read.c).  Fields of unread columns are skipped by
+ * sequentially in large blocks; it may be one still downloading, lent by
+ * the statement's caller (see spool_read.c).  Fields of unread columns are skipped by
  * the tokenizer without being copied.
  *-------------------------------------------------------------------------
  */
@@ -51,7 +51,7 @@ projected_begin(HvcsvScan *scan)
 	ProjectedState *ps = palloc0(sizeof(ProjectedState));
 	CsvDialect	dialect;
 
-	ps->spool = hvcsv_spool_open_growing(scan->opts);
+	ps->spool = hvcsv_spool_open_borrowing(scan->opts);
 	scan->spool_note = hvcsv_spool_note(ps->spool);
 	scan->compression = ps->spool->compression;
 	scan->reader_state = ps;

@@ -57,6 +57,7 @@ typedef struct TableRun
 	Datum		bound;			/* the mark less cursor_lag */
 	char	   *unbounded_url;	/* the export's URL without cursor_param's bound */
 	SyncedExport export;
+	bool		overlap_ok;		/* a changed export may be read as it downloads */
 	HvcsvSpool *growing;		/* the export's spool, downloaded as the run's
 								 * scan reads it (lent to it); or NULL */
 	ExportsRun *exports;		/* of a table with several, tracked each on its own */
@@ -161,7 +162,7 @@ static bool
 fetch_spooled_export(TableRun *run)
 {
 	SyncState  *st = &run->state;
-	HvcsvSpool *spool = run->opts->reader == HVCSV_READER_PROJECTED ?
+	HvcsvSpool *spool = run->overlap_ok && run->opts->reader == HVCSV_READER_PROJECTED ?
 		hvcsv_spool_open_growing(run->opts) : hvcsv_spool_open(run->opts);
 
 	/* Without an ETag, the size decides too: known only at the end. */
@@ -775,15 +776,18 @@ record_run(int64 run_id, RefreshResult *res, TableRun *run, List *rejects)
  * the run's progress in pg_stat_progress_copy; errors propagate.
  * *keys_out gets the key columns as soon as they are known, to name a
  * duplicate key in the error.  force compares in full even if the export
- * is the one the last run synced.
+ * is the one the last run synced.  overlap lets the run read a changed
+ * export as it downloads; a run that did fails with a serialization
+ * failure if the download had to start over, and may be run again without.
  */
 void
-hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_out)
+hvcsv_refresh_table(int64 run_id, bool force, bool overlap, RefreshResult *res, List **keys_out)
 {
 	TableRun	run;
 	RefreshSession *s;
 
 	memset(&run, 0, sizeof(run));
+	run.overlap_ok = overlap;
 	prepare_run(force, res, &run);
 	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);

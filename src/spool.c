@@ -117,6 +117,7 @@ typedef struct SpoolWrite
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	int64		indexed;		/* of a download in ranges: the bytes at the
 								 * file's start the index was built from */
+	bool		followed;		/* a reader follows the body as it is written */
 	bool		handed_out;		/* a reader of the growing spool took bytes */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
@@ -340,19 +341,25 @@ index_written(SpoolWrite *w, int64 upto, bool final)
 	pfree(buf);
 }
 
-/* Throws away what was written when the body starts over. */
+/*
+ * Throws away what was written when the body starts over, for the reason
+ * why.  Rows made of bytes a reader took cannot be taken back: then, and
+ * whenever a reader follows a whole body (so that the outcome does not
+ * depend on how far the reader had got), the start over is refused with
+ * a serialization failure, which tells the statement's caller that its
+ * transaction may run again and read the export as it is now.
+ */
 static void
-spool_write_reset(void *arg)
+spool_write_reset(void *arg, const char *why)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
-	/* Rows made of the bytes handed out cannot be taken back. */
-	if (w->handed_out)
+	if (w->handed_out || w->followed)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not go on reading \"%s\" as it downloaded: the download had to start over",
 						w->display_url),
-				 errdetail("Rows of the bytes read so far cannot be taken back; the previous download, if any, is kept."),
+				 errdetail("%s", why),
 				 errhint("Run the statement again: it reads the export as it is now.")));
 	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
@@ -717,7 +724,7 @@ fetch_again(SpoolOpening *o)
 				 errmsg("could not download \"%s\": the export changed while it was downloaded in ranges",
 						o->req.display_url),
 				 errdetail("The download started over %d times.", o->changes - 1)));
-	spool_write_reset(o->w);
+	spool_write_reset(o->w, "The export changed while it was downloaded in ranges.");
 	/* The spool kept is not what the export is now: ask for the body. */
 	o->req.if_none_match = NULL;
 	o->req.if_modified_since = NULL;
@@ -1043,14 +1050,15 @@ hvcsv_spool_key(const HvcsvOptions *opts, char *key)
 
 /*
  * Notes that a reader follows the fetch, reading its body as it is
- * written: a break of the body that cannot be resumed is an error from
- * now on (whether or not the reader read the bytes before it yet, so that
- * the outcome does not depend on timing), with the reason of the break.
+ * written: a start over of a whole body is refused from now on (see
+ * spool_write_reset).  A download in ranges may still start over until
+ * the reader took bytes, since it hands out none before every range
+ * answered of one version (see hvcsv_spool_fetch_written).
  */
 void
 hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f)
 {
-	hvcsv_body_forbid_restart(f->body);
+	f->w->followed = f->ranged == NULL;
 }
 
 /*

@@ -72,6 +72,7 @@ extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
 /* in spool_read.c */
 extern HvcsvSpool *hvcsv_spool_open_growing(const HvcsvOptions *opts);
 extern void hvcsv_spool_lend(HvcsvSpool *spool);
+extern HvcsvSpool *hvcsv_spool_open_borrowing(const HvcsvOptions *opts);
 extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 

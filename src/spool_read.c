@@ -16,14 +16,17 @@
  * only from a body that a break resumes at the byte it broke at (see
  * hvcsv_spool_fetch_connect); should the download have to start over all
  * the same (the export changed under a resumption), the statement fails
- * (see spool.c) and the temporary file is removed with the download.
- * Other bodies, and compressed files (whose checksum comes at their end),
- * are downloaded first, as hvcsv_spool_open does.
+ * with a serialization failure (see spool.c) and the temporary file is
+ * removed with the download.  Other bodies, and compressed files (whose
+ * checksum comes at their end), are downloaded first, as hvcsv_spool_open
+ * does.
  *
- * A caller that opened a growing spool to learn from the first answer
- * whether the export changed may lend it (hvcsv_spool_lend) to the scan
- * that its statement runs next in the same backend: that scan's opening of
- * the spool takes it as it is, so the download it began is the one read.
+ * Only a caller that can run its statement again on that failure reads a
+ * spool as it grows: one that opened a growing spool, to learn from the
+ * first answer whether the export changed, lends it (hvcsv_spool_lend) to
+ * the scan that its statement runs next in the same backend, whose opening
+ * of the spool takes it as it is.  Other scans read complete spools: rows
+ * they returned may have reached a client.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -99,40 +102,51 @@ take_lent(const HvcsvOptions *opts)
 }
 
 /*
- * Makes the next opening of spool's spool in this transaction
- * (hvcsv_spool_open_growing) return spool itself, as it is: not read yet,
- * and still growing.  The lender closes it after that opening's scan, or
- * instead of it (hvcsv_spool_close finishes the download either way).
+ * Makes the next opening of spool's spool in this transaction by a scan
+ * (hvcsv_spool_open_borrowing) return spool itself, as it is: not read
+ * yet, and still growing.  From now on its download may not start over
+ * (see hvcsv_spool_fetch_follow).  The lender closes it after that scan,
+ * or instead of it (hvcsv_spool_close finishes the download either way).
  */
 void
 hvcsv_spool_lend(HvcsvSpool *spool)
 {
 	Assert(spool->growing != NULL);
+	hvcsv_spool_fetch_follow(spool->growing);
 	lent = spool;
 	lent_lxid = MyProc->lxid;
 }
 
 /*
+ * Returns the spool lent to this opening (see hvcsv_spool_lend), or else
+ * the table's spool as hvcsv_spool_open does.  For a scan: a statement
+ * that opens the spool for its own use calls hvcsv_spool_open.
+ */
+HvcsvSpool *
+hvcsv_spool_open_borrowing(const HvcsvOptions *opts)
+{
+	HvcsvSpool *spool = take_lent(opts);
+
+	return spool ? spool : hvcsv_spool_open(opts);
+}
+
+/*
  * Returns the table's spool as hvcsv_spool_open does, except that a body
- * downloaded now that a break would not make start over is read as it is
- * written: the spool grows until hvcsv_spool_read reaches its end, or
- * hvcsv_spool_close downloads the rest.
+ * downloaded now that a break would resume at the byte it broke at is
+ * returned at once, growing: it may be lent (hvcsv_spool_lend) to be read
+ * as it is written, or closed, which downloads the rest.
  */
 HvcsvSpool *
 hvcsv_spool_open_growing(const HvcsvOptions *opts)
 {
-	HvcsvSpoolFetch *f;
-	HvcsvSpool *spool = take_lent(opts);
+	HvcsvSpoolFetch *f = hvcsv_spool_fetch_start(opts, NULL, true, false);
+	HvcsvSpool *spool;
 
-	if (spool)
-		return spool;
-	f = hvcsv_spool_fetch_start(opts, NULL, true, false);
 	if (!hvcsv_spool_fetch_connect(f))
 	{
 		drain(f);
 		return hvcsv_spool_fetch_finish(f);
 	}
-	hvcsv_spool_fetch_follow(f);
 	spool = palloc0(sizeof(HvcsvSpool));
 	hvcsv_spool_fetch_describe(f, spool);
 	spool->fd = OpenTransientFile(spool->data_path, O_RDONLY | PG_BINARY);
