@@ -44,16 +44,6 @@ LANGUAGE sql AS $$
    ORDER BY run_id DESC LIMIT 1
 $$;
 
--- the size and md5 of the newest big spool file
-CREATE FUNCTION ov_spool() RETURNS TABLE (size bigint, md5 text)
-LANGUAGE sql AS $$
-  SELECT (pg_stat_file(p)).size, md5(pg_read_binary_file(p))
-  FROM (SELECT 'pg_hvcsv_spool_overlap/' || f AS p
-        FROM pg_ls_dir('pg_hvcsv_spool_overlap') f WHERE f LIKE '%.csv') s
-  WHERE (pg_stat_file(p)).size > 1000000
-  ORDER BY split_part(p, '.', 2) DESC LIMIT 1
-$$;
-
 CREATE FUNCTION ov_leftovers() RETURNS bigint
 LANGUAGE sql AS $$
   SELECT count(*) FROM pg_ls_dir('pg_hvcsv_spool_overlap') f WHERE f LIKE '%.tmp'
@@ -115,7 +105,7 @@ CREATE FOREIGN TABLE ov_user (id int, name text) SERVER ov
 SELECT try('SELECT 1 / (id - 1) FROM ov_user');
 SELECT status, complete FROM ov_log;
 -- the same export downloaded first, for the md5 of the spool below
-SELECT * FROM ov_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_overlap');
 
 -- a full load as it downloads: every row, the spool published is the one
 -- a download first makes, and the next run finds it unchanged (304)
@@ -123,7 +113,7 @@ SELECT * FROM fixture_reset;
 SELECT ov_refresh_table('ov_good', 'mb=1&rate=2000000');
 SELECT status, rows_inserted FROM hvcsv_refresh('ov_good_src');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_good;
-SELECT * FROM ov_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_overlap');
 SELECT status, rows_inserted FROM hvcsv_refresh('ov_good_src');
 SELECT status, complete FROM ov_log ORDER BY seq;
 
@@ -183,7 +173,7 @@ SELECT count(*) FILTER (WHERE status = 206) AS ranges,
        count(*) FILTER (WHERE range LIKE 'bytes=2000000-%') AS resumed FROM ov_log;
 SELECT count(*), sum(id), sum(amount), count(notes) FROM ov_ranged;
 SELECT s.md5 = md5(pg_read_binary_file('/tmp/hvcsv_fixture_www/ov_big.csv')) AS same_bytes
-  FROM ov_spool() s;
+  FROM newest_spool('pg_hvcsv_spool_overlap') s;
 
 RESET hvcsv_fdw.refresh_failure;
 DROP FOREIGN TABLE ov_bad_src, ov_bad_norange_src, ov_bad_noetag_src, ov_bad_encoded_src,
@@ -195,7 +185,6 @@ DROP FUNCTION ov_bad_table(text, text, text);
 DROP FUNCTION ov_outcome(text);
 DROP FUNCTION ov_refresh_table(text, text, text, text);
 DROP FUNCTION ov_last_run(regclass);
-DROP FUNCTION ov_spool();
 DROP FUNCTION ov_leftovers();
 DROP SERVER ov CASCADE;
 DROP SERVER ovr CASCADE;
