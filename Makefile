@@ -13,6 +13,7 @@ OBJS = \
 	src/export_list.o \
 	src/export_fetch.o \
 	src/spool.o \
+	src/spool_read.o \
 	src/spool_files.o \
 	src/row_index.o \
 	src/csv_tokenizer.o \
@@ -57,7 +58,7 @@ DATA = hvcsv_fdw--0.1.sql hvcsv_fdw--0.2.sql hvcsv_fdw--0.1--0.2.sql hvcsv_fdw--
        hvcsv_fdw--0.3--0.4.sql hvcsv_fdw--0.4--0.5.sql
 PGFILEDESC = "hvcsv_fdw - foreign data wrapper for CSV exports over HTTP(S)"
 
-REGRESS = options setup scan projection errors convert fetch spool compression readers import import_types schema_drift_scan file_fdw_options dialect exports exports_parallel exports_refresh concurrent_exports ranged_download pagination refresh row_filter bulk_load sync_semantics sharded fault_matrix security http auth_styles hostile hostile_limits adversarial_http
+REGRESS = options setup scan projection errors convert fetch spool compression readers import import_types schema_drift_scan file_fdw_options dialect exports exports_parallel exports_refresh concurrent_exports ranged_download overlap pagination refresh row_filter bulk_load sync_semantics sharded fault_matrix security http auth_styles hostile hostile_limits adversarial_http
 REGRESS_OPTS = --load-extension=dblink
 # installcheck is defined below: the tests need two HTTP servers around them.
 NO_INSTALLCHECK = 1

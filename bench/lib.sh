@@ -48,3 +48,8 @@ bench_require_installed() {
     [ -f "$("$PG_BIN/pg_config" --sharedir)/extension/hvcsv_fdw.control" ] || {
         echo "hvcsv_fdw is not installed; run make && make install" >&2; exit 1; }
 }
+
+# median: the median of the numbers on stdin, one a line.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

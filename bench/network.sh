@@ -58,7 +58,7 @@ fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/test/lib.sh"     # hv_start_cluster, hv_start_fixture, PG_BIN, ...
-. "$top/bench/lib.sh"    # psql, fixture_get, bench_require_installed
+. "$top/bench/lib.sh"    # psql, since, median, fixture_get, bench_require_installed
 PGPORT=54359
 FIXTURE_PORT=18819
 API_KEY=bench-key
@@ -113,10 +113,6 @@ SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs \gset
 DROP FOREIGN TABLE $table;
 SQL
     rm -rf "${work:?}/data/$dir"
-}
-
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 echo "export: /_gen.csv?mb=$MB ($(( MB * 1048576 + 37 )) bytes), $RATE bytes/s per connection, added round trip ${RTT_MS} ms, latency before each answer ${LATENCY_MS} ms"

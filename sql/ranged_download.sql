@@ -27,17 +27,6 @@ CREATE FOREIGN TABLE rd_log (seq int, target text, status int, range text, if_ra
   bytes_sent bigint, complete boolean)
   SERVER control OPTIONS (path '/_log.csv');
 
--- the size and md5 of the newest spool file of an export (named by when it
--- was made, in hex; the fixture's log, read through a spool too, is smaller)
-CREATE FUNCTION rd_spool() RETURNS TABLE (size bigint, md5 text)
-LANGUAGE sql AS $$
-  SELECT (pg_stat_file(p)).size, md5(pg_read_binary_file(p))
-  FROM (SELECT 'pg_hvcsv_spool_ranged/' || f AS p
-        FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f LIKE '%.csv') s
-  WHERE (pg_stat_file(p)).size > 1000000
-  ORDER BY split_part(p, '.', 2) DESC LIMIT 1
-$$;
-
 -- a table of the generated export (mb=16: 16 MB, 16 * 14700 rows) on a server
 CREATE FUNCTION rd_table(name text, server text, query text, options text DEFAULT '')
 RETURNS void
@@ -55,14 +44,14 @@ SELECT rd_table('rd_gen', 'rd', 'mb=16');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_gen;
 SELECT status, range, if_range, CASE WHEN status = 206 THEN complete END AS complete
   FROM rd_log ORDER BY range;
-SELECT * FROM rd_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_ranged');
 
 -- one connection: one request, and the same bytes
 SELECT * FROM fixture_reset;
 SELECT rd_table('rd_one', 'rd1', 'mb=16');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_one;
 SELECT status, range, complete FROM rd_log;
-SELECT * FROM rd_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_ranged');
 
 -- the index built from the ranges splits the file for a parallel scan,
 -- which reads what a serial one does
@@ -98,7 +87,7 @@ SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_cut;
 SELECT status, range, CASE WHEN status = 206 THEN complete END AS complete,
        CASE WHEN NOT complete AND status = 206 THEN bytes_sent END AS bytes_sent
   FROM rd_log ORDER BY range;
-SELECT * FROM rd_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_ranged');
 
 -- a break of the first answer, which goes on as the first range, is
 -- resumed as that range, up to its end only
@@ -107,7 +96,7 @@ SELECT rd_table('rd_cut_first', 'rd', 'mb=16&cut=2000000&cut_times=1');
 SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_cut_first;
 SELECT status, range, if_range IS NOT NULL AS guarded, complete, bytes_sent
   FROM rd_log WHERE range IS NULL OR range LIKE 'bytes=2000000-%' ORDER BY seq;
-SELECT * FROM rd_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_ranged');
 
 -- a 206 that is not the range asked for (it ends early) is an error, and
 -- leaves no file behind
@@ -125,7 +114,7 @@ SELECT count(*), sum(id), sum(amount), count(notes) FROM rd_changed;
 SELECT count(*) FILTER (WHERE status = 206 AND if_range LIKE '"gen-20-%') AS new_ranges,
        count(*) FILTER (WHERE status = 200 AND if_range IS NULL) AS whole_requests
   FROM rd_log;
-SELECT * FROM rd_spool();
+SELECT * FROM newest_spool('pg_hvcsv_spool_ranged');
 
 -- the exports of a table, downloaded max_connections at a time, each use
 -- ranges of their own: four each here
@@ -167,7 +156,6 @@ SELECT count(*) AS leftovers FROM pg_ls_dir('pg_hvcsv_spool_ranged') f WHERE f L
 
 DROP FOREIGN TABLE rd_log, rd_gen, rd_one, rd_part, rd_cut, rd_cut_first, rd_changed, rd_short,
   rd_two, rd_norange, rd_gzip, rd_noetag, rd_small, rd_slow;
-DROP FUNCTION rd_spool();
 DROP FUNCTION rd_workers(text);
 DROP FUNCTION rd_table(text, text, text, text);
 DROP SERVER rd CASCADE;

@@ -41,7 +41,6 @@ EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
--- runs a statement and returns the seconds it took, error or not
 -- waits (5 s at most) until a refresh worker has downloaded a first byte
 CREATE FUNCTION wait_for_download() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
@@ -54,6 +53,8 @@ BEGIN
   END LOOP;
   RETURN false;
 END $$;
+
+-- runs a statement and returns the seconds it took, error or not
 CREATE FUNCTION seconds(query text) RETURNS numeric
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -66,6 +67,17 @@ BEGIN
   END;
   RETURN extract(epoch FROM clock_timestamp() - started);
 END $$;
+
+-- the size and md5 of the newest spool file over 1 MB in the spool
+-- directory dir (files are named by when they were made, in hex; the
+-- fixture's log, read through a spool too, is smaller)
+CREATE FUNCTION newest_spool(dir text) RETURNS TABLE (size bigint, md5 text)
+LANGUAGE sql AS $$
+  SELECT (pg_stat_file(p)).size, md5(pg_read_binary_file(p))
+  FROM (SELECT dir || '/' || f AS p FROM pg_ls_dir(dir) f WHERE f LIKE '%.csv') s
+  WHERE (pg_stat_file(p)).size > 1000000
+  ORDER BY split_part(p, '.', 2) DESC LIMIT 1
+$$;
 
 SELECT * FROM fixture_reset;
 SELECT count(*) FROM fixture_log;

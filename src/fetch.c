@@ -242,6 +242,16 @@ group_wait(HvcsvTransferGroup *g, long timeout_ms)
 	group_perform(g);
 }
 
+/*
+ * Lets libcurl move the group's transfers without waiting for their
+ * sockets: for a caller with other work between its reads.
+ */
+void
+hvcsv_transfer_group_poll(HvcsvTransferGroup *group)
+{
+	group_perform(group);
+}
+
 /* Waits for any transfer of the group to move; for a caller that runs several. */
 void
 hvcsv_transfer_group_wait(HvcsvTransferGroup *group)
@@ -1519,7 +1529,7 @@ struct HvcsvBody
 								 * range_not_continued) */
 	int			failures;		/* consecutive failed attempts without progress */
 	int			restarts;		/* times the body started over */
-	void		(*on_restart) (void *arg);
+	void		(*on_restart) (void *arg, const char *why);
 	void	   *restart_arg;
 };
 
@@ -1579,7 +1589,7 @@ restart_body(HvcsvBody *b, const char *why)
 				 errdetail("%s", why)));
 	b->restarts++;
 	if (handed_out)
-		b->on_restart(b->restart_arg);
+		b->on_restart(b->restart_arg, why);
 	b->resp.body_bytes = 0;
 	/*
 	 * A compressed file's decoder starts over (its body is always asked
@@ -1929,12 +1939,13 @@ connect_body(HvcsvBody *b)
 /*
  * Sends req, in group (or in a group of its own if NULL), without waiting
  * for an answer: hvcsv_body_connect does.  on_restart, if not NULL, is
- * called when the body must start over from its first byte; without it, a
- * body that cannot be resumed is an error.
+ * called with the reason when the body must start over from its first
+ * byte, and may refuse by raising an error; without it, a body that cannot
+ * be resumed is an error.
  */
 HvcsvBody *
 hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
-				 void (*on_restart) (void *arg), void *arg)
+				 void (*on_restart) (void *arg, const char *why), void *arg)
 {
 	HvcsvBody  *b = palloc0(sizeof(HvcsvBody));
 
@@ -1956,6 +1967,20 @@ hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
 }
 
 /*
+ * Tells whether a body just begun (hvcsv_body_connect) would be resumed
+ * after a break rather than started over: a 200 answer with Accept-Ranges:
+ * bytes, a validator for If-Range, and no Content-Encoding.  A caller that
+ * hands bytes on before the body ends needs that, since a start over would
+ * hand them out twice.
+ */
+bool
+hvcsv_body_resumable(const HvcsvBody *b)
+{
+	return b->resp.status == 200 && b->resp.accepts_ranges && !b->encoded &&
+		resume_validator(&b->resp) != NULL;
+}
+
+/*
  * Tells whether a body just begun (hvcsv_body_connect, nothing read yet)
  * may be downloaded in ranges (see ranged_fetch.c): a 200 answer of known
  * length, Accept-Ranges: bytes, a validator for If-Range, and bytes that
@@ -1966,8 +1991,7 @@ hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
 bool
 hvcsv_body_splittable(const HvcsvBody *b)
 {
-	return b->resp.status == 200 && b->resp.length > 0 && b->resp.accepts_ranges &&
-		!b->encoded && resume_validator(&b->resp) != NULL &&
+	return hvcsv_body_resumable(b) && b->resp.length > 0 &&
 		hvcsv_unpacker_format(b->unpacker) == HVCSV_COMPRESSION_NONE &&
 		b->resp.body_bytes == 0 && !b->ended;
 }
@@ -2053,7 +2077,7 @@ hvcsv_body_missing(const HvcsvBody *b)
 
 /* Sends req and waits for the body to begin; see hvcsv_body_start. */
 HvcsvBody *
-hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg), void *arg)
+hvcsv_body_open(const HvcsvRequest *req, void (*on_restart) (void *arg, const char *why), void *arg)
 {
 	HvcsvBody  *b = hvcsv_body_start(req, NULL, on_restart, arg);
 

@@ -108,13 +108,14 @@ typedef struct HvcsvTransferGroup HvcsvTransferGroup;
 extern void hvcsv_fetch_init(void);
 extern HvcsvTransferGroup *hvcsv_transfer_group_create(void);
 extern void hvcsv_transfer_group_wait(HvcsvTransferGroup *group);
+extern void hvcsv_transfer_group_poll(HvcsvTransferGroup *group);
 extern void hvcsv_request_init(HvcsvRequest *req, const HvcsvOptions *opts);
 extern void hvcsv_request_auth(HvcsvRequest *req, const HvcsvOptions *opts);
 extern bool hvcsv_request_has_credentials(const HvcsvRequest *req);
 extern HvcsvBody *hvcsv_body_open(const HvcsvRequest *req,
-								  void (*on_restart) (void *arg), void *arg);
+								  void (*on_restart) (void *arg, const char *why), void *arg);
 extern HvcsvBody *hvcsv_body_start(const HvcsvRequest *req, HvcsvTransferGroup *group,
-								   void (*on_restart) (void *arg), void *arg);
+								   void (*on_restart) (void *arg, const char *why), void *arg);
 extern void hvcsv_body_connect(HvcsvBody *b);
 extern bool hvcsv_body_ready(HvcsvBody *b);
 extern bool hvcsv_body_missing(const HvcsvBody *b);
@@ -124,6 +125,7 @@ extern const HvcsvResponse *hvcsv_body_response(const HvcsvBody *body);
 extern HvcsvCompression hvcsv_body_compression(const HvcsvBody *body);
 extern void hvcsv_body_close(HvcsvBody *body);
 extern bool hvcsv_body_splittable(const HvcsvBody *b);
+extern bool hvcsv_body_resumable(const HvcsvBody *b);
 extern void hvcsv_body_limit(HvcsvBody *b, int64 end);
 extern HvcsvBody *hvcsv_body_start_range(const HvcsvBody *whole, int64 first, int64 end);
 extern bool hvcsv_body_changed(const HvcsvBody *b);
@@ -139,6 +141,7 @@ extern bool hvcsv_ranged_ready(HvcsvRanged *r);
 extern bool hvcsv_ranged_read(HvcsvRanged *r, const char **data, size_t *len, int64 *offset);
 extern int64 hvcsv_ranged_contiguous(const HvcsvRanged *r);
 extern bool hvcsv_ranged_changed(const HvcsvRanged *r);
+extern bool hvcsv_ranged_confirmed(const HvcsvRanged *r);
 extern void hvcsv_ranged_close(HvcsvRanged *r);
 
 /* in content_decoding.c */

@@ -4,7 +4,8 @@
  *	  columns the query reads.
  *
  * The spool is fetched (or revalidated) when the scan starts, then read
- * sequentially in large blocks.  Fields of unread columns are skipped by
+ * sequentially in large blocks; it may be one still downloading, lent by
+ * the statement's caller (see spool_read.c).  Fields of unread columns are skipped by
  * the tokenizer without being copied.
  *-------------------------------------------------------------------------
  */
@@ -26,7 +27,10 @@ typedef struct ProjectedState
 	uint64		data_line_breaks;	/* line breaks before it */
 } ProjectedState;
 
-/* Reads the next block of the spool file, counting the bytes. */
+/*
+ * Reads the next block of the spool file, counting the bytes; at its end,
+ * a spool read as it was downloaded knows its size, for EXPLAIN ANALYZE.
+ */
 static size_t
 read_spool(void *arg, char *buf, size_t size)
 {
@@ -35,6 +39,8 @@ read_spool(void *arg, char *buf, size_t size)
 	size_t		n = hvcsv_spool_read(ps->spool, buf, size);
 
 	scan->bytes_read += n;
+	if (n == 0 && ps->spool->read_growing)
+		scan->spool_note = hvcsv_spool_note(ps->spool);
 	return n;
 }
 
@@ -45,7 +51,7 @@ projected_begin(HvcsvScan *scan)
 	ProjectedState *ps = palloc0(sizeof(ProjectedState));
 	CsvDialect	dialect;
 
-	ps->spool = hvcsv_spool_open(scan->opts);
+	ps->spool = hvcsv_spool_open_borrowing(scan->opts);
 	scan->spool_note = hvcsv_spool_note(ps->spool);
 	scan->compression = ps->spool->compression;
 	scan->reader_state = ps;

@@ -265,7 +265,8 @@ extern uint64 hvcsv_bulk_load(Relation target, const char *select_sql, List *col
 extern StringInfo hvcsv_pack_caller_settings(void);
 
 /* in refresh_table.c */
-extern void hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_out);
+extern void hvcsv_refresh_table(int64 run_id, bool force, bool overlap, RefreshResult *res,
+								List **keys_out);
 extern void hvcsv_explain_duplicate_key(RefreshResult *res, List *keys);
 
 /* in run_as_owner.c */

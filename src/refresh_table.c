@@ -57,6 +57,9 @@ typedef struct TableRun
 	Datum		bound;			/* the mark less cursor_lag */
 	char	   *unbounded_url;	/* the export's URL without cursor_param's bound */
 	SyncedExport export;
+	bool		overlap_ok;		/* a changed export may be read as it downloads */
+	HvcsvSpool *growing;		/* the export's spool, downloaded as the run's
+								 * scan reads it (lent to it); or NULL */
 	ExportsRun *exports;		/* of a table with several, tracked each on its own */
 	uint64	   *export_rows;	/* the rows read of each, when read */
 	uint64		bytes_before;
@@ -137,6 +140,57 @@ fetch_exports(TableRun *run)
 	return false;
 }
 
+/* Notes what the export's spool holds, once it is complete. */
+static void
+note_spooled_export(TableRun *run, HvcsvSpool *spool)
+{
+	run->export.etag = spool->etag;
+	run->export.last_modified = spool->last_modified;
+	run->export.size = spool->size;
+}
+
+/*
+ * Tells whether the spooled export is the one the last run synced.  One
+ * that its first answer shows changed (or that need not be compared), and
+ * that can be read as it arrives, is lent to the run's scan, so that the
+ * load overlaps the download (see spool_read.c); run->growing keeps it
+ * until the scan is over.  Others are downloaded first, and so is the
+ * export of a table whose reader is partitioned: it reads whole spools, in
+ * parallel, which a lent spool would only keep it from.
+ */
+static bool
+fetch_spooled_export(TableRun *run)
+{
+	SyncState  *st = &run->state;
+	HvcsvSpool *spool = run->overlap_ok && run->opts->reader == HVCSV_READER_PROJECTED ?
+		hvcsv_spool_open_growing(run->opts) : hvcsv_spool_open(run->opts);
+
+	/* Without an ETag, the size decides too: known only at the end. */
+	if (spool->growing &&
+		(!run->may_skip ||
+		 (spool->etag[0] && !export_unchanged(st, spool->etag, spool->last_modified, -1))))
+	{
+		hvcsv_spool_lend(spool);
+		run->growing = spool;
+		return false;
+	}
+	hvcsv_spool_close(spool);
+	note_spooled_export(run, spool);
+	return run->may_skip &&
+		export_unchanged(st, spool->etag, spool->last_modified, spool->size);
+}
+
+/* Finishes the download that the run's scan read as it arrived, if any. */
+static void
+end_growing(TableRun *run)
+{
+	if (run->growing == NULL)
+		return;
+	hvcsv_spool_close(run->growing);
+	note_spooled_export(run, run->growing);
+	run->growing = NULL;
+}
+
 /*
  * Asks for the export (a conditional request when the last run still
  * holds) and tells whether it is the one the last run synced.
@@ -176,17 +230,7 @@ fetch_export(TableRun *run)
 		run->export.size = st->bytes;
 		return not_modified;
 	}
-	else
-	{
-		HvcsvSpool *spool = hvcsv_spool_open(run->opts);
-
-		run->export.etag = spool->etag;
-		run->export.last_modified = spool->last_modified;
-		run->export.size = spool->size;
-		hvcsv_spool_close(spool);
-		return run->may_skip &&
-			export_unchanged(st, spool->etag, spool->last_modified, spool->size);
-	}
+	return fetch_spooled_export(run);
 }
 
 /*
@@ -472,7 +516,9 @@ keep_changed_rows(TableRun *run, RefreshSession *s, bool parallel_ok, KeptRows *
 										stored_rows(run->target));
 	if (s->filter == NULL)
 		return false;
-	s->whole_read = parallel_ok && hvcsv_row_filter_shareable(s->filter) &&
+	/* A spool read as it arrives is read by one process (a serial scan). */
+	s->whole_read = parallel_ok && run->growing == NULL &&
+		hvcsv_row_filter_shareable(s->filter) &&
 		hvcsv_key_watch_shareable(s->watch) &&
 		hvcsv_uint64_set_shared_fits(hvcsv_session_shared_size());
 	hvcsv_session_expect_scan();
@@ -730,15 +776,18 @@ record_run(int64 run_id, RefreshResult *res, TableRun *run, List *rejects)
  * the run's progress in pg_stat_progress_copy; errors propagate.
  * *keys_out gets the key columns as soon as they are known, to name a
  * duplicate key in the error.  force compares in full even if the export
- * is the one the last run synced.
+ * is the one the last run synced.  overlap lets the run read a changed
+ * export as it downloads; a run that did fails with a serialization
+ * failure if the download had to start over, and may be run again without.
  */
 void
-hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_out)
+hvcsv_refresh_table(int64 run_id, bool force, bool overlap, RefreshResult *res, List **keys_out)
 {
 	TableRun	run;
 	RefreshSession *s;
 
 	memset(&run, 0, sizeof(run));
+	run.overlap_ok = overlap;
 	prepare_run(force, res, &run);
 	*keys_out = run.keys;
 	s = hvcsv_session_begin(run.ft);
@@ -751,7 +800,10 @@ hvcsv_refresh_table(int64 run_id, bool force, RefreshResult *res, List **keys_ou
 		run.export.cursor_value = run.state.cursor_value;
 	}
 	else
+	{
 		sync_export(&run, s, res);
+		end_growing(&run);
+	}
 	hvcsv_progress_end();
 	record_run(run_id, res, &run, s->rejects);
 	hvcsv_session_end();

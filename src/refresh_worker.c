@@ -167,14 +167,27 @@ take_refresh_slot(RefreshJob *job, RefreshResult *res)
 	return false;
 }
 
-/* Refreshes one table in a transaction of its own, as its owner, recording any failure. */
+/* How a try at refreshing a table failed, for record_failure. */
+typedef struct FailedTry
+{
+	ErrorData  *edata;			/* NULL if it did not fail with an error */
+	List	   *keys;			/* the key columns, if known by then */
+	Oid			owner;			/* the table's owner */
+} FailedTry;
+
+/*
+ * Runs one table's refresh in a transaction of its own, as its owner; an
+ * error is caught, its transaction rolled back, and returned in *failed.
+ */
 static void
-refresh_one(RefreshJob *job, RefreshResult *res)
+try_refresh(RefreshJob *job, RefreshResult *res, bool overlap, FailedTry *failed)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *volatile keys = NIL;
 	ErrorData  *volatile edata = NULL;
 	Oid			owner;
+
+	memset(failed, 0, sizeof(*failed));
 
 	res->started = GetCurrentTimestamp();
 	res->error[0] = '\0';
@@ -204,7 +217,7 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		HvcsvRoleSwitch sw;
 
 		hvcsv_enter_owner(owner, &sw);
-		hvcsv_refresh_table(job->run_id, job->force, res, (List **) &keys);
+		hvcsv_refresh_table(job->run_id, job->force, overlap, res, (List **) &keys);
 		hvcsv_leave_role(&sw);
 		commit_work();
 	}
@@ -223,8 +236,33 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
-	if (edata != NULL)
-		record_failure(job, res, edata, keys, owner);
+	failed->edata = edata;
+	failed->keys = keys;
+	failed->owner = owner;
+}
+
+/*
+ * Refreshes one table, recording any failure.  A run that read the export
+ * as it downloaded fails with a serialization failure when the download had
+ * to start over (the export changed under a break): nothing of it was
+ * kept, so it runs again, downloading first.
+ */
+static void
+refresh_one(RefreshJob *job, RefreshResult *res)
+{
+	FailedTry	failed;
+
+	try_refresh(job, res, true, &failed);
+	if (failed.edata != NULL && !stop_requested &&
+		failed.edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE)
+	{
+		ereport(LOG,
+				(errmsg("refreshing foreign table %u again, downloading first: %s",
+						res->foreign_table, failed.edata->message)));
+		try_refresh(job, res, false, &failed);
+	}
+	if (failed.edata != NULL)
+		record_failure(job, res, failed.edata, failed.keys, failed.owner);
 }
 
 /* Takes the caller's values of caller_settings. */

@@ -41,6 +41,7 @@
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -116,6 +117,8 @@ typedef struct SpoolWrite
 	RowIndexBuilder *index;		/* built as the bytes arrive */
 	int64		indexed;		/* of a download in ranges: the bytes at the
 								 * file's start the index was built from */
+	bool		followed;		/* a reader follows the body as it is written */
+	bool		handed_out;		/* a reader of the growing spool took bytes */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
 
@@ -338,12 +341,26 @@ index_written(SpoolWrite *w, int64 upto, bool final)
 	pfree(buf);
 }
 
-/* Throws away what was written when the body starts over. */
+/*
+ * Throws away what was written when the body starts over, for the reason
+ * why.  Rows made of bytes a reader took cannot be taken back: then, and
+ * whenever a reader follows a whole body (so that the outcome does not
+ * depend on how far the reader had got), the start over is refused with
+ * a serialization failure, which tells the statement's caller that its
+ * transaction may run again and read the export as it is now.
+ */
 static void
-spool_write_reset(void *arg)
+spool_write_reset(void *arg, const char *why)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
+	if (w->handed_out || w->followed)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not go on reading \"%s\" as it downloaded: the download had to start over",
+						w->display_url),
+				 errdetail("%s", why),
+				 errhint("Run the statement again: it reads the export as it is now.")));
 	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -422,7 +439,18 @@ typedef struct HvcsvSpoolFetch
 	int			changes;		/* times the export changed under its ranges */
 	bool		connected;		/* the body's answer came */
 	bool		ended;			/* the fetch is over */
+	struct HvcsvSpoolFetch *next_under_way; /* see under_way */
+	LocalTransactionId lxid;	/* of the transaction it runs in */
+	MemoryContextCallback forget;	/* takes it off under_way */
 } SpoolOpening;
+
+/*
+ * The fetches of this backend that are under way.  A growing spool's goes
+ * on while its statement reads it (see spool_read.c), so another opening
+ * of that spool in the same backend (a self-join) may come meanwhile: it
+ * finishes that fetch first, since both would write one temporary file.
+ */
+static SpoolOpening *under_way = NULL;
 
 /*
  * Takes the spool's lock (held while deciding, fetching and opening) and
@@ -593,6 +621,34 @@ page_next_link(const HvcsvOptions *opts, const HvcsvRequest *req, const HvcsvRes
 	return link;
 }
 
+/* Takes a fetch off under_way: it ended, or its memory goes. */
+static void
+forget_under_way(void *arg)
+{
+	SpoolOpening **p;
+
+	for (p = &under_way; *p != NULL; p = &(*p)->next_under_way)
+	{
+		if (*p == (SpoolOpening *) arg)
+		{
+			*p = (*p)->next_under_way;
+			return;
+		}
+	}
+}
+
+/* Puts a fetch that begins on under_way, until it ends or its memory goes. */
+static void
+note_under_way(SpoolOpening *o)
+{
+	o->lxid = MyProc->lxid;
+	o->next_under_way = under_way;
+	under_way = o;
+	o->forget.func = forget_under_way;
+	o->forget.arg = o;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &o->forget);
+}
+
 /*
  * Sends the request for the export (conditional if a spool exists), in
  * group, without waiting for the answer; with missing_ok, a 404 or 410
@@ -613,6 +669,7 @@ fetch_begin(SpoolOpening *o, HvcsvTransferGroup *group, bool missing_ok)
 
 	o->w = start_write(o, &o->opts, &o->req);
 	o->body = hvcsv_body_start(&o->req, group, spool_write_reset, o->w);
+	note_under_way(o);
 }
 
 /*
@@ -667,7 +724,7 @@ fetch_again(SpoolOpening *o)
 				 errmsg("could not download \"%s\": the export changed while it was downloaded in ranges",
 						o->req.display_url),
 				 errdetail("The download started over %d times.", o->changes - 1)));
-	spool_write_reset(o->w);
+	spool_write_reset(o->w, "The export changed while it was downloaded in ranges.");
 	/* The spool kept is not what the export is now: ask for the body. */
 	o->req.if_none_match = NULL;
 	o->req.if_modified_since = NULL;
@@ -741,6 +798,7 @@ fetch_end(SpoolOpening *o)
 	resp = *hvcsv_body_response(o->body);
 	o->compression = hvcsv_body_compression(o->body);
 	o->ended = true;
+	forget_under_way(o);
 
 	if (hvcsv_body_missing(o->body))
 		o->missing = true;
@@ -752,6 +810,33 @@ fetch_end(SpoolOpening *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, o->req.display_url)));
+}
+
+/*
+ * Finishes this transaction's fetch of the spool key that is under way, if
+ * any, so that the spool is complete (and fresh) for another opening.
+ * One left by an earlier transaction is only forgotten: its memory and
+ * files went with it.
+ */
+static void
+finish_under_way(const char *key)
+{
+	SpoolOpening *p;
+
+	for (p = under_way; p != NULL; p = p->next_under_way)
+	{
+		if (strcmp(p->key, key) != 0)
+			continue;
+		if (p->lxid != MyProc->lxid)
+		{
+			forget_under_way(p);
+			return;
+		}
+		while (fetch_take(p))
+			;
+		fetch_end(p);
+		return;
+	}
 }
 
 /*
@@ -768,6 +853,7 @@ opening_start(const HvcsvOptions *opts, HvcsvTransferGroup *group, bool wait, bo
 	o->dir = spool_dir(true);
 	spool_key(opts, o->key, o->digest);
 	snprintf(o->meta_path, sizeof(o->meta_path), "%s/%s.meta", o->dir, o->key);
+	finish_under_way(o->key);
 	if (!lock_spool(o, wait))
 	{
 		pfree(o);
@@ -870,6 +956,121 @@ hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f)
 	return opening_finish(f);
 }
 
+/*
+ * Waits for the fetch's first answer; tells whether a body comes that may
+ * be read while it is written: one that a break resumes at the byte it
+ * broke at, never starts over from the first (see hvcsv_body_resumable),
+ * and a file that is not compressed.  A compressed file's checksum is
+ * checked at its end: read as it arrives, a corrupt one would give rows of
+ * garbage before its error.
+ */
+bool
+hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f)
+{
+	if (f->body == NULL)
+		return false;
+	if (!f->connected)
+		fetch_take(f);
+	return !hvcsv_body_missing(f->body) && hvcsv_body_resumable(f->body) &&
+		hvcsv_body_compression(f->body) == HVCSV_COMPRESSION_NONE;
+}
+
+/*
+ * Takes the next piece of the fetch's body, waiting for the network, or
+ * ends the fetch at the body's end, publishing the download; false once
+ * it is over.
+ */
+bool
+hvcsv_spool_fetch_more(HvcsvSpoolFetch *f)
+{
+	if (f->body == NULL || f->ended)
+		return false;
+	if (fetch_take(f))
+		return true;
+	fetch_end(f);
+	return false;
+}
+
+/*
+ * Moves the fetch as far as it goes without waiting for the network: lets
+ * libcurl take what arrived, and writes what is ready.  A reader ahead of
+ * the download calls it between its reads, so that the network is drained
+ * while the reader parses, not only when it has caught up.
+ */
+void
+hvcsv_spool_fetch_poll(HvcsvSpoolFetch *f)
+{
+	bool		moved = true;
+
+	if (f->body == NULL || f->ended)
+		return;
+	hvcsv_transfer_group_poll(hvcsv_body_group(f->body));
+	while (moved && !hvcsv_spool_fetch_step(f, &moved))
+		;
+}
+
+/*
+ * The bytes at the start of the fetch's file that a reader may take: those
+ * written so far; of a download in ranges, those before the first byte
+ * still missing, and none until every range answered of one version, since
+ * a range of another makes the download start over (fetch_again).
+ */
+int64
+hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f)
+{
+	if (f->ranged && !f->ended)
+		return hvcsv_ranged_confirmed(f->ranged) ? hvcsv_ranged_contiguous(f->ranged) : 0;
+	return f->w->bytes;
+}
+
+/*
+ * Describes a fetch whose body is read as it is written: its spool's key,
+ * the file it writes (before it is published), and the validators of its
+ * first answer.
+ */
+void
+hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool)
+{
+	const HvcsvResponse *resp = hvcsv_body_response(f->body);
+
+	strlcpy(spool->key, f->key, sizeof(spool->key));
+	spool->data_path = pstrdup(f->w->path);
+	spool->etag = pstrdup(resp->etag);
+	spool->last_modified = pstrdup(resp->last_modified);
+}
+
+/* Computes the key of the table's spool (see spool_key). */
+void
+hvcsv_spool_key(const HvcsvOptions *opts, char *key)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	spool_key(opts, key, digest);
+}
+
+/*
+ * Notes that a reader follows the fetch, reading its body as it is
+ * written: a start over of a whole body is refused from now on (see
+ * spool_write_reset).  A download in ranges may still start over until
+ * the reader took bytes, since it hands out none before every range
+ * answered of one version (see hvcsv_spool_fetch_written).
+ */
+void
+hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f)
+{
+	f->w->followed = f->ranged == NULL;
+}
+
+/*
+ * Notes that a reader took bytes of the fetch's body: from then on, a
+ * download in ranges that must start over (fetch_again) is an error too.
+ */
+void
+hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f)
+{
+	f->w->handed_out = true;
+}
+
 /* Reads the metadata of the table's spool, if one exists, without fetching. */
 static bool
 peek_meta(const HvcsvOptions *opts, SpoolMeta *m)
@@ -909,39 +1110,15 @@ hvcsv_spool_peek_next_link(const HvcsvOptions *opts)
 	return pstrdup(m.next_link);
 }
 
-/* Closes a spool opened by hvcsv_spool_open. */
-void
-hvcsv_spool_close(HvcsvSpool *spool)
-{
-	if (spool->fd >= 0)
-		CloseTransientFile(spool->fd);
-	spool->fd = -1;
-}
-
-/* Reads the next bytes of an open spool; 0 at its end.  A CsvReadFunction. */
-size_t
-hvcsv_spool_read(void *arg, char *buf, size_t size)
-{
-	HvcsvSpool *spool = (HvcsvSpool *) arg;
-
-	CHECK_FOR_INTERRUPTS();
-	for (;;)
-	{
-		ssize_t		n = read(spool->fd, buf, size);
-
-		if (n >= 0)
-			return (size_t) n;
-		if (errno != EINTR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read spool file \"%s\": %m", spool->data_path)));
-	}
-}
-
 /* Says what opening a spool did, for EXPLAIN ANALYZE. */
 const char *
 hvcsv_spool_note(const HvcsvSpool *spool)
 {
+	/* The size of a spool read as it arrives is known at its end. */
+	if (spool->read_growing && spool->growing)
+		return "fetched now, read as it arrived";
+	if (spool->read_growing)
+		return psprintf("fetched now, read as it arrived, " INT64_FORMAT " bytes", spool->size);
 	if (spool->fetched_now)
 		return psprintf("fetched now, " INT64_FORMAT " bytes", spool->size);
 	if (spool->revalidated)

@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * spool.h
- *	  Complete downloads on disk (spool.c), the files of the spool
+ *	  Complete downloads on disk (spool.c), reading them, also while one
+ *	  is downloaded (spool_read.c), the files of the spool
  *	  directory (spool_files.c), the disk they may take (spool_quota.c),
  *	  their record-boundary index (row_index.c) and small files written
  *	  all or nothing (durable_file.c).
@@ -18,9 +19,16 @@
 
 /* in spool.c */
 
-/* A complete download on disk, opened for reading. */
+/* Spool file names begin with this many hex digits of the spool's key. */
+#define HVCSV_SPOOL_KEY_LEN 32
+
+/*
+ * A complete download on disk, opened for reading; or a growing one, read
+ * while it is downloaded (spool_read.c).
+ */
 typedef struct HvcsvSpool
 {
+	char		key[HVCSV_SPOOL_KEY_LEN + 1];	/* of a growing spool */
 	int			fd;
 	char	   *data_path;
 	char	   *index_path;		/* its row index (see row_index.c) */
@@ -31,12 +39,12 @@ typedef struct HvcsvSpool
 								 * page, as received; empty if none */
 	bool		fetched_now;	/* this call downloaded the body */
 	bool		revalidated;	/* this call got a 304 */
+	bool		read_growing;	/* read while it was downloaded */
+	struct HvcsvSpoolFetch *growing;	/* the download it is read from while
+										 * it is written; NULL once over */
 	HvcsvCompression compression;	/* of the file, as found when it was
 									 * fetched; AUTO if not recorded */
 } HvcsvSpool;
-
-/* Spool file names begin with this many hex digits of the spool's key. */
-#define HVCSV_SPOOL_KEY_LEN 32
 
 /* A spool being brought up to date beside others (see export_fetch.c). */
 typedef struct HvcsvSpoolFetch HvcsvSpoolFetch;
@@ -49,10 +57,23 @@ extern HvcsvSpoolFetch *hvcsv_spool_fetch_start(const HvcsvOptions *opts,
 												bool wait, bool missing_ok);
 extern bool hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved);
 extern HvcsvSpool *hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f);
-extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
+extern bool hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f);
+extern bool hvcsv_spool_fetch_more(HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_poll(HvcsvSpoolFetch *f);
+extern int64 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool);
+extern void hvcsv_spool_key(const HvcsvOptions *opts, char *key);
+extern void hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);
 extern const char *hvcsv_spool_note(const HvcsvSpool *spool);
+
+/* in spool_read.c */
+extern HvcsvSpool *hvcsv_spool_open_growing(const HvcsvOptions *opts);
+extern void hvcsv_spool_lend(HvcsvSpool *spool);
+extern HvcsvSpool *hvcsv_spool_open_borrowing(const HvcsvOptions *opts);
+extern size_t hvcsv_spool_read(void *spool, char *buf, size_t size);
 extern void hvcsv_spool_close(HvcsvSpool *spool);
 
 /* in durable_file.c */
