@@ -160,6 +160,33 @@ SELECT ov_leftovers();
 SELECT status, range, complete FROM ov_log ORDER BY seq;
 SELECT status, rows_inserted FROM hvcsv_refresh('ov_rchg_src');
 
+-- the same, with a trigger on the target that reads the export too and
+-- swallows its errors, counting the refusals (a sequence: the run's
+-- transaction is rolled back).  The body is slow, so the first row's
+-- trigger is what finishes the download, and its start over is refused
+-- there; the refusal stays, so that the trigger of each row after it is
+-- refused too, and the run cannot go on with the new version's bytes: it
+-- runs again, downloading first, and loads the new version alone
+CREATE SEQUENCE ov_refusals;
+CREATE FUNCTION ov_peek() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM 1 FROM public.ov_trig_src LIMIT 1;
+  EXCEPTION WHEN serialization_failure THEN
+    PERFORM nextval('public.ov_refusals');
+  END;
+  RETURN NEW;
+END $$;
+SELECT * FROM fixture_reset;
+SELECT ov_refresh_table('ov_trig',
+  'cut=300000&cut_times=1&then=/ov_new.csv&then_after=1&rate=200000&t=trig', '/ov_old.csv');
+CREATE TRIGGER ov_peek BEFORE INSERT ON ov_trig FOR EACH ROW EXECUTE FUNCTION ov_peek();
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_trig_src');
+SELECT count(*), sum(id) FROM ov_trig;
+SELECT is_called AND last_value > 1 AS refused_in_triggers FROM ov_refusals;
+SELECT ov_leftovers();
+SELECT status, range, complete FROM ov_log ORDER BY seq;
+
 -- a download in ranges is read up to the first byte still missing, once
 -- every range answered; a break of the first range is resumed as that
 -- range, and every row is loaded once.  A file of 10 MB, in two ranges.
@@ -177,10 +204,12 @@ SELECT s.md5 = md5(pg_read_binary_file('/tmp/hvcsv_fixture_www/ov_big.csv')) AS 
 
 RESET hvcsv_fdw.refresh_failure;
 DROP FOREIGN TABLE ov_bad_src, ov_bad_norange_src, ov_bad_noetag_src, ov_bad_encoded_src,
-  ov_bad_gz_src, ov_good_src, ov_sync_src, ov_rcut_src, ov_rchg_src, ov_ranged_src,
+  ov_bad_gz_src, ov_good_src, ov_sync_src, ov_rcut_src, ov_rchg_src, ov_trig_src, ov_ranged_src,
   ov_user, ov_log;
 DROP TABLE ov_bad, ov_bad_norange, ov_bad_noetag, ov_bad_encoded, ov_bad_gz, ov_good,
-  ov_sync, ov_rcut, ov_rchg, ov_ranged;
+  ov_sync, ov_rcut, ov_rchg, ov_trig, ov_ranged;
+DROP FUNCTION ov_peek();
+DROP SEQUENCE ov_refusals;
 DROP FUNCTION ov_bad_table(text, text, text);
 DROP FUNCTION ov_outcome(text);
 DROP FUNCTION ov_refresh_table(text, text, text, text);

@@ -1773,6 +1773,10 @@ partial_mismatch(const HvcsvBody *b, const Transfer *t, int64 from)
 	if (b->req.range_end > 0 && t->range_last != b->req.range_end - 1)
 		return psprintf("The server's 206 answer does not end at byte " INT64_FORMAT ".",
 						b->req.range_end - 1);
+	/* The rest of a body of known length: a shorter one would cut the export. */
+	if (b->req.range_end <= 0 && b->resp.length > 0 && t->range_last != b->resp.length - 1)
+		return psprintf("The server's 206 answer does not end at the body's last byte, " INT64_FORMAT ".",
+						b->resp.length - 1);
 	return NULL;
 }
 

@@ -141,7 +141,6 @@ extern bool hvcsv_ranged_ready(HvcsvRanged *r);
 extern bool hvcsv_ranged_read(HvcsvRanged *r, const char **data, size_t *len, int64 *offset);
 extern int64 hvcsv_ranged_contiguous(const HvcsvRanged *r);
 extern bool hvcsv_ranged_changed(const HvcsvRanged *r);
-extern bool hvcsv_ranged_confirmed(const HvcsvRanged *r);
 extern void hvcsv_ranged_close(HvcsvRanged *r);
 
 /* in content_decoding.c */

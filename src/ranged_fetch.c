@@ -220,22 +220,6 @@ hvcsv_ranged_contiguous(const HvcsvRanged *r)
 	return r->ranges[r->nranges - 1].end;
 }
 
-/*
- * Tells whether every range's first answer came, each of the version of
- * the first: from then on the export is found changed only by a range
- * that broke and was answered another version when it resumed.
- */
-bool
-hvcsv_ranged_confirmed(const HvcsvRanged *r)
-{
-	for (int i = 0; i < r->nranges; i++)
-	{
-		if (!r->ranges[i].connected)
-			return false;
-	}
-	return !r->changed;
-}
-
 /* Tells whether the download ended because the export changed. */
 bool
 hvcsv_ranged_changed(const HvcsvRanged *r)

@@ -27,10 +27,7 @@ typedef struct ProjectedState
 	uint64		data_line_breaks;	/* line breaks before it */
 } ProjectedState;
 
-/*
- * Reads the next block of the spool file, counting the bytes; at its end,
- * a spool read as it was downloaded knows its size, for EXPLAIN ANALYZE.
- */
+/* Reads the next block of the spool file, counting the bytes. */
 static size_t
 read_spool(void *arg, char *buf, size_t size)
 {
@@ -39,8 +36,6 @@ read_spool(void *arg, char *buf, size_t size)
 	size_t		n = hvcsv_spool_read(ps->spool, buf, size);
 
 	scan->bytes_read += n;
-	if (n == 0 && ps->spool->read_growing)
-		scan->spool_note = hvcsv_spool_note(ps->spool);
 	return n;
 }
 

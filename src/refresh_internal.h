@@ -292,6 +292,7 @@ extern char *hvcsv_mark_minus_lag(const char *mark, Oid type, const char *lag,
 								  const char *column);
 
 /* in schema_drift.c */
+extern bool hvcsv_schema_drift_reads_header(const HvcsvOptions *opts);
 extern char *hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added,
 								List **missing);
 

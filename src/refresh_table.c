@@ -150,19 +150,31 @@ note_spooled_export(TableRun *run, HvcsvSpool *spool)
 }
 
 /*
+ * Tells whether the run may read a changed export as it downloads (see
+ * spool_read.c): a table whose reader is partitioned reads whole spools,
+ * in parallel, which a growing one would only keep it from, and a run
+ * that reads the header first (schema drift) would have to download it
+ * first all the same.
+ */
+static bool
+may_overlap(const TableRun *run)
+{
+	return run->overlap_ok && run->opts->reader == HVCSV_READER_PROJECTED &&
+		!hvcsv_schema_drift_reads_header(run->opts);
+}
+
+/*
  * Tells whether the spooled export is the one the last run synced.  One
  * that its first answer shows changed (or that need not be compared), and
  * that can be read as it arrives, is lent to the run's scan, so that the
  * load overlaps the download (see spool_read.c); run->growing keeps it
- * until the scan is over.  Others are downloaded first, and so is the
- * export of a table whose reader is partitioned: it reads whole spools, in
- * parallel, which a lent spool would only keep it from.
+ * until the scan is over.  Others are downloaded first.
  */
 static bool
 fetch_spooled_export(TableRun *run)
 {
 	SyncState  *st = &run->state;
-	HvcsvSpool *spool = run->overlap_ok && run->opts->reader == HVCSV_READER_PROJECTED ?
+	HvcsvSpool *spool = may_overlap(run) ?
 		hvcsv_spool_open_growing(run->opts) : hvcsv_spool_open(run->opts);
 
 	/* Without an ETag, the size decides too: known only at the end. */

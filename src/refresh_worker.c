@@ -33,6 +33,7 @@
 #include "locks.h"
 #include "option.h"
 #include "refresh_internal.h"
+#include "spool.h"
 
 PGDLLEXPORT void hvcsv_refresh_worker_main(Datum main_arg);
 
@@ -188,7 +189,10 @@ try_refresh(RefreshJob *job, RefreshResult *res, bool overlap, FailedTry *failed
 	Oid			owner;
 
 	memset(failed, 0, sizeof(*failed));
-
+	/* What an earlier try of the table noted goes with it. */
+	(void) hvcsv_spool_take_refusal();
+	memset(&res->counts, 0, sizeof(res->counts));
+	res->schema_changes[0] = '\0';
 	res->started = GetCurrentTimestamp();
 	res->error[0] = '\0';
 	res->error_detail[0] = '\0';
@@ -243,8 +247,8 @@ try_refresh(RefreshJob *job, RefreshResult *res, bool overlap, FailedTry *failed
 
 /*
  * Refreshes one table, recording any failure.  A run that read the export
- * as it downloaded fails with a serialization failure when the download had
- * to start over (the export changed under a break): nothing of it was
+ * as it downloaded fails when the download had to start over (the export
+ * changed under a break) and the spool refused it: nothing of the run was
  * kept, so it runs again, downloading first.
  */
 static void
@@ -253,12 +257,14 @@ refresh_one(RefreshJob *job, RefreshResult *res)
 	FailedTry	failed;
 
 	try_refresh(job, res, true, &failed);
-	if (failed.edata != NULL && !stop_requested &&
-		failed.edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE)
+	if (failed.edata != NULL && !stop_requested && hvcsv_spool_take_refusal())
 	{
 		ereport(LOG,
-				(errmsg("refreshing foreign table %u again, downloading first: %s",
-						res->foreign_table, failed.edata->message)));
+				(errmsg("hvcsv_fdw refresh into \"%s\" runs again, downloading its export first",
+						res->target),
+				 failed.edata->detail ?
+				 errdetail("%s %s", failed.edata->message, failed.edata->detail) :
+				 errdetail("%s", failed.edata->message)));
 		try_refresh(job, res, false, &failed);
 	}
 	if (failed.edata != NULL)

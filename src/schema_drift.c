@@ -118,6 +118,20 @@ add_column(const HvcsvExportColumn *col, Oid ft, Oid target, StringInfo changes)
 }
 
 /*
+ * Tells whether hvcsv_schema_drift reads the export's header: only for a
+ * table with a drift option, of one export.  Several exports are matched
+ * to the columns one by one as the scan reads them (an export that lacks a
+ * column reads NULL for it, with on_missing_columns 'keep'); no one header
+ * stands for them all.
+ */
+bool
+hvcsv_schema_drift_reads_header(const HvcsvOptions *opts)
+{
+	return !hvcsv_has_export_list(opts) && opts->header == HVCSV_HEADER_NAMES &&
+		(opts->on_new_columns != HVCSV_NEW_COLUMNS_IGNORE || opts->keep_missing_columns);
+}
+
+/*
  * Compares the export's header with ft's columns and applies the table's
  * drift options.  Returns what was done, for the run's history, or NULL if
  * nothing; *added tells whether columns were added, and *missing gets the
@@ -139,13 +153,7 @@ hvcsv_schema_drift(Oid ft, HvcsvOptions *opts, Oid target, bool *added, List **m
 
 	*added = false;
 	*missing = NIL;
-	/*
-	 * Several exports are matched to the columns one by one as the scan
-	 * reads them (an export that lacks a column reads NULL for it, with
-	 * on_missing_columns 'keep'); no one header stands for them all.
-	 */
-	if (hvcsv_has_export_list(opts) || opts->header != HVCSV_HEADER_NAMES ||
-		(opts->on_new_columns == HVCSV_NEW_COLUMNS_IGNORE && !opts->keep_missing_columns))
+	if (!hvcsv_schema_drift_reads_header(opts))
 		return NULL;
 	header = hvcsv_export_columns(opts, hvcsv_display_url(opts));
 	foreach(cell, header)

@@ -118,7 +118,7 @@ typedef struct SpoolWrite
 	int64		indexed;		/* of a download in ranges: the bytes at the
 								 * file's start the index was built from */
 	bool		followed;		/* a reader follows the body as it is written */
-	bool		handed_out;		/* a reader of the growing spool took bytes */
+	bool		refused;		/* a start over was refused (see refuse_start_over) */
 	MemoryContextCallback cleanup;
 } SpoolWrite;
 
@@ -341,26 +341,53 @@ index_written(SpoolWrite *w, int64 upto, bool final)
 	pfree(buf);
 }
 
+/* Set when this backend refused a start over; see hvcsv_spool_take_refusal. */
+static bool start_over_refused = false;
+
+/*
+ * Refuses to start the download over, for the reason why: a reader follows
+ * it, and rows made of the bytes it read cannot be taken back.  A
+ * serialization failure tells the statement's caller that its transaction
+ * may run again and read the export as it is now.  The write stays
+ * refused, so that a caller that catches the error (a subtransaction) can
+ * neither go on with the download nor publish it.
+ */
+static void
+refuse_start_over(SpoolWrite *w, const char *why)
+{
+	w->refused = true;
+	start_over_refused = true;
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("download of \"%s\" had to start over while it was being read",
+					w->display_url),
+			 errdetail("%s Rows read from it cannot be taken back.", why)));
+}
+
+/*
+ * Tells whether this backend refused a start over (refuse_start_over)
+ * since the last call, and forgets it.
+ */
+bool
+hvcsv_spool_take_refusal(void)
+{
+	bool		refused = start_over_refused;
+
+	start_over_refused = false;
+	return refused;
+}
+
 /*
  * Throws away what was written when the body starts over, for the reason
- * why.  Rows made of bytes a reader took cannot be taken back: then, and
- * whenever a reader follows a whole body (so that the outcome does not
- * depend on how far the reader had got), the start over is refused with
- * a serialization failure, which tells the statement's caller that its
- * transaction may run again and read the export as it is now.
+ * why; refused while a reader follows the body.
  */
 static void
 spool_write_reset(void *arg, const char *why)
 {
 	SpoolWrite *w = (SpoolWrite *) arg;
 
-	if (w->handed_out || w->followed)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not go on reading \"%s\" as it downloaded: the download had to start over",
-						w->display_url),
-				 errdetail("%s", why),
-				 errhint("Run the statement again: it reads the export as it is now.")));
+	if (w->followed)
+		refuse_start_over(w, why);
 	if (ftruncate(w->fd, 0) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -763,7 +790,7 @@ ranged_take(SpoolOpening *o)
  * of a download that started over); false at its end.
  */
 static bool
-fetch_take(SpoolOpening *o)
+fetch_take_piece(SpoolOpening *o)
 {
 	const char *data;
 	size_t		len;
@@ -781,6 +808,34 @@ fetch_take(SpoolOpening *o)
 	return true;
 }
 
+/*
+ * Refuses to go on with a fetch whose start over was refused: its body has
+ * moved on to another version.
+ */
+static void
+check_not_refused(SpoolOpening *o)
+{
+	if (o->w != NULL && o->w->refused)
+		refuse_start_over(o->w, "An earlier start over was refused.");
+}
+
+/*
+ * fetch_take_piece in the fetch's own memory: a growing spool's reader
+ * moves the download from a scan's per-row memory, and what a start over
+ * allocates must live as long as the fetch.
+ */
+static bool
+fetch_take(SpoolOpening *o)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(o));
+	bool		more;
+
+	check_not_refused(o);
+	more = fetch_take_piece(o);
+	MemoryContextSwitchTo(old);
+	return more;
+}
+
 /* Tells whether the fetch's next step would not wait for the network. */
 static bool
 fetch_ready(SpoolOpening *o)
@@ -793,7 +848,9 @@ static void
 fetch_end(SpoolOpening *o)
 {
 	HvcsvResponse resp;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(o));
 
+	check_not_refused(o);
 	hvcsv_body_close(o->body);
 	resp = *hvcsv_body_response(o->body);
 	o->compression = hvcsv_body_compression(o->body);
@@ -810,6 +867,7 @@ fetch_end(SpoolOpening *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("unexpected HTTP status %ld from \"%s\"", resp.status, o->req.display_url)));
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -1006,20 +1064,19 @@ hvcsv_spool_fetch_poll(HvcsvSpoolFetch *f)
 		return;
 	hvcsv_transfer_group_poll(hvcsv_body_group(f->body));
 	while (moved && !hvcsv_spool_fetch_step(f, &moved))
-		;
+		CHECK_FOR_INTERRUPTS();
 }
 
 /*
  * The bytes at the start of the fetch's file that a reader may take: those
  * written so far; of a download in ranges, those before the first byte
- * still missing, and none until every range answered of one version, since
- * a range of another makes the download start over (fetch_again).
+ * still missing.
  */
 int64
 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f)
 {
 	if (f->ranged && !f->ended)
-		return hvcsv_ranged_confirmed(f->ranged) ? hvcsv_ranged_contiguous(f->ranged) : 0;
+		return hvcsv_ranged_contiguous(f->ranged);
 	return f->w->bytes;
 }
 
@@ -1050,25 +1107,14 @@ hvcsv_spool_key(const HvcsvOptions *opts, char *key)
 
 /*
  * Notes that a reader follows the fetch, reading its body as it is
- * written: a start over of a whole body is refused from now on (see
- * spool_write_reset).  A download in ranges may still start over until
- * the reader took bytes, since it hands out none before every range
- * answered of one version (see hvcsv_spool_fetch_written).
+ * written: a start over is refused from now on (see spool_write_reset),
+ * whether or not the reader read the bytes before it yet, so that the
+ * outcome does not depend on timing.
  */
 void
 hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f)
 {
-	f->w->followed = f->ranged == NULL;
-}
-
-/*
- * Notes that a reader took bytes of the fetch's body: from then on, a
- * download in ranges that must start over (fetch_again) is an error too.
- */
-void
-hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f)
-{
-	f->w->handed_out = true;
+	f->w->followed = true;
 }
 
 /* Reads the metadata of the table's spool, if one exists, without fetching. */
@@ -1115,10 +1161,8 @@ const char *
 hvcsv_spool_note(const HvcsvSpool *spool)
 {
 	/* The size of a spool read as it arrives is known at its end. */
-	if (spool->read_growing && spool->growing)
-		return "fetched now, read as it arrived";
 	if (spool->read_growing)
-		return psprintf("fetched now, read as it arrived, " INT64_FORMAT " bytes", spool->size);
+		return "fetched now, read as it arrived";
 	if (spool->fetched_now)
 		return psprintf("fetched now, " INT64_FORMAT " bytes", spool->size);
 	if (spool->revalidated)

@@ -64,7 +64,7 @@ extern int64 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f);
 extern void hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool);
 extern void hvcsv_spool_key(const HvcsvOptions *opts, char *key);
 extern void hvcsv_spool_fetch_follow(HvcsvSpoolFetch *f);
-extern void hvcsv_spool_fetch_handed_out(HvcsvSpoolFetch *f);
+extern bool hvcsv_spool_take_refusal(void);
 extern bool hvcsv_spool_peek_size(const HvcsvOptions *opts, int64 *size);
 extern char *hvcsv_spool_peek_next_link(const HvcsvOptions *opts);
 extern const char *hvcsv_spool_note(const HvcsvSpool *spool);

@@ -206,11 +206,7 @@ hvcsv_spool_read(void *arg, char *buf, size_t size)
 		ssize_t		n = read(spool->fd, buf, size);
 
 		if (n >= 0)
-		{
-			if (n > 0 && spool->growing)
-				hvcsv_spool_fetch_handed_out(spool->growing);
 			return (size_t) n;
-		}
 		if (errno != EINTR)
 			ereport(ERROR,
 					(errcode_for_file_access(),
