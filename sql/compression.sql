@@ -152,9 +152,16 @@ SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression';
 SELECT set_fault('/comp.csv.gz');
 SELECT status, range, bytes_sent < 100000 AS new_file
   FROM fixture_log WHERE target = '/comp.csv.gz' ORDER BY seq;
--- a server that changes the file but not its ETag: the resumed bytes are
--- another file's, which the decoder finds corrupt, and the hint says why
+-- a server that changes the file but not its ETag nor its length: the
+-- resumed bytes are another file's (4 kB of the bzip2 file at the break),
+-- which the decoder finds corrupt, and the hint says why
+COPY (SELECT 1) TO PROGRAM 'cd /tmp/hvcsv_fixture_www && cp comp.csv.gz spliced.csv.gz && dd if=comp.csv.bz2 of=spliced.csv.gz bs=4096 count=1 iflag=skip_bytes oflag=seek_bytes skip=100000 seek=100000 conv=notrunc status=none';
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression_lie';
+SELECT set_fault('/comp.csv.gz', 'cut=100000&cut_times=1&etag=same&then=/spliced.csv.gz');
+SELECT count(*) FROM comp;
+-- the same with a file of another length: the resumption does not end at
+-- the body's last byte, so the download starts over, with the new file
+SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression_lie2';
 SELECT set_fault('/comp.csv.gz', 'cut=100000&cut_times=1&etag=same&then=/comp.csv.bz2');
 SELECT count(*) FROM comp;
 SET hvcsv_fdw.spool_directory = 'pg_hvcsv_spool_compression';
