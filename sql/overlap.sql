@@ -187,6 +187,48 @@ SELECT is_called AND last_value > 1 AS refused_in_triggers FROM ov_refusals;
 SELECT ov_leftovers();
 SELECT status, range, complete FROM ov_log ORDER BY seq;
 
+-- a hostile owner: a role without privileges owns the table and puts a
+-- trigger on its target that would act as whoever runs it.  A superuser's
+-- hvcsv_refresh() runs both tries of the table (the overlapped one, whose
+-- start over is refused, and the one that downloads first) as the owner,
+-- under the fixed search_path: the trigger counts the rows it saw so, and
+-- those it saw otherwise (sequences: the first try is rolled back)
+CREATE ROLE ov_owner;
+GRANT USAGE ON FOREIGN SERVER ov TO ov_owner;
+CREATE USER MAPPING FOR ov_owner SERVER ov OPTIONS (api_key 'test-secret-key');
+GRANT CREATE ON SCHEMA public TO ov_owner;
+CREATE SEQUENCE ov_as_owner;
+CREATE SEQUENCE ov_as_other;
+GRANT USAGE ON SEQUENCE ov_as_owner, ov_as_other TO ov_owner;
+SET ROLE ov_owner;
+SELECT ov_refresh_table('ov_own',
+  'cut=300000&cut_times=1&then=/ov_new.csv&then_after=1&rate=200000&t=own', '/ov_old.csv');
+CREATE FUNCTION ov_own_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_user = 'ov_owner' AND current_setting('search_path') = 'pg_catalog, pg_temp' THEN
+    PERFORM nextval('public.ov_as_owner');
+  ELSE
+    PERFORM nextval('public.ov_as_other');
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER ov_own_check BEFORE INSERT ON ov_own FOR EACH ROW EXECUTE FUNCTION ov_own_check();
+RESET ROLE;
+SELECT * FROM fixture_reset;
+SELECT status, rows_inserted FROM hvcsv_refresh('ov_own_src');
+SELECT count(*), sum(id) FROM ov_own;
+SELECT (SELECT is_called AND last_value > 3 FROM ov_as_owner) AS both_tries_as_owner,
+       (SELECT is_called FROM ov_as_other) AS any_as_another;
+SELECT status, range, complete FROM ov_log ORDER BY seq;
+DROP FOREIGN TABLE ov_own_src;
+DROP TABLE ov_own;
+DROP FUNCTION ov_own_check();
+DROP USER MAPPING FOR ov_owner SERVER ov;
+REVOKE CREATE ON SCHEMA public FROM ov_owner;
+REVOKE USAGE ON FOREIGN SERVER ov FROM ov_owner;
+DROP SEQUENCE ov_as_owner, ov_as_other;
+DROP ROLE ov_owner;
+
 -- a download in ranges is read up to the first byte still missing, once
 -- every range answered; a break of the first range is resumed as that
 -- range, and every row is loaded once.  A file of 10 MB, in two ranges.
