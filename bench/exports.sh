@@ -77,16 +77,10 @@ started=$(date +%s.%N)
 
 bench_require_installed
 
-work=$(mktemp -d /tmp/hvcsv_bench_exports.XXXXXX)
-chmod 755 "$work"
-cleanup() {
+bench_extra_cleanup() {
     [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null || true
-    hv_stop_fixture
-    hv_stop_cluster "$work"
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work hvcsv_bench_exports
 
 www="$work/www"
 mkdir -p "$www/exports" "$www/big"

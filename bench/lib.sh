@@ -1,4 +1,4 @@
-# bench/lib.sh: what bench/run.sh, bench/exports.sh and bench/profile.sh share.  Source it.
+# bench/lib.sh: what the scripts of bench/ share.  Source it after test/lib.sh.
 
 # The columns of the file bench/gen_csv.py writes, as a table definition.
 BENCH_COLS="has_id text, name text, city text, created_at timestamptz, email text,
@@ -52,4 +52,22 @@ bench_require_installed() {
 # median: the median of the numbers on stdin, one a line.
 median() {
     sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_work NAME: makes $work, a temporary directory that the cluster's
+# user can read, and on exit (or INT, TERM) stops the fixture server and
+# the cluster and removes it, after bench_extra_cleanup if the script
+# defines one.
+bench_work() {
+    work=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$work"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+    if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup; fi
+    hv_stop_fixture
+    hv_stop_cluster "$work"
+    rm -rf "$work"
 }

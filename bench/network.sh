@@ -65,17 +65,11 @@ API_KEY=bench-key
 
 bench_require_installed
 
-work=$(mktemp -d /tmp/hvcsv_bench_network.XXXXXX)
-chmod 755 "$work"
 netem=
-cleanup() {
+bench_extra_cleanup() {
     [ -n "$netem" ] && tc qdisc del dev lo root 2>/dev/null || true
-    hv_stop_fixture
-    hv_stop_cluster "$work"
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work hvcsv_bench_network
 
 mkdir -p "$work/www"
 hv_start_cluster "$work" "$PGPORT" "shared_buffers = 256MB" "jit = off"

@@ -54,15 +54,7 @@ API_KEY=bench-key
 
 bench_require_installed
 
-work=$(mktemp -d /tmp/hvcsv_bench_overlap.XXXXXX)
-chmod 755 "$work"
-cleanup() {
-    hv_stop_fixture
-    hv_stop_cluster "$work"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work hvcsv_bench_overlap
 
 mkdir -p "$work/www"
 python3 "$top/bench/gen_csv.py" --rows "$ROWS" --out "$work/www/bench.csv"

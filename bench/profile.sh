@@ -31,10 +31,7 @@ command -v perf >/dev/null || { echo "perf is not installed (apt install linux-p
 . "$top/bench/lib.sh"
 PGPORT=54349
 FIXTURE_PORT=18798
-work=$(mktemp -d /tmp/hvcsv_profile.XXXXXX)
-chmod 755 "$work"
-cleanup() { hv_stop_fixture; hv_stop_cluster "$work"; rm -rf "$work"; }
-trap cleanup EXIT
+bench_work hvcsv_profile
 mkdir -p "$OUT" "$work/www"
 python3 "$top/bench/gen_csv.py" --rows "$ROWS" --out "$work/www/bench.csv"
 chmod 644 "$work/www/bench.csv"

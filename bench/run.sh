@@ -62,15 +62,7 @@ bench_require_installed
 
 # The cluster lives here, and file_fdw (run by the postgres OS user) reads
 # the CSV file from here too.
-work=$(mktemp -d /tmp/hvcsv_bench.XXXXXX)
-chmod 755 "$work"
-cleanup() {
-    hv_stop_fixture
-    hv_stop_cluster "$work"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work hvcsv_bench
 
 # 1. The data, generated once.
 mkdir "$work/www"

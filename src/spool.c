@@ -870,6 +870,17 @@ fetch_end(SpoolOpening *o)
 	MemoryContextSwitchTo(old);
 }
 
+/* Downloads the rest of a fetch, if it is not over, and publishes it. */
+static void
+fetch_rest(SpoolOpening *o)
+{
+	if (o->body == NULL || o->ended)
+		return;
+	while (fetch_take(o))
+		;
+	fetch_end(o);
+}
+
 /*
  * Finishes this transaction's fetch of the spool key that is under way, if
  * any, so that the spool is complete (and fresh) for another opening.
@@ -890,9 +901,7 @@ finish_under_way(const char *key)
 			forget_under_way(p);
 			return;
 		}
-		while (fetch_take(p))
-			;
-		fetch_end(p);
+		fetch_rest(p);
 		return;
 	}
 }
@@ -961,12 +970,7 @@ hvcsv_spool_open(const HvcsvOptions *opts)
 {
 	SpoolOpening *o = opening_start(opts, NULL, true, false);
 
-	if (o->body)
-	{
-		while (fetch_take(o))
-			;
-		fetch_end(o);
-	}
+	fetch_rest(o);
 	return opening_finish(o);
 }
 
@@ -1047,6 +1051,13 @@ hvcsv_spool_fetch_more(HvcsvSpoolFetch *f)
 		return true;
 	fetch_end(f);
 	return false;
+}
+
+/* Downloads the rest of the fetch, as hvcsv_spool_open does, and publishes it. */
+void
+hvcsv_spool_fetch_rest(HvcsvSpoolFetch *f)
+{
+	fetch_rest(f);
 }
 
 /*

@@ -59,6 +59,7 @@ extern bool hvcsv_spool_fetch_step(HvcsvSpoolFetch *f, bool *moved);
 extern HvcsvSpool *hvcsv_spool_fetch_finish(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_fetch_connect(HvcsvSpoolFetch *f);
 extern bool hvcsv_spool_fetch_more(HvcsvSpoolFetch *f);
+extern void hvcsv_spool_fetch_rest(HvcsvSpoolFetch *f);
 extern void hvcsv_spool_fetch_poll(HvcsvSpoolFetch *f);
 extern int64 hvcsv_spool_fetch_written(const HvcsvSpoolFetch *f);
 extern void hvcsv_spool_fetch_describe(const HvcsvSpoolFetch *f, HvcsvSpool *spool);

@@ -49,14 +49,6 @@
 static HvcsvSpool *lent = NULL;
 static LocalTransactionId lent_lxid = InvalidLocalTransactionId;
 
-/* Downloads the rest of a fetch, as hvcsv_spool_open does. */
-static void
-drain(HvcsvSpoolFetch *f)
-{
-	while (hvcsv_spool_fetch_more(f))
-		;
-}
-
 /*
  * Takes what the published spool says once the download of a growing one
  * is over; the reader's descriptor and position stay.  In the spool's
@@ -144,7 +136,7 @@ hvcsv_spool_open_growing(const HvcsvOptions *opts)
 
 	if (!hvcsv_spool_fetch_connect(f))
 	{
-		drain(f);
+		hvcsv_spool_fetch_rest(f);
 		return hvcsv_spool_fetch_finish(f);
 	}
 	spool = palloc0(sizeof(HvcsvSpool));
@@ -226,7 +218,7 @@ hvcsv_spool_close(HvcsvSpool *spool)
 		lent = NULL;
 	if (spool->growing)
 	{
-		drain(spool->growing);
+		hvcsv_spool_fetch_rest(spool->growing);
 		growing_done(spool);
 	}
 	if (spool->fd >= 0)
